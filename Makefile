@@ -1,0 +1,44 @@
+# ps: a parameter server inside PostgreSQL (PGXS build)
+#
+#   make && sudo make install     build and install the extension
+#   make installcheck             regression, isolation and TAP tests against
+#                                 the server at PGHOST/PGPORT (see test/run.sh)
+
+EXTENSION = ps
+MODULE_big = ps
+OBJS = \
+	src/ps.o \
+	src/ps_dir.o \
+	src/ps_funcs.o \
+	src/ps_keys.o \
+	src/ps_page.o \
+	src/ps_state.o \
+	src/ps_store.o \
+	src/ps_tableam.o \
+	src/ps_xlog.o
+
+DATA = sql/ps--0.1.sql
+EXTRA_CLEAN = ps.control
+
+REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/ps--%,$(sort $(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=ps
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG ?= pg_config
+OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+PG_CPPFLAGS = -Isrc $(OPENBLAS_CFLAGS)
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+SHLIB_LINK = -lopenblas
+
+# No LLVM bitcode: Debian's PGXS would need clang for it, and nothing here
+# benefits from JIT inlining.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The repository keeps the control file as ps_ext.control.
+ps.control: ps_ext.control
+	cp $< $@

@@ -1,0 +1,233 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps.c
+ *	  Module entry point of the ps extension: configuration parameters,
+ *	  registration of the WAL resource manager, shared memory, and the
+ *	  hooks that keep ps tables out of places they cannot work
+ *	  (parallel scans, publications, column changes).
+ *
+ * The library must be loaded through shared_preload_libraries: the WAL
+ * resource manager can only be registered then, and shared memory only
+ * requested then.  Loaded any other way (a plain CREATE EXTENSION or a
+ * function call in a server without the setting), it registers nothing and
+ * every entry point refuses to run, saying how to fix it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <cblas.h>
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_publication.h"
+#include "commands/publicationcmds.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "optimizer/plancat.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "ps.h"
+#include "ps_dir.h"
+#include "ps_state.h"
+#include "ps_table.h"
+#include "ps_xlog.h"
+
+PG_MODULE_MAGIC;
+
+/* provided by OpenBLAS; declared here because cblas.h may not export it */
+extern void openblas_set_num_threads(int num_threads);
+
+int			ps_max_request_keys = 10000000;
+int			ps_max_tables = 1024;
+
+bool		ps_preloaded = false;
+
+static object_access_hook_type prev_object_access_hook = NULL;
+static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+
+void		_PG_init(void);
+
+/*
+ * Raise the error every entry point raises when the library was not
+ * preloaded.
+ */
+void
+ps_check_preloaded(void)
+{
+	if (!ps_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ps must be loaded via shared_preload_libraries"),
+				 errdetail("ps tables need the ps WAL resource manager and shared memory, which exist only when the library is preloaded."),
+				 errhint("Add 'ps' to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/* Is relid a ps table?  Cheap enough for hooks: one relcache lookup. */
+static bool
+relid_is_ps(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		result;
+
+	if (!RelationIsValid(rel))
+		return false;
+	result = ps_is_ps_relation(rel);
+	RelationClose(rel);
+	return result;
+}
+
+/*
+ * Keep the two-column shape of ps tables (new or dropped columns would
+ * change what a row is), and forget shared and cached state of dropped
+ * tables.
+ */
+static void
+ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (classId != RelationRelationId)
+		return;
+
+	if (access == OAT_POST_CREATE && subId > 0 && relid_is_ps(objectId))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot add a column to ps table \"%s\"",
+						get_rel_name(objectId)),
+				 errdetail("A ps table has exactly two columns: a bigint key and a real or real[] value."),
+				 errhint("Keep further attributes in an ordinary table that references the keys.")));
+
+	if (access == OAT_DROP)
+	{
+		if (subId > 0)
+		{
+			if (relid_is_ps(objectId))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot drop a column of ps table \"%s\"",
+								get_rel_name(objectId)),
+						 errdetail("A ps table has exactly two columns: a bigint key and a real or real[] value."),
+						 errhint("Drop the whole table instead.")));
+		}
+		else
+		{
+			ps_state_forget(objectId);
+			ps_dir_forget(objectId);
+		}
+	}
+}
+
+/*
+ * ps tables support only serial scans: leaves are visited along their
+ * right-links, which is what keeps a scan consistent with concurrent
+ * splits.  Tell the planner not to plan parallel scans of them.
+ */
+static void
+ps_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
+					 RelOptInfo *rel)
+{
+	if (prev_get_relation_info_hook)
+		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+	if (!inhparent && relid_is_ps(relationObjectId))
+		rel->rel_parallel_workers = 0;
+}
+
+/*
+ * Logical decoding never sees a ps table's changes (they are in ps WAL
+ * records, not heap records), so a publication that lists one would
+ * silently replicate nothing.  Refuse it.
+ */
+static void
+check_publication(const char *pubname)
+{
+	Oid			pubid = get_publication_oid(pubname, true);
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!OidIsValid(pubid))
+		return;
+	CommandCounterIncrement();
+	relids = GetPublicationRelations(pubid, PUBLICATION_PART_ROOT);
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (relid_is_ps(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot add ps table \"%s\" to publication \"%s\"",
+							get_rel_name(relid), pubname),
+					 errdetail("Logical decoding does not see changes of ps tables."),
+					 errhint("Replicate ps tables with physical streaming replication.")));
+	}
+}
+
+static void
+ps_process_utility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (prev_ProcessUtility_hook)
+		prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+								 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+
+	if (IsA(parsetree, CreatePublicationStmt))
+		check_publication(((CreatePublicationStmt *) parsetree)->pubname);
+	else if (IsA(parsetree, AlterPublicationStmt))
+		check_publication(((AlterPublicationStmt *) parsetree)->pubname);
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;					/* entry points will say what to do */
+
+	DefineCustomIntVariable("ps.max_request_keys",
+							"Largest number of keys one push or pull may carry.",
+							"Bounds the memory one request may use (about 60 bytes per key).",
+							&ps_max_request_keys,
+							10000000, 1, 100000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.max_tables",
+							"Largest number of ps tables with shared state at once.",
+							"Each table in use keeps a small entry in shared memory.",
+							&ps_max_tables,
+							1024, 16, 1000000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("ps");
+
+	ps_xlog_register();
+	ps_state_init();
+
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = ps_object_access;
+	prev_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = ps_get_relation_info;
+	prev_ProcessUtility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = ps_process_utility;
+
+	/* one BLAS thread per process: backends are the parallelism */
+	openblas_set_num_threads(1);
+
+	ps_preloaded = true;
+}

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps.h
+ *	  Declarations shared across the ps extension: configuration, the
+ *	  preload check and the entry points each file offers the others.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_H
+#define PS_H
+
+#define PS_VERSION_STR "0.1"
+
+/* GUCs */
+extern int	ps_max_request_keys;
+extern int	ps_max_tables;
+
+/* ps.c */
+extern bool ps_preloaded;
+extern void ps_check_preloaded(void);
+
+#endif							/* PS_H */

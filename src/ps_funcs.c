@@ -1,0 +1,670 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_funcs.c
+ *	  The SQL API: ps_push, ps_pull, ps_push_range, ps_pull_range, ps_wait,
+ *	  and the introspection functions ps_ranges, ps_stats and ps_check.
+ *
+ * This file checks everything a request brings (table, privileges, NULLs,
+ * array shapes, lengths against dim, finite values, size limits) before
+ * anything is changed, then hands sorted keys to ps_store.c.
+ *
+ * Pushes are not transactional, like nextval(): they take effect at once,
+ * are not undone by ROLLBACK, and are durable (WAL flushed) when ps_push
+ * returns, whatever synchronous_commit says.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/tuplestore.h"
+
+#include "ps.h"
+#include "ps_dir.h"
+#include "ps_keys.h"
+#include "ps_page.h"
+#include "ps_state.h"
+#include "ps_store.h"
+#include "ps_table.h"
+
+PG_FUNCTION_INFO_V1(ps_push);
+PG_FUNCTION_INFO_V1(ps_pull);
+PG_FUNCTION_INFO_V1(ps_push_range);
+PG_FUNCTION_INFO_V1(ps_pull_range);
+PG_FUNCTION_INFO_V1(ps_wait);
+PG_FUNCTION_INFO_V1(ps_ranges);
+PG_FUNCTION_INFO_V1(ps_stats);
+PG_FUNCTION_INFO_V1(ps_check);
+PG_FUNCTION_INFO_V1(ps_version);
+
+/* ------------------------------------------------------------------------
+ * Argument checks
+ * ------------------------------------------------------------------------
+ */
+
+static void
+arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s of %s must not be NULL", what,
+						get_func_name(fcinfo->flinfo->fn_oid))));
+}
+
+/*
+ * Open a ps table for a request after checking privileges, as the owner of
+ * a function that touches the table would expect: pushing needs UPDATE,
+ * reading needs SELECT.  The lock is held until the transaction ends.
+ */
+static Relation
+open_ps_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
+{
+	Oid			relid;
+	bool		missing = false;
+	AclResult	aclresult;
+	Relation	rel;
+
+	ps_check_preloaded();
+	arg_not_null(fcinfo, 0, "the table");
+	relid = PG_GETARG_OID(0);
+
+	aclresult = pg_class_aclcheck_ext(relid, GetUserId(), mode, &missing);
+	if (missing)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Pass the table by name, as in ps_pull('w', ...).")));
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(relid));
+
+	rel = try_relation_open(relid, lockmode);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!ps_is_ps_relation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ps table", RelationGetRelationName(rel)),
+				 errhint("Create parameter tables with CREATE TABLE ... (key bigint, val real) USING ps, or convert one with ALTER TABLE ... SET ACCESS METHOD ps.")));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s does not apply row-level security policies of \"%s\"",
+						get_func_name(fcinfo->flinfo->fn_oid),
+						RelationGetRelationName(rel)),
+				 errhint("Disable row-level security on the table, or use a role that bypasses it.")));
+	return rel;
+}
+
+static void
+check_request_size(FunctionCallInfo fcinfo, int64 nkeys, int dim)
+{
+	if (nkeys > ps_max_request_keys)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s request has " INT64_FORMAT " keys, more than ps.max_request_keys (%d)",
+						get_func_name(fcinfo->flinfo->fn_oid), nkeys,
+						ps_max_request_keys),
+				 errhint("Split the request, or raise ps.max_request_keys.")));
+	if ((Size) nkeys * dim > (MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(float4))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s request of " INT64_FORMAT " keys of dim %d exceeds the 1 GB array limit",
+						get_func_name(fcinfo->flinfo->fn_oid), nkeys, dim),
+				 errhint("Split the request.")));
+}
+
+/*
+ * A one-dimensional array argument without NULL elements; returns its
+ * element count and data.
+ */
+static int
+array_arg(FunctionCallInfo fcinfo, int argno, const char *what, void **data)
+{
+	ArrayType  *arr;
+	int			n;
+
+	arg_not_null(fcinfo, argno, what);
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s of %s must be a one-dimensional array", what,
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Flatten vector values in key order: dim values per key.")));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s of %s must not contain NULL elements", what,
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Leave keys without values out of the request: missing keys read as 0.")));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	*data = ps_array_data(arr);
+	return n;
+}
+
+/* A real[] result of n zeroed floats. */
+static ArrayType *
+new_float4_array(Size n, float4 **data)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(float4) * n;
+	ArrayType  *arr;
+
+	if (n == 0)
+	{
+		*data = NULL;
+		return construct_empty_array(FLOAT4OID);
+	}
+	arr = palloc0(nbytes);
+	SET_VARSIZE(arr, nbytes);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = FLOAT4OID;
+	ARR_DIMS(arr)[0] = (int) n;
+	ARR_LBOUND(arr)[0] = 1;
+	*data = (float4 *) ps_array_data(arr);
+	return arr;
+}
+
+/*
+ * Apply sorted, distinct keys to a table and make the push durable.
+ * Returns its task timestamp.
+ */
+static uint64
+push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
+			int n)
+{
+	XLogRecPtr	flush_lsn;
+	uint64		ts;
+
+	ts = ps_state_next_ts(rel, &flush_lsn);
+	ps_store_write(rel, dir, keys, vals, n, PS_WRITE_ADD, ts);
+	if (RelationNeedsWAL(rel))
+		XLogFlush(Max(XactLastRecEnd, flush_lsn));
+	return ts;
+}
+
+static void
+prepare_write(FunctionCallInfo fcinfo)
+{
+	PreventCommandIfReadOnly(get_func_name(fcinfo->flinfo->fn_oid));
+	PreventCommandIfParallelMode(get_func_name(fcinfo->flinfo->fn_oid));
+}
+
+/*
+ * The dim of a write of nvals values for nkeys keys, creating storage if
+ * the table has none; checks the lengths match.
+ */
+static PsDir *
+write_dir(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals,
+		  int *dimp)
+{
+	PsDir	   *dir = ps_dir_get(rel, false, 0);
+	int			inferred = (nkeys > 0 && nvals % nkeys == 0) ? nvals / nkeys : 0;
+	int			dim = ps_table_dim(rel, dir, inferred);
+
+	if ((int64) nvals != nkeys * dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s got " INT64_FORMAT " keys and %d values",
+						get_func_name(fcinfo->flinfo->fn_oid), nkeys, nvals),
+				 errdetail("Table \"%s\" has dim %d: it takes %d values per key, " INT64_FORMAT " in all.",
+						   RelationGetRelationName(rel), dim, dim, nkeys * dim),
+				 errhint("Pass dim values per key, flattened in key order.")));
+	check_request_size(fcinfo, nkeys, dim);
+	if (nkeys > 0 && dir->n == 0)
+	{
+		dir = ps_dir_get(rel, true, dim);
+		if (dir->dim != dim)
+			ps_table_dim(rel, dir, dim);	/* raises the mismatch error */
+	}
+	*dimp = dim;
+	return dir;
+}
+
+/* ------------------------------------------------------------------------
+ * Push and pull
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ps_push(tbl regclass, keys bigint[], vals real[]) returns bigint
+ *
+ * Adds vals to the stored values of keys (dim values per key); repeated
+ * keys add up.  Returns the push's task timestamp.
+ */
+Datum
+ps_push(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
+	int64	   *keys;
+	float4	   *vals;
+	int64	   *ukeys;
+	float4	   *uvals;
+	int			nkeys,
+				nvals,
+				dim,
+				n;
+	PsDir	   *dir;
+	uint64		ts;
+
+	prepare_write(fcinfo);
+	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
+	ps_check_finite(vals, nvals);
+	if (nkeys == 0)
+	{
+		ts = dir->n > 0 ? ps_state_last_ts(rel) : 0;
+		relation_close(rel, NoLock);
+		PG_RETURN_INT64(ts);
+	}
+
+	n = ps_aggregate(keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
+	if (uvals != vals)
+		ps_check_finite(uvals, (Size) n * dim); /* sums of repeats */
+	ts = push_sorted(rel, dir, ukeys, uvals, n);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(ts);
+}
+
+/*
+ * ps_push_range(tbl regclass, first bigint, vals real[]) returns bigint
+ *
+ * Adds vals to keys first, first + 1, ... (dim values per key).
+ */
+Datum
+ps_push_range(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
+	int64		first;
+	float4	   *vals;
+	int64	   *keys;
+	int			nvals,
+				dim,
+				i;
+	int64		nkeys;
+	PsDir	   *dir;
+	uint64		ts;
+
+	prepare_write(fcinfo);
+	arg_not_null(fcinfo, 1, "the first key");
+	first = PG_GETARG_INT64(1);
+	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	dir = ps_dir_get(rel, false, 0);
+	dim = ps_table_dim(rel, dir, 1);
+	if (nvals % dim != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("ps_push_range got %d values, not a multiple of dim %d of table \"%s\"",
+						nvals, dim, RelationGetRelationName(rel)),
+				 errhint("Pass dim values per key, flattened in key order.")));
+	nkeys = nvals / dim;
+	if (nkeys > 0 && first > PG_INT64_MAX - (nkeys - 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("ps_push_range: keys " INT64_FORMAT " and " INT64_FORMAT " more run past the largest bigint",
+						first, nkeys - 1)));
+	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
+	ps_check_finite(vals, nvals);
+	if (nkeys == 0)
+	{
+		ts = dir->n > 0 ? ps_state_last_ts(rel) : 0;
+		relation_close(rel, NoLock);
+		PG_RETURN_INT64(ts);
+	}
+
+	keys = palloc(sizeof(int64) * nkeys);
+	for (i = 0; i < nkeys; i++)
+		keys[i] = first + i;
+	ts = push_sorted(rel, dir, keys, vals, (int) nkeys);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(ts);
+}
+
+/*
+ * The dim of a read: the table's, or the declared one if it has no storage.
+ */
+static int
+read_dim(Relation rel, PsDir *dir)
+{
+	return ps_table_dim(rel, dir, 0);
+}
+
+/*
+ * ps_pull(tbl regclass, keys bigint[]) returns real[]
+ *
+ * The values of keys, dim per key, in the order of keys; keys never
+ * written read as zeros.
+ */
+Datum
+ps_pull(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	int64	   *keys;
+	int			nkeys,
+				dim,
+				i;
+	PsDir	   *dir;
+	ArrayType  *result;
+	float4	   *out;
+
+	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	dir = ps_dir_get(rel, false, 0);
+	dim = read_dim(rel, dir);
+	check_request_size(fcinfo, nkeys, dim);
+	result = new_float4_array((Size) nkeys * dim, &out);
+
+	for (i = 1; i < nkeys; i++)
+		if (keys[i] < keys[i - 1])
+			break;
+	if (i >= nkeys)
+		ps_store_read(rel, dir, keys, NULL, nkeys, out);
+	else
+	{
+		int64	   *sorted = palloc(sizeof(int64) * nkeys);
+		int32	   *perm = palloc(sizeof(int32) * nkeys);
+
+		ps_sort_keys(keys, nkeys, sorted, perm);
+		ps_store_read(rel, dir, sorted, perm, nkeys, out);
+	}
+	relation_close(rel, NoLock);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * ps_pull_range(tbl regclass, lo bigint, hi bigint) returns real[]
+ *
+ * The values of keys lo .. hi - 1 (hi excluded), dim per key.
+ */
+Datum
+ps_pull_range(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	int64		lo,
+				hi;
+	uint64		count;
+	int			dim;
+	PsDir	   *dir;
+	ArrayType  *result;
+	float4	   *out;
+
+	arg_not_null(fcinfo, 1, "the lower bound");
+	arg_not_null(fcinfo, 2, "the upper bound");
+	lo = PG_GETARG_INT64(1);
+	hi = PG_GETARG_INT64(2);
+	if (lo > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps_pull_range: lower bound " INT64_FORMAT " is above upper bound " INT64_FORMAT,
+						lo, hi),
+				 errhint("ps_pull_range(tbl, lo, hi) reads keys lo .. hi - 1.")));
+	count = (uint64) hi - (uint64) lo;
+	dir = ps_dir_get(rel, false, 0);
+	dim = read_dim(rel, dir);
+	check_request_size(fcinfo, count > (uint64) PG_INT64_MAX ?
+					   PG_INT64_MAX : (int64) count, dim);
+	result = new_float4_array((Size) count * dim, &out);
+	ps_store_read_range(rel, dir, lo, (int64) count, out);
+	relation_close(rel, NoLock);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * ps_wait(tbl regclass, ts bigint) returns void
+ *
+ * Returns once the push with timestamp ts has been applied.  Pushes are
+ * applied before ps_push returns, so this only checks that ts was issued.
+ */
+Datum
+ps_wait(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	int64		ts;
+	uint64		last;
+
+	arg_not_null(fcinfo, 1, "the timestamp");
+	ts = PG_GETARG_INT64(1);
+	last = RelationGetNumberOfBlocks(rel) > 0 ? ps_state_last_ts(rel) : 0;
+	if (ts < 0 || (uint64) ts > last)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timestamp " INT64_FORMAT " was not issued for ps table \"%s\"",
+						ts, RelationGetRelationName(rel)),
+				 errdetail("The last timestamp issued is " UINT64_FORMAT ".", last),
+				 errhint("Pass a timestamp returned by ps_push on this table.")));
+	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Introspection
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ps_ranges(tbl regclass) returns setof (lo, hi, keys, pages, clock)
+ *
+ * The key ranges of the table in key order: neighbouring leaves with the
+ * same clock (timestamp of the last push applied) form one range, as in
+ * the paper's range clocks.
+ */
+Datum
+ps_ranges(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	char	   *page = palloc(BLCKSZ);
+	BlockNumber blk;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	bool		open = false;
+	int64		keys = 0;
+	int32		pages = 0;
+	uint64		clock = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	blk = RelationGetNumberOfBlocks(rel) > PS_FIRST_LEAF_BLKNO ?
+		PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+	while (blk != InvalidBlockNumber)
+	{
+		PsPageOpaque op;
+
+		CHECK_FOR_INTERRUPTS();
+		blk = ps_store_copy_leaf(rel, blk, page, NULL);
+		op = PsPageGetOpaque((Page) page);
+		if (open && op->clock != clock)
+		{
+			values[2] = Int64GetDatum(keys);
+			values[3] = Int32GetDatum(pages);
+			values[4] = Int64GetDatum((int64) clock);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			open = false;
+		}
+		if (!open)
+		{
+			values[0] = Int64GetDatum(op->lo);
+			keys = 0;
+			pages = 0;
+			clock = op->clock;
+			open = true;
+		}
+		values[1] = Int64GetDatum(op->hi);
+		keys += op->nitems;
+		pages++;
+	}
+	if (open)
+	{
+		values[2] = Int64GetDatum(keys);
+		values[3] = Int32GetDatum(pages);
+		values[4] = Int64GetDatum((int64) clock);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	relation_close(rel, NoLock);
+	return (Datum) 0;
+}
+
+/*
+ * ps_stats(tbl regclass) returns (dim, keys, leaves, dense_leaves,
+ * directory_pages, pages, last_timestamp)
+ */
+Datum
+ps_stats(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	char	   *page = palloc(BLCKSZ);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BlockNumber blk;
+	PsDir	   *dir = ps_dir_get(rel, false, 0);
+	int64		keys = 0;
+	int32		leaves = 0,
+				dense = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	blk = nblocks > PS_FIRST_LEAF_BLKNO ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+	while (blk != InvalidBlockNumber)
+	{
+		PsPageOpaque op;
+
+		CHECK_FOR_INTERRUPTS();
+		blk = ps_store_copy_leaf(rel, blk, page, NULL);
+		op = PsPageGetOpaque((Page) page);
+		keys += op->nitems;
+		leaves++;
+		if (PsLeafIsDense(op))
+			dense++;
+	}
+	if (dir->n > 0 || dir->declared_dim > 0)
+		values[0] = Int32GetDatum(ps_table_dim(rel, dir, 0));
+	else
+		nulls[0] = true;		/* no storage, no declared dim */
+	values[1] = Int64GetDatum(keys);
+	values[2] = Int32GetDatum(leaves);
+	values[3] = Int32GetDatum(dense);
+	values[4] = Int32GetDatum(nblocks > 0 ? nblocks - 1 - leaves : 0);
+	values[5] = Int64GetDatum((int64) nblocks);
+	values[6] = Int64GetDatum(nblocks > 0 ? (int64) ps_state_last_ts(rel) : 0);
+	relation_close(rel, NoLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+static void
+corrupt(Relation rel, BlockNumber blk, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("ps table \"%s\" is corrupt at block %u: %s",
+					RelationGetRelationName(rel), blk, why)));
+}
+
+/*
+ * ps_check(tbl regclass) returns bigint
+ *
+ * Verifies the table's structure: every leaf's own invariants, that the
+ * leaves chained by right-links cover the key space exactly once in order,
+ * and that the directory lists exactly those leaves.  Returns the number
+ * of keys; raises an error naming the first problem found.  Holds a SHARE
+ * lock, so writers wait while it runs.  On a standby, which cannot take
+ * that lock, run it while replay is idle.
+ */
+Datum
+ps_check(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT,
+										RecoveryInProgress() ? AccessShareLock : ShareLock);
+	char	   *page = palloc(BLCKSZ);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BlockNumber blk,
+				cur;
+	PsDir	   *dir;
+	int64		keys = 0;
+	int64		expect_lo = PG_INT64_MIN;
+	int64	   *leaf_lo;
+	BlockNumber *leaf_blk;
+	int			nleaves = 0;
+	uint32		i;
+	bool		done = false;
+
+	if (nblocks == 0)
+	{
+		relation_close(rel, NoLock);
+		PG_RETURN_INT64(0);
+	}
+	dir = ps_dir_get(rel, false, 0);
+	leaf_lo = palloc(sizeof(int64) * nblocks);
+	leaf_blk = palloc(sizeof(BlockNumber) * nblocks);
+	for (blk = PS_FIRST_LEAF_BLKNO; blk != InvalidBlockNumber;)
+	{
+		PsPageOpaque op;
+		char	   *why;
+
+		CHECK_FOR_INTERRUPTS();
+		if (done || blk >= nblocks || nleaves >= (int) nblocks)
+			corrupt(rel, blk, "right-links leave the relation or loop");
+		cur = blk;
+		blk = ps_store_copy_leaf(rel, blk, page, NULL);
+		op = PsPageGetOpaque((Page) page);
+		if (!ps_leaf_check((Page) page, &why))
+			corrupt(rel, cur, why);
+		if (op->dim != dir->dim)
+			corrupt(rel, cur, "leaf dim differs from the metapage");
+		if (op->lo != expect_lo)
+			corrupt(rel, cur, "leaf does not start where its left neighbour ends");
+		leaf_lo[nleaves] = op->lo;
+		leaf_blk[nleaves] = cur;
+		nleaves++;
+		keys += op->nitems;
+		if (op->hi == PG_INT64_MAX)
+		{
+			if (blk != InvalidBlockNumber)
+				corrupt(rel, cur, "leaf covering the largest key has a right sibling");
+			done = true;
+		}
+		else
+		{
+			expect_lo = op->hi + 1;
+			if (blk == InvalidBlockNumber)
+				corrupt(rel, cur, "last leaf does not reach the largest key");
+		}
+	}
+	if (dir->n != (uint32) nleaves)
+		corrupt(rel, PS_META_BLKNO, "directory and leaf chain differ in length");
+	for (i = 0; i < dir->n; i++)
+	{
+		if (dir->lo[i] != leaf_lo[i] || dir->blk[i] != leaf_blk[i])
+			corrupt(rel, dir->blk[i], "directory entry does not match the leaf chain");
+	}
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(keys);
+}
+
+/*
+ * ps_version() returns text: the library version; fails without preload.
+ */
+Datum
+ps_version(PG_FUNCTION_ARGS)
+{
+	ps_check_preloaded();
+	PG_RETURN_TEXT_P(cstring_to_text(PS_VERSION_STR));
+}

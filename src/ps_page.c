@@ -1,0 +1,535 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_page.c
+ *	  Operations on single ps pages: initialisation, locating keys on a
+ *	  leaf, writing values, merging new keys in, and truncating a leaf at a
+ *	  split key.
+ *
+ * Everything here is a pure function of the page bytes and its arguments,
+ * so that normal running and WAL redo share it and produce identical pages
+ * (see ps_page.h for the layout).  Nothing here may allocate memory, take a
+ * lock or raise an error: these routines run inside critical sections.
+ * Callers check that a change fits before making it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "ps_page.h"
+
+static void leaf_store(Page page, const int64 *keys, int nkeys,
+					   const float4 *vals);
+
+void
+ps_page_init_meta(Page page, uint32 dim)
+{
+	PsPageOpaque op;
+	PsMetaData *meta;
+
+	PageInit(page, BLCKSZ, sizeof(PsPageOpaqueData));
+	op = PsPageGetOpaque(page);
+	op->kind = PS_PAGE_META;
+	op->page_id = PS_PAGE_ID;
+	op->next = InvalidBlockNumber;
+
+	meta = PsPageGetMeta(page);
+	memset(meta, 0, sizeof(PsMetaData));
+	meta->magic = PS_MAGIC;
+	meta->version = PS_LAYOUT_VERSION;
+	meta->dim = dim;
+	meta->last_dir = InvalidBlockNumber;
+	((PageHeader) page)->pd_lower = (char *) meta + sizeof(PsMetaData) - (char *) page;
+}
+
+void
+ps_page_init_leaf(Page page, int64 lo, int64 hi, uint16 dim, uint64 clock,
+				  BlockNumber next)
+{
+	PsPageOpaque op;
+
+	PageInit(page, BLCKSZ, sizeof(PsPageOpaqueData));
+	op = PsPageGetOpaque(page);
+	op->lo = lo;
+	op->hi = hi;
+	op->clock = clock;
+	op->base = 0;
+	op->next = next;
+	op->nitems = 0;
+	op->dim = dim;
+	op->flags = 0;
+	op->kind = PS_PAGE_LEAF;
+	op->page_id = PS_PAGE_ID;
+	((PageHeader) page)->pd_lower = PsPagePayload(page) - (char *) page;
+}
+
+void
+ps_page_init_dir(Page page)
+{
+	PsPageOpaque op;
+
+	PageInit(page, BLCKSZ, sizeof(PsPageOpaqueData));
+	op = PsPageGetOpaque(page);
+	op->kind = PS_PAGE_DIR;
+	op->page_id = PS_PAGE_ID;
+	op->next = InvalidBlockNumber;
+	op->nitems = 0;
+	((PageHeader) page)->pd_lower = PsPagePayload(page) - (char *) page;
+}
+
+/*
+ * A new table: the metapage, one empty leaf covering every key, and one
+ * directory page pointing at it.
+ */
+void
+ps_page_init_table(Page meta, Page leaf, Page dir, uint32 dim)
+{
+	PsMetaData *md;
+	PsDirEntry	entry;
+
+	ps_page_init_meta(meta, dim);
+	md = PsPageGetMeta(meta);
+	md->ndir = 1;
+	md->ndirpages = 1;
+	md->last_dir = PS_FIRST_DIR_BLKNO;
+
+	ps_page_init_leaf(leaf, PG_INT64_MIN, PG_INT64_MAX, dim, 0,
+					  InvalidBlockNumber);
+
+	ps_page_init_dir(dir);
+	entry.lo = PG_INT64_MIN;
+	entry.blkno = PS_FIRST_LEAF_BLKNO;
+	entry.pad = 0;
+	ps_dir_page_append(dir, 0, InvalidBlockNumber, &entry);
+}
+
+/*
+ * Put a directory entry at position pos (-1: none) and set the page's next
+ * link.  Entries are only ever appended, so pos is the page's entry count.
+ */
+void
+ps_dir_page_append(Page page, int pos, BlockNumber next, const PsDirEntry *entry)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+
+	op->next = next;
+	if (pos >= 0)
+	{
+		PsDirEntries(page)[pos] = *entry;
+		op->nitems = pos + 1;
+		((PageHeader) page)->pd_lower =
+			(char *) &PsDirEntries(page)[pos + 1] - (char *) page;
+	}
+}
+
+/*
+ * Would a leaf holding nkeys keys fit?  Contiguous key sets use the dense
+ * representation.
+ */
+bool
+ps_leaf_fits(int nkeys, bool contiguous, int dim)
+{
+	if (contiguous)
+		return nkeys <= PsLeafDenseCapacity(dim);
+	return nkeys <= PsLeafSparseCapacity(dim);
+}
+
+/*
+ * First slot whose key is >= key (nitems if none).
+ */
+int
+ps_leaf_lower_bound(Page page, int64 key)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			n = op->nitems;
+	const int64 *keys;
+	int			lo,
+				hi;
+
+	if (PsLeafIsDense(op))
+	{
+		if (key <= op->base)
+			return 0;
+		/* key - base cannot overflow here: key > base */
+		if ((uint64) key - (uint64) op->base >= (uint64) n)
+			return n;
+		return (int) (key - op->base);
+	}
+
+	keys = PsLeafKeys(page);
+	lo = 0;
+	hi = n;
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Find the slots of sorted, distinct keys on a leaf.  slots[i] receives the
+ * slot of keys[i] or PS_SLOT_MISSING.  Returns the number of missing keys.
+ *
+ * Sparse leaves are searched by galloping from the previous match, so the
+ * cost is O(m log(n/m)) for m request keys against n page keys: a merge when
+ * the request is dense on the page, a binary search per key when it is not.
+ */
+int
+ps_leaf_locate(Page page, const int64 *keys, int nkeys, int *slots)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			n = op->nitems;
+	int			missing = 0;
+	int			i;
+
+	if (PsLeafIsDense(op))
+	{
+		uint64		base = (uint64) op->base;
+
+		for (i = 0; i < nkeys; i++)
+		{
+			uint64		off = (uint64) keys[i] - base;
+
+			/* wraps to a huge value for keys below base */
+			if (off < (uint64) n)
+				slots[i] = (int) off;
+			else
+			{
+				slots[i] = PS_SLOT_MISSING;
+				missing++;
+			}
+		}
+		return missing;
+	}
+	else
+	{
+		const int64 *pk = PsLeafKeys(page);
+		int			pos = 0;
+
+		for (i = 0; i < nkeys; i++)
+		{
+			int64		key = keys[i];
+			int			step = 1;
+			int			lo,
+						hi;
+
+			/* gallop: find hi with pk[hi] >= key (or hi = n) */
+			lo = pos;
+			hi = pos;
+			while (hi < n && pk[hi] < key)
+			{
+				lo = hi + 1;
+				hi += step;
+				step <<= 1;
+			}
+			if (hi > n)
+				hi = n;
+			/* binary search in [lo, hi) for the first pk >= key */
+			while (lo < hi)
+			{
+				int			mid = lo + (hi - lo) / 2;
+
+				if (pk[mid] < key)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			pos = lo;
+			if (pos < n && pk[pos] == key)
+				slots[i] = pos;
+			else
+			{
+				slots[i] = PS_SLOT_MISSING;
+				missing++;
+			}
+		}
+		return missing;
+	}
+}
+
+/*
+ * Overwrite the values of keys that are on the page, given their slots.
+ */
+void
+ps_leaf_write_slots(Page page, const int *slots, int nkeys, const float4 *vals)
+{
+	int			dim = PsPageGetOpaque(page)->dim;
+	float4	   *pv = PsLeafVals(page);
+	int			i;
+
+	if (dim == 1)
+	{
+		for (i = 0; i < nkeys; i++)
+			pv[slots[i]] = vals[i];
+	}
+	else
+	{
+		for (i = 0; i < nkeys; i++)
+			memcpy(pv + (Size) slots[i] * dim, vals + (Size) i * dim,
+				   sizeof(float4) * dim);
+	}
+}
+
+/*
+ * Set the values of sorted, distinct keys on a leaf, adding the keys that
+ * are missing.  The caller has checked with ps_leaf_fits that the result
+ * fits and that all keys lie in [lo, hi].  scratch must hold
+ * PS_LEAF_SCRATCH_SIZE bytes; it is only used when keys are added.
+ */
+void
+ps_leaf_set(Page page, const int64 *keys, int nkeys, const float4 *vals,
+			char *scratch)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			dim = op->dim;
+	int			n = op->nitems;
+	int64	   *mkeys;
+	float4	   *mvals;
+	const float4 *pv;
+	int			i,
+				j,
+				m;
+
+	if (nkeys == 0)
+		return;
+
+	/*
+	 * Fast path: every key already on the page.  Dense pages can tell from
+	 * the bounds alone; sparse pages need the slots, which we compute into
+	 * scratch space.
+	 */
+	if (PsLeafIsDense(op) && n > 0 && keys[0] >= op->base &&
+		(uint64) keys[nkeys - 1] - (uint64) op->base < (uint64) n)
+	{
+		float4	   *dst = PsLeafVals(page);
+
+		if ((uint64) keys[nkeys - 1] - (uint64) keys[0] == (uint64) (nkeys - 1))
+			memcpy(dst + (Size) (keys[0] - op->base) * dim, vals,
+				   sizeof(float4) * dim * nkeys);
+		else
+			for (i = 0; i < nkeys; i++)
+				memcpy(dst + (Size) (keys[i] - op->base) * dim,
+					   vals + (Size) i * dim, sizeof(float4) * dim);
+		return;
+	}
+
+	/* Merge page keys and new keys into scratch, new values winning. */
+	mkeys = (int64 *) scratch;
+	mvals = (float4 *) (scratch + PS_LEAF_SCRATCH_VALS);
+	pv = PsLeafVals(page);
+	i = j = m = 0;
+	while (i < n || j < nkeys)
+	{
+		int64		pk = (i < n) ? PsLeafKeyAt(page, i) : PG_INT64_MAX;
+
+		if (j < nkeys && (i >= n || keys[j] <= pk))
+		{
+			mkeys[m] = keys[j];
+			memcpy(mvals + (Size) m * dim, vals + (Size) j * dim,
+				   sizeof(float4) * dim);
+			if (i < n && keys[j] == pk)
+				i++;
+			j++;
+		}
+		else
+		{
+			mkeys[m] = pk;
+			memcpy(mvals + (Size) m * dim, pv + (Size) i * dim,
+				   sizeof(float4) * dim);
+			i++;
+		}
+		m++;
+	}
+	leaf_store(page, mkeys, m, mvals);
+}
+
+/*
+ * Drop the keys >= splitkey from a leaf and make splitkey - 1 its upper
+ * bound.  Used on the left half of a split.
+ */
+void
+ps_leaf_truncate(Page page, int64 splitkey)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			keep = ps_leaf_lower_bound(page, splitkey);
+
+	op->hi = splitkey - 1;
+	if (keep == (int) op->nitems)
+		return;
+	if (PsLeafIsDense(op))
+	{
+		/* a prefix of a contiguous run stays contiguous */
+		op->nitems = keep;
+		if (keep == 0)
+			op->flags &= ~PS_LEAF_DENSE;
+		((PageHeader) page)->pd_lower =
+			PsPagePayload(page) + sizeof(float4) * op->dim * keep - (char *) page;
+	}
+	else
+	{
+		/*
+		 * A prefix of a sparse key set may be contiguous, in which case the
+		 * page turns dense; leaf_store decides.  Keys and values are moved
+		 * within the page, values first because they lie behind the keys.
+		 */
+		int64	   *keys = PsLeafKeys(page);
+		float4	   *vals = PsLeafVals(page);
+		float4	   *newvals = (float4 *) (keys + keep);
+
+		memmove(newvals, vals, sizeof(float4) * op->dim * keep);
+		op->nitems = keep;
+		leaf_store(page, keys, keep, newvals);
+	}
+}
+
+/*
+ * Fill the empty leaf dst with src's keys from slot "from" to its end.
+ * Used for the right half of a split; the caller truncates src afterwards.
+ */
+void
+ps_leaf_copy_from(Page dst, Page src, int from)
+{
+	PsPageOpaque sop = PsPageGetOpaque(src);
+	int			dim = sop->dim;
+	int			n = sop->nitems - from;
+	PsPageOpaque dop = PsPageGetOpaque(dst);
+
+	Assert(dop->nitems == 0);
+	if (n <= 0)
+		return;
+	if (PsLeafIsDense(sop))
+	{
+		dop->flags |= PS_LEAF_DENSE;
+		dop->base = sop->base + from;
+		dop->nitems = n;
+		memcpy(PsPagePayload(dst), PsLeafVals(src) + (Size) from * dim,
+			   sizeof(float4) * dim * n);
+		((PageHeader) dst)->pd_lower =
+			PsPagePayload(dst) + sizeof(float4) * dim * n - (char *) dst;
+	}
+	else
+		leaf_store(dst, PsLeafKeys(src) + from, n,
+				   PsLeafVals(src) + (Size) from * dim);
+}
+
+/*
+ * Write a sorted, distinct key set with its values as the leaf's whole
+ * payload, choosing the representation.  keys and vals may point into the
+ * page itself as long as they start at or after where they will be written
+ * (memmove semantics, values written after keys).
+ */
+static void
+leaf_store(Page page, const int64 *keys, int nkeys, const float4 *vals)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			dim = op->dim;
+	char	   *payload = PsPagePayload(page);
+	Size		vbytes = sizeof(float4) * dim * nkeys;
+
+	if (nkeys > 0 && (uint64) keys[nkeys - 1] - (uint64) keys[0] == (uint64) (nkeys - 1))
+	{
+		op->base = keys[0];
+		op->flags |= PS_LEAF_DENSE;
+		memmove(payload, vals, vbytes);
+		((PageHeader) page)->pd_lower = payload + vbytes - (char *) page;
+	}
+	else
+	{
+		Size		kbytes = sizeof(int64) * nkeys;
+
+		op->base = 0;
+		op->flags &= ~PS_LEAF_DENSE;
+		if ((const char *) keys != payload)
+			memmove(payload, keys, kbytes);
+		memmove(payload + kbytes, vals, vbytes);
+		((PageHeader) page)->pd_lower = payload + kbytes + vbytes - (char *) page;
+	}
+	op->nitems = nkeys;
+}
+
+/*
+ * Check a leaf's invariants; on failure set *why.  Used by ps_check().
+ */
+bool
+ps_leaf_check(Page page, char **why)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			n = op->nitems;
+	int			i;
+	Size		expect;
+
+	if (op->page_id != PS_PAGE_ID || op->kind != PS_PAGE_LEAF)
+	{
+		*why = "not a ps leaf page";
+		return false;
+	}
+	if (op->lo > op->hi)
+	{
+		*why = "lower bound above upper bound";
+		return false;
+	}
+	if (op->dim < 1 || op->dim > PS_MAX_DIM)
+	{
+		*why = "dim out of range";
+		return false;
+	}
+	if (PsLeafIsDense(op))
+	{
+		if (n == 0)
+		{
+			*why = "empty dense leaf";
+			return false;
+		}
+		if (op->base < op->lo ||
+			(uint64) op->hi - (uint64) op->base < (uint64) (n - 1))
+		{
+			*why = "dense run outside the leaf's bounds";
+			return false;
+		}
+		expect = sizeof(float4) * op->dim * n;
+		if (n > PsLeafDenseCapacity(op->dim))
+		{
+			*why = "dense leaf over capacity";
+			return false;
+		}
+	}
+	else
+	{
+		const int64 *keys = PsLeafKeys(page);
+
+		if (n > PsLeafSparseCapacity(op->dim))
+		{
+			*why = "sparse leaf over capacity";
+			return false;
+		}
+		for (i = 0; i < n; i++)
+		{
+			if (keys[i] < op->lo || keys[i] > op->hi)
+			{
+				*why = "key outside the leaf's bounds";
+				return false;
+			}
+			if (i > 0 && keys[i] <= keys[i - 1])
+			{
+				*why = "keys not strictly ascending";
+				return false;
+			}
+		}
+		if (n > 0 && (uint64) keys[n - 1] - (uint64) keys[0] == (uint64) (n - 1))
+		{
+			*why = "contiguous keys stored sparse";
+			return false;
+		}
+		expect = (sizeof(int64) + sizeof(float4) * op->dim) * n;
+	}
+	if (((PageHeader) page)->pd_lower != PsPagePayload(page) + expect - (char *) page)
+	{
+		*why = "pd_lower does not match the payload";
+		return false;
+	}
+	return true;
+}

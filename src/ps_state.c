@@ -1,0 +1,213 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_state.c
+ *	  Shared-memory state of each ps table in use: the task timestamp
+ *	  counter.
+ *
+ * Every write to a table gets a task timestamp, unique and increasing per
+ * table.  Timestamps are handed out from shared memory and made crash-safe
+ * the way sequences are: the metapage records a reservation
+ * (ts_reserved) ahead of the counter, WAL-logged before any timestamp under
+ * it is returned, and after a restart counting resumes above it.  So a
+ * timestamp that reached a client is never issued again; timestamps
+ * reserved but not issued before a crash are skipped.
+ *
+ * Entries are keyed by (database, table OID) and re-read from the metapage
+ * when the table's storage changes (TRUNCATE, rewrites): timestamps restart
+ * with the new storage.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/hsearch.h"
+#include "utils/rel.h"
+
+#include "ps.h"
+#include "ps_dir.h"
+#include "ps_state.h"
+
+/* timestamps reserved per metapage update */
+#define PS_TS_BATCH 1024
+
+typedef struct PsStateKey
+{
+	Oid			dbid;
+	Oid			relid;
+} PsStateKey;
+
+typedef struct PsTableState
+{
+	PsStateKey	key;
+	RelFileNode node;			/* storage the counters belong to */
+	slock_t		mutex;			/* protects the fields below */
+	uint64		last_ts;		/* last timestamp issued */
+	uint64		reserved;		/* timestamps up to this are reserved */
+	XLogRecPtr	reserved_lsn;	/* WAL record of that reservation */
+} PsTableState;
+
+static HTAB *ps_state_hash = NULL;
+static LWLock *ps_state_lock = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+ps_state_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(hash_estimate_size(ps_max_tables,
+											  sizeof(PsTableState)));
+	RequestNamedLWLockTranche("ps", 1);
+}
+
+static void
+ps_state_shmem_startup(void)
+{
+	HASHCTL		info;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ps_state_lock = &(GetNamedLWLockTranche("ps"))->lock;
+	info.keysize = sizeof(PsStateKey);
+	info.entrysize = sizeof(PsTableState);
+	ps_state_hash = ShmemInitHash("ps table state",
+								  ps_max_tables, ps_max_tables,
+								  &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+ps_state_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = ps_state_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = ps_state_shmem_startup;
+}
+
+/*
+ * Find the entry of a table, creating or resetting it from the metapage.
+ * The table must be initialised (ps_dir_get with create).
+ */
+static PsTableState *
+state_get(Relation rel)
+{
+	PsStateKey	key;
+	PsTableState *st;
+	bool		found;
+
+	key.dbid = MyDatabaseId;
+	key.relid = RelationGetRelid(rel);
+
+	LWLockAcquire(ps_state_lock, LW_SHARED);
+	st = hash_search(ps_state_hash, &key, HASH_FIND, NULL);
+	if (st && RelFileNodeEquals(st->node, rel->rd_node))
+	{
+		LWLockRelease(ps_state_lock);
+		return st;
+	}
+	LWLockRelease(ps_state_lock);
+
+	LWLockAcquire(ps_state_lock, LW_EXCLUSIVE);
+	st = hash_search(ps_state_hash, &key, HASH_ENTER_NULL, &found);
+	if (st == NULL)
+	{
+		LWLockRelease(ps_state_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("too many ps tables in use"),
+				 errdetail("Shared state exists for %d ps tables already.",
+						   ps_max_tables),
+				 errhint("Raise ps.max_tables and restart the server.")));
+	}
+	if (!found || !RelFileNodeEquals(st->node, rel->rd_node))
+	{
+		uint64		reserved = ps_dir_ts_reserved(rel);
+
+		SpinLockInit(&st->mutex);
+		st->node = rel->rd_node;
+		st->last_ts = reserved;
+		st->reserved = reserved;
+		st->reserved_lsn = InvalidXLogRecPtr;
+	}
+	LWLockRelease(ps_state_lock);
+	return st;
+}
+
+/*
+ * Issue the next task timestamp of a table.  *flush_lsn receives the WAL
+ * position that must be flushed before the timestamp may reach a client
+ * (the reservation covering it).
+ */
+uint64
+ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn)
+{
+	PsTableState *st = state_get(rel);
+	uint64		ts;
+	uint64		reserved;
+	XLogRecPtr	lsn;
+
+	SpinLockAcquire(&st->mutex);
+	ts = ++st->last_ts;
+	reserved = st->reserved;
+	lsn = st->reserved_lsn;
+	SpinLockRelease(&st->mutex);
+
+	if (ts > reserved)
+	{
+		/*
+		 * Reserve a batch ahead.  Concurrent reservers serialise on the
+		 * metapage lock; ps_dir_reserve_ts never lowers the reservation.
+		 */
+		reserved = ps_dir_reserve_ts(rel, ts + PS_TS_BATCH, &lsn);
+		SpinLockAcquire(&st->mutex);
+		if (reserved > st->reserved)
+		{
+			st->reserved = reserved;
+			st->reserved_lsn = lsn;
+		}
+		SpinLockRelease(&st->mutex);
+	}
+	*flush_lsn = lsn;
+	return ts;
+}
+
+/*
+ * The last timestamp issued for a table (0 if none since the table's
+ * storage was created).
+ */
+uint64
+ps_state_last_ts(Relation rel)
+{
+	PsTableState *st = state_get(rel);
+	uint64		ts;
+
+	SpinLockAcquire(&st->mutex);
+	ts = st->last_ts;
+	SpinLockRelease(&st->mutex);
+	return ts;
+}
+
+/* Drop the entry of a dropped table. */
+void
+ps_state_forget(Oid relid)
+{
+	PsStateKey	key;
+
+	if (ps_state_hash == NULL)
+		return;
+	key.dbid = MyDatabaseId;
+	key.relid = relid;
+	LWLockAcquire(ps_state_lock, LW_EXCLUSIVE);
+	hash_search(ps_state_hash, &key, HASH_REMOVE, NULL);
+	LWLockRelease(ps_state_lock);
+}

@@ -1,0 +1,609 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_store.c
+ *	  Reading and writing the values of sorted keys across the leaves of a
+ *	  ps table: the hot path of every push and pull.
+ *
+ * A request's keys arrive sorted (ps_keys.c).  The backend's directory copy
+ * routes the first key to its leaf; the keys up to that leaf's upper bound
+ * form the leaf's group, found by galloping, and are located on the page
+ * in one merge (ps_leaf_locate).  Then the next group, and so on: each leaf
+ * touched is locked once, and nothing is looked up from a root per key.
+ *
+ * Writes compute the new values of a leaf's group under its exclusive lock
+ * without changing the page, and collect up to PS_MAX_SET_BLOCKS leaves in
+ * a batch that is applied and WAL-logged as one XLOG_PS_SET record inside
+ * one critical section, with after-images.  Leaves are locked in key order,
+ * so batches of concurrent writers cannot deadlock.  A group that does not
+ * fit its leaf flushes the batch, splits the leaf (ps_dir.c) and retries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <cblas.h>
+
+#include "access/xloginsert.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ps_dir.h"
+#include "ps_page.h"
+#include "ps_store.h"
+#include "ps_xlog.h"
+
+typedef struct BatchBlock
+{
+	Buffer		buf;
+	const int64 *keys;			/* the leaf's group of request keys */
+	const int  *slots;			/* their slots on the leaf, or missing */
+	int			nkeys;
+	int			missing;		/* keys not yet on the leaf */
+	float4	   *vals;			/* after-images, inside data */
+	char	   *data;			/* the block's WAL data */
+	int			len;
+} BatchBlock;
+
+typedef struct WriteBatch
+{
+	Relation	rel;
+	uint64		ts;
+	int			nblocks;
+	BatchBlock	blocks[PS_MAX_SET_BLOCKS];
+} WriteBatch;
+
+/* WAL data of a batch: PS_MAX_SET_BLOCKS areas of PS_KEYS_BLOCK_MAX bytes */
+static char *batch_area = NULL;
+static char leaf_scratch[PS_LEAF_SCRATCH_SIZE];
+
+/*
+ * Number of leading keys <= hi in a sorted array, by galloping: cheap both
+ * when the group is small and when it is most of the array.
+ */
+static int
+count_upto(const int64 *keys, int n, int64 hi)
+{
+	int			lo = 0,
+				up = 1,
+				step = 1;
+
+	if (n == 0 || keys[0] > hi)
+		return 0;
+	/* invariant: keys[lo] <= hi */
+	while (up < n && keys[up] <= hi)
+	{
+		lo = up;
+		step <<= 1;
+		up = lo + step;
+	}
+	if (up > n)
+		up = n;
+	while (up - lo > 1)
+	{
+		int			mid = lo + (up - lo) / 2;
+
+		if (keys[mid] <= hi)
+			lo = mid;
+		else
+			up = mid;
+	}
+	return lo + 1;
+}
+
+/*
+ * Would the leaf hold its keys plus the group's missing ones?
+ */
+static bool
+group_fits(Page page, const int64 *keys, int nkeys, int missing)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			n = op->nitems;
+	int			newn = n + missing;
+	int64		lo = keys[0],
+				hi = keys[nkeys - 1];
+
+	if (n > 0)
+	{
+		lo = Min(lo, PsLeafKeyAt(page, 0));
+		hi = Max(hi, PsLeafKeyAt(page, n - 1));
+	}
+	return ps_leaf_fits(newn, (uint64) hi - (uint64) lo == (uint64) (newn - 1),
+						op->dim);
+}
+
+/*
+ * Where to split a leaf that cannot take a group's missing keys.
+ *
+ * When every missing key lies above the leaf's keys (appending, as when a
+ * table is loaded in key order), the leaf keeps its keys and is filled up
+ * with the lowest new ones; the split goes at the first new key that does
+ * not fit, so loading in order leaves full leaves behind.  Otherwise the
+ * split goes at the median of the leaf's keys and the new ones.  The halves
+ * are retried, and split again if they still do not fit.
+ */
+static int64
+choose_split(Page page, const int64 *keys, const int *slots, int nkeys,
+			 int missing)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	int			n = op->nitems;
+	int			dim = op->dim;
+	int64	   *miss = palloc(sizeof(int64) * missing);
+	int64		split;
+	int			i,
+				j;
+
+	for (i = 0, j = 0; i < nkeys; i++)
+		if (slots[i] == PS_SLOT_MISSING)
+			miss[j++] = keys[i];
+
+	if (n == 0 || miss[0] > PsLeafKeyAt(page, n - 1))
+	{
+		int			sparse_room = PsLeafSparseCapacity(dim) - n;
+		int			dense_room = PsLeafDenseCapacity(dim) - n;
+		int64		first = (n > 0) ? PsLeafKeyAt(page, 0) : miss[0];
+		int			contiguous = 0;
+		int			take;
+
+		/* how many new keys continue the leaf's contiguous run */
+		if (n == 0 || PsLeafIsDense(op))
+			while (contiguous < missing &&
+				   (uint64) miss[contiguous] - (uint64) first ==
+				   (uint64) (n + contiguous))
+				contiguous++;
+		take = Max(Min(contiguous, dense_room), Min(missing, sparse_room));
+		take = Max(take, 0);
+		Assert(take < missing);
+		split = miss[take];
+	}
+	else
+	{
+		int			k = (n + missing) / 2;
+		int			c;
+
+		i = j = 0;
+		for (c = 0; c < k; c++)
+		{
+			if (j >= missing || (i < n && PsLeafKeyAt(page, i) < miss[j]))
+				i++;
+			else
+				j++;
+		}
+		split = (j >= missing || (i < n && PsLeafKeyAt(page, i) < miss[j])) ?
+			PsLeafKeyAt(page, i) : miss[j];
+	}
+	pfree(miss);
+	return split;
+}
+
+/*
+ * Compute the after-images of a group into out, without changing the page.
+ * Errors out (changing nothing on this leaf) if a sum overflows float4.
+ */
+static void
+compute_values(Relation rel, Page page, BatchBlock *blk, const float4 *in,
+			   PsWriteMode mode)
+{
+	int			dim = PsPageGetOpaque(page)->dim;
+	int			cnt = blk->nkeys;
+	const int  *slots = blk->slots;
+	float4	   *out = blk->vals;
+	const float4 *pv = PsLeafVals(page);
+	Size		nfloats = (Size) cnt * dim;
+	Size		i;
+	bool		finite = true;
+
+	if (mode == PS_WRITE_SET)
+	{
+		memcpy(out, in, sizeof(float4) * nfloats);
+		return;
+	}
+
+	if (blk->missing == 0 && slots[cnt - 1] - slots[0] == cnt - 1)
+	{
+		/* a run of neighbouring slots: one vector add */
+		memcpy(out, pv + (Size) slots[0] * dim, sizeof(float4) * nfloats);
+		cblas_saxpy((blasint) nfloats, 1.0f, in, 1, out, 1);
+	}
+	else if (dim == 1)
+	{
+		for (i = 0; i < (Size) cnt; i++)
+			out[i] = (slots[i] >= 0 ? pv[slots[i]] : 0.0f) + in[i];
+	}
+	else
+	{
+		int			k,
+					d;
+
+		for (k = 0; k < cnt; k++)
+		{
+			const float4 *old = pv + (Size) slots[k] * dim;
+			float4	   *o = out + (Size) k * dim;
+			const float4 *v = in + (Size) k * dim;
+
+			if (slots[k] >= 0)
+				for (d = 0; d < dim; d++)
+					o[d] = old[d] + v[d];
+			else
+				memcpy(o, v, sizeof(float4) * dim);
+		}
+	}
+
+	for (i = 0; i < nfloats; i++)
+		finite &= isfinite(out[i]) != 0;
+	if (!finite)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("push overflows a value of ps table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errhint("Values are real (float4); keep them within about 3.4e38.")));
+}
+
+/*
+ * Apply and WAL-log the batch, then release its leaves.
+ */
+static void
+flush_batch(WriteBatch *batch)
+{
+	int			b;
+	bool		needs_wal = RelationNeedsWAL(batch->rel);
+
+	if (batch->nblocks == 0)
+		return;
+
+	START_CRIT_SECTION();
+	for (b = 0; b < batch->nblocks; b++)
+	{
+		BatchBlock *blk = &batch->blocks[b];
+		Page		page = BufferGetPage(blk->buf);
+		PsPageOpaque op = PsPageGetOpaque(page);
+
+		if (blk->missing == 0)
+			ps_leaf_write_slots(page, blk->slots, blk->nkeys, blk->vals);
+		else
+			ps_leaf_set(page, blk->keys, blk->nkeys, blk->vals, leaf_scratch);
+		if (batch->ts > op->clock)
+			op->clock = batch->ts;
+		MarkBufferDirty(blk->buf);
+	}
+	if (needs_wal)
+	{
+		xl_ps_set	xlrec;
+		XLogRecPtr	recptr;
+
+		xlrec.clock = batch->ts;
+		xlrec.nblocks = batch->nblocks;
+		XLogBeginInsert();
+		XLogRegisterData((char *) &xlrec, SizeOfPsSet);
+		for (b = 0; b < batch->nblocks; b++)
+		{
+			XLogRegisterBuffer(b, batch->blocks[b].buf, REGBUF_STANDARD);
+			XLogRegisterBufData(b, batch->blocks[b].data, batch->blocks[b].len);
+		}
+		recptr = XLogInsert(RM_PS_ID, XLOG_PS_SET);
+		for (b = 0; b < batch->nblocks; b++)
+			PageSetLSN(BufferGetPage(batch->blocks[b].buf), recptr);
+	}
+	END_CRIT_SECTION();
+
+	for (b = 0; b < batch->nblocks; b++)
+		UnlockReleaseBuffer(batch->blocks[b].buf);
+	batch->nblocks = 0;
+}
+
+/*
+ * Where a walk over ascending keys stands: the last leaf it handled.
+ */
+typedef struct LeafCursor
+{
+	bool		valid;
+	int64		lo;				/* lower bound of the last leaf */
+	BlockNumber next;			/* its right sibling */
+} LeafCursor;
+
+static inline void
+cursor_advance(LeafCursor *cur, PsPageOpaque op)
+{
+	cur->valid = true;
+	cur->lo = op->lo;
+	cur->next = op->next;
+}
+
+/*
+ * The leaf to start looking for key at, which lies beyond the last leaf
+ * handled.  The directory's answer is used unless it knows no leaf right of
+ * the last one (it misses recent splits, maybe our own): then the last
+ * leaf's right-link is the better start, and the only safe one while that
+ * leaf is still locked by us.
+ */
+static inline BlockNumber
+route(PsDir *dir, LeafCursor *cur, int64 key, int *d, Buffer **hint)
+{
+	*d = ps_dir_find(dir, key, *d);
+	if (cur->valid && dir->lo[*d] <= cur->lo)
+	{
+		*hint = NULL;
+		return cur->next;
+	}
+	*hint = &dir->recent[*d];
+	return dir->blk[*d];
+}
+
+/*
+ * Lock the leaf holding key, starting from a directory entry that may be
+ * stale: follow right-links while the key lies beyond the leaf.  hint, if
+ * not NULL, is the buffer that held blk last time; a buffer still holding
+ * it is pinned without a lookup in the buffer mapping table.
+ */
+static Buffer
+lock_leaf(Relation rel, BlockNumber blk, Buffer *hint, int64 key, int mode)
+{
+	for (;;)
+	{
+		Buffer		buf;
+		Page		page;
+		PsPageOpaque op;
+
+		if (hint && BufferIsValid(*hint) &&
+			ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blk, *hint))
+			buf = *hint;
+		else
+		{
+			buf = ReadBuffer(rel, blk);
+			if (hint)
+				*hint = buf;
+		}
+		hint = NULL;
+
+		LockBuffer(buf, mode);
+		page = BufferGetPage(buf);
+		op = PsPageGetOpaque(page);
+		if (op->page_id != PS_PAGE_ID || op->kind != PS_PAGE_LEAF ||
+			key < op->lo)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("ps table \"%s\": block %u is not the leaf for key " INT64_FORMAT,
+							RelationGetRelationName(rel), blk, key)));
+		if (key <= op->hi)
+			return buf;
+		blk = op->next;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Write values of sorted, distinct keys: add them to the stored values or
+ * set them.  Every leaf touched gets clock ts.
+ */
+void
+ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
+			   int n, PsWriteMode mode, uint64 ts)
+{
+	static bool record_space_ready = false;
+	WriteBatch	batch;
+	int		   *slots;
+	int			dim = dir->dim;
+	int			i = 0,
+				d = 0;
+	LeafCursor	cur = {false, 0, InvalidBlockNumber};
+
+	if (n == 0)
+		return;
+	if (batch_area == NULL)
+		batch_area = MemoryContextAlloc(TopMemoryContext,
+										(Size) PS_MAX_SET_BLOCKS * PS_KEYS_BLOCK_MAX);
+	if (!record_space_ready)
+	{
+		XLogEnsureRecordSpace(PS_MAX_SET_BLOCKS - 1, PS_MAX_SET_BLOCKS + 1);
+		record_space_ready = true;
+	}
+
+	slots = palloc(sizeof(int) * n);
+	batch.rel = rel;
+	batch.ts = ts;
+	batch.nblocks = 0;
+
+	/*
+	 * An error (interrupt, overflow) releases the leaves of the batch
+	 * through transaction abort; they have not been changed yet.
+	 */
+	while (i < n)
+	{
+		Buffer		buf;
+		Page		page;
+		PsPageOpaque op;
+		BatchBlock *blk;
+		BlockNumber blkno;
+		Buffer	   *hint;
+		int			cnt,
+					missing;
+
+		CHECK_FOR_INTERRUPTS();
+		blkno = route(dir, &cur, keys[i], &d, &hint);
+		buf = lock_leaf(rel, blkno, hint, keys[i], BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		op = PsPageGetOpaque(page);
+		cnt = count_upto(keys + i, n - i, op->hi);
+		missing = ps_leaf_locate(page, keys + i, cnt, slots + i);
+
+		if (missing > 0 && !group_fits(page, keys + i, cnt, missing))
+		{
+			int64		split;
+			Buffer		right;
+
+			/* no leaf locks may be held across a split but this one */
+			flush_batch(&batch);
+			split = choose_split(page, keys + i, slots + i, cnt, missing);
+			right = ps_split_leaf(rel, buf, split);
+			UnlockReleaseBuffer(right);
+			UnlockReleaseBuffer(buf);
+			continue;		/* route keys[i] again */
+		}
+
+		cursor_advance(&cur, op);
+		blk = &batch.blocks[batch.nblocks];
+		blk->buf = buf;
+		blk->keys = keys + i;
+		blk->slots = slots + i;
+		blk->nkeys = cnt;
+		blk->missing = missing;
+		blk->data = batch_area + (Size) batch.nblocks * PS_KEYS_BLOCK_MAX;
+		blk->vals = ps_xlog_put_keys(blk->data, keys + i,
+									 missing == 0 ? slots + i : NULL, cnt, dim);
+		blk->len = ((char *) blk->vals - blk->data) +
+			sizeof(float4) * dim * cnt;
+		batch.nblocks++;
+		compute_values(rel, page, blk, vals + (Size) i * dim, mode);
+		if (batch.nblocks == PS_MAX_SET_BLOCKS)
+			flush_batch(&batch);
+		i += cnt;
+	}
+	flush_batch(&batch);
+	pfree(slots);
+}
+
+/*
+ * Read the values of sorted keys (repeats allowed) into out, which holds
+ * n * dim zeroed floats: key i's values go to position perm[i] (or i when
+ * perm is NULL).  Keys not in the table stay zero.
+ */
+void
+ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
+			  int n, float4 *out)
+{
+	int			dim = dir->dim;
+	int		   *slots;
+	int			i = 0,
+				d = 0;
+	LeafCursor	cur = {false, 0, InvalidBlockNumber};
+
+	if (n == 0 || dir->n == 0)
+		return;
+	slots = palloc(sizeof(int) * n);
+	while (i < n)
+	{
+		Buffer		buf;
+		Page		page;
+		const float4 *pv;
+		BlockNumber blkno;
+		Buffer	   *hint;
+		int			cnt,
+					k;
+
+		CHECK_FOR_INTERRUPTS();
+		blkno = route(dir, &cur, keys[i], &d, &hint);
+		buf = lock_leaf(rel, blkno, hint, keys[i], BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		cursor_advance(&cur, PsPageGetOpaque(page));
+		cnt = count_upto(keys + i, n - i, PsPageGetOpaque(page)->hi);
+		ps_leaf_locate(page, keys + i, cnt, slots + i);
+		pv = PsLeafVals(page);
+		if (dim == 1)
+		{
+			for (k = i; k < i + cnt; k++)
+				if (slots[k] >= 0)
+					out[perm ? perm[k] : k] = pv[slots[k]];
+		}
+		else
+		{
+			for (k = i; k < i + cnt; k++)
+				if (slots[k] >= 0)
+					memcpy(out + (Size) (perm ? perm[k] : k) * dim,
+						   pv + (Size) slots[k] * dim, sizeof(float4) * dim);
+		}
+		UnlockReleaseBuffer(buf);
+		i += cnt;
+	}
+	pfree(slots);
+}
+
+/*
+ * Read the values of keys lo .. lo + count - 1 into out (count * dim zeroed
+ * floats), walking leaves along their right-links.
+ */
+void
+ps_store_read_range(Relation rel, PsDir *dir, int64 lo, int64 count,
+					float4 *out)
+{
+	int			dim = dir->dim;
+	int64		last = lo + (count - 1);
+	int64		cur = lo;
+	BlockNumber blk;
+
+	if (count <= 0 || dir->n == 0)
+		return;
+	blk = dir->blk[ps_dir_find(dir, lo, 0)];
+	for (;;)
+	{
+		Buffer		buf;
+		Page		page;
+		PsPageOpaque op;
+		int64		end;
+		int			s,
+					n;
+		const float4 *pv;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = lock_leaf(rel, blk, NULL, cur, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		op = PsPageGetOpaque(page);
+		end = Min(last, op->hi);
+		n = op->nitems;
+		pv = PsLeafVals(page);
+		s = ps_leaf_lower_bound(page, cur);
+		if (PsLeafIsDense(op))
+		{
+			/* slots s .. e hold keys base + s .. base + e, all in range */
+			int			e = ps_leaf_lower_bound(page, end);
+
+			if (e < n && op->base + e <= end)
+				e++;
+			if (e > s)
+				memcpy(out + (Size) (op->base + s - lo) * dim,
+					   pv + (Size) s * dim, sizeof(float4) * dim * (e - s));
+		}
+		else
+		{
+			const int64 *pk = PsLeafKeys(page);
+
+			for (; s < n && pk[s] <= end; s++)
+				memcpy(out + (Size) (pk[s] - lo) * dim, pv + (Size) s * dim,
+					   sizeof(float4) * dim);
+		}
+		blk = op->next;
+		UnlockReleaseBuffer(buf);
+		if (end >= last)
+			break;
+		cur = end + 1;
+	}
+}
+
+/*
+ * Copy leaf blk into dst (BLCKSZ bytes) under a share lock; returns its
+ * right sibling.  Scans work on such copies, so they hold no lock while
+ * returning rows.
+ */
+BlockNumber
+ps_store_copy_leaf(Relation rel, BlockNumber blk, char *dst,
+				   BufferAccessStrategy strategy)
+{
+	Buffer		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL,
+										 strategy);
+	Page		page;
+	PsPageOpaque op;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	op = PsPageGetOpaque(page);
+	if (op->page_id != PS_PAGE_ID || op->kind != PS_PAGE_LEAF)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ps table \"%s\": block %u is not a leaf",
+						RelationGetRelationName(rel), blk)));
+	memcpy(dst, page, BLCKSZ);
+	UnlockReleaseBuffer(buf);
+	return PsPageGetOpaque((Page) dst)->next;
+}

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_table.h
+ *	  What a ps table is: its columns, its dim, and value checks shared by
+ *	  the access method and the SQL functions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_TABLE_H
+#define PS_TABLE_H
+
+#include "access/tupdesc.h"
+#include "utils/array.h"
+#include "utils/relcache.h"
+
+#include "ps_dir.h"
+
+/* positions (0-based) of the key and value columns */
+typedef struct PsShape
+{
+	int			keyatt;
+	int			valatt;
+	bool		isarray;		/* value column is real[] */
+} PsShape;
+
+/*
+ * Start of an array's elements; ARR_DATA_PTR says the same but mixes signed
+ * and unsigned operands, which -Wextra reports.
+ */
+static inline void *
+ps_array_data(ArrayType *arr)
+{
+	Size		off = ARR_HASNULL(arr) ? (Size) arr->dataoffset :
+		(Size) ARR_OVERHEAD_NONULLS(ARR_NDIM(arr));
+
+	return (char *) arr + off;
+}
+
+extern bool ps_is_ps_relation(Relation rel);
+extern bool ps_shape(TupleDesc tupdesc, PsShape *shape);
+extern void ps_validate_shape(TupleDesc tupdesc, const char *relname);
+extern int	ps_table_dim(Relation rel, PsDir *dir, int inferred);
+extern void ps_check_finite(const float4 *vals, Size n);
+
+#endif							/* PS_TABLE_H */

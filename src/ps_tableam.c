@@ -1,0 +1,986 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_tableam.c
+ *	  The ps table access method: the callbacks that let ordinary SQL
+ *	  create, fill, scan, copy, analyze, vacuum, truncate and rewrite ps
+ *	  tables, and the definition of what a ps table looks like.
+ *
+ * A ps table has two columns, a bigint key and a real (dim 1) or real[]
+ * value.  Rows are (key, value) pairs kept in key order; scans return them
+ * in that order from copies of one leaf at a time.  INSERT and COPY set
+ * values (the last row for a key wins).  There is no MVCC: writes are not
+ * undone by ROLLBACK and scans see the values as they are when each leaf is
+ * read, like sequences.  UPDATE, DELETE, row locks, indexes, TABLESAMPLE
+ * and parallel scans are refused with an error saying what to use instead.
+ *
+ * The dim of a real[] column is declared with a CHECK constraint,
+ * CHECK (cardinality(val) = N) or CHECK (array_length(val, 1) = N); a table
+ * without one takes the dim of its first write.  Once a table has storage
+ * its dim is fixed in the metapage.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/heapam.h"
+#include "access/multixact.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/catalog.h"
+#include "catalog/index.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type.h"
+#include "catalog/storage.h"
+#include "catalog/storage_xlog.h"
+#include "commands/vacuum.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/smgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ps.h"
+#include "ps_dir.h"
+#include "ps_keys.h"
+#include "ps_page.h"
+#include "ps_state.h"
+#include "ps_store.h"
+#include "ps_table.h"
+
+PG_FUNCTION_INFO_V1(ps_tableam_handler);
+
+static const TableAmRoutine ps_methods;
+
+typedef struct PsScanDescData
+{
+	TableScanDescData base;
+	PsShape		shape;
+	BlockNumber curblk;			/* leaf held in page */
+	BlockNumber nextblk;		/* next leaf, InvalidBlockNumber at the end */
+	bool		started;
+	bool		have_page;
+	int			pos;			/* next slot of page to return */
+	char	   *page;			/* BLCKSZ copy of the current leaf */
+	MemoryContext rowcxt;		/* arrays of the row last returned */
+} PsScanDescData;
+
+typedef PsScanDescData *PsScanDesc;
+
+/* ------------------------------------------------------------------------
+ * What a ps table is
+ * ------------------------------------------------------------------------
+ */
+
+bool
+ps_is_ps_relation(Relation rel)
+{
+	return rel->rd_tableam == &ps_methods;
+}
+
+/*
+ * Find the key and value columns, skipping dropped ones.  Returns false if
+ * the descriptor is not the shape of a ps table.
+ */
+bool
+ps_shape(TupleDesc tupdesc, PsShape *shape)
+{
+	int			found = 0;
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (found == 0)
+			shape->keyatt = i;
+		else if (found == 1)
+			shape->valatt = i;
+		found++;
+	}
+	if (found != 2)
+		return false;
+	if (TupleDescAttr(tupdesc, shape->keyatt)->atttypid != INT8OID)
+		return false;
+	switch (TupleDescAttr(tupdesc, shape->valatt)->atttypid)
+	{
+		case FLOAT4OID:
+			shape->isarray = false;
+			return true;
+		case FLOAT4ARRAYOID:
+			shape->isarray = true;
+			return true;
+	}
+	return false;
+}
+
+void
+ps_validate_shape(TupleDesc tupdesc, const char *relname)
+{
+	PsShape		shape;
+
+	if (!ps_shape(tupdesc, &shape))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("\"%s\" does not have the columns of a ps table", relname),
+				 errdetail("A ps table has exactly two columns: a bigint key, then a real or real[] value."),
+				 errhint("For example: CREATE TABLE w (key bigint, val real) USING ps.")));
+}
+
+/*
+ * Match CHECK (cardinality(val) = N) or CHECK (array_length(val, 1) = N),
+ * either side of the =, on value column attnum.  Returns N or 0.
+ */
+static int
+dim_from_check(Node *node, AttrNumber attnum)
+{
+	OpExpr	   *op;
+	Node	   *a,
+			   *b;
+	FuncExpr   *fn;
+	Const	   *c;
+	Var		   *var;
+
+	if (!IsA(node, OpExpr))
+		return 0;
+	op = (OpExpr *) node;
+	if (op->opno != Int4EqualOperator || list_length(op->args) != 2)
+		return 0;
+	a = linitial(op->args);
+	b = lsecond(op->args);
+	if (IsA(a, Const))
+	{
+		Node	   *t = a;
+
+		a = b;
+		b = t;
+	}
+	if (!IsA(a, FuncExpr) || !IsA(b, Const))
+		return 0;
+	fn = (FuncExpr *) a;
+	c = (Const *) b;
+	if (c->constisnull || c->consttype != INT4OID)
+		return 0;
+	if (fn->funcid == F_CARDINALITY && list_length(fn->args) == 1)
+		;
+	else if (fn->funcid == F_ARRAY_LENGTH && list_length(fn->args) == 2)
+	{
+		Const	   *d = lsecond(fn->args);
+
+		if (!IsA(d, Const) || d->constisnull || DatumGetInt32(d->constvalue) != 1)
+			return 0;
+	}
+	else
+		return 0;
+	var = linitial(fn->args);
+	if (!IsA(var, Var) || var->varattno != attnum)
+		return 0;
+	return DatumGetInt32(c->constvalue);
+}
+
+/* The dim a table's definition declares; 0 when it declares none. */
+static int
+declared_dim(Relation rel, const PsShape *shape)
+{
+	TupleConstr *constr = rel->rd_att->constr;
+	int			i;
+
+	if (!shape->isarray)
+		return 1;
+	if (constr == NULL)
+		return 0;
+	for (i = 0; i < constr->num_check; i++)
+	{
+		int			dim = dim_from_check(stringToNode(constr->check[i].ccbin),
+										 shape->valatt + 1);
+
+		if (dim != 0)
+			return dim;
+	}
+	return 0;
+}
+
+/*
+ * The dim of a table for a request.  A table with storage has its dim in
+ * the metapage, which must agree with the declared one.  A table without
+ * storage uses the declared dim, else the one the first write implies
+ * (inferred; 0 if the caller cannot tell).  Errors if no dim can be found.
+ */
+int
+ps_table_dim(Relation rel, PsDir *dir, int inferred)
+{
+	PsShape		shape;
+	int			declared;
+
+	if (!ps_shape(RelationGetDescr(rel), &shape))
+		ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+	if (dir->declared_dim < 0)
+		dir->declared_dim = declared_dim(rel, &shape);
+	declared = dir->declared_dim;
+
+	if (declared < 0 || declared > PS_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("ps table \"%s\" declares dim %d", RelationGetRelationName(rel),
+						declared),
+				 errhint("dim must be between 1 and %d.", PS_MAX_DIM)));
+	if (dir->dim > 0)
+	{
+		if (declared > 0 && declared != dir->dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("ps table \"%s\" declares dim %d but its values have dim %d",
+							RelationGetRelationName(rel), declared, dir->dim),
+					 errhint("Make the CHECK constraint on the value column say cardinality = %d.",
+							 dir->dim)));
+		return dir->dim;
+	}
+	if (declared > 0)
+		return declared;
+	if (inferred > 0 && inferred <= PS_MAX_DIM)
+		return inferred;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+			 errmsg("the dim of ps table \"%s\" is not known", RelationGetRelationName(rel)),
+			 errdetail("The table has a real[] value column, no CHECK constraint declaring its length, and no values yet."),
+			 errhint("Declare it, as in ALTER TABLE %s ADD CHECK (cardinality(%s) = 8), or write a first value.",
+					 RelationGetRelationName(rel),
+					 NameStr(TupleDescAttr(RelationGetDescr(rel), shape.valatt)->attname))));
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Check that values are finite; errors otherwise.
+ */
+void
+ps_check_finite(const float4 *vals, Size n)
+{
+	Size		i;
+	bool		ok = true;
+
+	for (i = 0; i < n; i++)
+		ok &= isfinite(vals[i]) != 0;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps values must be finite"),
+				 errdetail("A value is NaN or infinite."),
+				 errhint("Filter out NaN and infinite values before writing them.")));
+}
+
+/* ------------------------------------------------------------------------
+ * Scans
+ * ------------------------------------------------------------------------
+ */
+
+static const TupleTableSlotOps *
+ps_slot_callbacks(Relation rel)
+{
+	return &TTSOpsVirtual;
+}
+
+static TableScanDesc
+ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
+			  ParallelTableScanDesc pscan, uint32 flags)
+{
+	PsScanDesc	scan;
+
+	ps_check_preloaded();
+	if (pscan != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("parallel scans of ps tables are not supported")));
+
+	scan = palloc0(sizeof(PsScanDescData));
+	scan->base.rs_rd = rel;
+	scan->base.rs_snapshot = snapshot;
+	scan->base.rs_nkeys = nkeys;
+	scan->base.rs_key = key;
+	scan->base.rs_flags = flags;
+	scan->base.rs_parallel = NULL;
+	if (!ps_shape(RelationGetDescr(rel), &scan->shape))
+		ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+	scan->page = palloc(BLCKSZ);
+	scan->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ps scan row",
+										 ALLOCSET_SMALL_SIZES);
+	scan->started = false;
+	scan->have_page = false;
+	return (TableScanDesc) scan;
+}
+
+static void
+ps_scan_end(TableScanDesc sscan)
+{
+	PsScanDesc	scan = (PsScanDesc) sscan;
+
+	MemoryContextDelete(scan->rowcxt);
+	pfree(scan->page);
+	pfree(scan);
+}
+
+static void
+ps_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
+			   bool allow_strat, bool allow_sync, bool allow_pagemode)
+{
+	PsScanDesc	scan = (PsScanDesc) sscan;
+
+	scan->started = false;
+	scan->have_page = false;
+}
+
+/*
+ * Put slot pos of the page copy into slot as a (key, value) row.
+ */
+static void
+store_row(PsScanDesc scan, TupleTableSlot *slot)
+{
+	Page		page = (Page) scan->page;
+	int			dim = PsPageGetOpaque(page)->dim;
+	const float4 *v = PsLeafVals(page) + (Size) scan->pos * dim;
+	int			natts = slot->tts_tupleDescriptor->natts;
+	int			i;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < natts; i++)
+		slot->tts_isnull[i] = true;	/* dropped columns */
+	slot->tts_values[scan->shape.keyatt] = Int64GetDatum(PsLeafKeyAt(page, scan->pos));
+	slot->tts_isnull[scan->shape.keyatt] = false;
+	if (scan->shape.isarray)
+	{
+		ArrayType  *arr;
+		Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(float4) * dim;
+
+		MemoryContextReset(scan->rowcxt);
+		arr = MemoryContextAlloc(scan->rowcxt, nbytes);
+		SET_VARSIZE(arr, nbytes);
+		arr->ndim = 1;
+		arr->dataoffset = 0;
+		arr->elemtype = FLOAT4OID;
+		ARR_DIMS(arr)[0] = dim;
+		ARR_LBOUND(arr)[0] = 1;
+		memcpy(ps_array_data(arr), v, sizeof(float4) * dim);
+		slot->tts_values[scan->shape.valatt] = PointerGetDatum(arr);
+	}
+	else
+		slot->tts_values[scan->shape.valatt] = Float4GetDatum(v[0]);
+	slot->tts_isnull[scan->shape.valatt] = false;
+	ExecStoreVirtualTuple(slot);
+	ItemPointerSet(&slot->tts_tid, scan->curblk, scan->pos + 1);
+	scan->pos++;
+}
+
+static bool
+ps_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
+					TupleTableSlot *slot)
+{
+	PsScanDesc	scan = (PsScanDesc) sscan;
+	Relation	rel = sscan->rs_rd;
+
+	if (ScanDirectionIsBackward(direction))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ps tables can only be scanned forward"),
+				 errhint("Declare the cursor NO SCROLL, or over a query whose result is materialized.")));
+
+	if (!scan->started)
+	{
+		scan->started = true;
+		scan->have_page = false;
+		scan->nextblk = RelationGetNumberOfBlocks(rel) > PS_FIRST_LEAF_BLKNO ?
+			PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+	}
+	for (;;)
+	{
+		if (scan->have_page &&
+			scan->pos < (int) PsPageGetOpaque((Page) scan->page)->nitems)
+		{
+			store_row(scan, slot);
+			return true;
+		}
+		if (scan->nextblk == InvalidBlockNumber)
+		{
+			ExecClearTuple(slot);
+			return false;
+		}
+		CHECK_FOR_INTERRUPTS();
+		scan->curblk = scan->nextblk;
+		scan->nextblk = ps_store_copy_leaf(rel, scan->curblk, scan->page, NULL);
+		scan->have_page = true;
+		scan->pos = 0;
+	}
+}
+
+static Size
+ps_parallelscan_estimate(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("parallel scans of ps tables are not supported")));
+	return 0;
+}
+
+static Size
+ps_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	return ps_parallelscan_estimate(rel);
+}
+
+static void
+ps_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan)
+{
+	ps_parallelscan_estimate(rel);
+}
+
+/* ------------------------------------------------------------------------
+ * What ps tables do not do
+ * ------------------------------------------------------------------------
+ */
+
+static void
+not_by_tid(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("ps tables do not support UPDATE, DELETE, row locks or access by ctid"),
+			 errdetail("Rows of a ps table have no stable identity: leaves split and move keys."),
+			 errhint("Change values with ps_push() (adds) or INSERT (sets); to remove every key, use TRUNCATE.")));
+}
+
+static void
+not_indexable(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("ps tables do not support indexes"),
+			 errdetail("A ps table keeps its keys sorted in key ranges already."),
+			 errhint("Read keys with ps_pull() or ps_pull_range(), or scan the table.")));
+}
+
+static IndexFetchTableData *
+ps_index_fetch_begin(Relation rel)
+{
+	not_indexable();
+	return NULL;
+}
+
+static void
+ps_index_fetch_reset(IndexFetchTableData *data)
+{
+	not_indexable();
+}
+
+static void
+ps_index_fetch_end(IndexFetchTableData *data)
+{
+	not_indexable();
+}
+
+static bool
+ps_index_fetch_tuple(IndexFetchTableData *scan, ItemPointer tid,
+					 Snapshot snapshot, TupleTableSlot *slot,
+					 bool *call_again, bool *all_dead)
+{
+	not_indexable();
+	return false;
+}
+
+static bool
+ps_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
+						   TupleTableSlot *slot)
+{
+	not_by_tid();
+	return false;
+}
+
+static bool
+ps_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
+{
+	not_by_tid();
+	return false;
+}
+
+static void
+ps_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
+{
+	not_by_tid();
+}
+
+static bool
+ps_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot,
+							Snapshot snapshot)
+{
+	not_by_tid();
+	return false;
+}
+
+static TransactionId
+ps_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
+{
+	not_indexable();
+	return InvalidTransactionId;
+}
+
+static void
+ps_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
+							int options, BulkInsertState bistate,
+							uint32 specToken)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("ps tables do not support INSERT ... ON CONFLICT"),
+			 errhint("A plain INSERT already overwrites the value of an existing key; ps_push() adds to it.")));
+}
+
+static void
+ps_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
+							  uint32 specToken, bool succeeded)
+{
+	ps_tuple_insert_speculative(rel, slot, 0, 0, NULL, 0);
+}
+
+static TM_Result
+ps_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+				Snapshot snapshot, Snapshot crosscheck, bool wait,
+				TM_FailureData *tmfd, bool changingPart)
+{
+	not_by_tid();
+	return TM_Ok;
+}
+
+static TM_Result
+ps_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				CommandId cid, Snapshot snapshot, Snapshot crosscheck,
+				bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
+				bool *update_indexes)
+{
+	not_by_tid();
+	return TM_Ok;
+}
+
+static TM_Result
+ps_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+			  TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+			  LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
+{
+	not_by_tid();
+	return TM_Ok;
+}
+
+static double
+ps_index_build_range_scan(Relation table_rel, Relation index_rel,
+						  IndexInfo *index_info, bool allow_sync, bool anyvisible,
+						  bool progress, BlockNumber start_blockno,
+						  BlockNumber numblocks, IndexBuildCallback callback,
+						  void *callback_state, TableScanDesc scan)
+{
+	not_indexable();
+	return 0;
+}
+
+static void
+ps_index_validate_scan(Relation table_rel, Relation index_rel,
+					   IndexInfo *index_info, Snapshot snapshot,
+					   ValidateIndexState *state)
+{
+	not_indexable();
+}
+
+static bool
+ps_scan_sample_next_block(TableScanDesc scan, SampleScanState *scanstate)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("ps tables do not support TABLESAMPLE"),
+			 errhint("Sample keys with a WHERE clause on random(), or pull a random set of keys.")));
+	return false;
+}
+
+static bool
+ps_scan_sample_next_tuple(TableScanDesc scan, SampleScanState *scanstate,
+						  TupleTableSlot *slot)
+{
+	return ps_scan_sample_next_block(scan, scanstate);
+}
+
+/* ------------------------------------------------------------------------
+ * INSERT and COPY: set values
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Write the rows of slots as (key, value) settings, the last row of a key
+ * winning.  Like ps_push, the change is not transactional.
+ */
+static void
+insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
+{
+	PsShape		shape;
+	PsDir	   *dir;
+	int			dim = 0;
+	int64	   *keys;
+	float4	   *vals;
+	int64	   *ukeys;
+	float4	   *uvals;
+	int			n,
+				i;
+	uint64		ts;
+	XLogRecPtr	flush_lsn;
+
+	ps_check_preloaded();
+	if (!ps_shape(RelationGetDescr(rel), &shape))
+		ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+	dir = ps_dir_get(rel, false, 0);
+
+	keys = palloc(sizeof(int64) * nslots);
+	vals = NULL;
+	for (i = 0; i < nslots; i++)
+	{
+		TupleTableSlot *slot = slots[i];
+		bool		isnull;
+		Datum		kd,
+					vd;
+		const float4 *v;
+		float4		one;
+		int			len;
+
+		kd = slot_getattr(slot, shape.keyatt + 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null key in ps table \"%s\"", RelationGetRelationName(rel)),
+					 errhint("Every row of a ps table needs a key.")));
+		vd = slot_getattr(slot, shape.valatt + 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in ps table \"%s\"", RelationGetRelationName(rel)),
+					 errhint("Missing keys already read as zero; leave the row out instead.")));
+		if (shape.isarray)
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(vd);
+
+			if (ARR_NDIM(arr) > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 errmsg("value of ps table \"%s\" must be a one-dimensional array",
+								RelationGetRelationName(rel))));
+			if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("value of ps table \"%s\" contains a NULL element",
+								RelationGetRelationName(rel))));
+			len = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+			v = (const float4 *) ps_array_data(arr);
+		}
+		else
+		{
+			one = DatumGetFloat4(vd);
+			len = 1;
+			v = &one;
+		}
+		if (i == 0)
+		{
+			dim = ps_table_dim(rel, dir, len);
+			vals = palloc(sizeof(float4) * dim * nslots);
+		}
+		if (len != dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("value of ps table \"%s\" has %d elements, the table's dim is %d",
+							RelationGetRelationName(rel), len, dim),
+					 errhint("Every value of the table has exactly dim elements.")));
+		ps_check_finite(v, dim);
+		keys[i] = DatumGetInt64(kd);
+		memcpy(vals + (Size) i * dim, v, sizeof(float4) * dim);
+	}
+
+	/* commit then flushes WAL, as for any write */
+	(void) GetCurrentTransactionId();
+	if (dir->n == 0)
+	{
+		dir = ps_dir_get(rel, true, dim);
+		if (dir->dim != dim)
+			ps_table_dim(rel, dir, dim);	/* raises the mismatch error */
+	}
+	n = ps_aggregate(keys, vals, nslots, dim, PS_DUP_LAST, &ukeys, &uvals);
+	ts = ps_state_next_ts(rel, &flush_lsn);
+	ps_store_write(rel, dir, ukeys, uvals, n, PS_WRITE_SET, ts);
+	pgstat_count_heap_insert(rel, nslots);
+}
+
+static void
+ps_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+				int options, BulkInsertState bistate)
+{
+	insert_rows(rel, &slot, 1);
+}
+
+static void
+ps_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+				CommandId cid, int options, BulkInsertState bistate)
+{
+	insert_rows(rel, slots, nslots);
+}
+
+/* ------------------------------------------------------------------------
+ * Storage: create, truncate, copy, rewrite, vacuum, analyze, size
+ * ------------------------------------------------------------------------
+ */
+
+static void
+ps_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
+							 char persistence, TransactionId *freezeXid,
+							 MultiXactId *minmulti)
+{
+	SMgrRelation srel;
+
+	ps_check_preloaded();
+	ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+
+	/* no transaction ids are stored: nothing ever needs freezing */
+	*freezeXid = InvalidTransactionId;
+	*minmulti = InvalidMultiXactId;
+
+	/* storage starts empty; the first write creates the metapage */
+	srel = RelationCreateStorage(*newrnode, persistence, true);
+	if (persistence == RELPERSISTENCE_UNLOGGED)
+	{
+		smgrcreate(srel, INIT_FORKNUM, false);
+		log_smgrcreate(newrnode, INIT_FORKNUM);
+		smgrimmedsync(srel, INIT_FORKNUM);
+	}
+	smgrclose(srel);
+}
+
+static void
+ps_relation_nontransactional_truncate(Relation rel)
+{
+	RelationTruncate(rel, 0);
+	ps_dir_reset_storage(rel);
+	ps_state_forget(RelationGetRelid(rel));
+}
+
+static void
+ps_relation_copy_data(Relation rel, const RelFileNode *newrnode)
+{
+	SMgrRelation dstrel = smgropen(*newrnode, rel->rd_backend);
+	ForkNumber	fork;
+
+	/* the copy reads files directly: write out buffered pages first */
+	FlushRelationBuffers(rel);
+	RelationCreateStorage(*newrnode, rel->rd_rel->relpersistence, true);
+	RelationCopyStorage(RelationGetSmgr(rel), dstrel, MAIN_FORKNUM,
+						rel->rd_rel->relpersistence);
+	for (fork = MAIN_FORKNUM + 1; fork <= MAX_FORKNUM; fork++)
+	{
+		if (!smgrexists(RelationGetSmgr(rel), fork))
+			continue;
+		smgrcreate(dstrel, fork, false);
+		if (RelationIsPermanent(rel) ||
+			(rel->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED &&
+			 fork == INIT_FORKNUM))
+			log_smgrcreate(newrnode, fork);
+		RelationCopyStorage(RelationGetSmgr(rel), dstrel, fork,
+							rel->rd_rel->relpersistence);
+	}
+	RelationDropStorage(rel);
+	smgrclose(dstrel);
+}
+
+/*
+ * VACUUM FULL and CLUSTER: copy every key into the new storage, which packs
+ * the leaves.  Leaf clocks and the timestamp reservation carry over.
+ */
+static void
+ps_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
+							 Relation OldIndex, bool use_sort,
+							 TransactionId OldestXmin,
+							 TransactionId *xid_cutoff,
+							 MultiXactId *multi_cutoff,
+							 double *num_tuples,
+							 double *tups_vacuumed,
+							 double *tups_recently_dead)
+{
+	PsDir	   *olddir = ps_dir_get(OldTable, false, 0);
+	PsDir	   *newdir;
+	char	   *page;
+	BlockNumber blk;
+	int64	   *keys;
+	XLogRecPtr	lsn;
+
+	*num_tuples = 0;
+	*tups_vacuumed = 0;
+	*tups_recently_dead = 0;
+	if (olddir->n == 0)
+		return;
+	newdir = ps_dir_get(NewTable, true, olddir->dim);
+	page = palloc(BLCKSZ);
+	keys = palloc(sizeof(int64) * PsLeafDenseCapacity(1));
+	for (blk = PS_FIRST_LEAF_BLKNO; blk != InvalidBlockNumber;)
+	{
+		PsPageOpaque op;
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		blk = ps_store_copy_leaf(OldTable, blk, page, NULL);
+		op = PsPageGetOpaque((Page) page);
+		for (i = 0; i < (int) op->nitems; i++)
+			keys[i] = PsLeafKeyAt((Page) page, i);
+		ps_store_write(NewTable, newdir, keys, PsLeafVals((Page) page),
+					   op->nitems, PS_WRITE_SET, op->clock);
+		*num_tuples += op->nitems;
+	}
+	ps_dir_reserve_ts(NewTable, ps_dir_ts_reserved(OldTable), &lsn);
+	pfree(keys);
+	pfree(page);
+}
+
+/*
+ * VACUUM: there are no dead rows to reclaim.  Count keys and pages so the
+ * planner's statistics are exact.
+ */
+static void
+ps_relation_vacuum(Relation rel, struct VacuumParams *params,
+				   BufferAccessStrategy bstrategy)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BlockNumber blk;
+	double		nkeys = 0;
+	char	   *page;
+
+	if (nblocks > PS_FIRST_LEAF_BLKNO)
+	{
+		page = palloc(BLCKSZ);
+		for (blk = PS_FIRST_LEAF_BLKNO; blk != InvalidBlockNumber;)
+		{
+			CHECK_FOR_INTERRUPTS();
+			blk = ps_store_copy_leaf(rel, blk, page, bstrategy);
+			nkeys += PsPageGetOpaque((Page) page)->nitems;
+		}
+		pfree(page);
+	}
+	vac_update_relstats(rel, nblocks, nkeys, 0, false,
+						InvalidTransactionId, InvalidMultiXactId,
+						NULL, NULL, false);
+}
+
+static bool
+ps_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
+						   BufferAccessStrategy bstrategy)
+{
+	PsScanDesc	scan = (PsScanDesc) sscan;
+	Buffer		buf;
+	Page		page;
+
+	buf = ReadBufferExtended(sscan->rs_rd, MAIN_FORKNUM, blockno, RBM_NORMAL,
+							 bstrategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	scan->have_page = !PageIsNew(page) && PsPageIsLeaf(page);
+	if (scan->have_page)
+		memcpy(scan->page, page, BLCKSZ);
+	UnlockReleaseBuffer(buf);
+	scan->curblk = blockno;
+	scan->pos = 0;
+	return true;
+}
+
+static bool
+ps_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
+						   double *liverows, double *deadrows,
+						   TupleTableSlot *slot)
+{
+	PsScanDesc	scan = (PsScanDesc) sscan;
+
+	if (!scan->have_page ||
+		scan->pos >= (int) PsPageGetOpaque((Page) scan->page)->nitems)
+	{
+		ExecClearTuple(slot);
+		return false;
+	}
+	store_row(scan, slot);
+	*liverows += 1;
+	return true;
+}
+
+static bool
+ps_relation_needs_toast_table(Relation rel)
+{
+	return false;
+}
+
+static void
+ps_relation_estimate_size(Relation rel, int32 *attr_widths,
+						  BlockNumber *pages, double *tuples,
+						  double *allvisfrac)
+{
+	table_block_relation_estimate_size(rel, attr_widths, pages, tuples,
+									   allvisfrac, 0, PS_PAGE_PAYLOAD);
+}
+
+static const TableAmRoutine ps_methods = {
+	.type = T_TableAmRoutine,
+
+	.slot_callbacks = ps_slot_callbacks,
+
+	.scan_begin = ps_scan_begin,
+	.scan_end = ps_scan_end,
+	.scan_rescan = ps_scan_rescan,
+	.scan_getnextslot = ps_scan_getnextslot,
+
+	.parallelscan_estimate = ps_parallelscan_estimate,
+	.parallelscan_initialize = ps_parallelscan_initialize,
+	.parallelscan_reinitialize = ps_parallelscan_reinitialize,
+
+	.index_fetch_begin = ps_index_fetch_begin,
+	.index_fetch_reset = ps_index_fetch_reset,
+	.index_fetch_end = ps_index_fetch_end,
+	.index_fetch_tuple = ps_index_fetch_tuple,
+
+	.tuple_insert = ps_tuple_insert,
+	.tuple_insert_speculative = ps_tuple_insert_speculative,
+	.tuple_complete_speculative = ps_tuple_complete_speculative,
+	.multi_insert = ps_multi_insert,
+	.tuple_delete = ps_tuple_delete,
+	.tuple_update = ps_tuple_update,
+	.tuple_lock = ps_tuple_lock,
+
+	.tuple_fetch_row_version = ps_tuple_fetch_row_version,
+	.tuple_get_latest_tid = ps_tuple_get_latest_tid,
+	.tuple_tid_valid = ps_tuple_tid_valid,
+	.tuple_satisfies_snapshot = ps_tuple_satisfies_snapshot,
+	.index_delete_tuples = ps_index_delete_tuples,
+
+	.relation_set_new_filenode = ps_relation_set_new_filenode,
+	.relation_nontransactional_truncate = ps_relation_nontransactional_truncate,
+	.relation_copy_data = ps_relation_copy_data,
+	.relation_copy_for_cluster = ps_relation_copy_for_cluster,
+	.relation_vacuum = ps_relation_vacuum,
+	.scan_analyze_next_block = ps_scan_analyze_next_block,
+	.scan_analyze_next_tuple = ps_scan_analyze_next_tuple,
+	.index_build_range_scan = ps_index_build_range_scan,
+	.index_validate_scan = ps_index_validate_scan,
+
+	.relation_size = table_block_relation_size,
+	.relation_needs_toast_table = ps_relation_needs_toast_table,
+	.relation_estimate_size = ps_relation_estimate_size,
+
+	.scan_sample_next_block = ps_scan_sample_next_block,
+	.scan_sample_next_tuple = ps_scan_sample_next_tuple
+};
+
+Datum
+ps_tableam_handler(PG_FUNCTION_ARGS)
+{
+	ps_check_preloaded();
+	PG_RETURN_POINTER(&ps_methods);
+}

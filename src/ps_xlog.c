@@ -1,0 +1,405 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_xlog.c
+ *	  The ps custom WAL resource manager: registration, redo, description
+ *	  and masking for wal_consistency_checking.
+ *
+ * Redo changes pages only through the page routines of ps_page.c, the same
+ * ones normal running uses, so a replayed page is byte-identical to the
+ * original (modulo LSN, checksum and the unused hole, which ps_mask masks).
+ * Records hold after-images, so replaying one twice is harmless.
+ *
+ * The library must be loaded through shared_preload_libraries for the
+ * resource manager to exist: a server that finds ps records in WAL without
+ * it refuses to start recovery.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/bufmask.h"
+#include "access/xlogutils.h"
+#include "storage/bufmgr.h"
+
+#include "ps_page.h"
+#include "ps_xlog.h"
+
+static RmgrData ps_rmgr = {
+	.rm_name = PS_RMGR_NAME,
+	.rm_redo = ps_redo,
+	.rm_desc = ps_desc,
+	.rm_identify = ps_identify,
+	.rm_startup = NULL,
+	.rm_cleanup = NULL,
+	.rm_mask = ps_mask,
+	.rm_decode = NULL
+};
+
+/* scratch for redo; redo runs in the startup process, one record at a time */
+static char redo_scratch[PS_LEAF_SCRATCH_SIZE];
+static int64 redo_keys[PS_PAGE_PAYLOAD / sizeof(float4)];
+static float4 redo_vals[PS_PAGE_PAYLOAD / sizeof(float4)];
+static int	redo_slots[PS_PAGE_PAYLOAD / sizeof(float4)];
+
+void
+ps_xlog_register(void)
+{
+	RegisterCustomRmgr(RM_PS_ID, &ps_rmgr);
+}
+
+/*
+ * Size of a key block as written by ps_xlog_put_keys.
+ */
+Size
+ps_xlog_keys_size(int nkeys, int format, int dim)
+{
+	Size		keybytes;
+
+	switch (format)
+	{
+		case PS_KEYS_RUN:
+			keybytes = sizeof(int64);
+			break;
+		case PS_KEYS_SLOTS:
+			keybytes = TYPEALIGN(sizeof(int64), sizeof(uint16) * nkeys);
+			break;
+		default:
+			keybytes = sizeof(int64) * nkeys;
+			break;
+	}
+	return sizeof(xl_ps_keys) + keybytes + sizeof(float4) * dim * nkeys;
+}
+
+/*
+ * Start a key block: write its header and keys and return where its
+ * nkeys * dim values go.  With slots (all keys on the leaf already) the
+ * keys are written as slots; contiguous keys as their first key; others
+ * listed.  dst must be 8-byte aligned; the values then are too.
+ */
+float4 *
+ps_xlog_put_keys(char *dst, const int64 *keys, const int *slots, int nkeys,
+				 int dim)
+{
+	xl_ps_keys	hdr;
+	char	   *p = dst + sizeof(hdr);
+	int			i;
+
+	hdr.nkeys = nkeys;
+	hdr.dim = dim;
+	if (nkeys > 0 &&
+		(uint64) keys[nkeys - 1] - (uint64) keys[0] == (uint64) (nkeys - 1))
+	{
+		hdr.format = PS_KEYS_RUN;
+		memcpy(p, &keys[0], sizeof(int64));
+	}
+	else if (slots != NULL)
+	{
+		uint16	   *s = (uint16 *) p;
+
+		hdr.format = PS_KEYS_SLOTS;
+		for (i = 0; i < nkeys; i++)
+			s[i] = (uint16) slots[i];
+		for (; (i * sizeof(uint16)) % sizeof(int64) != 0; i++)
+			s[i] = 0;
+	}
+	else
+	{
+		hdr.format = PS_KEYS_LIST;
+		memcpy(p, keys, sizeof(int64) * nkeys);
+	}
+	memcpy(dst, &hdr, sizeof(hdr));
+	return (float4 *) (dst + ps_xlog_keys_size(nkeys, hdr.format, dim) -
+					   sizeof(float4) * dim * nkeys);
+}
+
+/*
+ * Apply a key block to a leaf.  The data may be unaligned in the record, so
+ * keys and values are copied out before use.
+ */
+static void
+redo_apply_keys(Page page, const char *data, Size len)
+{
+	PsPageOpaque op = PsPageGetOpaque(page);
+	xl_ps_keys	hdr;
+	const char *vals;
+	int			i;
+
+	memcpy(&hdr, data, sizeof(hdr));
+	if (hdr.nkeys > lengthof(redo_keys) || hdr.dim != op->dim ||
+		hdr.format > PS_KEYS_SLOTS ||
+		len != ps_xlog_keys_size(hdr.nkeys, hdr.format, hdr.dim))
+		elog(PANIC, "ps redo: malformed key block (%u keys, dim %u, format %u, %zu bytes)",
+			 hdr.nkeys, hdr.dim, hdr.format, len);
+	if (hdr.nkeys == 0)
+		return;
+	vals = data + len - sizeof(float4) * hdr.dim * hdr.nkeys;
+	memcpy(redo_vals, vals, sizeof(float4) * hdr.dim * hdr.nkeys);
+	data += sizeof(hdr);
+
+	if (hdr.format == PS_KEYS_SLOTS)
+	{
+		for (i = 0; i < (int) hdr.nkeys; i++)
+		{
+			uint16		slot;
+
+			memcpy(&slot, data + sizeof(uint16) * i, sizeof(uint16));
+			if (slot >= op->nitems)
+				elog(PANIC, "ps redo: slot %u beyond the %u keys of the leaf",
+					 slot, op->nitems);
+			redo_slots[i] = slot;
+		}
+		ps_leaf_write_slots(page, redo_slots, hdr.nkeys, redo_vals);
+		return;
+	}
+	if (hdr.format == PS_KEYS_RUN)
+	{
+		int64		first;
+
+		memcpy(&first, data, sizeof(int64));
+		for (i = 0; i < (int) hdr.nkeys; i++)
+			redo_keys[i] = first + i;
+	}
+	else
+		memcpy(redo_keys, data, sizeof(int64) * hdr.nkeys);
+	ps_leaf_set(page, redo_keys, hdr.nkeys, redo_vals, redo_scratch);
+}
+
+static void
+redo_init(XLogReaderState *record)
+{
+	xl_ps_init *xlrec = (xl_ps_init *) XLogRecGetData(record);
+	Buffer		bufs[3];
+	int			i;
+
+	for (i = 0; i < 3; i++)
+		bufs[i] = XLogInitBufferForRedo(record, i);
+	ps_page_init_table(BufferGetPage(bufs[0]), BufferGetPage(bufs[1]),
+					   BufferGetPage(bufs[2]), xlrec->dim);
+	for (i = 0; i < 3; i++)
+	{
+		PageSetLSN(BufferGetPage(bufs[i]), record->EndRecPtr);
+		MarkBufferDirty(bufs[i]);
+		UnlockReleaseBuffer(bufs[i]);
+	}
+}
+
+static void
+redo_set(XLogReaderState *record)
+{
+	xl_ps_set	xlrec;
+	int			i;
+
+	memcpy(&xlrec, XLogRecGetData(record), SizeOfPsSet);
+	for (i = 0; i < xlrec.nblocks; i++)
+	{
+		Buffer		buf;
+
+		if (XLogReadBufferForRedo(record, i, &buf) == BLK_NEEDS_REDO)
+		{
+			Page		page = BufferGetPage(buf);
+			Size		len;
+			char	   *data = XLogRecGetBlockData(record, i, &len);
+			PsPageOpaque op = PsPageGetOpaque(page);
+
+			redo_apply_keys(page, data, len);
+			if (xlrec.clock > op->clock)
+				op->clock = xlrec.clock;
+			PageSetLSN(page, record->EndRecPtr);
+			MarkBufferDirty(buf);
+		}
+		if (BufferIsValid(buf))
+			UnlockReleaseBuffer(buf);
+	}
+}
+
+static void
+redo_split(XLogReaderState *record)
+{
+	xl_ps_split xlrec;
+	XLogRecPtr	lsn = record->EndRecPtr;
+	Buffer		buf;
+	Page		page;
+	char	   *data;
+	Size		len;
+
+	memcpy(&xlrec, XLogRecGetData(record), sizeof(xlrec));
+
+	/* left leaf: drop the keys that moved right */
+	if (XLogReadBufferForRedo(record, 0, &buf) == BLK_NEEDS_REDO)
+	{
+		page = BufferGetPage(buf);
+		ps_leaf_truncate(page, xlrec.splitkey);
+		PsPageGetOpaque(page)->next = xlrec.right;
+		PageSetLSN(page, lsn);
+		MarkBufferDirty(buf);
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+
+	/* right leaf: rebuilt from the record */
+	buf = XLogInitBufferForRedo(record, 1);
+	page = BufferGetPage(buf);
+	ps_page_init_leaf(page, xlrec.splitkey, xlrec.hi, xlrec.dim, xlrec.clock,
+					  xlrec.rightnext);
+	data = XLogRecGetBlockData(record, 1, &len);
+	redo_apply_keys(page, data, len);
+	PageSetLSN(page, lsn);
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+
+	/* metapage after-image */
+	if (XLogReadBufferForRedo(record, 2, &buf) == BLK_NEEDS_REDO)
+	{
+		page = BufferGetPage(buf);
+		data = XLogRecGetBlockData(record, 2, &len);
+		memcpy(PsPageGetMeta(page), data, sizeof(PsMetaData));
+		PageSetLSN(page, lsn);
+		MarkBufferDirty(buf);
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+
+	/* directory page(s) */
+	if (XLogReadBufferForRedo(record, 3, &buf) == BLK_NEEDS_REDO)
+	{
+		xl_ps_dir_append app;
+
+		page = BufferGetPage(buf);
+		data = XLogRecGetBlockData(record, 3, &len);
+		memcpy(&app, data, sizeof(app));
+		ps_dir_page_append(page, app.pos, app.next, &app.entry);
+		PageSetLSN(page, lsn);
+		MarkBufferDirty(buf);
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+
+	if (xlrec.newdirpage)
+	{
+		xl_ps_dir_append app;
+
+		buf = XLogInitBufferForRedo(record, 4);
+		page = BufferGetPage(buf);
+		ps_page_init_dir(page);
+		data = XLogRecGetBlockData(record, 4, &len);
+		memcpy(&app, data, sizeof(app));
+		ps_dir_page_append(page, app.pos, app.next, &app.entry);
+		PageSetLSN(page, lsn);
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+static void
+redo_meta(XLogReaderState *record)
+{
+	Buffer		buf;
+
+	if (XLogReadBufferForRedo(record, 0, &buf) == BLK_NEEDS_REDO)
+	{
+		Page		page = BufferGetPage(buf);
+		Size		len;
+		char	   *data = XLogRecGetBlockData(record, 0, &len);
+
+		memcpy(PsPageGetMeta(page), data, sizeof(PsMetaData));
+		PageSetLSN(page, record->EndRecPtr);
+		MarkBufferDirty(buf);
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+}
+
+void
+ps_redo(XLogReaderState *record)
+{
+	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
+
+	switch (info)
+	{
+		case XLOG_PS_INIT:
+			redo_init(record);
+			break;
+		case XLOG_PS_SET:
+			redo_set(record);
+			break;
+		case XLOG_PS_SPLIT:
+			redo_split(record);
+			break;
+		case XLOG_PS_META:
+			redo_meta(record);
+			break;
+		default:
+			elog(PANIC, "ps_redo: unknown op code %u", info);
+	}
+}
+
+const char *
+ps_identify(uint8 info)
+{
+	switch (info & ~XLR_INFO_MASK)
+	{
+		case XLOG_PS_INIT:
+			return "INIT";
+		case XLOG_PS_SET:
+			return "SET";
+		case XLOG_PS_SPLIT:
+			return "SPLIT";
+		case XLOG_PS_META:
+			return "META";
+	}
+	return NULL;
+}
+
+void
+ps_desc(StringInfo buf, XLogReaderState *record)
+{
+	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
+	char	   *rec = XLogRecGetData(record);
+
+	switch (info)
+	{
+		case XLOG_PS_INIT:
+			{
+				xl_ps_init xlrec;
+
+				memcpy(&xlrec, rec, sizeof(xlrec));
+				appendStringInfo(buf, "dim %u", xlrec.dim);
+				break;
+			}
+		case XLOG_PS_SET:
+			{
+				xl_ps_set	xlrec;
+
+				memcpy(&xlrec, rec, SizeOfPsSet);
+				appendStringInfo(buf, "clock " UINT64_FORMAT ", %u leaves",
+								 xlrec.clock, xlrec.nblocks);
+				break;
+			}
+		case XLOG_PS_SPLIT:
+			{
+				xl_ps_split xlrec;
+
+				memcpy(&xlrec, rec, sizeof(xlrec));
+				appendStringInfo(buf, "split at " INT64_FORMAT ", right leaf %u%s",
+								 xlrec.splitkey, xlrec.right,
+								 xlrec.newdirpage ? ", new directory page" : "");
+				break;
+			}
+		case XLOG_PS_META:
+			appendStringInfoString(buf, "metapage");
+			break;
+	}
+}
+
+/*
+ * Mask what may legitimately differ between a page and its replay: LSN,
+ * checksum and the unused hole between pd_lower and pd_upper.
+ */
+void
+ps_mask(char *pagedata, BlockNumber blkno)
+{
+	Page		page = (Page) pagedata;
+
+	mask_page_lsn_and_checksum(page);
+	mask_unused_space(page);
+}

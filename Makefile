@@ -14,6 +14,7 @@ OBJS = \
 	src/ps_page.o \
 	src/ps_state.o \
 	src/ps_store.o \
+	src/ps_table.o \
 	src/ps_tableam.o \
 	src/ps_xlog.o
 

@@ -1,0 +1,219 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_table.c
+ *	  What a ps table is: its two columns, its dim, and the checks on values
+ *	  that every way of writing shares.
+ *
+ * A ps table has two columns, a bigint key and a real (dim 1) or real[]
+ * value; dropped columns are skipped.  The dim of a real[] column is
+ * declared with a CHECK constraint, CHECK (cardinality(val) = N) or
+ * CHECK (array_length(val, 1) = N), which pg_dump and ALTER TABLE carry
+ * along; a table without one takes the dim of its first write.  Once a
+ * table has storage its dim is fixed in the metapage.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+
+#include "ps_page.h"
+#include "ps_table.h"
+
+/*
+ * Find the key and value columns, skipping dropped ones.  Returns false if
+ * the descriptor is not the shape of a ps table.
+ */
+bool
+ps_shape(TupleDesc tupdesc, PsShape *shape)
+{
+	int			found = 0;
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (found == 0)
+			shape->keyatt = i;
+		else if (found == 1)
+			shape->valatt = i;
+		found++;
+	}
+	if (found != 2)
+		return false;
+	if (TupleDescAttr(tupdesc, shape->keyatt)->atttypid != INT8OID)
+		return false;
+	switch (TupleDescAttr(tupdesc, shape->valatt)->atttypid)
+	{
+		case FLOAT4OID:
+			shape->isarray = false;
+			return true;
+		case FLOAT4ARRAYOID:
+			shape->isarray = true;
+			return true;
+	}
+	return false;
+}
+
+void
+ps_validate_shape(TupleDesc tupdesc, const char *relname)
+{
+	PsShape		shape;
+
+	if (!ps_shape(tupdesc, &shape))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("\"%s\" does not have the columns of a ps table", relname),
+				 errdetail("A ps table has exactly two columns: a bigint key, then a real or real[] value."),
+				 errhint("For example: CREATE TABLE w (key bigint, val real) USING ps.")));
+}
+
+/*
+ * Match CHECK (cardinality(val) = N) or CHECK (array_length(val, 1) = N),
+ * either side of the =, on value column attnum.  Returns N or 0.
+ */
+static int
+dim_from_check(Node *node, AttrNumber attnum)
+{
+	OpExpr	   *op;
+	Node	   *a,
+			   *b;
+	FuncExpr   *fn;
+	Const	   *c;
+	Var		   *var;
+
+	if (!IsA(node, OpExpr))
+		return 0;
+	op = (OpExpr *) node;
+	if (op->opno != Int4EqualOperator || list_length(op->args) != 2)
+		return 0;
+	a = linitial(op->args);
+	b = lsecond(op->args);
+	if (IsA(a, Const))
+	{
+		Node	   *t = a;
+
+		a = b;
+		b = t;
+	}
+	if (!IsA(a, FuncExpr) || !IsA(b, Const))
+		return 0;
+	fn = (FuncExpr *) a;
+	c = (Const *) b;
+	if (c->constisnull || c->consttype != INT4OID)
+		return 0;
+	if (fn->funcid == F_CARDINALITY && list_length(fn->args) == 1)
+		;
+	else if (fn->funcid == F_ARRAY_LENGTH && list_length(fn->args) == 2)
+	{
+		Const	   *d = lsecond(fn->args);
+
+		if (!IsA(d, Const) || d->constisnull || DatumGetInt32(d->constvalue) != 1)
+			return 0;
+	}
+	else
+		return 0;
+	var = linitial(fn->args);
+	if (!IsA(var, Var) || var->varattno != attnum)
+		return 0;
+	return DatumGetInt32(c->constvalue);
+}
+
+/* The dim a table's definition declares; 0 when it declares none. */
+static int
+declared_dim(Relation rel, const PsShape *shape)
+{
+	TupleConstr *constr = rel->rd_att->constr;
+	int			i;
+
+	if (!shape->isarray)
+		return 1;
+	if (constr == NULL)
+		return 0;
+	for (i = 0; i < constr->num_check; i++)
+	{
+		int			dim = dim_from_check(stringToNode(constr->check[i].ccbin),
+										 shape->valatt + 1);
+
+		if (dim != 0)
+			return dim;
+	}
+	return 0;
+}
+
+/*
+ * The dim of a table for a request.  A table with storage has its dim in
+ * the metapage, which must agree with the declared one.  A table without
+ * storage uses the declared dim, else the one the first write implies
+ * (inferred; 0 if the caller cannot tell).  Errors if no dim can be found.
+ */
+int
+ps_table_dim(Relation rel, PsDir *dir, int inferred)
+{
+	PsShape		shape;
+	int			declared;
+
+	if (!ps_shape(RelationGetDescr(rel), &shape))
+		ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+	if (dir->declared_dim < 0)
+		dir->declared_dim = declared_dim(rel, &shape);
+	declared = dir->declared_dim;
+
+	if (declared < 0 || declared > PS_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("ps table \"%s\" declares dim %d", RelationGetRelationName(rel),
+						declared),
+				 errhint("dim must be between 1 and %d.", PS_MAX_DIM)));
+	if (dir->dim > 0)
+	{
+		if (declared > 0 && declared != dir->dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("ps table \"%s\" declares dim %d but its values have dim %d",
+							RelationGetRelationName(rel), declared, dir->dim),
+					 errhint("Make the CHECK constraint on the value column say cardinality = %d.",
+							 dir->dim)));
+		return dir->dim;
+	}
+	if (declared > 0)
+		return declared;
+	if (inferred > 0 && inferred <= PS_MAX_DIM)
+		return inferred;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+			 errmsg("the dim of ps table \"%s\" is not known", RelationGetRelationName(rel)),
+			 errdetail("The table has a real[] value column, no CHECK constraint declaring its length, and no values yet."),
+			 errhint("Declare it, as in ALTER TABLE %s ADD CHECK (cardinality(%s) = 8), or write a first value.",
+					 RelationGetRelationName(rel),
+					 NameStr(TupleDescAttr(RelationGetDescr(rel), shape.valatt)->attname))));
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Check that values are finite; errors otherwise.
+ */
+void
+ps_check_finite(const float4 *vals, Size n)
+{
+	Size		i;
+	bool		ok = true;
+
+	for (i = 0; i < n; i++)
+		ok &= isfinite(vals[i]) != 0;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps values must be finite"),
+				 errdetail("A value is NaN or infinite."),
+				 errhint("Filter out NaN and infinite values before writing them.")));
+}

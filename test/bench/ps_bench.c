@@ -1,0 +1,376 @@
+/*
+ * ps_bench.c
+ *	  Benchmark of the ps parameter store against a heap table, measured in
+ *	  the same run through the same libpq binary protocol.
+ *
+ * For tables of 1M and 10M keys (keys 0 .. N-1) it times:
+ *	  push: ps_push of 100k distinct random keys, against
+ *			INSERT ... ON CONFLICT (key) DO UPDATE on a heap table with a
+ *			primary key;
+ *	  pull: ps_pull of 100k random keys, against
+ *			SELECT val FROM heap WHERE key = ANY($1);
+ * and, on the 1M tables, a dense range of 1M floats: ps_push_range /
+ * ps_pull_range against the same heap statements over keys 0 .. 1M-1.
+ * Every call sends and receives binary arrays.  Each figure is the median
+ * of several calls after one warm-up call (the first write after a
+ * checkpoint pays full-page images; that call is reported separately).
+ *
+ * Usage: ps_bench [conninfo] [reps]      (run by test/bench/run.sh)
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#define INT8OID 20
+#define FLOAT4OID 700
+#define INT8ARRAYOID 1016
+#define FLOAT4ARRAYOID 1021
+
+static PGconn *conn;
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static void
+die(const char *what, PGresult *res)
+{
+	fprintf(stderr, "ps_bench: %s: %s", what,
+			res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	exit(1);
+}
+
+static void
+exec(const char *sql)
+{
+	PGresult   *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		PQresultStatus(res) != PGRES_TUPLES_OK)
+		die(sql, res);
+	PQclear(res);
+}
+
+/* binary array of n elements of elemsize bytes (network order) */
+static char *
+bin_array(uint32_t elemtype, int n, int elemsize, const void *data, int *len)
+{
+	int			total = 20 + n * (4 + elemsize);
+	char	   *buf = malloc(total);
+	char	   *p = buf;
+	uint32_t	v;
+	int			i;
+
+	v = htonl(1);
+	memcpy(p, &v, 4);
+	p += 4;						/* ndim */
+	v = 0;
+	memcpy(p, &v, 4);
+	p += 4;						/* no nulls */
+	v = htonl(elemtype);
+	memcpy(p, &v, 4);
+	p += 4;
+	v = htonl(n);
+	memcpy(p, &v, 4);
+	p += 4;
+	v = htonl(1);
+	memcpy(p, &v, 4);
+	p += 4;						/* lower bound */
+	for (i = 0; i < n; i++)
+	{
+		v = htonl(elemsize);
+		memcpy(p, &v, 4);
+		p += 4;
+		if (elemsize == 8)
+		{
+			uint64_t	x;
+
+			memcpy(&x, (const char *) data + 8 * i, 8);
+			x = ((uint64_t) htonl((uint32_t) x) << 32) | htonl((uint32_t) (x >> 32));
+			memcpy(p, &x, 8);
+		}
+		else
+		{
+			uint32_t	x;
+
+			memcpy(&x, (const char *) data + 4 * i, 4);
+			x = htonl(x);
+			memcpy(p, &x, 4);
+		}
+		p += elemsize;
+	}
+	*len = total;
+	return buf;
+}
+
+/* run a statement with binary params, binary results; returns ms */
+static double
+timed(const char *sql, int nparams, const Oid *types, char **vals,
+	  const int *lens, int expect_rows)
+{
+	int			formats[3] = {1, 1, 1};
+	double		t0 = now_ms();
+	PGresult   *res = PQexecParams(conn, sql, nparams, types,
+								   (const char *const *) vals, lens, formats, 1);
+	double		t1 = now_ms();
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+		PQresultStatus(res) != PGRES_COMMAND_OK)
+		die(sql, res);
+	if (expect_rows >= 0 && PQntuples(res) != expect_rows)
+	{
+		fprintf(stderr, "ps_bench: %s returned %d rows, expected %d\n", sql,
+				PQntuples(res), expect_rows);
+		exit(1);
+	}
+	PQclear(res);
+	return t1 - t0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* n distinct random keys from 0 .. range-1 (Floyd's sampling is overkill:
+ * a partial Fisher-Yates over a lazily built permutation would cost range
+ * memory, so draw and reject duplicates with a bitmap) */
+static void
+random_keys(int64_t *keys, int n, int64_t range, unsigned *seed)
+{
+	unsigned char *seen = calloc(range / 8 + 1, 1);
+	int			i = 0;
+
+	while (i < n)
+	{
+		int64_t		k = (((int64_t) rand_r(seed) << 31) ^ rand_r(seed)) % range;
+
+		if (seen[k / 8] & (1 << (k % 8)))
+			continue;
+		seen[k / 8] |= 1 << (k % 8);
+		keys[i++] = k;
+	}
+	free(seen);
+}
+
+typedef struct Result
+{
+	double		first;			/* first call after a checkpoint */
+	double		median;			/* median of the others */
+} Result;
+
+/*
+ * Time reps calls of sql after a CHECKPOINT, each with fresh random keys
+ * (and values for pushes).
+ */
+static Result
+measure(const char *sql, int nkeys, int64_t range, int with_vals, int reps,
+		int expect_rows, unsigned seed)
+{
+	Oid			types[3] = {INT8ARRAYOID, FLOAT4ARRAYOID, 0};
+	int64_t    *keys = malloc(sizeof(int64_t) * nkeys);
+	float	   *vals = malloc(sizeof(float) * nkeys);
+	double	   *t = malloc(sizeof(double) * reps);
+	Result		r;
+	int			i,
+				j;
+
+	for (j = 0; j < nkeys; j++)
+		vals[j] = 1.0f;
+	exec("CHECKPOINT");
+	for (i = 0; i <= reps; i++)
+	{
+		char	   *pv[2];
+		int			pl[2];
+
+		random_keys(keys, nkeys, range, &seed);
+		pv[0] = bin_array(INT8OID, nkeys, 8, keys, &pl[0]);
+		pv[1] = bin_array(FLOAT4OID, nkeys, 4, vals, &pl[1]);
+		if (i == 0)
+			r.first = timed(sql, with_vals ? 2 : 1, types, pv, pl, expect_rows);
+		else
+			t[i - 1] = timed(sql, with_vals ? 2 : 1, types, pv, pl, expect_rows);
+		free(pv[0]);
+		free(pv[1]);
+	}
+	qsort(t, reps, sizeof(double), cmp_double);
+	r.median = t[reps / 2];
+	free(keys);
+	free(vals);
+	free(t);
+	return r;
+}
+
+/* time a parameterless range statement reps times */
+static Result
+measure_range(const char *sql, int reps, int expect_rows)
+{
+	double	   *t = malloc(sizeof(double) * reps);
+	Result		r;
+	int			i;
+
+	exec("CHECKPOINT");
+	r.first = timed(sql, 0, NULL, NULL, NULL, expect_rows);
+	for (i = 0; i < reps; i++)
+		t[i] = timed(sql, 0, NULL, NULL, NULL, expect_rows);
+	qsort(t, reps, sizeof(double), cmp_double);
+	r.median = t[reps / 2];
+	free(t);
+	return r;
+}
+
+static void
+load_ps(int64_t n)
+{
+	char		sql[512];
+	int64_t		lo;
+	double		t0 = now_ms();
+
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS bench_ps_%lld", (long long) n);
+	exec(sql);
+	snprintf(sql, sizeof(sql), "CREATE TABLE bench_ps_%lld (key bigint, val real) USING ps",
+			 (long long) n);
+	exec(sql);
+	for (lo = 0; lo < n; lo += 1000000)
+	{
+		snprintf(sql, sizeof(sql),
+				 "SELECT ps_push_range('bench_ps_%lld', %lld, array_fill(0::real, ARRAY[%lld]))",
+				 (long long) n, (long long) lo, (long long) (n - lo < 1000000 ? n - lo : 1000000));
+		exec(sql);
+	}
+	fprintf(stderr, "loaded ps table of %lld keys in %.1f s\n", (long long) n,
+			(now_ms() - t0) / 1000);
+}
+
+static void
+load_heap(int64_t n)
+{
+	char		sql[512];
+	double		t0 = now_ms();
+
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS bench_heap_%lld", (long long) n);
+	exec(sql);
+	snprintf(sql, sizeof(sql),
+			 "CREATE TABLE bench_heap_%lld (key bigint primary key, val real);"
+			 "INSERT INTO bench_heap_%lld SELECT g, 0 FROM generate_series(0, %lld) g",
+			 (long long) n, (long long) n, (long long) n - 1);
+	exec(sql);
+	snprintf(sql, sizeof(sql), "VACUUM ANALYZE bench_heap_%lld", (long long) n);
+	exec(sql);
+	fprintf(stderr, "loaded heap table of %lld rows in %.1f s\n", (long long) n,
+			(now_ms() - t0) / 1000);
+}
+
+static void
+drop(const char *kind, int64_t n)
+{
+	char		sql[128];
+
+	snprintf(sql, sizeof(sql), "DROP TABLE bench_%s_%lld", kind, (long long) n);
+	exec(sql);
+}
+
+static void
+row(const char *op, const char *table, int nkeys, Result ps, Result heap)
+{
+	printf("| %-28s | %-9s | %9d | %8.2f | %8.2f | %12.0f | %12.0f | %7.1fx |\n",
+		   op, table, nkeys, ps.median, ps.first, nkeys / ps.median * 1000,
+		   nkeys / heap.median * 1000, heap.median / ps.median);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conninfo = argc > 1 ? argv[1] : "";
+	int			reps = argc > 2 ? atoi(argv[2]) : 9;
+	int64_t		sizes[2] = {1000000, 10000000};
+	int			nkeys = 100000;
+	Result		push_ps[2],
+				push_heap[2],
+				pull_ps[2],
+				pull_heap[2],
+				rpush_ps,
+				rpush_heap,
+				rpull_ps,
+				rpull_heap;
+	char		sql[512];
+	int			s;
+
+	conn = PQconnectdb(conninfo);
+	if (PQstatus(conn) != CONNECTION_OK)
+		die("connect", NULL);
+	exec("SET client_min_messages = warning");
+
+	/*
+	 * Each table is loaded and measured alone, so neither evicts the
+	 * other's pages from shared buffers during the other's measurements.
+	 */
+	for (s = 0; s < 2; s++)
+	{
+		long long	n = (long long) sizes[s];
+
+		load_ps(sizes[s]);
+		snprintf(sql, sizeof(sql), "SELECT ps_push('bench_ps_%lld', $1, $2)", n);
+		push_ps[s] = measure(sql, nkeys, sizes[s], 1, reps, 1, 1);
+		snprintf(sql, sizeof(sql), "SELECT ps_pull('bench_ps_%lld', $1)", n);
+		pull_ps[s] = measure(sql, nkeys, sizes[s], 0, reps, 1, 2);
+		if (s == 0)
+		{
+			rpush_ps = measure_range("SELECT ps_push_range('bench_ps_1000000', 0, array_fill(1::real, ARRAY[1000000]))",
+									 reps, 1);
+			rpull_ps = measure_range("SELECT ps_pull_range('bench_ps_1000000', 0, 1000000)", reps, 1);
+		}
+		drop("ps", sizes[s]);
+
+		load_heap(sizes[s]);
+		snprintf(sql, sizeof(sql),
+				 "INSERT INTO bench_heap_%lld AS h SELECT * FROM unnest($1::bigint[], $2::real[]) "
+				 "ON CONFLICT (key) DO UPDATE SET val = h.val + excluded.val", n);
+		push_heap[s] = measure(sql, nkeys, sizes[s], 1, reps, 0, 1);
+		snprintf(sql, sizeof(sql), "SELECT val FROM bench_heap_%lld WHERE key = ANY($1)", n);
+		pull_heap[s] = measure(sql, nkeys, sizes[s], 0, reps, nkeys, 2);
+		if (s == 0)
+		{
+			rpush_heap = measure_range("INSERT INTO bench_heap_1000000 AS h SELECT g, 1 FROM generate_series(0, 999999) g "
+									   "ON CONFLICT (key) DO UPDATE SET val = h.val + excluded.val",
+									   3, 0);
+			rpull_heap = measure_range("SELECT val FROM bench_heap_1000000 WHERE key >= 0 AND key < 1000000 ORDER BY key",
+									   reps, 1000000);
+		}
+		drop("heap", sizes[s]);
+	}
+
+	printf("\n| %-28s | %-9s | %9s | %8s | %8s | %12s | %12s | %8s |\n",
+		   "operation", "table", "keys/call", "ms/call", "1st ms", "ps keys/s",
+		   "heap keys/s", "ps/heap");
+	printf("|------------------------------|-----------|-----------|----------|----------|--------------|--------------|----------|\n");
+	row("push 100k random keys", "1M keys", nkeys, push_ps[0], push_heap[0]);
+	row("push 100k random keys", "10M keys", nkeys, push_ps[1], push_heap[1]);
+	row("pull 100k random keys", "1M keys", nkeys, pull_ps[0], pull_heap[0]);
+	row("pull 100k random keys", "10M keys", nkeys, pull_ps[1], pull_heap[1]);
+	row("push dense range", "1M keys", 1000000, rpush_ps, rpush_heap);
+	row("pull dense range", "1M keys", 1000000, rpull_ps, rpull_heap);
+	printf("\npush time per call, 10M-key table / 1M-key table: %.2f (target <= 1.5)\n",
+		   push_ps[1].median / push_ps[0].median);
+	printf("targets: push >= 30x heap upsert: %s (%.1fx, %.1fx); pull >= 10x heap pull: %s (%.1fx, %.1fx)\n",
+		   push_heap[0].median / push_ps[0].median >= 30 && push_heap[1].median / push_ps[1].median >= 30 ? "met" : "MISSED",
+		   push_heap[0].median / push_ps[0].median, push_heap[1].median / push_ps[1].median,
+		   pull_heap[0].median / pull_ps[0].median >= 10 && pull_heap[1].median / pull_ps[1].median >= 10 ? "met" : "MISSED",
+		   pull_heap[0].median / pull_ps[0].median, pull_heap[1].median / pull_ps[1].median);
+	PQfinish(conn);
+	return 0;
+}

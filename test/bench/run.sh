@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# test/bench/run.sh: the ps benchmark (run by hand, not part of the test
+# suite).  Builds and installs ps, starts a dedicated PostgreSQL 15 server,
+# and runs test/bench/ps_bench.c, which prints one table: ps_push and
+# ps_pull keys/s for 100k random keys on tables of 1M and 10M keys, and a
+# dense range push and pull of 1M floats, each against a heap table
+# (key bigint primary key, val real) measured in the same run, with the
+# ratios and the targets.  Takes a few minutes (loading the 10M-row heap
+# table dominates).  REPS (default 9) calls per figure.
+source "$(dirname "$0")/../lib.sh"
+
+install_packages
+build_and_install
+
+DIR=$(mktemp -d /tmp/ps-bench.XXXXXX)
+chmod 755 "$DIR"
+as_root chown postgres: "$DIR"
+PORT=${PS_BENCH_PORT:-54330}
+trap 'stop_cluster "$DIR"' EXIT
+
+gcc -O2 -Wall -Wextra -o "$DIR/ps_bench" "$PS_ROOT/test/bench/ps_bench.c" \
+	-I"$(pg_config --includedir)" -lpq
+
+# Room for the 10M-key tables in shared buffers, and no checkpoint in the
+# middle of a measurement (each figure starts right after a CHECKPOINT).
+start_cluster "$DIR" "$PORT" "shared_buffers = 2GB" "max_wal_size = 16GB" \
+	"checkpoint_timeout = 1h" "autovacuum = off"
+echo "== server: $(psql -X -At -h "$DIR" -p "$PORT" -U postgres -c 'SELECT version()')"
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+"$DIR/ps_bench" "host=$DIR port=$PORT user=postgres dbname=postgres" "${REPS:-9}"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test/check.sh: run every test of ps on this machine (Debian 12, as root or
+# with sudo): install packages, build and install the extension, start a
+# scratch PostgreSQL 15 server with ps preloaded, and run the regression
+# tests (sql/, expected/) and the TAP tests (test/t/: crash recovery,
+# streaming standby, concurrency, pg_dump round trip, ...) through
+# `make installcheck`.  Exits non-zero if anything fails.
+source "$(dirname "$0")/lib.sh"
+
+install_packages
+build_and_install
+
+TESTDIR=$(mktemp -d /tmp/ps-check.XXXXXX)
+chmod 755 "$TESTDIR"
+as_root chown postgres: "$TESTDIR"
+PORT=${PS_TEST_PORT:-54329}
+
+cleanup() {
+	stop_cluster "$TESTDIR"
+}
+trap cleanup EXIT
+
+start_cluster "$TESTDIR" "$PORT"
+echo "== running tests (server log: $TESTDIR/server.log)"
+status=0
+as_postgres env PGHOST="$TESTDIR" PGPORT="$PORT" PGUSER=postgres \
+	PG_TEST_TIMEOUT_DEFAULT=60 \
+	make -C "$PS_BUILD" installcheck || status=$?
+if [ $status -ne 0 ]; then
+	for f in "$PS_BUILD"/regression.diffs "$PS_BUILD"/output_iso/regression.diffs; do
+		[ -f "$f" ] && { echo "== $f"; cat "$f"; }
+	done
+	for f in "$PS_BUILD"/tmp_check/log/regress_log_*; do
+		[ -f "$f" ] && { echo "== tail of $f"; tail -n 60 "$f"; }
+	done
+	echo "== FAILED"
+	exit $status
+fi
+echo "== all tests passed"

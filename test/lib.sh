@@ -1,0 +1,71 @@
+# test/lib.sh: shared steps of test/check.sh and test/demo.sh, sourced by
+# both.  Installs the packages ps needs, builds and installs it from a
+# scratch copy of the tree that the postgres user can read, and starts and
+# stops PostgreSQL 15 clusters as the postgres user (initdb and pg_ctl
+# refuse to run as root).
+set -euo pipefail
+
+PS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+as_postgres() {
+	as_root runuser -u postgres -- "$@"
+}
+
+# Packages: PostgreSQL 15 server and headers, libpq, OpenBLAS, the TAP
+# test modules, and a compiler.
+install_packages() {
+	local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15
+				libpq-dev libopenblas-dev libipc-run-perl pkg-config make gcc
+				"$@")
+	local missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "== installing ${missing[*]}"
+		as_root apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+}
+
+# Copy the tree into a fresh folder the postgres user owns, build and
+# install it.  Sets PS_BUILD.
+build_and_install() {
+	PS_BUILD=$(mktemp -d /tmp/ps-build.XXXXXX)
+	chmod 755 "$PS_BUILD"
+	tar -C "$PS_ROOT" --exclude=.git -cf - . | tar -C "$PS_BUILD" -xf -
+	as_root chown -R postgres: "$PS_BUILD"
+	echo "== building ps in $PS_BUILD"
+	as_postgres make -s -C "$PS_BUILD" clean >/dev/null
+	as_postgres make -s -C "$PS_BUILD" 2>&1 | grep -v "^$" || true
+	test -f "$PS_BUILD/ps.so"
+	as_root make -s -C "$PS_BUILD" install >/dev/null
+}
+
+# start_cluster DIR PORT [extra postgresql.conf lines...]
+start_cluster() {
+	local dir=$1 port=$2
+	shift 2
+	as_postgres "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+	{
+		echo "port = $port"
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$dir'"
+		echo "shared_preload_libraries = 'ps'"
+		printf '%s\n' "$@"
+	} | as_root tee -a "$dir/data/postgresql.conf" >/dev/null
+	as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+}
+
+stop_cluster() {
+	local dir=$1
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+	fi
+}

@@ -200,6 +200,13 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	return ts;
 }
 
+/* The table's last task timestamp; 0 for a table without storage. */
+static uint64
+table_last_ts(Relation rel)
+{
+	return RelationGetNumberOfBlocks(rel) > 0 ? ps_state_last_ts(rel) : 0;
+}
+
 static void
 prepare_write(FunctionCallInfo fcinfo)
 {
@@ -267,14 +274,15 @@ ps_push(PG_FUNCTION_ARGS)
 	prepare_write(fcinfo);
 	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
-	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
-	ps_check_finite(vals, nvals);
-	if (nkeys == 0)
+	if (nkeys == 0 && nvals == 0)
 	{
-		ts = dir->n > 0 ? ps_state_last_ts(rel) : 0;
+		/* a no-op, even on a table whose dim is not known yet */
+		ts = table_last_ts(rel);
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
+	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
+	ps_check_finite(vals, nvals);
 
 	n = ps_aggregate(keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
 	if (uvals != vals)
@@ -307,8 +315,14 @@ ps_push_range(PG_FUNCTION_ARGS)
 	arg_not_null(fcinfo, 1, "the first key");
 	first = PG_GETARG_INT64(1);
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	if (nvals == 0)
+	{
+		ts = table_last_ts(rel);
+		relation_close(rel, NoLock);
+		PG_RETURN_INT64(ts);
+	}
 	dir = ps_dir_get(rel, false, 0);
-	dim = ps_table_dim(rel, dir, 1);
+	dim = ps_table_dim(rel, dir, 0);
 	if (nvals % dim != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -323,12 +337,6 @@ ps_push_range(PG_FUNCTION_ARGS)
 						first, nkeys - 1)));
 	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
 	ps_check_finite(vals, nvals);
-	if (nkeys == 0)
-	{
-		ts = dir->n > 0 ? ps_state_last_ts(rel) : 0;
-		relation_close(rel, NoLock);
-		PG_RETURN_INT64(ts);
-	}
 
 	keys = palloc(sizeof(int64) * nkeys);
 	for (i = 0; i < nkeys; i++)
@@ -441,7 +449,7 @@ ps_wait(PG_FUNCTION_ARGS)
 
 	arg_not_null(fcinfo, 1, "the timestamp");
 	ts = PG_GETARG_INT64(1);
-	last = RelationGetNumberOfBlocks(rel) > 0 ? ps_state_last_ts(rel) : 0;
+	last = table_last_ts(rel);
 	if (ts < 0 || (uint64) ts > last)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -564,7 +572,7 @@ ps_stats(PG_FUNCTION_ARGS)
 	values[3] = Int32GetDatum(dense);
 	values[4] = Int32GetDatum(nblocks > 0 ? nblocks - 1 - leaves : 0);
 	values[5] = Int64GetDatum((int64) nblocks);
-	values[6] = Int64GetDatum(nblocks > 0 ? (int64) ps_state_last_ts(rel) : 0);
+	values[6] = Int64GetDatum((int64) table_last_ts(rel));
 	relation_close(rel, NoLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

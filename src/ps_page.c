@@ -20,6 +20,22 @@
 static void leaf_store(Page page, const int64 *keys, int nkeys,
 					   const float4 *vals);
 
+/* First position in [lo, hi) of ascending keys whose key is >= key. */
+static inline int
+search_ge(const int64 *keys, int lo, int hi, int64 key)
+{
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void
 ps_page_init_meta(Page page, uint32 dim)
 {
@@ -141,9 +157,6 @@ ps_leaf_lower_bound(Page page, int64 key)
 {
 	PsPageOpaque op = PsPageGetOpaque(page);
 	int			n = op->nitems;
-	const int64 *keys;
-	int			lo,
-				hi;
 
 	if (PsLeafIsDense(op))
 	{
@@ -155,19 +168,7 @@ ps_leaf_lower_bound(Page page, int64 key)
 		return (int) (key - op->base);
 	}
 
-	keys = PsLeafKeys(page);
-	lo = 0;
-	hi = n;
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (keys[mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return search_ge(PsLeafKeys(page), 0, n, key);
 }
 
 /*
@@ -228,17 +229,7 @@ ps_leaf_locate(Page page, const int64 *keys, int nkeys, int *slots)
 			}
 			if (hi > n)
 				hi = n;
-			/* binary search in [lo, hi) for the first pk >= key */
-			while (lo < hi)
-			{
-				int			mid = lo + (hi - lo) / 2;
-
-				if (pk[mid] < key)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			pos = lo;
+			pos = search_ge(pk, lo, hi, key);
 			if (pos < n && pk[pos] == key)
 				slots[i] = pos;
 			else

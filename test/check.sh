@@ -10,9 +10,7 @@ source "$(dirname "$0")/lib.sh"
 install_packages
 build_and_install
 
-TESTDIR=$(mktemp -d /tmp/ps-check.XXXXXX)
-chmod 755 "$TESTDIR"
-as_root chown postgres: "$TESTDIR"
+TESTDIR=$(scratch_dir ps-check)
 PORT=${PS_TEST_PORT:-54329}
 
 cleanup() {

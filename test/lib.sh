@@ -37,8 +37,7 @@ install_packages() {
 # Copy the tree into a fresh folder the postgres user owns, build and
 # install it.  Sets PS_BUILD.
 build_and_install() {
-	PS_BUILD=$(mktemp -d /tmp/ps-build.XXXXXX)
-	chmod 755 "$PS_BUILD"
+	PS_BUILD=$(scratch_dir ps-build)
 	tar -C "$PS_ROOT" --exclude=.git -cf - . | tar -C "$PS_BUILD" -xf -
 	as_root chown -R postgres: "$PS_BUILD"
 	echo "== building ps in $PS_BUILD"
@@ -46,6 +45,15 @@ build_and_install() {
 	as_postgres make -s -C "$PS_BUILD" 2>&1 | grep -v "^$" || true
 	test -f "$PS_BUILD/ps.so"
 	as_root make -s -C "$PS_BUILD" install >/dev/null
+}
+
+# A fresh folder under /tmp that the postgres user owns; prints its path.
+scratch_dir() {
+	local dir
+	dir=$(mktemp -d "/tmp/$1.XXXXXX")
+	chmod 755 "$dir"
+	as_root chown postgres: "$dir"
+	echo "$dir"
 }
 
 # start_cluster DIR PORT [extra postgresql.conf lines...]

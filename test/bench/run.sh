@@ -12,9 +12,7 @@ source "$(dirname "$0")/../lib.sh"
 install_packages
 build_and_install
 
-DIR=$(mktemp -d /tmp/ps-bench.XXXXXX)
-chmod 755 "$DIR"
-as_root chown postgres: "$DIR"
+DIR=$(scratch_dir ps-bench)
 PORT=${PS_BENCH_PORT:-54330}
 trap 'stop_cluster "$DIR"' EXIT
 

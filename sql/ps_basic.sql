@@ -64,7 +64,7 @@ SELECT * FROM w_order;
 -- and still creates nothing.
 CREATE TABLE w_empty (key bigint, val real) USING ps;
 SELECT ps_push('w_empty', '{}', '{}');
-SELECT keys, leaves, dense_leaves, directory_pages, pages, last_timestamp
+SELECT dim, keys, leaves, dense_leaves, directory_pages, pages, last_timestamp
   FROM ps_stats('w_empty');
 SELECT ps_pull('w_empty', '{1,2}'), ps_pull_range('w_empty', -1, 2);
 SELECT ps_check('w_empty');

@@ -111,6 +111,11 @@ SELECT * FROM err_contents;
 SELECT ps_push_range('err_w', 2, '{1,3e38}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM err_contents;
+-- Repeated keys whose values add up beyond real: the same overflow,
+-- caught before anything is written.
+SELECT ps_push('err_w', '{7,7}', '{3e38,3e38}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM err_contents;
 -- The same towards -3.4e38.
 SELECT ps_push('err_w', '{3}', '{-3e38}') > 0 AS pushed;
 SELECT ps_push('err_w', '{3}', '{-3e38}') > 0 AS pushed;

@@ -69,6 +69,8 @@ GRANT UPDATE ON priv_w TO regress_ps_user;
 SET ROLE regress_ps_user;
 SELECT ps_push('priv_w', '{1,3}', '{10,30}');
 SELECT ps_push_range('priv_w', 2, '{20}');
+-- whoever may push may wait for the push
+SELECT ps_wait('priv_w', 1);
 SELECT ps_pull('priv_w', '{1}');
 \echo :LAST_ERROR_SQLSTATE
 -- UPDATE does not allow INSERT, which sets values.
@@ -81,6 +83,21 @@ SELECT * FROM priv_contents;
 GRANT INSERT ON priv_w TO regress_ps_user;
 SET ROLE regress_ps_user;
 INSERT INTO priv_w VALUES (4, 4);
+RESET ROLE;
+SELECT * FROM priv_contents;
+
+-- Privileges on every column do as well as privileges on the table ...
+REVOKE ALL ON priv_w FROM regress_ps_user;
+GRANT SELECT (key, val), UPDATE (key, val) ON priv_w TO regress_ps_user;
+SET ROLE regress_ps_user;
+SELECT ps_pull('priv_w', '{1,2}');
+SELECT ps_push('priv_w', '{2}', '{1}') > 0 AS pushed;
+RESET ROLE;
+-- ... but not privileges on some columns only.
+REVOKE SELECT (key) ON priv_w FROM regress_ps_user;
+SET ROLE regress_ps_user;
+SELECT ps_pull('priv_w', '{1}');
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT * FROM priv_contents;
 

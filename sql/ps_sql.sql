@@ -91,7 +91,7 @@ SELECT ps_check('sql_trunc');
 SELECT ps_push('sql_trunc', '{4}', '{4}') > 0 AS pushed;
 TRUNCATE sql_trunc;
 SELECT * FROM sql_trunc;
-SELECT keys, leaves, pages FROM ps_stats('sql_trunc');
+SELECT dim, keys, leaves, pages FROM ps_stats('sql_trunc');
 SELECT ps_pull('sql_trunc', '{3,4}');
 SELECT ps_push('sql_trunc', '{5}', '{5}');
 SELECT * FROM sql_trunc;

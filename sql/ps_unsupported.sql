@@ -90,6 +90,11 @@ SELECT count(*) FROM pg_class WHERE relname IN ('uns_pk', 'uns_uq', 'uns_ex');
 INSERT INTO uns_w VALUES (1, 9) ON CONFLICT (key) DO UPDATE SET val = 9;
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM uns_contents;
+-- Without a conflict target PostgreSQL would find no unique index and
+-- insert, overwriting key 1: refused as well, so DO NOTHING never writes.
+INSERT INTO uns_w VALUES (1, 9) ON CONFLICT DO NOTHING;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM uns_contents;
 
 -- TABLESAMPLE.
 SELECT * FROM uns_w TABLESAMPLE SYSTEM (50);
@@ -111,12 +116,10 @@ ALTER TABLE uns_cols DROP COLUMN key;
 SELECT attname, atttypid::regtype FROM pg_attribute
   WHERE attrelid = 'uns_cols'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT * FROM uns_cols;
--- Changing a column's type to one a ps table cannot have is refused too.
--- (Only the SQLSTATE is shown: the message names the transient table of
--- the rewrite, pg_temp_<oid>, instead of uns_cols.)
-\set VERBOSITY sqlstate
+-- Changing a column's type to one a ps table cannot have is refused too;
+-- the message names the table, not the rewrite's transient one.
 ALTER TABLE uns_cols ALTER COLUMN val TYPE double precision;
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 SELECT attname, atttypid::regtype FROM pg_attribute
   WHERE attrelid = 'uns_cols'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT * FROM uns_cols;
@@ -144,6 +147,38 @@ SELECT pubname, tablename FROM pg_publication_tables
   WHERE pubname = 'uns_pub' ORDER BY tablename;
 DROP PUBLICATION uns_pub;
 DROP TABLE uns_heap;
+-- A publication may cover a ps table without naming it: as a partition of
+-- a listed table, through its schema, or FOR ALL TABLES.  Refused alike.
+CREATE TABLE uns_parent (key bigint, val real) PARTITION BY RANGE (key);
+CREATE TABLE uns_part PARTITION OF uns_parent FOR VALUES FROM (0) TO (100) USING ps;
+CREATE PUBLICATION uns_pub FOR TABLE uns_parent;
+\echo :LAST_ERROR_SQLSTATE
+CREATE SCHEMA uns_schema;
+CREATE TABLE uns_schema.w (key bigint, val real) USING ps;
+CREATE PUBLICATION uns_pub FOR TABLES IN SCHEMA uns_schema;
+\echo :LAST_ERROR_SQLSTATE
+-- (FOR ALL TABLES names whichever ps table of the database it meets
+-- first, so only the SQLSTATE is shown.)
+CREATE TEMP TABLE uns_outcome (sqlstate text);
+DO $$
+BEGIN
+  CREATE PUBLICATION uns_pub FOR ALL TABLES;
+  INSERT INTO uns_outcome VALUES ('created');
+EXCEPTION WHEN OTHERS THEN
+  INSERT INTO uns_outcome VALUES (SQLSTATE);
+END $$;
+SELECT sqlstate FROM uns_outcome;
+SELECT count(*) FROM pg_publication WHERE pubname = 'uns_pub';
+-- A ps table created where a schema publication already reaches is
+-- created, with a warning.
+DROP TABLE uns_schema.w;
+CREATE PUBLICATION uns_pub FOR TABLES IN SCHEMA uns_schema;
+SET client_min_messages = warning;
+CREATE TABLE uns_schema.w2 (key bigint, val real) USING ps;
+SET client_min_messages = error;
+DROP PUBLICATION uns_pub;
+DROP SCHEMA uns_schema CASCADE;
+DROP TABLE uns_parent;
 RESET client_min_messages;
 SELECT * FROM uns_contents;
 
@@ -168,12 +203,11 @@ SELECT count(*) FROM pg_class
   WHERE relname IN ('uns_three', 'uns_text', 'uns_int', 'uns_double',
                     'uns_one', 'uns_swapped', 'uns_ctas');
 -- So does ALTER TABLE ... SET ACCESS METHOD ps of a heap table of the
--- wrong shape (again only the SQLSTATE: the message names pg_temp_<oid>).
+-- wrong shape, again naming the table.
 CREATE TABLE uns_heap_int (key int, val real);
 INSERT INTO uns_heap_int VALUES (1, 1);
-\set VERBOSITY sqlstate
 ALTER TABLE uns_heap_int SET ACCESS METHOD ps;
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
   WHERE c.relname = 'uns_heap_int';
 SELECT * FROM uns_heap_int;

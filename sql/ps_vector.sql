@@ -88,6 +88,12 @@ SELECT ps_pull('vec_free', '{1}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ps_pull_range('vec_free', 0, 1);
 \echo :LAST_ERROR_SQLSTATE
+-- (an empty pull needs no dim)
+SELECT ps_pull('vec_free', '{}');
+-- A first write must carry the same number of values for every key.
+SELECT ps_push('vec_free', '{1,2}', '{1,2,3}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dim, keys FROM ps_stats('vec_free');
 -- ... and its first write fixes the dim: 2 keys and 4 values make dim 2.
 SELECT ps_push('vec_free', '{1,2}', '{1,2,3,4}');
 SELECT dim, keys FROM ps_stats('vec_free');

@@ -4,7 +4,8 @@
  *	  Module entry point of the ps extension: configuration parameters,
  *	  registration of the WAL resource manager, shared memory, and the
  *	  hooks that keep ps tables out of places they cannot work
- *	  (parallel scans, publications, column changes).
+ *	  (UPDATE/DELETE/MERGE, ON CONFLICT, row locks, parallel scans,
+ *	  publications, column changes).
  *
  * The library must be loaded through shared_preload_libraries: the WAL
  * resource manager can only be registered then, and shared memory only
@@ -27,6 +28,8 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/plancat.h"
+#include "parser/analyze.h"
+#include "parser/parsetree.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -51,6 +54,7 @@ bool		ps_preloaded = false;
 static object_access_hook_type prev_object_access_hook = NULL;
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 
 void		_PG_init(void);
 
@@ -84,6 +88,30 @@ relid_is_ps(Oid relid)
 }
 
 /*
+ * A new ps table that an existing publication covers implicitly (FOR ALL
+ * TABLES, FOR TABLES IN SCHEMA) would silently replicate nothing: warn.
+ * The catalog row is not visible yet, so names come from the relcache.
+ */
+static void
+warn_if_published(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+
+	if (!RelationIsValid(rel))
+		return;
+	if (ps_is_ps_relation(rel) &&
+		(GetAllTablesPublications() != NIL ||
+		 GetSchemaPublications(RelationGetNamespace(rel)) != NIL))
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ps table \"%s\" falls under a FOR ALL TABLES or FOR TABLES IN SCHEMA publication",
+						RelationGetRelationName(rel)),
+				 errdetail("Logical decoding does not see changes of ps tables: subscribers will not receive them."),
+				 errhint("Replicate ps tables with physical streaming replication.")));
+	RelationClose(rel);
+}
+
+/*
  * Keep the two-column shape of ps tables (new or dropped columns would
  * change what a row is), and forget shared and cached state of dropped
  * tables.
@@ -97,6 +125,10 @@ ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 
 	if (classId != RelationRelationId)
 		return;
+
+	if (access == OAT_POST_CREATE && subId == 0 && arg != NULL &&
+		!((ObjectAccessPostCreate *) arg)->is_internal)
+		warn_if_published(objectId);
 
 	if (access == OAT_POST_CREATE && subId > 0 && relid_is_ps(objectId))
 		ereport(ERROR,
@@ -142,21 +174,91 @@ ps_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 }
 
 /*
+ * Statements that need row identity or unique indexes are refused at parse
+ * analysis, so they fail the same way whether or not any row matches.  The
+ * access method callbacks refuse them too, for paths this misses (views,
+ * partitioned parents).
+ */
+static void
+refuse_unsupported(Query *query)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query))
+			refuse_unsupported((Query *) cte->ctequery);
+	}
+
+	if (query->resultRelation > 0)
+	{
+		RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
+		const char *what = NULL;
+
+		if (query->commandType == CMD_UPDATE)
+			what = "UPDATE";
+		else if (query->commandType == CMD_DELETE)
+			what = "DELETE";
+		else if (query->commandType == CMD_MERGE)
+			what = "MERGE";
+		else if (query->commandType == CMD_INSERT && query->onConflict != NULL)
+			what = "INSERT ... ON CONFLICT";
+
+		if (what && rte->rtekind == RTE_RELATION && relid_is_ps(rte->relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("ps table \"%s\" does not support %s",
+							get_rel_name(rte->relid), what),
+					 errdetail("A ps table sets values with INSERT and adds to them with ps_push(); rows have no identity to update, delete or lock."),
+					 errhint("Use ps_push() to add to values, INSERT to overwrite them, TRUNCATE to remove every key.")));
+	}
+
+	foreach(lc, query->rowMarks)
+	{
+		RowMarkClause *rc = lfirst_node(RowMarkClause, lc);
+		RangeTblEntry *rte = rt_fetch(rc->rti, query->rtable);
+
+		if (rte->rtekind == RTE_RELATION && relid_is_ps(rte->relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("ps table \"%s\" does not support row locks",
+							get_rel_name(rte->relid)),
+					 errdetail("SELECT ... FOR UPDATE/SHARE needs rows with a stable identity."),
+					 errhint("Read without FOR UPDATE/SHARE; concurrent pushes to a key never lose each other's changes.")));
+	}
+}
+
+static void
+ps_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+	refuse_unsupported(query);
+}
+
+/*
  * Logical decoding never sees a ps table's changes (they are in ps WAL
- * records, not heap records), so a publication that lists one would
- * silently replicate nothing.  Refuse it.
+ * records, not heap records), so a publication that covers one would
+ * replicate its rows at the initial synchronisation and nothing after.
+ * Refuse publications that cover ps tables, however they name them.
  */
 static void
 check_publication(const char *pubname)
 {
-	Oid			pubid = get_publication_oid(pubname, true);
+	Publication *pub = GetPublicationByName(pubname, true);
 	List	   *relids;
 	ListCell   *lc;
 
-	if (!OidIsValid(pubid))
+	if (pub == NULL)
 		return;
 	CommandCounterIncrement();
-	relids = GetPublicationRelations(pubid, PUBLICATION_PART_ROOT);
+	relids = GetPublicationRelations(pub->oid, PUBLICATION_PART_ALL);
+	if (pub->alltables)
+		relids = list_concat(relids, GetAllTablesPublicationRelations(false));
+	relids = list_concat(relids,
+						 GetAllSchemaPublicationRelations(pub->oid, PUBLICATION_PART_ALL));
 	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -164,10 +266,10 @@ check_publication(const char *pubname)
 		if (relid_is_ps(relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot add ps table \"%s\" to publication \"%s\"",
-							get_rel_name(relid), pubname),
+					 errmsg("publication \"%s\" would include ps table \"%s\"",
+							pubname, get_rel_name(relid)),
 					 errdetail("Logical decoding does not see changes of ps tables."),
-					 errhint("Replicate ps tables with physical streaming replication.")));
+					 errhint("Publish a list of tables without ps tables, and replicate ps tables with physical streaming replication.")));
 	}
 }
 
@@ -225,6 +327,8 @@ _PG_init(void)
 	get_relation_info_hook = ps_get_relation_info;
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = ps_process_utility;
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = ps_post_parse_analyze;
 
 	/* one BLAS thread per process: backends are the parallelism */
 	openblas_set_num_threads(1);

@@ -67,9 +67,10 @@ arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
 }
 
 /*
- * Open a ps table for a request after checking privileges, as the owner of
- * a function that touches the table would expect: pushing needs UPDATE,
- * reading needs SELECT.  The lock is held until the transaction ends.
+ * Open a ps table for a request after checking privileges: pushing needs
+ * UPDATE, reading needs SELECT (on the table or on all its columns); with
+ * several bits in mode, any of them will do.  The lock is held until the
+ * transaction ends.
  */
 static Relation
 open_ps_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
@@ -89,6 +90,10 @@ open_ps_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid),
 				 errhint("Pass the table by name, as in ps_pull('w', ...).")));
+	/* the privilege on every column does as well as on the table */
+	if (aclresult != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), mode, ACLMASK_ALL) == ACLCHECK_OK)
+		aclresult = ACLCHECK_OK;
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(relid));
 
@@ -223,16 +228,21 @@ write_dir(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals,
 		  int *dimp)
 {
 	PsDir	   *dir = ps_dir_get(rel, false, 0);
-	int			inferred = (nkeys > 0 && nvals % nkeys == 0) ? nvals / nkeys : 0;
-	int			dim = ps_table_dim(rel, dir, inferred);
+	int			dim = ps_known_dim(rel, dir);
 
-	if ((int64) nvals != nkeys * dim)
+	/* a table without a dim yet takes the one its first write implies */
+	if (dim == 0 && nkeys > 0 && nvals % nkeys == 0)
+		dim = ps_table_dim(rel, dir, nvals / nkeys);
+	if (dim == 0 || (int64) nvals != nkeys * dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s got " INT64_FORMAT " keys and %d values",
-						get_func_name(fcinfo->flinfo->fn_oid), nkeys, nvals),
-				 errdetail("Table \"%s\" has dim %d: it takes %d values per key, " INT64_FORMAT " in all.",
-						   RelationGetRelationName(rel), dim, dim, nkeys * dim),
+				 errmsg("%s: the number of values (%d) does not match the number of keys (" INT64_FORMAT ")",
+						get_func_name(fcinfo->flinfo->fn_oid), nvals, nkeys),
+				 dim > 0 ?
+				 errdetail("Table \"%s\" has dim %d, so it takes " INT64_FORMAT " values for these keys.",
+						   RelationGetRelationName(rel), dim, nkeys * dim) :
+				 errdetail("Table \"%s\" has no dim yet; its first write must carry the same number of values for every key.",
+						   RelationGetRelationName(rel)),
 				 errhint("Pass dim values per key, flattened in key order.")));
 	check_request_size(fcinfo, nkeys, dim);
 	if (nkeys > 0 && dir->n == 0)
@@ -282,11 +292,11 @@ ps_push(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(ts);
 	}
 	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
-	ps_check_finite(vals, nvals);
+	ps_check_finite(vals, nvals, false);
 
 	n = ps_aggregate(keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
 	if (uvals != vals)
-		ps_check_finite(uvals, (Size) n * dim); /* sums of repeats */
+		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 	ts = push_sorted(rel, dir, ukeys, uvals, n);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
@@ -334,9 +344,10 @@ ps_push_range(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("ps_push_range: keys " INT64_FORMAT " and " INT64_FORMAT " more run past the largest bigint",
-						first, nkeys - 1)));
+						first, nkeys - 1),
+				 errhint("The last key of a range is first + (number of values / dim) - 1; it must be at most 9223372036854775807.")));
 	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
-	ps_check_finite(vals, nvals);
+	ps_check_finite(vals, nvals, false);
 
 	keys = palloc(sizeof(int64) * nkeys);
 	for (i = 0; i < nkeys; i++)
@@ -374,6 +385,11 @@ ps_pull(PG_FUNCTION_ARGS)
 	float4	   *out;
 
 	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	if (nkeys == 0)
+	{
+		relation_close(rel, NoLock);
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT4OID));
+	}
 	dir = ps_dir_get(rel, false, 0);
 	dim = read_dim(rel, dir);
 	check_request_size(fcinfo, nkeys, dim);
@@ -439,11 +455,12 @@ ps_pull_range(PG_FUNCTION_ARGS)
  *
  * Returns once the push with timestamp ts has been applied.  Pushes are
  * applied before ps_push returns, so this only checks that ts was issued.
+ * Needs SELECT or UPDATE: whoever may push may wait for the push.
  */
 Datum
 ps_wait(PG_FUNCTION_ARGS)
 {
-	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT | ACL_UPDATE, AccessShareLock);
 	int64		ts;
 	uint64		last;
 
@@ -563,10 +580,8 @@ ps_stats(PG_FUNCTION_ARGS)
 		if (PsLeafIsDense(op))
 			dense++;
 	}
-	if (dir->n > 0 || dir->declared_dim > 0)
-		values[0] = Int32GetDatum(ps_table_dim(rel, dir, 0));
-	else
-		nulls[0] = true;		/* no storage, no declared dim */
+	values[0] = Int32GetDatum(ps_known_dim(rel, dir));
+	nulls[0] = DatumGetInt32(values[0]) == 0;	/* no storage, no declared dim */
 	values[1] = Int64GetDatum(keys);
 	values[2] = Int32GetDatum(leaves);
 	values[3] = Int32GetDatum(dense);

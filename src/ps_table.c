@@ -21,6 +21,7 @@
 #include "catalog/pg_type.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "ps_page.h"
@@ -64,15 +65,35 @@ ps_shape(TupleDesc tupdesc, PsShape *shape)
 	return false;
 }
 
+/*
+ * The name to show for rel in messages.  Table rewrites (ALTER TABLE ...
+ * SET ACCESS METHOD, ALTER COLUMN TYPE, VACUUM FULL) write into a transient
+ * table named pg_temp_<oid of the table>; name the table itself instead.
+ */
+const char *
+ps_relname(Relation rel)
+{
+	const char *name = RelationGetRelationName(rel);
+	Oid			orig;
+	char		tail;
+	char	   *origname;
+
+	if (sscanf(name, "pg_temp_%u%c", &orig, &tail) == 1 &&
+		(origname = get_rel_name(orig)) != NULL)
+		return origname;
+	return name;
+}
+
+/* Raise the error for a table that is not shaped like a ps table. */
 void
-ps_validate_shape(TupleDesc tupdesc, const char *relname)
+ps_validate_shape(Relation rel)
 {
 	PsShape		shape;
 
-	if (!ps_shape(tupdesc, &shape))
+	if (!ps_shape(RelationGetDescr(rel), &shape))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-				 errmsg("\"%s\" does not have the columns of a ps table", relname),
+				 errmsg("\"%s\" does not have the columns of a ps table", ps_relname(rel)),
 				 errdetail("A ps table has exactly two columns: a bigint key, then a real or real[] value."),
 				 errhint("For example: CREATE TABLE w (key bigint, val real) USING ps.")));
 }
@@ -151,19 +172,18 @@ declared_dim(Relation rel, const PsShape *shape)
 }
 
 /*
- * The dim of a table for a request.  A table with storage has its dim in
- * the metapage, which must agree with the declared one.  A table without
- * storage uses the declared dim, else the one the first write implies
- * (inferred; 0 if the caller cannot tell).  Errors if no dim can be found.
+ * The dim of a table if it is known: the metapage's when the table has
+ * storage, else the declared one; 0 if neither.  Errors if the declared dim
+ * is out of range or disagrees with the stored values.
  */
 int
-ps_table_dim(Relation rel, PsDir *dir, int inferred)
+ps_known_dim(Relation rel, PsDir *dir)
 {
 	PsShape		shape;
 	int			declared;
 
 	if (!ps_shape(RelationGetDescr(rel), &shape))
-		ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+		ps_validate_shape(rel);
 	if (dir->declared_dim < 0)
 		dir->declared_dim = declared_dim(rel, &shape);
 	declared = dir->declared_dim;
@@ -171,8 +191,7 @@ ps_table_dim(Relation rel, PsDir *dir, int inferred)
 	if (declared < 0 || declared > PS_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-				 errmsg("ps table \"%s\" declares dim %d", RelationGetRelationName(rel),
-						declared),
+				 errmsg("ps table \"%s\" declares dim %d", ps_relname(rel), declared),
 				 errhint("dim must be between 1 and %d.", PS_MAX_DIM)));
 	if (dir->dim > 0)
 	{
@@ -180,18 +199,33 @@ ps_table_dim(Relation rel, PsDir *dir, int inferred)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 					 errmsg("ps table \"%s\" declares dim %d but its values have dim %d",
-							RelationGetRelationName(rel), declared, dir->dim),
+							ps_relname(rel), declared, dir->dim),
 					 errhint("Make the CHECK constraint on the value column say cardinality = %d.",
 							 dir->dim)));
 		return dir->dim;
 	}
-	if (declared > 0)
-		return declared;
+	return declared;
+}
+
+/*
+ * The dim of a table for a request: the known dim, else the one the first
+ * write implies (inferred; 0 if the caller cannot tell).  Errors if there
+ * is none.
+ */
+int
+ps_table_dim(Relation rel, PsDir *dir, int inferred)
+{
+	int			dim = ps_known_dim(rel, dir);
+	PsShape		shape;
+
+	if (dim > 0)
+		return dim;
 	if (inferred > 0 && inferred <= PS_MAX_DIM)
 		return inferred;
+	ps_shape(RelationGetDescr(rel), &shape);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-			 errmsg("the dim of ps table \"%s\" is not known", RelationGetRelationName(rel)),
+			 errmsg("the dim of ps table \"%s\" is not known", ps_relname(rel)),
 			 errdetail("The table has a real[] value column, no CHECK constraint declaring its length, and no values yet."),
 			 errhint("Declare it, as in ALTER TABLE %s ADD CHECK (cardinality(%s) = 8), or write a first value.",
 					 RelationGetRelationName(rel),
@@ -200,20 +234,27 @@ ps_table_dim(Relation rel, PsDir *dir, int inferred)
 }
 
 /*
- * Check that values are finite; errors otherwise.
+ * Check that values are finite; errors otherwise.  sums: the values are sums
+ * of repeated keys' values, so a non-finite one is an overflow.
  */
 void
-ps_check_finite(const float4 *vals, Size n)
+ps_check_finite(const float4 *vals, Size n, bool sums)
 {
 	Size		i;
 	bool		ok = true;
 
 	for (i = 0; i < n; i++)
 		ok &= isfinite(vals[i]) != 0;
-	if (!ok)
+	if (ok)
+		return;
+	if (sums)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ps values must be finite"),
-				 errdetail("A value is NaN or infinite."),
-				 errhint("Filter out NaN and infinite values before writing them.")));
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the values pushed for a repeated key add up beyond the range of real"),
+				 errhint("Values are real (float4); keep them within about 3.4e38.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("ps values must be finite"),
+			 errdetail("A value is NaN or infinite."),
+			 errhint("Filter out NaN and infinite values before writing them.")));
 }

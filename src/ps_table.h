@@ -38,8 +38,10 @@ ps_array_data(ArrayType *arr)
 
 extern bool ps_is_ps_relation(Relation rel);
 extern bool ps_shape(TupleDesc tupdesc, PsShape *shape);
-extern void ps_validate_shape(TupleDesc tupdesc, const char *relname);
+extern void ps_validate_shape(Relation rel);
+extern const char *ps_relname(Relation rel);
+extern int	ps_known_dim(Relation rel, PsDir *dir);
 extern int	ps_table_dim(Relation rel, PsDir *dir, int inferred);
-extern void ps_check_finite(const float4 *vals, Size n);
+extern void ps_check_finite(const float4 *vals, Size n, bool sums);
 
 #endif							/* PS_TABLE_H */

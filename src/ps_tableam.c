@@ -107,7 +107,7 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->base.rs_flags = flags;
 	scan->base.rs_parallel = NULL;
 	if (!ps_shape(RelationGetDescr(rel), &scan->shape))
-		ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+		ps_validate_shape(rel);
 	scan->page = palloc(BLCKSZ);
 	scan->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ps scan row",
 										 ALLOCSET_SMALL_SIZES);
@@ -436,7 +436,7 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 
 	ps_check_preloaded();
 	if (!ps_shape(RelationGetDescr(rel), &shape))
-		ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+		ps_validate_shape(rel);
 	dir = ps_dir_get(rel, false, 0);
 
 	keys = palloc(sizeof(int64) * nslots);
@@ -455,13 +455,13 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null key in ps table \"%s\"", RelationGetRelationName(rel)),
+					 errmsg("null key in ps table \"%s\"", ps_relname(rel)),
 					 errhint("Every row of a ps table needs a key.")));
 		vd = slot_getattr(slot, shape.valatt + 1, &isnull);
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null value in ps table \"%s\"", RelationGetRelationName(rel)),
+					 errmsg("null value in ps table \"%s\"", ps_relname(rel)),
 					 errhint("Missing keys already read as zero; leave the row out instead.")));
 		if (shape.isarray)
 		{
@@ -471,12 +471,14 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 				ereport(ERROR,
 						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 						 errmsg("value of ps table \"%s\" must be a one-dimensional array",
-								RelationGetRelationName(rel))));
+								ps_relname(rel)),
+						 errhint("A value is a plain array of dim floats.")));
 			if (ARR_HASNULL(arr) && array_contains_nulls(arr))
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("value of ps table \"%s\" contains a NULL element",
-								RelationGetRelationName(rel))));
+								ps_relname(rel)),
+						 errhint("Write 0 for elements without a value.")));
 			len = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 			v = (const float4 *) ps_array_data(arr);
 		}
@@ -495,9 +497,9 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("value of ps table \"%s\" has %d elements, the table's dim is %d",
-							RelationGetRelationName(rel), len, dim),
+							ps_relname(rel), len, dim),
 					 errhint("Every value of the table has exactly dim elements.")));
-		ps_check_finite(v, dim);
+		ps_check_finite(v, dim, false);
 		keys[i] = DatumGetInt64(kd);
 		memcpy(vals + (Size) i * dim, v, sizeof(float4) * dim);
 	}
@@ -543,7 +545,7 @@ ps_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
 	SMgrRelation srel;
 
 	ps_check_preloaded();
-	ps_validate_shape(RelationGetDescr(rel), RelationGetRelationName(rel));
+	ps_validate_shape(rel);
 
 	/* no transaction ids are stored: nothing ever needs freezing */
 	*freezeXid = InvalidTransactionId;

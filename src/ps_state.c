@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -183,13 +184,21 @@ ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn)
 
 /*
  * The last timestamp issued for a table (0 if none since the table's
- * storage was created).
+ * storage was created).  During recovery nothing is issued here and the
+ * counter lives on the primary: the replayed reservation, which is at or
+ * above every timestamp the primary issued, stands in for it.  No entry is
+ * made then, so that a promoted standby starts counting from the
+ * reservation as it is at promotion.
  */
 uint64
 ps_state_last_ts(Relation rel)
 {
-	PsTableState *st = state_get(rel);
+	PsTableState *st;
 	uint64		ts;
+
+	if (RecoveryInProgress())
+		return ps_dir_ts_reserved(rel);
+	st = state_get(rel);
 
 	SpinLockAcquire(&st->mutex);
 	ts = st->last_ts;

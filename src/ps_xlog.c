@@ -212,82 +212,86 @@ redo_set(XLogReaderState *record)
 	}
 }
 
+/*
+ * Replay a split.  Hot-standby readers must never see the left leaf link to
+ * a right leaf that does not exist yet, nor the metapage count an entry the
+ * directory does not have: so, as during normal running, every page of the
+ * split stays locked until all of them are changed, and the right leaf is
+ * built before the left leaf points at it.
+ */
 static void
 redo_split(XLogReaderState *record)
 {
 	xl_ps_split xlrec;
 	XLogRecPtr	lsn = record->EndRecPtr;
-	Buffer		buf;
+	Buffer		bufs[5] = {InvalidBuffer, InvalidBuffer, InvalidBuffer,
+	InvalidBuffer, InvalidBuffer};
 	Page		page;
 	char	   *data;
 	Size		len;
+	int			i;
 
 	memcpy(&xlrec, XLogRecGetData(record), sizeof(xlrec));
 
-	/* left leaf: drop the keys that moved right */
-	if (XLogReadBufferForRedo(record, 0, &buf) == BLK_NEEDS_REDO)
-	{
-		page = BufferGetPage(buf);
-		ps_leaf_truncate(page, xlrec.splitkey);
-		PsPageGetOpaque(page)->next = xlrec.right;
-		PageSetLSN(page, lsn);
-		MarkBufferDirty(buf);
-	}
-	if (BufferIsValid(buf))
-		UnlockReleaseBuffer(buf);
-
 	/* right leaf: rebuilt from the record */
-	buf = XLogInitBufferForRedo(record, 1);
-	page = BufferGetPage(buf);
+	bufs[1] = XLogInitBufferForRedo(record, 1);
+	page = BufferGetPage(bufs[1]);
 	ps_page_init_leaf(page, xlrec.splitkey, xlrec.hi, xlrec.dim, xlrec.clock,
 					  xlrec.rightnext);
 	data = XLogRecGetBlockData(record, 1, &len);
 	redo_apply_keys(page, data, len);
 	PageSetLSN(page, lsn);
-	MarkBufferDirty(buf);
-	UnlockReleaseBuffer(buf);
+	MarkBufferDirty(bufs[1]);
+
+	/* left leaf: drop the keys that moved right, link to the right leaf */
+	if (XLogReadBufferForRedo(record, 0, &bufs[0]) == BLK_NEEDS_REDO)
+	{
+		page = BufferGetPage(bufs[0]);
+		ps_leaf_truncate(page, xlrec.splitkey);
+		PsPageGetOpaque(page)->next = xlrec.right;
+		PageSetLSN(page, lsn);
+		MarkBufferDirty(bufs[0]);
+	}
 
 	/* metapage after-image */
-	if (XLogReadBufferForRedo(record, 2, &buf) == BLK_NEEDS_REDO)
+	if (XLogReadBufferForRedo(record, 2, &bufs[2]) == BLK_NEEDS_REDO)
 	{
-		page = BufferGetPage(buf);
+		page = BufferGetPage(bufs[2]);
 		data = XLogRecGetBlockData(record, 2, &len);
 		memcpy(PsPageGetMeta(page), data, sizeof(PsMetaData));
 		PageSetLSN(page, lsn);
-		MarkBufferDirty(buf);
+		MarkBufferDirty(bufs[2]);
 	}
-	if (BufferIsValid(buf))
-		UnlockReleaseBuffer(buf);
 
 	/* directory page(s) */
-	if (XLogReadBufferForRedo(record, 3, &buf) == BLK_NEEDS_REDO)
+	if (XLogReadBufferForRedo(record, 3, &bufs[3]) == BLK_NEEDS_REDO)
 	{
 		xl_ps_dir_append app;
 
-		page = BufferGetPage(buf);
+		page = BufferGetPage(bufs[3]);
 		data = XLogRecGetBlockData(record, 3, &len);
 		memcpy(&app, data, sizeof(app));
 		ps_dir_page_append(page, app.pos, app.next, &app.entry);
 		PageSetLSN(page, lsn);
-		MarkBufferDirty(buf);
+		MarkBufferDirty(bufs[3]);
 	}
-	if (BufferIsValid(buf))
-		UnlockReleaseBuffer(buf);
-
 	if (xlrec.newdirpage)
 	{
 		xl_ps_dir_append app;
 
-		buf = XLogInitBufferForRedo(record, 4);
-		page = BufferGetPage(buf);
+		bufs[4] = XLogInitBufferForRedo(record, 4);
+		page = BufferGetPage(bufs[4]);
 		ps_page_init_dir(page);
 		data = XLogRecGetBlockData(record, 4, &len);
 		memcpy(&app, data, sizeof(app));
 		ps_dir_page_append(page, app.pos, app.next, &app.entry);
 		PageSetLSN(page, lsn);
-		MarkBufferDirty(buf);
-		UnlockReleaseBuffer(buf);
+		MarkBufferDirty(bufs[4]);
 	}
+
+	for (i = 0; i < 5; i++)
+		if (BufferIsValid(bufs[i]))
+			UnlockReleaseBuffer(bufs[i]);
 }
 
 static void

@@ -11,6 +11,9 @@
  *			SELECT val FROM heap WHERE key = ANY($1);
  * and, on the 1M tables, a dense range of 1M floats: ps_push_range /
  * ps_pull_range against the same heap statements over keys 0 .. 1M-1.
+ * Then the same random pushes and pulls on ps tables whose 1M and 10M keys
+ * are spread over the whole int64 range (as hashed feature ids are; they
+ * are stored in sparse leaves), compared with the same heap figures.
  * Every call sends and receives binary arrays.  Each figure is the median
  * of several calls after one warm-up call (the first write after a
  * checkpoint pays full-page images; that call is reported separately).
@@ -167,6 +170,19 @@ random_keys(int64_t *keys, int n, int64_t range, unsigned *seed)
 	free(seen);
 }
 
+/*
+ * Key i of a "sparse" table: i times an odd 64-bit constant, so the keys
+ * of 0 .. N-1 are distinct and spread over the whole int64 range like
+ * hashed feature ids.
+ */
+static int64_t
+sparse_key(int64_t i)
+{
+	return (int64_t) ((uint64_t) i * UINT64_C(0x9E3779B97F4A7C15));
+}
+
+static int	use_sparse = 0;
+
 typedef struct Result
 {
 	double		first;			/* first call after a checkpoint */
@@ -198,6 +214,9 @@ measure(const char *sql, int nkeys, int64_t range, int with_vals, int reps,
 		int			pl[2];
 
 		random_keys(keys, nkeys, range, &seed);
+		if (use_sparse)
+			for (j = 0; j < nkeys; j++)
+				keys[j] = sparse_key(keys[j]);
 		pv[0] = bin_array(INT8OID, nkeys, 8, keys, &pl[0]);
 		pv[1] = bin_array(FLOAT4OID, nkeys, 4, vals, &pl[1]);
 		if (i == 0)
@@ -256,6 +275,45 @@ load_ps(int64_t n)
 			(now_ms() - t0) / 1000);
 }
 
+/* a ps table whose keys are sparse_key(0 .. n-1), pushed 1M at a time */
+static void
+load_sparse(int64_t n)
+{
+	char		sql[512];
+	Oid			types[2] = {INT8ARRAYOID, FLOAT4ARRAYOID};
+	int			chunk = 1000000;
+	int64_t    *keys = malloc(sizeof(int64_t) * chunk);
+	float	   *vals = calloc(chunk, sizeof(float));
+	int64_t		lo;
+	double		t0 = now_ms();
+
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS bench_sparse_%lld", (long long) n);
+	exec(sql);
+	snprintf(sql, sizeof(sql), "CREATE TABLE bench_sparse_%lld (key bigint, val real) USING ps",
+			 (long long) n);
+	exec(sql);
+	snprintf(sql, sizeof(sql), "SELECT ps_push('bench_sparse_%lld', $1, $2)", (long long) n);
+	for (lo = 0; lo < n; lo += chunk)
+	{
+		char	   *pv[2];
+		int			pl[2];
+		int			m = n - lo < chunk ? (int) (n - lo) : chunk;
+		int			j;
+
+		for (j = 0; j < m; j++)
+			keys[j] = sparse_key(lo + j);
+		pv[0] = bin_array(INT8OID, m, 8, keys, &pl[0]);
+		pv[1] = bin_array(FLOAT4OID, m, 4, vals, &pl[1]);
+		timed(sql, 2, types, pv, pl, 1);
+		free(pv[0]);
+		free(pv[1]);
+	}
+	free(keys);
+	free(vals);
+	fprintf(stderr, "loaded sparse ps table of %lld keys in %.1f s\n", (long long) n,
+			(now_ms() - t0) / 1000);
+}
+
 static void
 load_heap(int64_t n)
 {
@@ -299,7 +357,9 @@ main(int argc, char **argv)
 	int			reps = argc > 2 ? atoi(argv[2]) : 9;
 	int64_t		sizes[2] = {1000000, 10000000};
 	int			nkeys = 100000;
-	Result		push_ps[2],
+	Result		push_sp[2],
+				pull_sp[2],
+				push_ps[2],
 				push_heap[2],
 				pull_ps[2],
 				pull_heap[2],
@@ -314,6 +374,7 @@ main(int argc, char **argv)
 	if (PQstatus(conn) != CONNECTION_OK)
 		die("connect", NULL);
 	exec("SET client_min_messages = warning");
+	exec("CREATE EXTENSION IF NOT EXISTS ps");
 
 	/*
 	 * Each table is loaded and measured alone, so neither evicts the
@@ -354,6 +415,20 @@ main(int argc, char **argv)
 		drop("heap", sizes[s]);
 	}
 
+	/* the same pushes and pulls on tables of sparse (hashed) keys */
+	use_sparse = 1;
+	for (s = 0; s < 2; s++)
+	{
+		long long	n = (long long) sizes[s];
+
+		load_sparse(sizes[s]);
+		snprintf(sql, sizeof(sql), "SELECT ps_push('bench_sparse_%lld', $1, $2)", n);
+		push_sp[s] = measure(sql, nkeys, sizes[s], 1, reps, 1, 1);
+		snprintf(sql, sizeof(sql), "SELECT ps_pull('bench_sparse_%lld', $1)", n);
+		pull_sp[s] = measure(sql, nkeys, sizes[s], 0, reps, 1, 2);
+		drop("sparse", sizes[s]);
+	}
+
 	printf("\n| %-28s | %-9s | %9s | %8s | %8s | %12s | %12s | %8s |\n",
 		   "operation", "table", "keys/call", "ms/call", "1st ms", "ps keys/s",
 		   "heap keys/s", "ps/heap");
@@ -364,8 +439,14 @@ main(int argc, char **argv)
 	row("pull 100k random keys", "10M keys", nkeys, pull_ps[1], pull_heap[1]);
 	row("push dense range", "1M keys", 1000000, rpush_ps, rpush_heap);
 	row("pull dense range", "1M keys", 1000000, rpull_ps, rpull_heap);
-	printf("\npush time per call, 10M-key table / 1M-key table: %.2f (target <= 1.5)\n",
-		   push_ps[1].median / push_ps[0].median);
+	row("push 100k keys, sparse keys", "1M keys", nkeys, push_sp[0], push_heap[0]);
+	row("push 100k keys, sparse keys", "10M keys", nkeys, push_sp[1], push_heap[1]);
+	row("pull 100k keys, sparse keys", "1M keys", nkeys, pull_sp[0], pull_heap[0]);
+	row("pull 100k keys, sparse keys", "10M keys", nkeys, pull_sp[1], pull_heap[1]);
+	printf("\npush time per call, 10M-key table / 1M-key table: %.2f (target <= 1.5); "
+		   "with sparse keys: %.2f\n",
+		   push_ps[1].median / push_ps[0].median,
+		   push_sp[1].median / push_sp[0].median);
 	printf("targets: push >= 30x heap upsert: %s (%.1fx, %.1fx); pull >= 10x heap pull: %s (%.1fx, %.1fx)\n",
 		   push_heap[0].median / push_ps[0].median >= 30 && push_heap[1].median / push_ps[1].median >= 30 ? "met" : "MISSED",
 		   push_heap[0].median / push_ps[0].median, push_heap[1].median / push_ps[1].median,

@@ -54,7 +54,10 @@ SELECT ps_pull_range('priv_w', 0, 3);
 SELECT ps_wait('priv_w', 1);
 SELECT dim, keys FROM ps_stats('priv_w');
 SELECT lo, hi, keys FROM ps_ranges('priv_w');
+-- (ps_check locks writers out, so like LOCK TABLE ... SHARE it needs
+-- UPDATE, DELETE or TRUNCATE)
 SELECT ps_check('priv_w');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM priv_w;
 SELECT ps_push('priv_w', '{1}', '{1}');
 \echo :LAST_ERROR_SQLSTATE
@@ -69,8 +72,9 @@ GRANT UPDATE ON priv_w TO regress_ps_user;
 SET ROLE regress_ps_user;
 SELECT ps_push('priv_w', '{1,3}', '{10,30}');
 SELECT ps_push_range('priv_w', 2, '{20}');
--- whoever may push may wait for the push
+-- whoever may push may wait for the push, and check the table
 SELECT ps_wait('priv_w', 1);
+SELECT ps_check('priv_w');
 SELECT ps_pull('priv_w', '{1}');
 \echo :LAST_ERROR_SQLSTATE
 -- UPDATE does not allow INSERT, which sets values.

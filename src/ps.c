@@ -21,7 +21,9 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_publication.h"
 #include "commands/publicationcmds.h"
@@ -88,30 +90,6 @@ relid_is_ps(Oid relid)
 }
 
 /*
- * A new ps table that an existing publication covers implicitly (FOR ALL
- * TABLES, FOR TABLES IN SCHEMA) would silently replicate nothing: warn.
- * The catalog row is not visible yet, so names come from the relcache.
- */
-static void
-warn_if_published(Oid relid)
-{
-	Relation	rel = RelationIdGetRelation(relid);
-
-	if (!RelationIsValid(rel))
-		return;
-	if (ps_is_ps_relation(rel) &&
-		(GetAllTablesPublications() != NIL ||
-		 GetSchemaPublications(RelationGetNamespace(rel)) != NIL))
-		ereport(WARNING,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ps table \"%s\" falls under a FOR ALL TABLES or FOR TABLES IN SCHEMA publication",
-						RelationGetRelationName(rel)),
-				 errdetail("Logical decoding does not see changes of ps tables: subscribers will not receive them."),
-				 errhint("Replicate ps tables with physical streaming replication.")));
-	RelationClose(rel);
-}
-
-/*
  * Keep the two-column shape of ps tables (new or dropped columns would
  * change what a row is), and forget shared and cached state of dropped
  * tables.
@@ -125,10 +103,6 @@ ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 
 	if (classId != RelationRelationId)
 		return;
-
-	if (access == OAT_POST_CREATE && subId == 0 && arg != NULL &&
-		!((ObjectAccessPostCreate *) arg)->is_internal)
-		warn_if_published(objectId);
 
 	if (access == OAT_POST_CREATE && subId > 0 && relid_is_ps(objectId))
 		ereport(ERROR,
@@ -240,10 +214,35 @@ ps_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 
 /*
  * Logical decoding never sees a ps table's changes (they are in ps WAL
- * records, not heap records), so a publication that covers one would
+ * records, not heap records), so a publication that carried one would
  * replicate its rows at the initial synchronisation and nothing after.
- * Refuse publications that cover ps tables, however they name them.
+ * A ps table may not be published by name, as a partition of a published
+ * table, or through its schema; publications FOR ALL TABLES, which take
+ * every table, get a warning.  Checked both ways: when a publication
+ * changes, and when a ps table is created, converted, attached or moved.
  */
+static void
+refuse_published_ps(Oid relid, const char *pubname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("publication \"%s\" would include ps table \"%s\"",
+					pubname, get_rel_name(relid)),
+			 errdetail("Logical decoding does not see changes of ps tables."),
+			 errhint("Publish a list of tables without ps tables, and replicate ps tables with physical streaming replication.")));
+}
+
+static void
+warn_all_tables(Oid relid, const char *pubname)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("publication \"%s\" is FOR ALL TABLES and so includes ps table \"%s\"",
+					pubname, get_rel_name(relid)),
+			 errdetail("Logical decoding does not see changes of ps tables: subscribers will not receive them."),
+			 errhint("Replicate ps tables with physical streaming replication.")));
+}
+
 static void
 check_publication(const char *pubname)
 {
@@ -254,23 +253,54 @@ check_publication(const char *pubname)
 	if (pub == NULL)
 		return;
 	CommandCounterIncrement();
-	relids = GetPublicationRelations(pub->oid, PUBLICATION_PART_ALL);
-	if (pub->alltables)
-		relids = list_concat(relids, GetAllTablesPublicationRelations(false));
-	relids = list_concat(relids,
+	relids = list_concat(GetPublicationRelations(pub->oid, PUBLICATION_PART_ALL),
 						 GetAllSchemaPublicationRelations(pub->oid, PUBLICATION_PART_ALL));
 	foreach(lc, relids)
-	{
-		Oid			relid = lfirst_oid(lc);
+		if (relid_is_ps(lfirst_oid(lc)))
+			refuse_published_ps(lfirst_oid(lc), pubname);
+	if (pub->alltables)
+		foreach(lc, GetAllTablesPublicationRelations(false))
+			if (relid_is_ps(lfirst_oid(lc)))
+			{
+				warn_all_tables(lfirst_oid(lc), pubname);
+				break;
+			}
+}
 
-		if (relid_is_ps(relid))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("publication \"%s\" would include ps table \"%s\"",
-							pubname, get_rel_name(relid)),
-					 errdetail("Logical decoding does not see changes of ps tables."),
-					 errhint("Publish a list of tables without ps tables, and replicate ps tables with physical streaming replication.")));
+/* The publications that name relid, one of its ancestors, or their schemas. */
+static List *
+publications_covering(Oid relid)
+{
+	List	   *rels = list_make1_oid(relid);
+	List	   *pubs = NIL;
+	ListCell   *lc;
+
+	if (get_rel_relispartition(relid))
+		rels = list_concat(rels, get_partition_ancestors(relid));
+	foreach(lc, rels)
+	{
+		Oid			r = lfirst_oid(lc);
+
+		pubs = list_concat(pubs, GetRelationPublications(r));
+		pubs = list_concat(pubs, GetSchemaPublications(get_rel_namespace(r)));
 	}
+	return pubs;
+}
+
+/* A ps table was created, converted, attached or moved: is it published? */
+static void
+check_table_publications(Oid relid, bool created)
+{
+	List	   *pubs;
+
+	if (!OidIsValid(relid) || !relid_is_ps(relid))
+		return;
+	CommandCounterIncrement();
+	pubs = publications_covering(relid);
+	if (pubs != NIL)
+		refuse_published_ps(relid, get_publication_name(linitial_oid(pubs), false));
+	if (created && (pubs = GetAllTablesPublications()) != NIL)
+		warn_all_tables(relid, get_publication_name(linitial_oid(pubs), false));
 }
 
 static void
@@ -288,10 +318,54 @@ ps_process_utility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
-	if (IsA(parsetree, CreatePublicationStmt))
-		check_publication(((CreatePublicationStmt *) parsetree)->pubname);
-	else if (IsA(parsetree, AlterPublicationStmt))
-		check_publication(((AlterPublicationStmt *) parsetree)->pubname);
+	switch (nodeTag(parsetree))
+	{
+		case T_CreatePublicationStmt:
+			check_publication(((CreatePublicationStmt *) parsetree)->pubname);
+			break;
+		case T_AlterPublicationStmt:
+			check_publication(((AlterPublicationStmt *) parsetree)->pubname);
+			break;
+		case T_CreateStmt:
+			check_table_publications(RangeVarGetRelid(((CreateStmt *) parsetree)->relation,
+													  NoLock, true), true);
+			break;
+		case T_CreateTableAsStmt:
+			check_table_publications(RangeVarGetRelid(((CreateTableAsStmt *) parsetree)->into->rel,
+													  NoLock, true), true);
+			break;
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) parsetree;
+
+				/* the table is now in the new schema */
+				if (stmt->objectType == OBJECT_TABLE)
+					check_table_publications(get_relname_relid(stmt->relation->relname,
+															   get_namespace_oid(stmt->newschema, true)),
+											 false);
+				break;
+			}
+		case T_AlterTableStmt:
+			{
+				AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+				ListCell   *lc;
+
+				foreach(lc, stmt->cmds)
+				{
+					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+					if (cmd->subtype == AT_SetAccessMethod)
+						check_table_publications(RangeVarGetRelid(stmt->relation, NoLock, true),
+												 false);
+					else if (cmd->subtype == AT_AttachPartition)
+						check_table_publications(RangeVarGetRelid(((PartitionCmd *) cmd->def)->name,
+																  NoLock, true), false);
+				}
+				break;
+			}
+		default:
+			break;
+	}
 }
 
 void
@@ -304,7 +378,7 @@ _PG_init(void)
 							"Largest number of keys one push or pull may carry.",
 							"Bounds the memory one request may use (about 60 bytes per key).",
 							&ps_max_request_keys,
-							10000000, 1, 100000000,
+							10000000, 1, 50000000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 

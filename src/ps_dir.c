@@ -44,12 +44,6 @@ static HTAB *dir_hash = NULL;
 /* serialised right half of a split (header, first key or keys, values) */
 static char split_buf[sizeof(xl_ps_keys) + sizeof(int64) + PS_PAGE_PAYLOAD];
 
-bool
-ps_relation_needs_wal(Relation rel)
-{
-	return RelationNeedsWAL(rel);
-}
-
 static void
 dir_inval_callback(Datum arg, Oid relid)
 {
@@ -165,25 +159,52 @@ check_meta(Relation rel, Page page)
 }
 
 /*
+ * Does the table have storage: a metapage, its first leaf and directory
+ * page?  A table whose creation of them was cut short by a crash or an
+ * error (the file extended, the pages never written) has none, and its
+ * next write creates them again in place.
+ */
+bool
+ps_has_storage(Relation rel)
+{
+	Buffer		buf;
+	bool		result;
+
+	if (RelationGetNumberOfBlocks(rel) <= PS_FIRST_DIR_BLKNO)
+		return false;
+	buf = ReadBuffer(rel, PS_META_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	result = !PageIsNew(BufferGetPage(buf));
+	UnlockReleaseBuffer(buf);
+	return result;
+}
+
+/*
  * Create the storage of an empty table: metapage, one leaf, one directory
  * page.  Another backend may get there first; the extension lock decides.
+ * Pages are locked as they are allocated (RBM_ZERO_AND_LOCK), so readers
+ * never see them before they are initialised; blocks left over from a
+ * creation that was cut short are reused.
  */
 static void
 init_storage(Relation rel, int dim)
 {
 	Buffer		bufs[3];
+	BlockNumber nblocks;
 	int			i;
 
 	LockRelationForExtension(rel, ExclusiveLock);
-	if (RelationGetNumberOfBlocks(rel) != 0)
+	if (ps_has_storage(rel))
 	{
 		UnlockRelationForExtension(rel, ExclusiveLock);
 		return;
 	}
+	nblocks = RelationGetNumberOfBlocks(rel);
 	for (i = 0; i < 3; i++)
 	{
-		bufs[i] = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-		LockBuffer(bufs[i], BUFFER_LOCK_EXCLUSIVE);
+		bufs[i] = ReadBufferExtended(rel, MAIN_FORKNUM,
+									 (BlockNumber) i < nblocks ? (BlockNumber) i : P_NEW,
+									 RBM_ZERO_AND_LOCK, NULL);
 		if (BufferGetBlockNumber(bufs[i]) != (BlockNumber) i)
 			elog(ERROR, "ps: unexpected block %u while creating \"%s\"",
 				 BufferGetBlockNumber(bufs[i]), RelationGetRelationName(rel));
@@ -337,7 +358,7 @@ ps_dir_get(Relation rel, bool create, int dim)
 	if (!dir->valid || !RelFileNodeEquals(dir->node, rel->rd_node))
 		dir_reset(dir, rel);
 
-	if (dir->n == 0 && RelationGetNumberOfBlocks(rel) == 0)
+	if (dir->n == 0 && !ps_has_storage(rel))
 	{
 		if (!create)
 			return dir;
@@ -355,6 +376,37 @@ ps_dir_get(Relation rel, bool create, int dim)
 	dir->dim = meta->dim;
 	UnlockReleaseBuffer(metabuf);
 	return dir;
+}
+
+/*
+ * Read the whole directory from its pages, ignoring this backend's copy:
+ * for ps_check.  Returns the entries sorted by lower bound, and the number
+ * of directory pages the metapage counts.
+ */
+void
+ps_dir_read_disk(Relation rel, uint32 *n, int64 **lo, BlockNumber **blk,
+				 uint32 *ndirpages)
+{
+	PsDir		tmp;
+	Buffer		metabuf;
+	PsMetaData *meta;
+
+	metabuf = ReadBuffer(rel, PS_META_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+	meta = check_meta(rel, BufferGetPage(metabuf));
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.dirblk = PS_FIRST_DIR_BLKNO;
+	tmp.cap = Max(meta->ndir, 1);
+	tmp.lo = palloc(sizeof(int64) * tmp.cap);
+	tmp.blk = palloc(sizeof(BlockNumber) * tmp.cap);
+	tmp.recent = palloc(sizeof(Buffer) * tmp.cap);
+	dir_load(rel, &tmp, meta->ndir);
+	*ndirpages = meta->ndirpages;
+	UnlockReleaseBuffer(metabuf);
+	pfree(tmp.recent);
+	*n = tmp.n;
+	*lo = tmp.lo;
+	*blk = tmp.blk;
 }
 
 /*
@@ -469,13 +521,10 @@ ps_split_leaf(Relation rel, Buffer leftbuf, int64 splitkey)
 
 	/* new pages: the right leaf, and a directory page if the last is full */
 	LockRelationForExtension(rel, ExclusiveLock);
-	rightbuf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	rightbuf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK, NULL);
 	if (newdir)
-		newdirbuf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+		newdirbuf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_ZERO_AND_LOCK, NULL);
 	UnlockRelationForExtension(rel, ExclusiveLock);
-	LockBuffer(rightbuf, BUFFER_LOCK_EXCLUSIVE);
-	if (newdir)
-		LockBuffer(newdirbuf, BUFFER_LOCK_EXCLUSIVE);
 	rightblk = BufferGetBlockNumber(rightbuf);
 	rpage = BufferGetPage(rightbuf);
 
@@ -517,6 +566,7 @@ ps_split_leaf(Relation rel, Buffer leftbuf, int64 splitkey)
 	{
 		XLogRecPtr	recptr;
 
+		memset(&xlrec, 0, sizeof(xlrec));	/* no uninitialised padding in WAL */
 		xlrec.splitkey = splitkey;
 		xlrec.hi = PsPageGetOpaque(rpage)->hi;
 		xlrec.clock = lop->clock;
@@ -579,7 +629,7 @@ ps_dir_ts_reserved(Relation rel)
 	Buffer		metabuf;
 	uint64		reserved;
 
-	if (RelationGetNumberOfBlocks(rel) == 0)
+	if (!ps_has_storage(rel))
 		return 0;
 	metabuf = ReadBuffer(rel, PS_META_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_SHARE);

@@ -47,6 +47,8 @@ extern Buffer ps_split_leaf(Relation rel, Buffer leftbuf, int64 splitkey);
 extern uint64 ps_dir_ts_reserved(Relation rel);
 extern uint64 ps_dir_reserve_ts(Relation rel, uint64 upto, XLogRecPtr *lsn);
 
-extern bool ps_relation_needs_wal(Relation rel);
+extern bool ps_has_storage(Relation rel);
+extern void ps_dir_read_disk(Relation rel, uint32 *n, int64 **lo,
+							 BlockNumber **blk, uint32 *ndirpages);
 
 #endif							/* PS_DIR_H */

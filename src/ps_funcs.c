@@ -213,14 +213,21 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 static uint64
 table_last_ts(Relation rel)
 {
-	return RelationGetNumberOfBlocks(rel) > 0 ? ps_state_last_ts(rel) : 0;
+	return ps_has_storage(rel) ? ps_state_last_ts(rel) : 0;
 }
 
 static void
-prepare_write(FunctionCallInfo fcinfo)
+prepare_write(FunctionCallInfo fcinfo, Relation rel)
 {
 	PreventCommandIfReadOnly(get_func_name(fcinfo->flinfo->fn_oid));
 	PreventCommandIfParallelMode(get_func_name(fcinfo->flinfo->fn_oid));
+	if (rel->rd_rel->relispartition)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot write to \"%s\", a partition",
+						get_func_name(fcinfo->flinfo->fn_oid), RelationGetRelationName(rel)),
+				 errdetail("Its keys must satisfy the partition bound, which pushes do not check."),
+				 errhint("Push to an unpartitioned ps table, or INSERT through the partitioned table.")));
 }
 
 /*
@@ -253,7 +260,7 @@ write_dir(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals,
 	{
 		dir = ps_dir_get(rel, true, dim);
 		if (dir->dim != dim)
-			ps_table_dim(rel, dir, dim);	/* raises the mismatch error */
+			ps_dim_mismatch(rel, dim, dir->dim);
 	}
 	*dimp = dim;
 	return dir;
@@ -285,7 +292,7 @@ ps_push(PG_FUNCTION_ARGS)
 	PsDir	   *dir;
 	uint64		ts;
 
-	prepare_write(fcinfo);
+	prepare_write(fcinfo, rel);
 	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
 	if (nkeys == 0 && nvals == 0)
@@ -325,7 +332,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 	PsDir	   *dir;
 	uint64		ts;
 
-	prepare_write(fcinfo);
+	prepare_write(fcinfo, rel);
 	arg_not_null(fcinfo, 1, "the first key");
 	first = PG_GETARG_INT64(1);
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
@@ -509,8 +516,7 @@ ps_ranges(PG_FUNCTION_ARGS)
 	uint64		clock = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	blk = RelationGetNumberOfBlocks(rel) > PS_FIRST_LEAF_BLKNO ?
-		PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+	blk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
 	while (blk != InvalidBlockNumber)
 	{
 		PsPageOpaque op;
@@ -561,17 +567,18 @@ ps_stats(PG_FUNCTION_ARGS)
 	Datum		values[7];
 	bool		nulls[7] = {false, false, false, false, false, false, false};
 	char	   *page = palloc(BLCKSZ);
-	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	bool		has_storage = ps_has_storage(rel);
 	BlockNumber blk;
 	PsDir	   *dir = ps_dir_get(rel, false, 0);
 	int64		keys = 0;
 	int32		leaves = 0,
-				dense = 0;
+				dense = 0,
+				dirpages = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	blk = nblocks > PS_FIRST_LEAF_BLKNO ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+	blk = has_storage ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
 	while (blk != InvalidBlockNumber)
 	{
 		PsPageOpaque op;
@@ -584,13 +591,23 @@ ps_stats(PG_FUNCTION_ARGS)
 		if (PsLeafIsDense(op))
 			dense++;
 	}
+	if (has_storage)
+	{
+		uint32		n;
+		int64	   *lo;
+		BlockNumber *blks;
+		uint32		ndirpages;
+
+		ps_dir_read_disk(rel, &n, &lo, &blks, &ndirpages);
+		dirpages = ndirpages;
+	}
 	values[0] = Int32GetDatum(ps_known_dim(rel, dir));
 	nulls[0] = DatumGetInt32(values[0]) == 0;	/* no storage, no declared dim */
 	values[1] = Int64GetDatum(keys);
 	values[2] = Int32GetDatum(leaves);
 	values[3] = Int32GetDatum(dense);
-	values[4] = Int32GetDatum(nblocks > 0 ? nblocks - 1 - leaves : 0);
-	values[5] = Int64GetDatum((int64) nblocks);
+	values[4] = Int32GetDatum(dirpages);
+	values[5] = Int64GetDatum((int64) RelationGetNumberOfBlocks(rel));
 	values[6] = Int64GetDatum((int64) table_last_ts(rel));
 	relation_close(rel, NoLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -612,14 +629,16 @@ corrupt(Relation rel, BlockNumber blk, const char *why)
  * leaves chained by right-links cover the key space exactly once in order,
  * and that the directory lists exactly those leaves.  Returns the number
  * of keys; raises an error naming the first problem found.  Holds a SHARE
- * lock, so writers wait while it runs.  On a standby, which cannot take
- * that lock, run it while replay is idle.
+ * lock, so writers wait while it runs; so it needs the privileges LOCK
+ * TABLE ... IN SHARE MODE needs (UPDATE, DELETE or TRUNCATE).  On a standby,
+ * which cannot take that lock, run it while replay is idle.
  */
 Datum
 ps_check(PG_FUNCTION_ARGS)
 {
-	Relation	rel = open_ps_table(fcinfo, ACL_SELECT,
-										RecoveryInProgress() ? AccessShareLock : ShareLock);
+	/* SHARE keeps writers out, so it needs what LOCK TABLE ... SHARE needs */
+	Relation	rel = open_ps_table(fcinfo, ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE,
+									RecoveryInProgress() ? AccessShareLock : ShareLock);
 	char	   *page = palloc(BLCKSZ);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
 	BlockNumber blk,
@@ -629,11 +648,15 @@ ps_check(PG_FUNCTION_ARGS)
 	int64		expect_lo = PG_INT64_MIN;
 	int64	   *leaf_lo;
 	BlockNumber *leaf_blk;
+	int64	   *dir_lo;
+	BlockNumber *dir_blk;
+	uint32		ndir,
+				ndirpages;
 	int			nleaves = 0;
 	uint32		i;
 	bool		done = false;
 
-	if (nblocks == 0)
+	if (!ps_has_storage(rel))
 	{
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(0);
@@ -675,12 +698,15 @@ ps_check(PG_FUNCTION_ARGS)
 				corrupt(rel, cur, "last leaf does not reach the largest key");
 		}
 	}
-	if (dir->n != (uint32) nleaves)
+
+	/* the directory as it is on disk, not this backend's copy of it */
+	ps_dir_read_disk(rel, &ndir, &dir_lo, &dir_blk, &ndirpages);
+	if (ndir != (uint32) nleaves)
 		corrupt(rel, PS_META_BLKNO, "directory and leaf chain differ in length");
-	for (i = 0; i < dir->n; i++)
+	for (i = 0; i < ndir; i++)
 	{
-		if (dir->lo[i] != leaf_lo[i] || dir->blk[i] != leaf_blk[i])
-			corrupt(rel, dir->blk[i], "directory entry does not match the leaf chain");
+		if (dir_lo[i] != leaf_lo[i] || dir_blk[i] != leaf_blk[i])
+			corrupt(rel, dir_blk[i], "directory entry does not match the leaf chain");
 	}
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(keys);

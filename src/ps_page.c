@@ -475,7 +475,7 @@ ps_leaf_check(Page page, char **why)
 			*why = "empty dense leaf";
 			return false;
 		}
-		if (op->base < op->lo ||
+		if (op->base < op->lo || op->base > op->hi ||
 			(uint64) op->hi - (uint64) op->base < (uint64) (n - 1))
 		{
 			*why = "dense run outside the leaf's bounds";

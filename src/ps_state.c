@@ -13,8 +13,13 @@
  * reserved but not issued before a crash are skipped.
  *
  * Entries are keyed by (database, table OID) and re-read from the metapage
- * when the table's storage changes (TRUNCATE, rewrites): timestamps restart
- * with the new storage.
+ * when the table's storage changes (TRUNCATE): timestamps restart with the
+ * new storage.  Because everything an entry knows is also in the metapage,
+ * an entry can be dropped at any time: when the table is dropped, and when
+ * the fixed-size table of entries is full (the least recently used entry
+ * makes room; entries of tables that no longer exist age out this way).
+ * Users of an entry hold ps_state_lock in shared mode, so an entry is never
+ * evicted under them.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +33,7 @@
 #include "storage/spin.h"
 #include "utils/hsearch.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "ps.h"
 #include "ps_dir.h"
@@ -50,6 +56,7 @@ typedef struct PsTableState
 	uint64		last_ts;		/* last timestamp issued */
 	uint64		reserved;		/* timestamps up to this are reserved */
 	XLogRecPtr	reserved_lsn;	/* WAL record of that reservation */
+	TimestampTz last_used;		/* for choosing an entry to evict */
 } PsTableState;
 
 static HTAB *ps_state_hash = NULL;
@@ -82,7 +89,7 @@ ps_state_shmem_startup(void)
 	info.entrysize = sizeof(PsTableState);
 	ps_state_hash = ShmemInitHash("ps table state",
 								  ps_max_tables, ps_max_tables,
-								  &info, HASH_ELEM | HASH_BLOBS);
+								  &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -95,12 +102,29 @@ ps_state_init(void)
 	shmem_startup_hook = ps_state_shmem_startup;
 }
 
+/* Remove the least recently used entry.  Caller holds the lock exclusively. */
+static void
+evict_one(void)
+{
+	HASH_SEQ_STATUS status;
+	PsTableState *st,
+			   *victim = NULL;
+
+	hash_seq_init(&status, ps_state_hash);
+	while ((st = hash_seq_search(&status)) != NULL)
+		if (victim == NULL || st->last_used < victim->last_used)
+			victim = st;
+	if (victim)
+		hash_search(ps_state_hash, &victim->key, HASH_REMOVE, NULL);
+}
+
 /*
- * Find the entry of a table, creating or resetting it from the metapage.
- * The table must be initialised (ps_dir_get with create).
+ * The entry of a table, created (or reset from the metapage) if need be.
+ * Returns with ps_state_lock held in shared mode; the caller releases it.
+ * The table must have storage.
  */
 static PsTableState *
-state_get(Relation rel)
+state_acquire(Relation rel)
 {
 	PsStateKey	key;
 	PsTableState *st;
@@ -109,39 +133,43 @@ state_get(Relation rel)
 	key.dbid = MyDatabaseId;
 	key.relid = RelationGetRelid(rel);
 
-	LWLockAcquire(ps_state_lock, LW_SHARED);
-	st = hash_search(ps_state_hash, &key, HASH_FIND, NULL);
-	if (st && RelFileNodeEquals(st->node, rel->rd_node))
+	for (;;)
 	{
-		LWLockRelease(ps_state_lock);
-		return st;
-	}
-	LWLockRelease(ps_state_lock);
+		uint64		reserved;
 
-	LWLockAcquire(ps_state_lock, LW_EXCLUSIVE);
-	st = hash_search(ps_state_hash, &key, HASH_ENTER_NULL, &found);
-	if (st == NULL)
-	{
+		LWLockAcquire(ps_state_lock, LW_SHARED);
+		st = hash_search(ps_state_hash, &key, HASH_FIND, NULL);
+		if (st && RelFileNodeEquals(st->node, rel->rd_node))
+			return st;
 		LWLockRelease(ps_state_lock);
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("too many ps tables in use"),
-				 errdetail("Shared state exists for %d ps tables already.",
-						   ps_max_tables),
-				 errhint("Raise ps.max_tables and restart the server.")));
-	}
-	if (!found || !RelFileNodeEquals(st->node, rel->rd_node))
-	{
-		uint64		reserved = ps_dir_ts_reserved(rel);
 
-		SpinLockInit(&st->mutex);
-		st->node = rel->rd_node;
-		st->last_ts = reserved;
-		st->reserved = reserved;
-		st->reserved_lsn = InvalidXLogRecPtr;
+		/*
+		 * Create or reset the entry.  The reservation is read under the
+		 * exclusive lock, so that no entry for the table can come and go
+		 * between reading it and starting to count from it; and before the
+		 * entry is made, so that an error leaves no half-made entry.
+		 */
+		LWLockAcquire(ps_state_lock, LW_EXCLUSIVE);
+		reserved = ps_dir_ts_reserved(rel);
+		st = hash_search(ps_state_hash, &key, HASH_ENTER_NULL, &found);
+		if (st == NULL)
+		{
+			evict_one();
+			st = hash_search(ps_state_hash, &key, HASH_ENTER_NULL, &found);
+		}
+		if (st == NULL)
+			elog(ERROR, "ps: no room in the shared table state hash");
+		if (!found || !RelFileNodeEquals(st->node, rel->rd_node))
+		{
+			SpinLockInit(&st->mutex);
+			st->node = rel->rd_node;
+			st->last_ts = reserved;
+			st->reserved = reserved;
+			st->reserved_lsn = InvalidXLogRecPtr;
+			st->last_used = GetCurrentTimestamp();
+		}
+		LWLockRelease(ps_state_lock);
 	}
-	LWLockRelease(ps_state_lock);
-	return st;
 }
 
 /*
@@ -152,7 +180,8 @@ state_get(Relation rel)
 uint64
 ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn)
 {
-	PsTableState *st = state_get(rel);
+	TimestampTz now = GetCurrentTimestamp();
+	PsTableState *st = state_acquire(rel);
 	uint64		ts;
 	uint64		reserved;
 	XLogRecPtr	lsn;
@@ -161,6 +190,7 @@ ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn)
 	ts = ++st->last_ts;
 	reserved = st->reserved;
 	lsn = st->reserved_lsn;
+	st->last_used = now;
 	SpinLockRelease(&st->mutex);
 
 	if (ts > reserved)
@@ -178,6 +208,7 @@ ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn)
 		}
 		SpinLockRelease(&st->mutex);
 	}
+	LWLockRelease(ps_state_lock);
 	*flush_lsn = lsn;
 	return ts;
 }
@@ -198,15 +229,15 @@ ps_state_last_ts(Relation rel)
 
 	if (RecoveryInProgress())
 		return ps_dir_ts_reserved(rel);
-	st = state_get(rel);
-
+	st = state_acquire(rel);
 	SpinLockAcquire(&st->mutex);
 	ts = st->last_ts;
 	SpinLockRelease(&st->mutex);
+	LWLockRelease(ps_state_lock);
 	return ts;
 }
 
-/* Drop the entry of a dropped table. */
+/* Drop the entry of a table (dropped, or its storage emptied in place). */
 void
 ps_state_forget(Oid relid)
 {

@@ -407,8 +407,9 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	batch.nblocks = 0;
 
 	/*
-	 * An error (interrupt, overflow) releases the leaves of the batch
-	 * through transaction abort; they have not been changed yet.
+	 * An error (overflow) releases the leaves of the batch through
+	 * transaction abort; they have not been changed yet.  Query cancel is
+	 * held off while leaves are locked, so it takes effect between batches.
 	 */
 	while (i < n)
 	{
@@ -419,6 +420,7 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		BlockNumber blkno;
 		Buffer	   *hint;
 		int			cnt,
+					probe,
 					missing;
 
 		CHECK_FOR_INTERRUPTS();
@@ -427,16 +429,23 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		page = BufferGetPage(buf);
 		op = PsPageGetOpaque(page);
 		cnt = count_upto(keys + i, n - i, op->hi);
-		missing = ps_leaf_locate(page, keys + i, cnt, slots + i);
 
-		if (missing > 0 && !group_fits(page, keys + i, cnt, missing))
+		/*
+		 * A group larger than any leaf could hold is split without looking
+		 * at all of it: the first keys decide where, and loading a big
+		 * request into an empty table stays linear.
+		 */
+		probe = Min(cnt, (int) op->nitems + PsLeafDenseCapacity(op->dim) + 1);
+		missing = ps_leaf_locate(page, keys + i, probe, slots + i);
+
+		if (probe < cnt || (missing > 0 && !group_fits(page, keys + i, cnt, missing)))
 		{
 			int64		split;
 			Buffer		right;
 
 			/* no leaf locks may be held across a split but this one */
 			flush_batch(&batch);
-			split = choose_split(page, keys + i, slots + i, cnt, missing);
+			split = choose_split(page, keys + i, slots + i, probe, missing);
 			right = ps_split_leaf(rel, buf, split);
 			UnlockReleaseBuffer(right);
 			UnlockReleaseBuffer(buf);

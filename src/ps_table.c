@@ -208,6 +208,22 @@ ps_known_dim(Relation rel, PsDir *dir)
 }
 
 /*
+ * Raise the error for a write of dim values per key to a table whose
+ * values have another dim (found only once storage exists, e.g. when
+ * another session's first write got there first).
+ */
+void
+ps_dim_mismatch(Relation rel, int dim, int stored)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+			 errmsg("ps table \"%s\" has dim %d, not %d", ps_relname(rel), stored, dim),
+			 errdetail("Another write fixed the table's dim first."),
+			 errhint("Pass %d values per key, or declare the dim with a CHECK constraint.",
+					 stored)));
+}
+
+/*
  * The dim of a table for a request: the known dim, else the one the first
  * write implies (inferred; 0 if the caller cannot tell).  Errors if there
  * is none.

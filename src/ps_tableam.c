@@ -65,6 +65,7 @@ typedef struct PsScanDescData
 	int			pos;			/* next slot of page to return */
 	char	   *page;			/* BLCKSZ copy of the current leaf */
 	MemoryContext rowcxt;		/* arrays of the row last returned */
+	BufferAccessStrategy strategy;	/* ring buffer for big tables */
 } PsScanDescData;
 
 typedef PsScanDescData *PsScanDesc;
@@ -113,6 +114,10 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 										 ALLOCSET_SMALL_SIZES);
 	scan->started = false;
 	scan->have_page = false;
+
+	/* like heap: big tables are read through a ring, not all of shared buffers */
+	if (RelationGetNumberOfBlocks(rel) > (BlockNumber) NBuffers / 4)
+		scan->strategy = GetAccessStrategy(BAS_BULKREAD);
 	return (TableScanDesc) scan;
 }
 
@@ -122,6 +127,8 @@ ps_scan_end(TableScanDesc sscan)
 	PsScanDesc	scan = (PsScanDesc) sscan;
 
 	MemoryContextDelete(scan->rowcxt);
+	if (scan->strategy)
+		FreeAccessStrategy(scan->strategy);
 	pfree(scan->page);
 	pfree(scan);
 }
@@ -194,8 +201,7 @@ ps_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 	{
 		scan->started = true;
 		scan->have_page = false;
-		scan->nextblk = RelationGetNumberOfBlocks(rel) > PS_FIRST_LEAF_BLKNO ?
-			PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+		scan->nextblk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
 	}
 	for (;;)
 	{
@@ -212,7 +218,8 @@ ps_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 		}
 		CHECK_FOR_INTERRUPTS();
 		scan->curblk = scan->nextblk;
-		scan->nextblk = ps_store_copy_leaf(rel, scan->curblk, scan->page, NULL);
+		scan->nextblk = ps_store_copy_leaf(rel, scan->curblk, scan->page,
+										   scan->strategy);
 		scan->have_page = true;
 		scan->pos = 0;
 	}
@@ -510,7 +517,7 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 	{
 		dir = ps_dir_get(rel, true, dim);
 		if (dir->dim != dim)
-			ps_table_dim(rel, dir, dim);	/* raises the mismatch error */
+			ps_dim_mismatch(rel, dim, dir->dim);
 	}
 	n = ps_aggregate(keys, vals, nslots, dim, PS_DUP_LAST, &ukeys, &uvals);
 	ts = ps_state_next_ts(rel, &flush_lsn);
@@ -658,7 +665,7 @@ ps_relation_vacuum(Relation rel, struct VacuumParams *params,
 	double		nkeys = 0;
 	char	   *page;
 
-	if (nblocks > PS_FIRST_LEAF_BLKNO)
+	if (ps_has_storage(rel))
 	{
 		page = palloc(BLCKSZ);
 		for (blk = PS_FIRST_LEAF_BLKNO; blk != InvalidBlockNumber;)
@@ -672,6 +679,9 @@ ps_relation_vacuum(Relation rel, struct VacuumParams *params,
 	vac_update_relstats(rel, nblocks, nkeys, 0, false,
 						InvalidTransactionId, InvalidMultiXactId,
 						NULL, NULL, false);
+	/* resets the counters that make autovacuum choose the table */
+	pgstat_report_vacuum(RelationGetRelid(rel), rel->rd_rel->relisshared,
+						 (PgStat_Counter) nkeys, 0);
 }
 
 static bool

@@ -121,4 +121,8 @@ extern float4 *ps_xlog_put_keys(char *dst, const int64 *keys, const int *slots,
 	MAXALIGN(sizeof(xl_ps_keys) + sizeof(int64) * PsLeafDenseCapacity(1) + \
 			 PS_PAGE_PAYLOAD)
 
+/* WAL stores a block's data length in 16 bits */
+StaticAssertDecl(PS_KEYS_BLOCK_MAX <= UINT16_MAX,
+				 "a key block must fit the 16-bit block data length of WAL");
+
 #endif							/* PS_XLOG_H */

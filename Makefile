@@ -8,14 +8,17 @@ EXTENSION = ps
 MODULE_big = ps
 OBJS = \
 	src/ps.o \
+	src/ps_config.o \
 	src/ps_dir.o \
 	src/ps_funcs.o \
 	src/ps_keys.o \
 	src/ps_page.o \
+	src/ps_rule.o \
 	src/ps_state.o \
 	src/ps_store.o \
 	src/ps_table.o \
 	src/ps_tableam.o \
+	src/ps_workers.o \
 	src/ps_xlog.o
 
 DATA = sql/ps--0.1.sql

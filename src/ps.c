@@ -41,6 +41,7 @@
 #include "ps_dir.h"
 #include "ps_state.h"
 #include "ps_table.h"
+#include "ps_workers.h"
 #include "ps_xlog.h"
 
 PG_MODULE_MAGIC;
@@ -388,6 +389,30 @@ _PG_init(void)
 							&ps_max_tables,
 							1024, 16, 1000000,
 							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.max_workers",
+							"Largest number of workers one ps table may have at once.",
+							"Workers that left or were dropped keep their slot until a new worker needs it.",
+							&ps_max_workers,
+							64, 1, 10000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.worker_timeout",
+							"Drops a worker silent for longer than this.",
+							"A dropped worker no longer holds back other workers' pulls; 0 never drops.",
+							&ps_worker_timeout,
+							60, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.wait_timeout",
+							"Longest a pull waits for other workers' clocks.",
+							"A pull that waits longer fails; 0 waits as long as it takes.",
+							&ps_wait_timeout,
+							60000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ps");

@@ -98,6 +98,7 @@ dir_reset(PsDir *dir, Relation rel)
 	dir->node = rel->rd_node;
 	dir->valid = true;
 	dir->dim = 0;
+	dir->width = 0;
 	dir->declared_dim = -1;
 	dir->n = 0;
 	dir->dirblk = PS_FIRST_DIR_BLKNO;
@@ -187,7 +188,7 @@ ps_has_storage(Relation rel)
  * creation that was cut short are reused.
  */
 static void
-init_storage(Relation rel, int dim)
+init_storage(Relation rel, int dim, int width)
 {
 	Buffer		bufs[3];
 	BlockNumber nblocks;
@@ -212,7 +213,7 @@ init_storage(Relation rel, int dim)
 
 	START_CRIT_SECTION();
 	ps_page_init_table(BufferGetPage(bufs[0]), BufferGetPage(bufs[1]),
-					   BufferGetPage(bufs[2]), dim);
+					   BufferGetPage(bufs[2]), dim, width);
 	for (i = 0; i < 3; i++)
 		MarkBufferDirty(bufs[i]);
 	if (RelationNeedsWAL(rel))
@@ -221,6 +222,7 @@ init_storage(Relation rel, int dim)
 		XLogRecPtr	recptr;
 
 		xlrec.dim = dim;
+		xlrec.width = width;
 		XLogBeginInsert();
 		XLogRegisterData((char *) &xlrec, sizeof(xlrec));
 		for (i = 0; i < 3; i++)
@@ -344,12 +346,12 @@ dir_load(Relation rel, PsDir *dir, uint32 target)
 
 /*
  * The directory of a table, brought up to date.  With create, storage is
- * created first if the table has none yet, with the given dim; without it,
- * a table without storage yields a directory with no entries.  dir->dim
- * is the table's dim (0 when it has no storage).
+ * created first if the table has none yet, with the given dim and width;
+ * without it, a table without storage yields a directory with no entries.
+ * dir->dim and dir->width are the table's (0 when it has no storage).
  */
 PsDir *
-ps_dir_get(Relation rel, bool create, int dim)
+ps_dir_get(Relation rel, bool create, int dim, int width)
 {
 	PsDir	   *dir = dir_entry(RelationGetRelid(rel));
 	Buffer		metabuf;
@@ -362,8 +364,8 @@ ps_dir_get(Relation rel, bool create, int dim)
 	{
 		if (!create)
 			return dir;
-		Assert(dim > 0);
-		init_storage(rel, dim);
+		Assert(dim > 0 && width >= dim);
+		init_storage(rel, dim, width);
 	}
 
 	metabuf = ReadBuffer(rel, PS_META_BLKNO);
@@ -374,6 +376,7 @@ ps_dir_get(Relation rel, bool create, int dim)
 	if (meta->ndir > dir->n)
 		dir_load(rel, dir, meta->ndir);
 	dir->dim = meta->dim;
+	dir->width = meta->width;
 	UnlockReleaseBuffer(metabuf);
 	return dir;
 }
@@ -458,7 +461,7 @@ serialise_leaf(char *dst, Page page)
 
 	hdr.nkeys = op->nitems;
 	hdr.format = dense ? PS_KEYS_RUN : PS_KEYS_LIST;
-	hdr.dim = op->dim;
+	hdr.width = op->width;
 	memcpy(p, &hdr, sizeof(hdr));
 	p += sizeof(hdr);
 	if (op->nitems > 0)
@@ -473,8 +476,8 @@ serialise_leaf(char *dst, Page page)
 			memcpy(p, PsLeafKeys(page), sizeof(int64) * op->nitems);
 			p += sizeof(int64) * op->nitems;
 		}
-		memcpy(p, PsLeafVals(page), sizeof(float4) * op->dim * op->nitems);
-		p += sizeof(float4) * op->dim * op->nitems;
+		memcpy(p, PsLeafVals(page), sizeof(float4) * op->width * op->nitems);
+		p += sizeof(float4) * op->width * op->nitems;
 	}
 	return p - dst;
 }
@@ -534,7 +537,7 @@ ps_split_leaf(Relation rel, Buffer leftbuf, int64 splitkey)
 
 	START_CRIT_SECTION();
 
-	ps_page_init_leaf(rpage, splitkey, lop->hi, lop->dim, lop->clock, lop->next);
+	ps_page_init_leaf(rpage, splitkey, lop->hi, lop->width, lop->clock, lop->next);
 	from = ps_leaf_lower_bound(lpage, splitkey);
 	ps_leaf_copy_from(rpage, lpage, from);
 	ps_leaf_truncate(lpage, splitkey);
@@ -572,7 +575,7 @@ ps_split_leaf(Relation rel, Buffer leftbuf, int64 splitkey)
 		xlrec.clock = lop->clock;
 		xlrec.right = rightblk;
 		xlrec.rightnext = PsPageGetOpaque(rpage)->next;
-		xlrec.dim = lop->dim;
+		xlrec.width = lop->width;
 		xlrec.newdirpage = newdir;
 		rlen = serialise_leaf(split_buf, rpage);
 

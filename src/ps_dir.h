@@ -26,7 +26,8 @@ typedef struct PsDir
 	Oid			relid;			/* hash key */
 	RelFileNode node;			/* storage this copy describes */
 	bool		valid;			/* false: reload from scratch */
-	int			dim;			/* floats per key; 0 = no storage yet */
+	int			dim;			/* values per key; 0 = no storage yet */
+	int			width;			/* floats stored per key: values, then state */
 	int			declared_dim;	/* from the table definition; -1 = not read */
 	uint32		n;				/* entries held */
 	uint32		cap;			/* allocated entries */
@@ -37,7 +38,7 @@ typedef struct PsDir
 	uint32		dirpos;			/* entries of dirblk already read */
 } PsDir;
 
-extern PsDir *ps_dir_get(Relation rel, bool create, int dim);
+extern PsDir *ps_dir_get(Relation rel, bool create, int dim, int width);
 extern int	ps_dir_find(const PsDir *dir, int64 key, int from);
 extern void ps_dir_forget(Oid relid);
 extern void ps_dir_reset_storage(Relation rel);

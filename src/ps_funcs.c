@@ -40,6 +40,8 @@
 #include "ps_state.h"
 #include "ps_store.h"
 #include "ps_table.h"
+#include "ps_config.h"
+#include "ps_workers.h"
 
 PG_FUNCTION_INFO_V1(ps_push);
 PG_FUNCTION_INFO_V1(ps_pull);
@@ -50,6 +52,9 @@ PG_FUNCTION_INFO_V1(ps_ranges);
 PG_FUNCTION_INFO_V1(ps_stats);
 PG_FUNCTION_INFO_V1(ps_check);
 PG_FUNCTION_INFO_V1(ps_version);
+PG_FUNCTION_INFO_V1(ps_join);
+PG_FUNCTION_INFO_V1(ps_leave);
+PG_FUNCTION_INFO_V1(ps_workers);
 
 /* ------------------------------------------------------------------------
  * Argument checks
@@ -197,16 +202,15 @@ new_float4_array(Size n, float4 **data)
  */
 static uint64
 push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			int n)
+			int n, PsWrite *w)
 {
 	XLogRecPtr	flush_lsn;
-	uint64		ts;
 
-	ts = ps_state_next_ts(rel, &flush_lsn);
-	ps_store_write(rel, dir, keys, vals, n, PS_WRITE_ADD, ts);
+	w->ts = ps_state_next_ts(rel, &flush_lsn);
+	ps_store_write(rel, dir, keys, vals, n, w);
 	if (RelationNeedsWAL(rel))
 		XLogFlush(Max(XactLastRecEnd, flush_lsn));
-	return ts;
+	return w->ts;
 }
 
 /* The table's last task timestamp; 0 for a table without storage. */
@@ -231,17 +235,15 @@ prepare_write(FunctionCallInfo fcinfo, Relation rel)
 }
 
 /*
- * The dim of a write of nvals values for nkeys keys, creating storage if
- * the table has none; checks the lengths match.
+ * The dim of a push of nvals values for nkeys keys; checks the lengths
+ * match.  A table without a dim yet takes the one its first write implies.
  */
-static PsDir *
-write_dir(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals,
-		  int *dimp)
+static int
+push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals)
 {
-	PsDir	   *dir = ps_dir_get(rel, false, 0);
+	PsDir	   *dir = ps_dir_get(rel, false, 0, 0);
 	int			dim = ps_known_dim(rel, dir);
 
-	/* a table without a dim yet takes the one its first write implies */
 	if (dim == 0 && nkeys > 0 && nvals % nkeys == 0)
 		dim = ps_table_dim(rel, dir, nvals / nkeys);
 	if (dim == 0 || (int64) nvals != nkeys * dim)
@@ -256,14 +258,52 @@ write_dir(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals,
 						   RelationGetRelationName(rel)),
 				 errhint("Pass dim values per key, flattened in key order.")));
 	check_request_size(fcinfo, nkeys, dim);
-	if (nkeys > 0 && dir->n == 0)
-	{
-		dir = ps_dir_get(rel, true, dim);
-		if (dir->dim != dim)
-			ps_dim_mismatch(rel, dim, dir->dim);
-	}
-	*dimp = dim;
-	return dir;
+	return dim;
+}
+
+/*
+ * Worker and clock arguments at argno and argno + 1: both or neither.
+ * Returns whether they were given.
+ */
+static bool
+worker_args(FunctionCallInfo fcinfo, int argno, int32 *worker, int64 *clock)
+{
+	bool		has_worker = PG_NARGS() > argno && !PG_ARGISNULL(argno);
+	bool		has_clock = PG_NARGS() > argno + 1 && !PG_ARGISNULL(argno + 1);
+
+	if (has_worker != has_clock)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s needs both a worker and a clock, or neither",
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("A worker's call names its id (from ps_join) and the clock (iteration) it belongs to.")));
+	if (!has_worker)
+		return false;
+	*worker = PG_GETARG_INT32(argno);
+	*clock = PG_GETARG_INT64(argno + 1);
+	return true;
+}
+
+/*
+ * Start a push of dim values per key: the configured update rule, the
+ * storage (created if the table has none).  After this point the push
+ * changes the table, so all input checks come before.
+ */
+static PsDir *
+start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
+		   PsWrite *w)
+{
+	const PsConfig *cfg = ps_config_get(rel);
+	int32		worker;
+	int64		clock;
+
+	if (worker_args(fcinfo, argno, &worker, &clock))
+		ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
+	w->mode = PS_WRITE_PUSH;
+	w->rule = cfg->rule;
+	w->dim = dim;
+	w->ts = 0;
+	return ps_table_storage(rel, dim, cfg);
 }
 
 /* ------------------------------------------------------------------------
@@ -272,10 +312,13 @@ write_dir(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals,
  */
 
 /*
- * ps_push(tbl regclass, keys bigint[], vals real[]) returns bigint
+ * ps_push(tbl regclass, keys bigint[], vals real[], worker int, clock bigint)
+ * returns bigint
  *
- * Adds vals to the stored values of keys (dim values per key); repeated
- * keys add up.  Returns the push's task timestamp.
+ * Pushes vals (dim values per key) to keys: the table's update rule turns
+ * them into new values (the sum rule adds them).  Repeated keys add up.  A
+ * worker's push names its id and clock.  Returns the push's task
+ * timestamp.
  */
 Datum
 ps_push(PG_FUNCTION_ARGS)
@@ -290,6 +333,7 @@ ps_push(PG_FUNCTION_ARGS)
 				dim,
 				n;
 	PsDir	   *dir;
+	PsWrite		w;
 	uint64		ts;
 
 	prepare_write(fcinfo, rel);
@@ -302,21 +346,23 @@ ps_push(PG_FUNCTION_ARGS)
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
-	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
+	dim = push_dim(fcinfo, rel, nkeys, nvals);
 	ps_check_finite(vals, nvals, false);
-
 	n = ps_aggregate(keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
 	if (uvals != vals)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
-	ts = push_sorted(rel, dir, ukeys, uvals, n);
+
+	dir = start_push(fcinfo, rel, dim, 3, &w);
+	ts = push_sorted(rel, dir, ukeys, uvals, n, &w);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
 
 /*
- * ps_push_range(tbl regclass, first bigint, vals real[]) returns bigint
+ * ps_push_range(tbl regclass, first bigint, vals real[], worker int,
+ *				 clock bigint) returns bigint
  *
- * Adds vals to keys first, first + 1, ... (dim values per key).
+ * Pushes vals to keys first, first + 1, ... (dim values per key).
  */
 Datum
 ps_push_range(PG_FUNCTION_ARGS)
@@ -330,6 +376,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 				i;
 	int64		nkeys;
 	PsDir	   *dir;
+	PsWrite		w;
 	uint64		ts;
 
 	prepare_write(fcinfo, rel);
@@ -342,7 +389,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
-	dir = ps_dir_get(rel, false, 0);
+	dir = ps_dir_get(rel, false, 0, 0);
 	dim = ps_table_dim(rel, dir, 0);
 	if (nvals % dim != 0)
 		ereport(ERROR,
@@ -357,13 +404,14 @@ ps_push_range(PG_FUNCTION_ARGS)
 				 errmsg("ps_push_range: keys " INT64_FORMAT " and " INT64_FORMAT " more run past the largest bigint",
 						first, nkeys - 1),
 				 errhint("The last key of a range is first + (number of values / dim) - 1; it must be at most 9223372036854775807.")));
-	dir = write_dir(fcinfo, rel, nkeys, nvals, &dim);
+	check_request_size(fcinfo, nkeys, dim);
 	ps_check_finite(vals, nvals, false);
 
 	keys = palloc(sizeof(int64) * nkeys);
 	for (i = 0; i < nkeys; i++)
 		keys[i] = first + i;
-	ts = push_sorted(rel, dir, keys, vals, (int) nkeys);
+	dir = start_push(fcinfo, rel, dim, 3, &w);
+	ts = push_sorted(rel, dir, keys, vals, (int) nkeys, &w);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -378,10 +426,12 @@ read_dim(Relation rel, PsDir *dir)
 }
 
 /*
- * ps_pull(tbl regclass, keys bigint[]) returns real[]
+ * ps_pull(tbl regclass, keys bigint[], worker int, clock bigint)
+ * returns real[]
  *
  * The values of keys, dim per key, in the order of keys; keys never
- * written read as zeros.
+ * written read as zeros.  A worker's pull for a clock first waits as the
+ * table's consistency model says.
  */
 Datum
 ps_pull(PG_FUNCTION_ARGS)
@@ -394,16 +444,26 @@ ps_pull(PG_FUNCTION_ARGS)
 	PsDir	   *dir;
 	ArrayType  *result;
 	float4	   *out;
+	int32		worker;
+	int64		clock;
+	bool		has_worker;
 
 	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
-	if (nkeys == 0)
+	has_worker = worker_args(fcinfo, 2, &worker, &clock);
+	if (nkeys == 0 && !has_worker)
 	{
 		relation_close(rel, NoLock);
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT4OID));
 	}
-	dir = ps_dir_get(rel, false, 0);
+	dir = ps_dir_get(rel, false, 0, 0);
 	dim = read_dim(rel, dir);
 	check_request_size(fcinfo, nkeys, dim);
+	if (has_worker)
+	{
+		/* may wait for the other workers; then read what is there now */
+		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
+		dir = ps_dir_get(rel, false, 0, 0);
+	}
 	result = new_float4_array((Size) nkeys * dim, &out);
 
 	for (i = 1; i < nkeys; i++)
@@ -424,9 +484,11 @@ ps_pull(PG_FUNCTION_ARGS)
 }
 
 /*
- * ps_pull_range(tbl regclass, lo bigint, hi bigint) returns real[]
+ * ps_pull_range(tbl regclass, lo bigint, hi bigint, worker int, clock bigint)
+ * returns real[]
  *
- * The values of keys lo .. hi - 1 (hi excluded), dim per key.
+ * The values of keys lo .. hi - 1 (hi excluded), dim per key; a worker's
+ * pull waits as ps_pull does.
  */
 Datum
 ps_pull_range(PG_FUNCTION_ARGS)
@@ -439,11 +501,15 @@ ps_pull_range(PG_FUNCTION_ARGS)
 	PsDir	   *dir;
 	ArrayType  *result;
 	float4	   *out;
+	int32		worker;
+	int64		clock;
+	bool		has_worker;
 
 	arg_not_null(fcinfo, 1, "the lower bound");
 	arg_not_null(fcinfo, 2, "the upper bound");
 	lo = PG_GETARG_INT64(1);
 	hi = PG_GETARG_INT64(2);
+	has_worker = worker_args(fcinfo, 3, &worker, &clock);
 	if (lo > hi)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -451,10 +517,15 @@ ps_pull_range(PG_FUNCTION_ARGS)
 						lo, hi),
 				 errhint("ps_pull_range(tbl, lo, hi) reads keys lo .. hi - 1.")));
 	count = (uint64) hi - (uint64) lo;
-	dir = ps_dir_get(rel, false, 0);
+	dir = ps_dir_get(rel, false, 0, 0);
 	dim = read_dim(rel, dir);
 	check_request_size(fcinfo, count > (uint64) PG_INT64_MAX ?
 					   PG_INT64_MAX : (int64) count, dim);
+	if (has_worker)
+	{
+		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
+		dir = ps_dir_get(rel, false, 0, 0);
+	}
 	result = new_float4_array((Size) count * dim, &out);
 	ps_store_read_range(rel, dir, lo, (int64) count, out);
 	relation_close(rel, NoLock);
@@ -487,6 +558,55 @@ ps_wait(PG_FUNCTION_ARGS)
 				 errhint("Pass a timestamp returned by ps_push on this table.")));
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Workers
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ps_join(tbl regclass) returns integer: a new worker id.  Joining means
+ * taking part in training: it needs UPDATE, like pushing.
+ */
+Datum
+ps_join(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_UPDATE, AccessShareLock);
+	int32		id = ps_workers_join(rel);
+
+	relation_close(rel, NoLock);
+	PG_RETURN_INT32(id);
+}
+
+/* ps_leave(tbl regclass, worker integer) returns void */
+Datum
+ps_leave(PG_FUNCTION_ARGS)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_UPDATE, AccessShareLock);
+
+	arg_not_null(fcinfo, 1, "the worker");
+	ps_workers_leave(rel, PG_GETARG_INT32(1));
+	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+/*
+ * ps_workers(tbl regclass) returns setof (worker, state, clock, last_seen,
+ * pid): the table's workers, including those that left or were dropped
+ * (until their slot is reused).
+ */
+Datum
+ps_workers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!RecoveryInProgress())
+		ps_workers_list(rel, rsinfo->setResult, rsinfo->setDesc);
+	relation_close(rel, NoLock);
+	return (Datum) 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -569,7 +689,7 @@ ps_stats(PG_FUNCTION_ARGS)
 	char	   *page = palloc(BLCKSZ);
 	bool		has_storage = ps_has_storage(rel);
 	BlockNumber blk;
-	PsDir	   *dir = ps_dir_get(rel, false, 0);
+	PsDir	   *dir = ps_dir_get(rel, false, 0, 0);
 	int64		keys = 0;
 	int32		leaves = 0,
 				dense = 0,
@@ -661,7 +781,7 @@ ps_check(PG_FUNCTION_ARGS)
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(0);
 	}
-	dir = ps_dir_get(rel, false, 0);
+	dir = ps_dir_get(rel, false, 0, 0);
 	leaf_lo = palloc(sizeof(int64) * nblocks);
 	leaf_blk = palloc(sizeof(BlockNumber) * nblocks);
 	for (blk = PS_FIRST_LEAF_BLKNO; blk != InvalidBlockNumber;)
@@ -677,8 +797,8 @@ ps_check(PG_FUNCTION_ARGS)
 		op = PsPageGetOpaque((Page) page);
 		if (!ps_leaf_check((Page) page, &why))
 			corrupt(rel, cur, why);
-		if (op->dim != dir->dim)
-			corrupt(rel, cur, "leaf dim differs from the metapage");
+		if (op->width != dir->width)
+			corrupt(rel, cur, "leaf width differs from the metapage");
 		if (op->lo != expect_lo)
 			corrupt(rel, cur, "leaf does not start where its left neighbour ends");
 		leaf_lo[nleaves] = op->lo;

@@ -37,7 +37,7 @@ search_ge(const int64 *keys, int lo, int hi, int64 key)
 }
 
 void
-ps_page_init_meta(Page page, uint32 dim)
+ps_page_init_meta(Page page, uint32 dim, uint32 width)
 {
 	PsPageOpaque op;
 	PsMetaData *meta;
@@ -53,12 +53,13 @@ ps_page_init_meta(Page page, uint32 dim)
 	meta->magic = PS_MAGIC;
 	meta->version = PS_LAYOUT_VERSION;
 	meta->dim = dim;
+	meta->width = width;
 	meta->last_dir = InvalidBlockNumber;
 	((PageHeader) page)->pd_lower = (char *) meta + sizeof(PsMetaData) - (char *) page;
 }
 
 void
-ps_page_init_leaf(Page page, int64 lo, int64 hi, uint16 dim, uint64 clock,
+ps_page_init_leaf(Page page, int64 lo, int64 hi, uint16 width, uint64 clock,
 				  BlockNumber next)
 {
 	PsPageOpaque op;
@@ -71,7 +72,7 @@ ps_page_init_leaf(Page page, int64 lo, int64 hi, uint16 dim, uint64 clock,
 	op->base = 0;
 	op->next = next;
 	op->nitems = 0;
-	op->dim = dim;
+	op->width = width;
 	op->flags = 0;
 	op->kind = PS_PAGE_LEAF;
 	op->page_id = PS_PAGE_ID;
@@ -97,18 +98,18 @@ ps_page_init_dir(Page page)
  * directory page pointing at it.
  */
 void
-ps_page_init_table(Page meta, Page leaf, Page dir, uint32 dim)
+ps_page_init_table(Page meta, Page leaf, Page dir, uint32 dim, uint32 width)
 {
 	PsMetaData *md;
 	PsDirEntry	entry;
 
-	ps_page_init_meta(meta, dim);
+	ps_page_init_meta(meta, dim, width);
 	md = PsPageGetMeta(meta);
 	md->ndir = 1;
 	md->ndirpages = 1;
 	md->last_dir = PS_FIRST_DIR_BLKNO;
 
-	ps_page_init_leaf(leaf, PG_INT64_MIN, PG_INT64_MAX, dim, 0,
+	ps_page_init_leaf(leaf, PG_INT64_MIN, PG_INT64_MAX, width, 0,
 					  InvalidBlockNumber);
 
 	ps_page_init_dir(dir);
@@ -142,11 +143,11 @@ ps_dir_page_append(Page page, int pos, BlockNumber next, const PsDirEntry *entry
  * representation.
  */
 bool
-ps_leaf_fits(int nkeys, bool contiguous, int dim)
+ps_leaf_fits(int nkeys, bool contiguous, int width)
 {
 	if (contiguous)
-		return nkeys <= PsLeafDenseCapacity(dim);
-	return nkeys <= PsLeafSparseCapacity(dim);
+		return nkeys <= PsLeafDenseCapacity(width);
+	return nkeys <= PsLeafSparseCapacity(width);
 }
 
 /*
@@ -243,16 +244,16 @@ ps_leaf_locate(Page page, const int64 *keys, int nkeys, int *slots)
 }
 
 /*
- * Overwrite the values of keys that are on the page, given their slots.
+ * Overwrite the records of keys that are on the page, given their slots.
  */
 void
 ps_leaf_write_slots(Page page, const int *slots, int nkeys, const float4 *vals)
 {
-	int			dim = PsPageGetOpaque(page)->dim;
+	int			width = PsPageGetOpaque(page)->width;
 	float4	   *pv = PsLeafVals(page);
 	int			i;
 
-	if (dim == 1)
+	if (width == 1)
 	{
 		for (i = 0; i < nkeys; i++)
 			pv[slots[i]] = vals[i];
@@ -260,8 +261,8 @@ ps_leaf_write_slots(Page page, const int *slots, int nkeys, const float4 *vals)
 	else
 	{
 		for (i = 0; i < nkeys; i++)
-			memcpy(pv + (Size) slots[i] * dim, vals + (Size) i * dim,
-				   sizeof(float4) * dim);
+			memcpy(pv + (Size) slots[i] * width, vals + (Size) i * width,
+				   sizeof(float4) * width);
 	}
 }
 
@@ -276,7 +277,7 @@ ps_leaf_set(Page page, const int64 *keys, int nkeys, const float4 *vals,
 			char *scratch)
 {
 	PsPageOpaque op = PsPageGetOpaque(page);
-	int			dim = op->dim;
+	int			width = op->width;
 	int			n = op->nitems;
 	int64	   *mkeys;
 	float4	   *mvals;
@@ -299,12 +300,12 @@ ps_leaf_set(Page page, const int64 *keys, int nkeys, const float4 *vals,
 		float4	   *dst = PsLeafVals(page);
 
 		if ((uint64) keys[nkeys - 1] - (uint64) keys[0] == (uint64) (nkeys - 1))
-			memcpy(dst + (Size) (keys[0] - op->base) * dim, vals,
-				   sizeof(float4) * dim * nkeys);
+			memcpy(dst + (Size) (keys[0] - op->base) * width, vals,
+				   sizeof(float4) * width * nkeys);
 		else
 			for (i = 0; i < nkeys; i++)
-				memcpy(dst + (Size) (keys[i] - op->base) * dim,
-					   vals + (Size) i * dim, sizeof(float4) * dim);
+				memcpy(dst + (Size) (keys[i] - op->base) * width,
+					   vals + (Size) i * width, sizeof(float4) * width);
 		return;
 	}
 
@@ -320,8 +321,8 @@ ps_leaf_set(Page page, const int64 *keys, int nkeys, const float4 *vals,
 		if (j < nkeys && (i >= n || keys[j] <= pk))
 		{
 			mkeys[m] = keys[j];
-			memcpy(mvals + (Size) m * dim, vals + (Size) j * dim,
-				   sizeof(float4) * dim);
+			memcpy(mvals + (Size) m * width, vals + (Size) j * width,
+				   sizeof(float4) * width);
 			if (i < n && keys[j] == pk)
 				i++;
 			j++;
@@ -329,8 +330,8 @@ ps_leaf_set(Page page, const int64 *keys, int nkeys, const float4 *vals,
 		else
 		{
 			mkeys[m] = pk;
-			memcpy(mvals + (Size) m * dim, pv + (Size) i * dim,
-				   sizeof(float4) * dim);
+			memcpy(mvals + (Size) m * width, pv + (Size) i * width,
+				   sizeof(float4) * width);
 			i++;
 		}
 		m++;
@@ -358,7 +359,7 @@ ps_leaf_truncate(Page page, int64 splitkey)
 		if (keep == 0)
 			op->flags &= ~PS_LEAF_DENSE;
 		((PageHeader) page)->pd_lower =
-			PsPagePayload(page) + sizeof(float4) * op->dim * keep - (char *) page;
+			PsPagePayload(page) + sizeof(float4) * op->width * keep - (char *) page;
 	}
 	else
 	{
@@ -371,7 +372,7 @@ ps_leaf_truncate(Page page, int64 splitkey)
 		float4	   *vals = PsLeafVals(page);
 		float4	   *newvals = (float4 *) (keys + keep);
 
-		memmove(newvals, vals, sizeof(float4) * op->dim * keep);
+		memmove(newvals, vals, sizeof(float4) * op->width * keep);
 		op->nitems = keep;
 		leaf_store(page, keys, keep, newvals);
 	}
@@ -385,7 +386,7 @@ void
 ps_leaf_copy_from(Page dst, Page src, int from)
 {
 	PsPageOpaque sop = PsPageGetOpaque(src);
-	int			dim = sop->dim;
+	int			width = sop->width;
 	int			n = sop->nitems - from;
 	PsPageOpaque dop = PsPageGetOpaque(dst);
 
@@ -397,14 +398,14 @@ ps_leaf_copy_from(Page dst, Page src, int from)
 		dop->flags |= PS_LEAF_DENSE;
 		dop->base = sop->base + from;
 		dop->nitems = n;
-		memcpy(PsPagePayload(dst), PsLeafVals(src) + (Size) from * dim,
-			   sizeof(float4) * dim * n);
+		memcpy(PsPagePayload(dst), PsLeafVals(src) + (Size) from * width,
+			   sizeof(float4) * width * n);
 		((PageHeader) dst)->pd_lower =
-			PsPagePayload(dst) + sizeof(float4) * dim * n - (char *) dst;
+			PsPagePayload(dst) + sizeof(float4) * width * n - (char *) dst;
 	}
 	else
 		leaf_store(dst, PsLeafKeys(src) + from, n,
-				   PsLeafVals(src) + (Size) from * dim);
+				   PsLeafVals(src) + (Size) from * width);
 }
 
 /*
@@ -417,9 +418,9 @@ static void
 leaf_store(Page page, const int64 *keys, int nkeys, const float4 *vals)
 {
 	PsPageOpaque op = PsPageGetOpaque(page);
-	int			dim = op->dim;
+	int			width = op->width;
 	char	   *payload = PsPagePayload(page);
-	Size		vbytes = sizeof(float4) * dim * nkeys;
+	Size		vbytes = sizeof(float4) * width * nkeys;
 
 	if (nkeys > 0 && (uint64) keys[nkeys - 1] - (uint64) keys[0] == (uint64) (nkeys - 1))
 	{
@@ -463,9 +464,9 @@ ps_leaf_check(Page page, char **why)
 		*why = "lower bound above upper bound";
 		return false;
 	}
-	if (op->dim < 1 || op->dim > PS_MAX_DIM)
+	if (op->width < 1 || op->width > PS_MAX_WIDTH)
 	{
-		*why = "dim out of range";
+		*why = "width out of range";
 		return false;
 	}
 	if (PsLeafIsDense(op))
@@ -481,8 +482,8 @@ ps_leaf_check(Page page, char **why)
 			*why = "dense run outside the leaf's bounds";
 			return false;
 		}
-		expect = sizeof(float4) * op->dim * n;
-		if (n > PsLeafDenseCapacity(op->dim))
+		expect = sizeof(float4) * op->width * n;
+		if (n > PsLeafDenseCapacity(op->width))
 		{
 			*why = "dense leaf over capacity";
 			return false;
@@ -492,7 +493,7 @@ ps_leaf_check(Page page, char **why)
 	{
 		const int64 *keys = PsLeafKeys(page);
 
-		if (n > PsLeafSparseCapacity(op->dim))
+		if (n > PsLeafSparseCapacity(op->width))
 		{
 			*why = "sparse leaf over capacity";
 			return false;
@@ -515,7 +516,7 @@ ps_leaf_check(Page page, char **why)
 			*why = "contiguous keys stored sparse";
 			return false;
 		}
-		expect = (sizeof(int64) + sizeof(float4) * op->dim) * n;
+		expect = (sizeof(int64) + sizeof(float4) * op->width) * n;
 	}
 	if (((PageHeader) page)->pd_lower != PsPagePayload(page) + expect - (char *) page)
 	{

@@ -50,8 +50,9 @@
 #define PS_MAGIC		0x70734d31	/* "psM1" */
 #define PS_LAYOUT_VERSION 1
 
-/* Largest dim: a sparse leaf must hold at least two keys to be splittable. */
-#define PS_MAX_DIM		1000
+/* Largest width: a sparse leaf must hold at least two keys to split. */
+#define PS_MAX_WIDTH	1000
+#define PS_MAX_DIM		PS_MAX_WIDTH
 
 /*
  * Special space of every ps page.  Fields are used per kind as noted; the
@@ -65,7 +66,7 @@ typedef struct PsPageOpaqueData
 	int64		base;			/* dense leaf: key of slot 0 */
 	BlockNumber next;			/* leaf: right sibling; dir: next dir page */
 	uint32		nitems;			/* leaf: keys held; dir: entries held */
-	uint16		dim;			/* leaf: floats per key */
+	uint16		width;			/* leaf: floats per key (values, then state) */
 	uint16		flags;			/* leaf: PS_LEAF_DENSE */
 	uint16		kind;			/* PS_PAGE_* */
 	uint16		page_id;		/* PS_PAGE_ID */
@@ -84,17 +85,18 @@ typedef PsPageOpaqueData *PsPageOpaque;
 #define PsPagePayload(page) ((char *) (page) + MAXALIGN(SizeOfPageHeaderData))
 
 /* keys a leaf can hold in each representation */
-#define PsLeafSparseCapacity(dim) \
-	((int) (PS_PAGE_PAYLOAD / (sizeof(int64) + sizeof(float4) * (dim))))
-#define PsLeafDenseCapacity(dim) \
-	((int) (PS_PAGE_PAYLOAD / (sizeof(float4) * (dim))))
+#define PsLeafSparseCapacity(width) \
+	((int) (PS_PAGE_PAYLOAD / (sizeof(int64) + sizeof(float4) * (width))))
+#define PsLeafDenseCapacity(width) \
+	((int) (PS_PAGE_PAYLOAD / (sizeof(float4) * (width))))
 
 /* Metapage contents, stored at the start of the payload. */
 typedef struct PsMetaData
 {
 	uint32		magic;			/* PS_MAGIC */
 	uint32		version;		/* PS_LAYOUT_VERSION */
-	uint32		dim;			/* floats per key, fixed at initialisation */
+	uint32		dim;			/* values per key, fixed at initialisation */
+	uint32		width;			/* floats stored per key: dim, then state */
 	uint32		ndir;			/* directory entries (== leaves) */
 	BlockNumber last_dir;		/* directory page that receives new entries */
 	uint32		ndirpages;		/* directory pages */
@@ -144,20 +146,21 @@ PsLeafKeyAt(Page page, int slot)
 
 /*
  * Scratch space for ps_leaf_set: merged keys (at most a dense leaf's worth,
- * which dim 1 maximises), then merged values (at most one payload).
+ * which width 1 maximises), then merged records (at most one payload).
  */
 #define PS_LEAF_SCRATCH_VALS MAXALIGN(sizeof(int64) * PsLeafDenseCapacity(1))
 #define PS_LEAF_SCRATCH_SIZE (PS_LEAF_SCRATCH_VALS + PS_PAGE_PAYLOAD)
 
-extern void ps_page_init_meta(Page page, uint32 dim);
-extern void ps_page_init_leaf(Page page, int64 lo, int64 hi, uint16 dim,
+extern void ps_page_init_meta(Page page, uint32 dim, uint32 width);
+extern void ps_page_init_leaf(Page page, int64 lo, int64 hi, uint16 width,
 							  uint64 clock, BlockNumber next);
 extern void ps_page_init_dir(Page page);
-extern void ps_page_init_table(Page meta, Page leaf, Page dir, uint32 dim);
+extern void ps_page_init_table(Page meta, Page leaf, Page dir, uint32 dim,
+							   uint32 width);
 extern void ps_dir_page_append(Page page, int pos, BlockNumber next,
 							   const PsDirEntry *entry);
 
-extern bool ps_leaf_fits(int nkeys, bool contiguous, int dim);
+extern bool ps_leaf_fits(int nkeys, bool contiguous, int width);
 extern int	ps_leaf_locate(Page page, const int64 *keys, int nkeys, int *slots);
 extern int	ps_leaf_lower_bound(Page page, int64 key);
 extern void ps_leaf_write_slots(Page page, const int *slots, int nkeys,

@@ -2,7 +2,7 @@
  *
  * ps_state.c
  *	  Shared-memory state of each ps table in use: the task timestamp
- *	  counter.
+ *	  counter, and room for the workers training on it (ps_workers.c).
  *
  * Every write to a table gets a task timestamp, unique and increasing per
  * table.  Timestamps are handed out from shared memory and made crash-safe
@@ -15,11 +15,12 @@
  * Entries are keyed by (database, table OID) and re-read from the metapage
  * when the table's storage changes (TRUNCATE): timestamps restart with the
  * new storage.  Because everything an entry knows is also in the metapage,
- * an entry can be dropped at any time: when the table is dropped, and when
- * the fixed-size table of entries is full (the least recently used entry
- * makes room; entries of tables that no longer exist age out this way).
- * Users of an entry hold ps_state_lock in shared mode, so an entry is never
- * evicted under them.
+ * an entry without workers can be dropped at any time: when the table is
+ * dropped, and when the fixed-size table of entries is full (the least
+ * recently used entry without workers makes room; entries of tables that
+ * no longer exist age out this way).  Users of an entry hold ps_state_lock
+ * in shared mode, so an entry is never evicted under them; an entry with
+ * workers is never evicted (its workers would be lost).
  *
  *-------------------------------------------------------------------------
  */
@@ -38,31 +39,22 @@
 #include "ps.h"
 #include "ps_dir.h"
 #include "ps_state.h"
+#include "ps_workers.h"
 
 /* timestamps reserved per metapage update */
 #define PS_TS_BATCH 1024
-
-typedef struct PsStateKey
-{
-	Oid			dbid;
-	Oid			relid;
-} PsStateKey;
-
-typedef struct PsTableState
-{
-	PsStateKey	key;
-	RelFileNode node;			/* storage the counters belong to */
-	slock_t		mutex;			/* protects the fields below */
-	uint64		last_ts;		/* last timestamp issued */
-	uint64		reserved;		/* timestamps up to this are reserved */
-	XLogRecPtr	reserved_lsn;	/* WAL record of that reservation */
-	TimestampTz last_used;		/* for choosing an entry to evict */
-} PsTableState;
 
 static HTAB *ps_state_hash = NULL;
 static LWLock *ps_state_lock = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
+
+static Size
+state_entry_size(void)
+{
+	return MAXALIGN(offsetof(PsTableState, workers) +
+					sizeof(PsWorker) * ps_max_workers);
+}
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static void
@@ -70,8 +62,7 @@ ps_state_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(hash_estimate_size(ps_max_tables,
-											  sizeof(PsTableState)));
+	RequestAddinShmemSpace(hash_estimate_size(ps_max_tables, state_entry_size()));
 	RequestNamedLWLockTranche("ps", 1);
 }
 
@@ -86,7 +77,7 @@ ps_state_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	ps_state_lock = &(GetNamedLWLockTranche("ps"))->lock;
 	info.keysize = sizeof(PsStateKey);
-	info.entrysize = sizeof(PsTableState);
+	info.entrysize = state_entry_size();
 	ps_state_hash = ShmemInitHash("ps table state",
 								  ps_max_tables, ps_max_tables,
 								  &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
@@ -102,7 +93,10 @@ ps_state_init(void)
 	shmem_startup_hook = ps_state_shmem_startup;
 }
 
-/* Remove the least recently used entry.  Caller holds the lock exclusively. */
+/*
+ * Remove the least recently used entry without active workers or backends
+ * sleeping on its condition variable.  Caller holds the lock exclusively.
+ */
 static void
 evict_one(void)
 {
@@ -112,19 +106,22 @@ evict_one(void)
 
 	hash_seq_init(&status, ps_state_hash);
 	while ((st = hash_seq_search(&status)) != NULL)
-		if (victim == NULL || st->last_used < victim->last_used)
+		if (st->nactive == 0 && st->nwaiting == 0 &&
+			(victim == NULL || st->last_used < victim->last_used))
 			victim = st;
 	if (victim)
 		hash_search(ps_state_hash, &victim->key, HASH_REMOVE, NULL);
 }
 
 /*
- * The entry of a table, created (or reset from the metapage) if need be.
- * Returns with ps_state_lock held in shared mode; the caller releases it.
- * The table must have storage.
+ * The entry of a table, created (or reset from the metapage and cfg) if
+ * need be.  Returns with ps_state_lock held in shared mode; the caller
+ * releases it with ps_state_release.  cfg is the table's configuration
+ * (read beforehand: it may run a query, which must not happen under the
+ * lock).
  */
-static PsTableState *
-state_acquire(Relation rel)
+PsTableState *
+ps_state_acquire(Relation rel, const PsConfig *cfg)
 {
 	PsStateKey	key;
 	PsTableState *st;
@@ -158,10 +155,29 @@ state_acquire(Relation rel)
 			st = hash_search(ps_state_hash, &key, HASH_ENTER_NULL, &found);
 		}
 		if (st == NULL)
-			elog(ERROR, "ps: no room in the shared table state hash");
+		{
+			LWLockRelease(ps_state_lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("too many ps tables with workers"),
+					 errdetail("All %d entries of shared ps table state belong to tables that have joined workers.",
+							   ps_max_tables),
+					 errhint("Raise ps.max_tables and restart, or let finished workers call ps_leave.")));
+		}
+		if (!found)
+		{
+			/* workers and clocks survive a TRUNCATE; timestamps do not */
+			SpinLockInit(&st->mutex);
+			ConditionVariableInit(&st->cv);
+			st->next_worker_id = 1;
+			st->nactive = 0;
+			st->nwaiting = 0;
+			memset(st->workers, 0, sizeof(PsWorker) * ps_max_workers);
+			st->consistency = cfg->consistency;
+			st->max_delay = cfg->max_delay;
+		}
 		if (!found || !RelFileNodeEquals(st->node, rel->rd_node))
 		{
-			SpinLockInit(&st->mutex);
 			st->node = rel->rd_node;
 			st->last_ts = reserved;
 			st->reserved = reserved;
@@ -181,7 +197,7 @@ uint64
 ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	PsTableState *st = state_acquire(rel);
+	PsTableState *st = ps_state_acquire(rel, ps_config_get(rel));
 	uint64		ts;
 	uint64		reserved;
 	XLogRecPtr	lsn;
@@ -229,12 +245,18 @@ ps_state_last_ts(Relation rel)
 
 	if (RecoveryInProgress())
 		return ps_dir_ts_reserved(rel);
-	st = state_acquire(rel);
+	st = ps_state_acquire(rel, ps_config_get(rel));
 	SpinLockAcquire(&st->mutex);
 	ts = st->last_ts;
 	SpinLockRelease(&st->mutex);
 	LWLockRelease(ps_state_lock);
 	return ts;
+}
+
+void
+ps_state_release(void)
+{
+	LWLockRelease(ps_state_lock);
 }
 
 /* Drop the entry of a table (dropped, or its storage emptied in place). */

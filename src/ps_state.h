@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ps_state.h
- *	  Per-table state in shared memory: task timestamps.
+ *	  Per-table state in shared memory: task timestamps, the consistency
+ *	  model in force, and the workers training on the table.
  *
  *-------------------------------------------------------------------------
  */
@@ -9,9 +10,63 @@
 #define PS_STATE_H
 
 #include "access/xlogdefs.h"
+#include "storage/condition_variable.h"
+#include "storage/relfilenode.h"
+#include "storage/spin.h"
 #include "utils/relcache.h"
+#include "utils/timestamp.h"
+
+#include "ps_config.h"
+
+typedef enum PsWorkerState
+{
+	PS_WORKER_FREE = 0,			/* slot unused */
+	PS_WORKER_ACTIVE,			/* joined, heard from recently */
+	PS_WORKER_LEFT,				/* called ps_leave */
+	PS_WORKER_DROPPED			/* silent longer than ps.worker_timeout */
+} PsWorkerState;
+
+typedef struct PsWorker
+{
+	int32		id;				/* worker id, unique per table */
+	int32		state;			/* PsWorkerState */
+	int64		clock;			/* clocks up to this are complete */
+	int64		position;		/* highest clock the worker has used */
+	TimestampTz last_seen;		/* last call (heartbeat) */
+	int32		pid;			/* backend of the last call */
+} PsWorker;
+
+typedef struct PsStateKey
+{
+	Oid			dbid;
+	Oid			relid;
+} PsStateKey;
+
+/*
+ * One table's entry.  mutex protects everything but key and node, which
+ * change only under ps_state_lock held exclusively.
+ */
+typedef struct PsTableState
+{
+	PsStateKey	key;
+	RelFileNode node;			/* storage the timestamps belong to */
+	slock_t		mutex;
+	uint64		last_ts;		/* last timestamp issued */
+	uint64		reserved;		/* timestamps up to this are reserved */
+	XLogRecPtr	reserved_lsn;	/* WAL record of that reservation */
+	TimestampTz last_used;		/* for choosing an entry to evict */
+	PsConsistency consistency;	/* copy of the configuration, for waiters */
+	int32		max_delay;
+	int32		next_worker_id;
+	int32		nactive;		/* ACTIVE workers */
+	int32		nwaiting;		/* backends sleeping on cv */
+	ConditionVariable cv;		/* a clock advanced, or the rules changed */
+	PsWorker	workers[FLEXIBLE_ARRAY_MEMBER]; /* ps_max_workers slots */
+} PsTableState;
 
 extern void ps_state_init(void);
+extern PsTableState *ps_state_acquire(Relation rel, const PsConfig *cfg);
+extern void ps_state_release(void);
 extern uint64 ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn);
 extern uint64 ps_state_last_ts(Relation rel);
 extern void ps_state_forget(Oid relid);

@@ -32,6 +32,7 @@
 
 #include "ps_dir.h"
 #include "ps_page.h"
+#include "ps_rule.h"
 #include "ps_store.h"
 #include "ps_xlog.h"
 
@@ -111,7 +112,7 @@ group_fits(Page page, const int64 *keys, int nkeys, int missing)
 		hi = Max(hi, PsLeafKeyAt(page, n - 1));
 	}
 	return ps_leaf_fits(newn, (uint64) hi - (uint64) lo == (uint64) (newn - 1),
-						op->dim);
+						op->width);
 }
 
 /*
@@ -130,7 +131,7 @@ choose_split(Page page, const int64 *keys, const int *slots, int nkeys,
 {
 	PsPageOpaque op = PsPageGetOpaque(page);
 	int			n = op->nitems;
-	int			dim = op->dim;
+	int			width = op->width;
 	int64	   *miss = palloc(sizeof(int64) * missing);
 	int64		split;
 	int			i,
@@ -142,8 +143,8 @@ choose_split(Page page, const int64 *keys, const int *slots, int nkeys,
 
 	if (n == 0 || miss[0] > PsLeafKeyAt(page, n - 1))
 	{
-		int			sparse_room = PsLeafSparseCapacity(dim) - n;
-		int			dense_room = PsLeafDenseCapacity(dim) - n;
+		int			sparse_room = PsLeafSparseCapacity(width) - n;
+		int			dense_room = PsLeafDenseCapacity(width) - n;
 		int64		first = (n > 0) ? PsLeafKeyAt(page, 0) : miss[0];
 		int			contiguous = 0;
 		int			take;
@@ -179,57 +180,69 @@ choose_split(Page page, const int64 *keys, const int *slots, int nkeys,
 	return split;
 }
 
+/* the record of a key never written */
+static const float4 zero_record[PS_MAX_WIDTH];
+
 /*
- * Compute the after-images of a group into out, without changing the page.
- * Errors out (changing nothing on this leaf) if a sum overflows float4.
+ * Compute the after-images of a group into blk->vals (width floats per
+ * key), without changing the page.  in holds dim floats per key (pushed
+ * values, or values to set), or width floats per key for PS_WRITE_RECORDS.
+ * Errors out (changing nothing on this leaf) if a value overflows float4.
  */
 static void
 compute_values(Relation rel, Page page, BatchBlock *blk, const float4 *in,
-			   PsWriteMode mode)
+			   const PsWrite *w)
 {
-	int			dim = PsPageGetOpaque(page)->dim;
+	int			width = PsPageGetOpaque(page)->width;
+	int			dim = w->dim;
 	int			cnt = blk->nkeys;
 	const int  *slots = blk->slots;
 	float4	   *out = blk->vals;
 	const float4 *pv = PsLeafVals(page);
-	Size		nfloats = (Size) cnt * dim;
+	Size		nfloats = (Size) cnt * width;
 	Size		i;
+	int			k;
 	bool		finite = true;
 
-	if (mode == PS_WRITE_SET)
+	if (w->mode == PS_WRITE_RECORDS || (w->mode == PS_WRITE_SET && width == dim))
 	{
 		memcpy(out, in, sizeof(float4) * nfloats);
 		return;
 	}
-
-	if (blk->missing == 0 && slots[cnt - 1] - slots[0] == cnt - 1)
+	if (w->mode == PS_WRITE_SET)
 	{
-		/* a run of neighbouring slots: one vector add */
-		memcpy(out, pv + (Size) slots[0] * dim, sizeof(float4) * nfloats);
-		cblas_saxpy((blasint) nfloats, 1.0f, in, 1, out, 1);
+		for (k = 0; k < cnt; k++)
+			ps_rule_set(&w->rule, dim, in + (Size) k * dim, out + (Size) k * width);
+		return;
 	}
-	else if (dim == 1)
+
+	if (w->rule.kind == PS_RULE_SUM && width == dim)
 	{
-		for (i = 0; i < (Size) cnt; i++)
-			out[i] = (slots[i] >= 0 ? pv[slots[i]] : 0.0f) + in[i];
+		if (blk->missing == 0 && slots[cnt - 1] - slots[0] == cnt - 1)
+		{
+			/* a run of neighbouring slots: one vector add */
+			memcpy(out, pv + (Size) slots[0] * dim, sizeof(float4) * nfloats);
+			cblas_saxpy((blasint) nfloats, 1.0f, in, 1, out, 1);
+		}
+		else if (dim == 1)
+		{
+			for (i = 0; i < (Size) cnt; i++)
+				out[i] = (slots[i] >= 0 ? pv[slots[i]] : 0.0f) + in[i];
+		}
+		else
+		{
+			for (k = 0; k < cnt; k++)
+				ps_rule_apply(&w->rule, dim,
+							  slots[k] >= 0 ? pv + (Size) slots[k] * dim : zero_record,
+							  in + (Size) k * dim, out + (Size) k * dim);
+		}
 	}
 	else
 	{
-		int			k,
-					d;
-
 		for (k = 0; k < cnt; k++)
-		{
-			const float4 *old = pv + (Size) slots[k] * dim;
-			float4	   *o = out + (Size) k * dim;
-			const float4 *v = in + (Size) k * dim;
-
-			if (slots[k] >= 0)
-				for (d = 0; d < dim; d++)
-					o[d] = old[d] + v[d];
-			else
-				memcpy(o, v, sizeof(float4) * dim);
-		}
+			ps_rule_apply(&w->rule, dim,
+						  slots[k] >= 0 ? pv + (Size) slots[k] * width : zero_record,
+						  in + (Size) k * dim, out + (Size) k * width);
 	}
 
 	for (i = 0; i < nfloats; i++)
@@ -375,21 +388,24 @@ lock_leaf(Relation rel, BlockNumber blk, Buffer *hint, int64 key, int mode)
 }
 
 /*
- * Write values of sorted, distinct keys: add them to the stored values or
- * set them.  Every leaf touched gets clock ts.
+ * Write sorted, distinct keys as w says: apply the update rule to pushed
+ * values, set values, or set whole records.  Every leaf touched gets clock
+ * w->ts.
  */
 void
 ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			   int n, PsWriteMode mode, uint64 ts)
+			   int n, const PsWrite *w)
 {
 	static bool record_space_ready = false;
 	WriteBatch	batch;
 	int		   *slots;
-	int			dim = dir->dim;
+	int			width = dir->width;
+	int			instride = (w->mode == PS_WRITE_RECORDS) ? width : w->dim;
 	int			i = 0,
 				d = 0;
 	LeafCursor	cur = {false, 0, InvalidBlockNumber};
 
+	Assert(w->dim == dir->dim);
 	if (n == 0)
 		return;
 	if (batch_area == NULL)
@@ -403,7 +419,7 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 
 	slots = palloc(sizeof(int) * n);
 	batch.rel = rel;
-	batch.ts = ts;
+	batch.ts = w->ts;
 	batch.nblocks = 0;
 
 	/*
@@ -435,7 +451,7 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		 * at all of it: the first keys decide where, and loading a big
 		 * request into an empty table stays linear.
 		 */
-		probe = Min(cnt, (int) op->nitems + PsLeafDenseCapacity(op->dim) + 1);
+		probe = Min(cnt, (int) op->nitems + PsLeafDenseCapacity(op->width) + 1);
 		missing = ps_leaf_locate(page, keys + i, probe, slots + i);
 
 		if (probe < cnt || (missing > 0 && !group_fits(page, keys + i, cnt, missing)))
@@ -461,11 +477,11 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		blk->missing = missing;
 		blk->data = batch_area + (Size) batch.nblocks * PS_KEYS_BLOCK_MAX;
 		blk->vals = ps_xlog_put_keys(blk->data, keys + i,
-									 missing == 0 ? slots + i : NULL, cnt, dim);
+									 missing == 0 ? slots + i : NULL, cnt, width);
 		blk->len = ((char *) blk->vals - blk->data) +
-			sizeof(float4) * dim * cnt;
+			sizeof(float4) * width * cnt;
 		batch.nblocks++;
-		compute_values(rel, page, blk, vals + (Size) i * dim, mode);
+		compute_values(rel, page, blk, vals + (Size) i * instride, w);
 		if (batch.nblocks == PS_MAX_SET_BLOCKS)
 			flush_batch(&batch);
 		i += cnt;
@@ -484,6 +500,7 @@ ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
 			  int n, float4 *out)
 {
 	int			dim = dir->dim;
+	int			width = dir->width;
 	int		   *slots;
 	int			i = 0,
 				d = 0;
@@ -510,7 +527,7 @@ ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
 		cnt = count_upto(keys + i, n - i, PsPageGetOpaque(page)->hi);
 		ps_leaf_locate(page, keys + i, cnt, slots + i);
 		pv = PsLeafVals(page);
-		if (dim == 1)
+		if (width == 1)
 		{
 			for (k = i; k < i + cnt; k++)
 				if (slots[k] >= 0)
@@ -521,7 +538,7 @@ ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
 			for (k = i; k < i + cnt; k++)
 				if (slots[k] >= 0)
 					memcpy(out + (Size) (perm ? perm[k] : k) * dim,
-						   pv + (Size) slots[k] * dim, sizeof(float4) * dim);
+						   pv + (Size) slots[k] * width, sizeof(float4) * dim);
 		}
 		UnlockReleaseBuffer(buf);
 		i += cnt;
@@ -538,6 +555,7 @@ ps_store_read_range(Relation rel, PsDir *dir, int64 lo, int64 count,
 					float4 *out)
 {
 	int			dim = dir->dim;
+	int			width = dir->width;
 	int64		last = lo + (count - 1);
 	int64		cur = lo;
 	BlockNumber blk;
@@ -570,16 +588,20 @@ ps_store_read_range(Relation rel, PsDir *dir, int64 lo, int64 count,
 
 			if (e < n && op->base + e <= end)
 				e++;
-			if (e > s)
+			if (e > s && width == dim)
 				memcpy(out + (Size) (op->base + s - lo) * dim,
 					   pv + (Size) s * dim, sizeof(float4) * dim * (e - s));
+			else
+				for (; s < e; s++)
+					memcpy(out + (Size) (op->base + s - lo) * dim,
+						   pv + (Size) s * width, sizeof(float4) * dim);
 		}
 		else
 		{
 			const int64 *pk = PsLeafKeys(page);
 
 			for (; s < n && pk[s] <= end; s++)
-				memcpy(out + (Size) (pk[s] - lo) * dim, pv + (Size) s * dim,
+				memcpy(out + (Size) (pk[s] - lo) * dim, pv + (Size) s * width,
 					   sizeof(float4) * dim);
 		}
 		blk = op->next;

@@ -13,16 +13,26 @@
 #include "utils/relcache.h"
 
 #include "ps_dir.h"
+#include "ps_rule.h"
 
 typedef enum PsWriteMode
 {
-	PS_WRITE_ADD,				/* value += pushed value (the sum rule) */
-	PS_WRITE_SET				/* value = given value (INSERT, COPY) */
+	PS_WRITE_PUSH,				/* apply the update rule to pushed values */
+	PS_WRITE_SET,				/* set values, fresh rule state (INSERT, COPY) */
+	PS_WRITE_RECORDS			/* set whole records, values and state */
 } PsWriteMode;
 
+/* what a write does */
+typedef struct PsWrite
+{
+	PsWriteMode mode;
+	PsRule		rule;			/* for PUSH and SET */
+	int			dim;			/* values per key */
+	uint64		ts;				/* clock of the leaves written */
+} PsWrite;
+
 extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,
-						   const float4 *vals, int n, PsWriteMode mode,
-						   uint64 ts);
+						   const float4 *vals, int n, const PsWrite *w);
 extern void ps_store_read(Relation rel, PsDir *dir, const int64 *keys,
 						  const int32 *perm, int n, float4 *out);
 extern void ps_store_read_range(Relation rel, PsDir *dir, int64 lo,

@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "ps_config.h"
 #include "ps_page.h"
 #include "ps_table.h"
 
@@ -205,6 +206,32 @@ ps_known_dim(Relation rel, PsDir *dir)
 		return dir->dim;
 	}
 	return declared;
+}
+
+/*
+ * The storage of a table for a write of dim values per key under the
+ * configuration cfg: created if the table has none, with room for the
+ * update rule's state.  Errors if the storage was made for a rule that
+ * keeps other state (a table restored by pg_restore before its
+ * configuration, for instance).
+ */
+PsDir *
+ps_table_storage(Relation rel, int dim, const PsConfig *cfg)
+{
+	int			width = ps_config_width(rel, cfg, dim);
+	PsDir	   *dir = ps_dir_get(rel, true, dim, width);
+
+	if (dir->dim != dim)
+		ps_dim_mismatch(rel, dim, dir->dim);
+	if (dir->width != width)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ps table \"%s\" holds state for another update rule than its configured %s rule",
+						ps_relname(rel), ps_rule_name(cfg->rule.kind)),
+				 errdetail("The table stores %d floats per key; the %s rule needs %d.",
+						   dir->width, ps_rule_name(cfg->rule.kind), width),
+				 errhint("VACUUM FULL rebuilds the table for its configured rule (starting its state afresh).")));
+	return dir;
 }
 
 /*

@@ -43,6 +43,8 @@ extern const char *ps_relname(Relation rel);
 extern int	ps_known_dim(Relation rel, PsDir *dir);
 extern int	ps_table_dim(Relation rel, PsDir *dir, int inferred);
 extern void ps_dim_mismatch(Relation rel, int dim, int stored);
+struct PsConfig;
+extern PsDir *ps_table_storage(Relation rel, int dim, const struct PsConfig *cfg);
 extern void ps_check_finite(const float4 *vals, Size n, bool sums);
 
 #endif							/* PS_TABLE_H */

@@ -43,6 +43,7 @@
 #include "utils/rel.h"
 
 #include "ps.h"
+#include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_keys.h"
 #include "ps_page.h"
@@ -58,6 +59,7 @@ typedef struct PsScanDescData
 {
 	TableScanDescData base;
 	PsShape		shape;
+	int			dim;			/* values per key */
 	BlockNumber curblk;			/* leaf held in page */
 	BlockNumber nextblk;		/* next leaf, InvalidBlockNumber at the end */
 	bool		started;
@@ -109,6 +111,7 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->base.rs_parallel = NULL;
 	if (!ps_shape(RelationGetDescr(rel), &scan->shape))
 		ps_validate_shape(rel);
+	scan->dim = ps_dir_get(rel, false, 0, 0)->dim;
 	scan->page = palloc(BLCKSZ);
 	scan->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ps scan row",
 										 ALLOCSET_SMALL_SIZES);
@@ -150,8 +153,8 @@ static void
 store_row(PsScanDesc scan, TupleTableSlot *slot)
 {
 	Page		page = (Page) scan->page;
-	int			dim = PsPageGetOpaque(page)->dim;
-	const float4 *v = PsLeafVals(page) + (Size) scan->pos * dim;
+	int			dim = scan->dim;
+	const float4 *v = PsLeafVals(page) + (Size) scan->pos * PsPageGetOpaque(page)->width;
 	int			natts = slot->tts_tupleDescriptor->natts;
 	int			i;
 
@@ -438,13 +441,14 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 	float4	   *uvals;
 	int			n,
 				i;
-	uint64		ts;
+	const PsConfig *cfg;
+	PsWrite		w;
 	XLogRecPtr	flush_lsn;
 
 	ps_check_preloaded();
 	if (!ps_shape(RelationGetDescr(rel), &shape))
 		ps_validate_shape(rel);
-	dir = ps_dir_get(rel, false, 0);
+	dir = ps_dir_get(rel, false, 0, 0);
 
 	keys = palloc(sizeof(int64) * nslots);
 	vals = NULL;
@@ -513,15 +517,14 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 
 	/* commit then flushes WAL, as for any write */
 	(void) GetCurrentTransactionId();
-	if (dir->n == 0)
-	{
-		dir = ps_dir_get(rel, true, dim);
-		if (dir->dim != dim)
-			ps_dim_mismatch(rel, dim, dir->dim);
-	}
+	cfg = ps_config_get(rel);
+	dir = ps_table_storage(rel, dim, cfg);
 	n = ps_aggregate(keys, vals, nslots, dim, PS_DUP_LAST, &ukeys, &uvals);
-	ts = ps_state_next_ts(rel, &flush_lsn);
-	ps_store_write(rel, dir, ukeys, uvals, n, PS_WRITE_SET, ts);
+	w.mode = PS_WRITE_SET;
+	w.rule = cfg->rule;
+	w.dim = dim;
+	w.ts = ps_state_next_ts(rel, &flush_lsn);
+	ps_store_write(rel, dir, ukeys, uvals, n, &w);
 	pgstat_count_heap_insert(rel, nslots);
 }
 
@@ -618,11 +621,16 @@ ps_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 							 double *tups_vacuumed,
 							 double *tups_recently_dead)
 {
-	PsDir	   *olddir = ps_dir_get(OldTable, false, 0);
+	PsDir	   *olddir = ps_dir_get(OldTable, false, 0, 0);
+	const PsConfig *cfg = ps_config_get(OldTable);	/* NewTable is transient */
 	PsDir	   *newdir;
+	PsWrite		w;
 	char	   *page;
 	BlockNumber blk;
 	int64	   *keys;
+	float4	   *vals;
+	int			dim = olddir->dim;
+	int			oldwidth = olddir->width;
 	XLogRecPtr	lsn;
 
 	*num_tuples = 0;
@@ -630,24 +638,44 @@ ps_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	*tups_recently_dead = 0;
 	if (olddir->n == 0)
 		return;
-	newdir = ps_dir_get(NewTable, true, olddir->dim);
+
+	/*
+	 * The new storage has room for the configured rule's state.  If that is
+	 * what the old storage held, records are copied whole; if not (the rule
+	 * was configured while the table held values of another rule's layout),
+	 * values are copied and the state starts afresh.
+	 */
+	w.rule = cfg->rule;
+	w.dim = dim;
+	newdir = ps_dir_get(NewTable, true, dim, ps_config_width(OldTable, cfg, dim));
+	w.mode = (newdir->width == oldwidth) ? PS_WRITE_RECORDS : PS_WRITE_SET;
 	page = palloc(BLCKSZ);
 	keys = palloc(sizeof(int64) * PsLeafDenseCapacity(1));
+	vals = palloc(PS_PAGE_PAYLOAD);
 	for (blk = PS_FIRST_LEAF_BLKNO; blk != InvalidBlockNumber;)
 	{
 		PsPageOpaque op;
+		const float4 *recs;
 		int			i;
 
 		CHECK_FOR_INTERRUPTS();
 		blk = ps_store_copy_leaf(OldTable, blk, page, NULL);
 		op = PsPageGetOpaque((Page) page);
+		recs = PsLeafVals((Page) page);
 		for (i = 0; i < (int) op->nitems; i++)
+		{
 			keys[i] = PsLeafKeyAt((Page) page, i);
-		ps_store_write(NewTable, newdir, keys, PsLeafVals((Page) page),
-					   op->nitems, PS_WRITE_SET, op->clock);
+			if (w.mode == PS_WRITE_SET)
+				memcpy(vals + (Size) i * dim, recs + (Size) i * oldwidth,
+					   sizeof(float4) * dim);
+		}
+		w.ts = op->clock;
+		ps_store_write(NewTable, newdir, keys,
+					   w.mode == PS_WRITE_RECORDS ? recs : vals, op->nitems, &w);
 		*num_tuples += op->nitems;
 	}
 	ps_dir_reserve_ts(NewTable, ps_dir_ts_reserved(OldTable), &lsn);
+	pfree(vals);
 	pfree(keys);
 	pfree(page);
 }

@@ -51,7 +51,7 @@ ps_xlog_register(void)
  * Size of a key block as written by ps_xlog_put_keys.
  */
 Size
-ps_xlog_keys_size(int nkeys, int format, int dim)
+ps_xlog_keys_size(int nkeys, int format, int width)
 {
 	Size		keybytes;
 
@@ -67,25 +67,25 @@ ps_xlog_keys_size(int nkeys, int format, int dim)
 			keybytes = sizeof(int64) * nkeys;
 			break;
 	}
-	return sizeof(xl_ps_keys) + keybytes + sizeof(float4) * dim * nkeys;
+	return sizeof(xl_ps_keys) + keybytes + sizeof(float4) * width * nkeys;
 }
 
 /*
  * Start a key block: write its header and keys and return where its
- * nkeys * dim values go.  With slots (all keys on the leaf already) the
+ * nkeys * width floats go.  With slots (all keys on the leaf already) the
  * keys are written as slots; contiguous keys as their first key; others
  * listed.  dst must be 8-byte aligned; the values then are too.
  */
 float4 *
 ps_xlog_put_keys(char *dst, const int64 *keys, const int *slots, int nkeys,
-				 int dim)
+				 int width)
 {
 	xl_ps_keys	hdr;
 	char	   *p = dst + sizeof(hdr);
 	int			i;
 
 	hdr.nkeys = nkeys;
-	hdr.dim = dim;
+	hdr.width = width;
 	if (nkeys > 0 &&
 		(uint64) keys[nkeys - 1] - (uint64) keys[0] == (uint64) (nkeys - 1))
 	{
@@ -108,8 +108,8 @@ ps_xlog_put_keys(char *dst, const int64 *keys, const int *slots, int nkeys,
 		memcpy(p, keys, sizeof(int64) * nkeys);
 	}
 	memcpy(dst, &hdr, sizeof(hdr));
-	return (float4 *) (dst + ps_xlog_keys_size(nkeys, hdr.format, dim) -
-					   sizeof(float4) * dim * nkeys);
+	return (float4 *) (dst + ps_xlog_keys_size(nkeys, hdr.format, width) -
+					   sizeof(float4) * width * nkeys);
 }
 
 /*
@@ -125,15 +125,15 @@ redo_apply_keys(Page page, const char *data, Size len)
 	int			i;
 
 	memcpy(&hdr, data, sizeof(hdr));
-	if (hdr.nkeys > lengthof(redo_keys) || hdr.dim != op->dim ||
+	if (hdr.nkeys > lengthof(redo_keys) || hdr.width != op->width ||
 		hdr.format > PS_KEYS_SLOTS ||
-		len != ps_xlog_keys_size(hdr.nkeys, hdr.format, hdr.dim))
-		elog(PANIC, "ps redo: malformed key block (%u keys, dim %u, format %u, %zu bytes)",
-			 hdr.nkeys, hdr.dim, hdr.format, len);
+		len != ps_xlog_keys_size(hdr.nkeys, hdr.format, hdr.width))
+		elog(PANIC, "ps redo: malformed key block (%u keys, width %u, format %u, %zu bytes)",
+			 hdr.nkeys, hdr.width, hdr.format, len);
 	if (hdr.nkeys == 0)
 		return;
-	vals = data + len - sizeof(float4) * hdr.dim * hdr.nkeys;
-	memcpy(redo_vals, vals, sizeof(float4) * hdr.dim * hdr.nkeys);
+	vals = data + len - sizeof(float4) * hdr.width * hdr.nkeys;
+	memcpy(redo_vals, vals, sizeof(float4) * hdr.width * hdr.nkeys);
 	data += sizeof(hdr);
 
 	if (hdr.format == PS_KEYS_SLOTS)
@@ -174,7 +174,7 @@ redo_init(XLogReaderState *record)
 	for (i = 0; i < 3; i++)
 		bufs[i] = XLogInitBufferForRedo(record, i);
 	ps_page_init_table(BufferGetPage(bufs[0]), BufferGetPage(bufs[1]),
-					   BufferGetPage(bufs[2]), xlrec->dim);
+					   BufferGetPage(bufs[2]), xlrec->dim, xlrec->width);
 	for (i = 0; i < 3; i++)
 	{
 		PageSetLSN(BufferGetPage(bufs[i]), record->EndRecPtr);
@@ -236,7 +236,7 @@ redo_split(XLogReaderState *record)
 	/* right leaf: rebuilt from the record */
 	bufs[1] = XLogInitBufferForRedo(record, 1);
 	page = BufferGetPage(bufs[1]);
-	ps_page_init_leaf(page, xlrec.splitkey, xlrec.hi, xlrec.dim, xlrec.clock,
+	ps_page_init_leaf(page, xlrec.splitkey, xlrec.hi, xlrec.width, xlrec.clock,
 					  xlrec.rightnext);
 	data = XLogRecGetBlockData(record, 1, &len);
 	redo_apply_keys(page, data, len);
@@ -367,7 +367,7 @@ ps_desc(StringInfo buf, XLogReaderState *record)
 				xl_ps_init xlrec;
 
 				memcpy(&xlrec, rec, sizeof(xlrec));
-				appendStringInfo(buf, "dim %u", xlrec.dim);
+				appendStringInfo(buf, "dim %u, width %u", xlrec.dim, xlrec.width);
 				break;
 			}
 		case XLOG_PS_SET:

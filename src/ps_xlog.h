@@ -55,6 +55,7 @@
 typedef struct xl_ps_init
 {
 	uint32		dim;
+	uint32		width;
 } xl_ps_init;
 
 typedef struct xl_ps_set
@@ -67,7 +68,7 @@ typedef struct xl_ps_set
 
 /*
  * A key block: xl_ps_keys, then the keys in one of three formats, then
- * nkeys * dim float4 values (after-images), 8-byte aligned.
+ * nkeys * width float4 records (after-images), 8-byte aligned.
  *
  *	 PS_KEYS_LIST	nkeys int64 keys, ascending
  *	 PS_KEYS_RUN	one int64: the keys are first .. first + nkeys - 1
@@ -83,7 +84,7 @@ typedef struct xl_ps_keys
 {
 	uint32		nkeys;
 	uint16		format;			/* PS_KEYS_* */
-	uint16		dim;
+	uint16		width;			/* floats per key */
 } xl_ps_keys;
 
 StaticAssertDecl(sizeof(xl_ps_keys) == 8, "key block header keeps keys aligned");
@@ -95,7 +96,7 @@ typedef struct xl_ps_split
 	uint64		clock;			/* clock of both halves */
 	BlockNumber right;			/* the new right leaf */
 	BlockNumber rightnext;		/* right sibling of the new right leaf */
-	uint16		dim;
+	uint16		width;
 	uint16		newdirpage;		/* block 4 is a new directory page */
 } xl_ps_split;
 
@@ -112,9 +113,9 @@ extern void ps_desc(StringInfo buf, XLogReaderState *record);
 extern const char *ps_identify(uint8 info);
 extern void ps_mask(char *pagedata, BlockNumber blkno);
 
-extern Size ps_xlog_keys_size(int nkeys, int format, int dim);
+extern Size ps_xlog_keys_size(int nkeys, int format, int width);
 extern float4 *ps_xlog_put_keys(char *dst, const int64 *keys, const int *slots,
-								 int nkeys, int dim);
+								 int nkeys, int width);
 
 /* largest key block: a dense leaf's worth of keys, listed, with values */
 #define PS_KEYS_BLOCK_MAX \

@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_workers.h
+ *	  Training workers of a table: membership, heartbeats, clocks and the
+ *	  waits of the consistency models.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_WORKERS_H
+#define PS_WORKERS_H
+
+#include "access/tupdesc.h"
+#include "utils/relcache.h"
+#include "utils/tuplestore.h"
+
+#include "ps_config.h"
+
+/* what a worker's call does to its clock */
+typedef enum PsWorkerCall
+{
+	PS_CALL_PUSH,
+	PS_CALL_PULL
+} PsWorkerCall;
+
+extern int	ps_worker_timeout;
+extern int	ps_wait_timeout;
+extern int	ps_max_workers;
+
+extern int32 ps_workers_join(Relation rel);
+extern void ps_workers_leave(Relation rel, int32 worker);
+extern void ps_workers_call(Relation rel, int32 worker, int64 clock,
+							PsWorkerCall call);
+extern void ps_workers_set_consistency(Relation rel, PsConsistency c,
+									   int max_delay);
+extern void ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc);
+
+#endif							/* PS_WORKERS_H */

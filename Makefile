@@ -14,6 +14,7 @@ OBJS = \
 	src/ps_keys.o \
 	src/ps_page.o \
 	src/ps_rule.o \
+	src/ps_sched.o \
 	src/ps_state.o \
 	src/ps_store.o \
 	src/ps_table.o \

@@ -39,6 +39,7 @@
 
 #include "ps.h"
 #include "ps_dir.h"
+#include "ps_sched.h"
 #include "ps_state.h"
 #include "ps_table.h"
 #include "ps_workers.h"
@@ -415,10 +416,27 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("ps.scheduler",
+							 "Sends pushes to the scheduler, which aggregates concurrent ones.",
+							 "Off: each push is applied by its own backend.",
+							 &ps_use_scheduler,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.queue_size",
+							"Shared memory for pushes waiting for the scheduler.",
+							"A push larger than a quarter of it is applied by its backend.",
+							&ps_queue_size,
+							64, 1, 4096,
+							PGC_POSTMASTER, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("ps");
 
 	ps_xlog_register();
 	ps_state_init();
+	ps_sched_init();
 
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = ps_object_access;

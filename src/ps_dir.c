@@ -41,6 +41,13 @@
 
 static HTAB *dir_hash = NULL;
 
+/* Directories are keyed by database and table: the scheduler serves all. */
+typedef struct PsDirKey
+{
+	Oid			dbid;
+	Oid			relid;
+} PsDirKey;
+
 /* serialised right half of a split (header, first key or keys, values) */
 static char split_buf[sizeof(xl_ps_keys) + sizeof(int64) + PS_PAGE_PAYLOAD];
 
@@ -51,36 +58,33 @@ dir_inval_callback(Datum arg, Oid relid)
 	PsDir	   *dir;
 
 	/* Only mark entries; they may be in use right now. */
-	if (OidIsValid(relid))
-	{
-		dir = hash_search(dir_hash, &relid, HASH_FIND, NULL);
-		if (dir)
-			dir->valid = false;
-		return;
-	}
 	hash_seq_init(&status, dir_hash);
 	while ((dir = hash_seq_search(&status)) != NULL)
-		dir->valid = false;
+		if (!OidIsValid(relid) || dir->relid == relid)
+			dir->valid = false;
 }
 
 static PsDir *
-dir_entry(Oid relid)
+dir_entry(Oid dbid, Oid relid)
 {
 	PsDir	   *dir;
+	PsDirKey	key;
 	bool		found;
 
 	if (dir_hash == NULL)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(Oid);
+		ctl.keysize = sizeof(PsDirKey);
 		ctl.entrysize = sizeof(PsDir);
 		ctl.hcxt = CacheMemoryContext;
 		dir_hash = hash_create("ps directories", 64, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(dir_inval_callback, (Datum) 0);
 	}
-	dir = hash_search(dir_hash, &relid, HASH_ENTER, &found);
+	key.dbid = dbid;
+	key.relid = relid;
+	dir = hash_search(dir_hash, &key, HASH_ENTER, &found);
 	if (!found)
 	{
 		dir->valid = false;
@@ -110,10 +114,13 @@ void
 ps_dir_forget(Oid relid)
 {
 	PsDir	   *dir;
+	PsDirKey	key;
 
 	if (dir_hash == NULL)
 		return;
-	dir = hash_search(dir_hash, &relid, HASH_FIND, NULL);
+	key.dbid = MyDatabaseId;
+	key.relid = relid;
+	dir = hash_search(dir_hash, &key, HASH_FIND, NULL);
 	if (dir)
 	{
 		if (dir->lo)
@@ -122,7 +129,7 @@ ps_dir_forget(Oid relid)
 			pfree(dir->blk);
 		if (dir->recent)
 			pfree(dir->recent);
-		hash_search(dir_hash, &relid, HASH_REMOVE, NULL);
+		hash_search(dir_hash, &key, HASH_REMOVE, NULL);
 	}
 }
 
@@ -131,7 +138,7 @@ ps_dir_forget(Oid relid)
 void
 ps_dir_reset_storage(Relation rel)
 {
-	PsDir	   *dir = dir_entry(RelationGetRelid(rel));
+	PsDir	   *dir = dir_entry(rel->rd_node.dbNode, RelationGetRelid(rel));
 
 	dir->valid = false;
 }
@@ -353,7 +360,7 @@ dir_load(Relation rel, PsDir *dir, uint32 target)
 PsDir *
 ps_dir_get(Relation rel, bool create, int dim, int width)
 {
-	PsDir	   *dir = dir_entry(RelationGetRelid(rel));
+	PsDir	   *dir = dir_entry(rel->rd_node.dbNode, RelationGetRelid(rel));
 	Buffer		metabuf;
 	PsMetaData *meta;
 

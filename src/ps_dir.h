@@ -23,7 +23,8 @@
  */
 typedef struct PsDir
 {
-	Oid			relid;			/* hash key */
+	Oid			dbid;			/* hash key: database and table */
+	Oid			relid;
 	RelFileNode node;			/* storage this copy describes */
 	bool		valid;			/* false: reload from scratch */
 	int			dim;			/* values per key; 0 = no storage yet */

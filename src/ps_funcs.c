@@ -42,6 +42,7 @@
 #include "ps_table.h"
 #include "ps_config.h"
 #include "ps_workers.h"
+#include "ps_sched.h"
 
 PG_FUNCTION_INFO_V1(ps_push);
 PG_FUNCTION_INFO_V1(ps_pull);
@@ -197,17 +198,18 @@ new_float4_array(Size n, float4 **data)
 }
 
 /*
- * Apply sorted, distinct keys to a table and make the push durable.
- * Returns its task timestamp.
+ * Apply sorted, distinct keys to a table, through the scheduler if it takes
+ * the push, and make the push durable.  Returns its task timestamp.
  */
 static uint64
 push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			int n, PsWrite *w)
+			int n, PsWrite *w, int64 clock)
 {
 	XLogRecPtr	flush_lsn;
 
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
-	ps_store_write(rel, dir, keys, vals, n, w);
+	if (!ps_sched_push(rel, dir, keys, vals, n, w, clock))
+		ps_store_write(rel, dir, keys, vals, n, w);
 	if (RelationNeedsWAL(rel))
 		XLogFlush(Max(XactLastRecEnd, flush_lsn));
 	return w->ts;
@@ -291,14 +293,14 @@ worker_args(FunctionCallInfo fcinfo, int argno, int32 *worker, int64 *clock)
  */
 static PsDir *
 start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
-		   PsWrite *w)
+		   PsWrite *w, int64 *clock)
 {
 	const PsConfig *cfg = ps_config_get(rel);
 	int32		worker;
-	int64		clock;
 
-	if (worker_args(fcinfo, argno, &worker, &clock))
-		ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
+	*clock = -1;
+	if (worker_args(fcinfo, argno, &worker, clock))
+		ps_workers_call(rel, worker, *clock, PS_CALL_PUSH);
 	w->mode = PS_WRITE_PUSH;
 	w->rule = cfg->rule;
 	w->dim = dim;
@@ -334,6 +336,7 @@ ps_push(PG_FUNCTION_ARGS)
 				n;
 	PsDir	   *dir;
 	PsWrite		w;
+	int64		clock;
 	uint64		ts;
 
 	prepare_write(fcinfo, rel);
@@ -352,8 +355,8 @@ ps_push(PG_FUNCTION_ARGS)
 	if (uvals != vals)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
-	dir = start_push(fcinfo, rel, dim, 3, &w);
-	ts = push_sorted(rel, dir, ukeys, uvals, n, &w);
+	dir = start_push(fcinfo, rel, dim, 3, &w, &clock);
+	ts = push_sorted(rel, dir, ukeys, uvals, n, &w, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -377,6 +380,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 	int64		nkeys;
 	PsDir	   *dir;
 	PsWrite		w;
+	int64		clock;
 	uint64		ts;
 
 	prepare_write(fcinfo, rel);
@@ -410,8 +414,8 @@ ps_push_range(PG_FUNCTION_ARGS)
 	keys = palloc(sizeof(int64) * nkeys);
 	for (i = 0; i < nkeys; i++)
 		keys[i] = first + i;
-	dir = start_push(fcinfo, rel, dim, 3, &w);
-	ts = push_sorted(rel, dir, keys, vals, (int) nkeys, &w);
+	dir = start_push(fcinfo, rel, dim, 3, &w, &clock);
+	ts = push_sorted(rel, dir, keys, vals, (int) nkeys, &w, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -535,8 +539,9 @@ ps_pull_range(PG_FUNCTION_ARGS)
 /*
  * ps_wait(tbl regclass, ts bigint) returns void
  *
- * Returns once the push with timestamp ts has been applied.  Pushes are
- * applied before ps_push returns, so this only checks that ts was issued.
+ * Returns once the push with timestamp ts has been applied: ps_push
+ * returns only then, but another session may wait for a push still
+ * queued for the scheduler.
  * Needs SELECT or UPDATE: whoever may push may wait for the push.
  */
 Datum
@@ -556,6 +561,7 @@ ps_wait(PG_FUNCTION_ARGS)
 						ts, RelationGetRelationName(rel)),
 				 errdetail("The last timestamp issued is " UINT64_FORMAT ".", last),
 				 errhint("Pass a timestamp returned by ps_push on this table.")));
+	ps_sched_wait_ts(rel, (uint64) ts);
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -37,6 +37,7 @@ ps_array_data(ArrayType *arr)
 }
 
 extern bool ps_is_ps_relation(Relation rel);
+extern const struct TableAmRoutine *ps_tableam_routine(void);
 extern bool ps_shape(TupleDesc tupdesc, PsShape *shape);
 extern void ps_validate_shape(Relation rel);
 extern const char *ps_relname(Relation rel);

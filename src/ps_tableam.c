@@ -72,6 +72,12 @@ typedef struct PsScanDescData
 
 typedef PsScanDescData *PsScanDesc;
 
+const TableAmRoutine *
+ps_tableam_routine(void)
+{
+	return &ps_methods;
+}
+
 /* Is rel a ps table? */
 bool
 ps_is_ps_relation(Relation rel)

@@ -1,0 +1,779 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_sched.c
+ *	  The push queue and the scheduler: a background worker that takes the
+ *	  pushes of all backends from a shared-memory queue, aggregates those
+ *	  of the same table and clock, and applies each aggregate once.
+ *
+ * A backend's ps_push validates and sorts its keys, takes its task
+ * timestamp, and appends the push to a byte ring in shared memory (many
+ * producers under one LWLock; the payload is copied outside the lock and
+ * published with a flag).  It then sets the scheduler's latch and sleeps on
+ * a condition variable until its slot says the push was applied and its
+ * WAL flushed, or failed.  So ps_push still returns only when the push is
+ * durable and applied, and a worker's later pull sees it.
+ *
+ * The scheduler takes the published prefix of the queue, groups the pushes
+ * by table and clock (pushes of workers at the same clock, or plain pushes,
+ * arriving together), merges each group's sorted keys summing the values
+ * of equal keys, and applies the update rule once per key of the aggregate
+ * (ps_store.c: one lock and one WAL record per up to 32 leaves).  It then
+ * flushes WAL once for the whole round and acknowledges every push of it.
+ * With several workers pushing at once, the aggregate visits each leaf
+ * once instead of once per push.
+ *
+ * The scheduler is connected to no database: it reaches tables by their
+ * relfilenode through a fake relcache entry, as WAL replay does, with the
+ * table's OID set so that its extension lock is the backends' lock.  Each
+ * group is applied in its own transaction: an error (an overflowing sum)
+ * fails that group's pushes and nothing else.  Pushes it cannot take
+ * (temporary tables, tables created in the same transaction under
+ * wal_level = minimal, pushes larger than a quarter of the queue, no
+ * scheduler running, ps.scheduler = off) are applied by the backend
+ * itself, as are INSERT and COPY.
+ *
+ * Crash safety: a push is acknowledged only after it is applied and its WAL
+ * flushed, so a crash loses only unacknowledged pushes (the queue is not
+ * persistent).  If the scheduler exits while applying, the pushes of that
+ * round are failed rather than applied again on restart; pushes still
+ * queued are applied by the restarted scheduler, or taken back and applied
+ * by their backends if no scheduler is running.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "access/xlog.h"
+#include "access/xlogutils.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ps.h"
+#include "ps_dir.h"
+#include "ps_page.h"
+#include "ps_sched.h"
+#include "ps_store.h"
+#include "ps_table.h"
+
+bool		ps_use_scheduler = true;
+int			ps_queue_size = 64;	/* MB */
+
+#define PS_ERROR_LEN 256
+#define PS_MAX_ROUND 1024		/* pushes taken in one round at most */
+
+typedef enum PsSlotStatus
+{
+	PS_SLOT_IDLE = 0,
+	PS_SLOT_QUEUED,				/* in the queue, not taken yet */
+	PS_SLOT_APPLYING,			/* taken by the scheduler, or applied directly */
+	PS_SLOT_DONE,
+	PS_SLOT_FAILED
+} PsSlotStatus;
+
+/* An error of the scheduler, passed on to the pushes it failed. */
+typedef struct PsError
+{
+	int			sqlerrcode;
+	char		message[PS_ERROR_LEN];
+	char		detail[PS_ERROR_LEN];
+	char		hint[PS_ERROR_LEN];
+} PsError;
+
+/* A backend's in-flight push; protected by the queue lock. */
+typedef struct PsSlot
+{
+	int32		status;			/* PsSlotStatus */
+	bool		abandoned;		/* its backend stopped waiting */
+	uint64		seq;			/* the push in the ring this slot is for */
+	Oid			dbid;
+	Oid			relid;
+	uint64		ts;
+	PsError		error;			/* of a FAILED push */
+} PsSlot;
+
+typedef struct PsQueue
+{
+	uint64		head;			/* first byte not yet consumed */
+	uint64		tail;			/* first byte not yet reserved */
+	Size		size;			/* bytes in the ring */
+	pid_t		sched_pid;		/* 0: no scheduler running */
+	Latch	   *sched_latch;
+	ConditionVariable space_cv; /* the ring has room again */
+	ConditionVariable done_cv;	/* a push was applied or failed */
+	PsSlot		slots[FLEXIBLE_ARRAY_MEMBER];	/* MaxBackends */
+} PsQueue;
+
+/* One push in the ring, followed by its keys and values. */
+typedef struct PsTaskHeader
+{
+	uint32		len;			/* bytes of the entry, MAXALIGNed */
+	bool		ready;			/* payload written */
+	bool		skip;			/* padding at the end of the ring */
+	int32		slot;
+	uint64		seq;			/* matches the slot's while it is this push's */
+	Oid			dbid;
+	Oid			relid;
+	RelFileNode node;
+	char		persistence;
+	NameData	relname;
+	int32		dim;
+	int32		width;
+	PsRule		rule;
+	int64		clock;			/* the worker's clock, -1 for plain pushes */
+	uint64		ts;
+	int32		nkeys;
+} PsTaskHeader;
+
+#define TASK_HDRSZ MAXALIGN(sizeof(PsTaskHeader))
+#define TaskKeys(h) ((int64 *) ((char *) (h) + TASK_HDRSZ))
+#define TaskVals(h) ((float4 *) (TaskKeys(h) + (h)->nkeys))
+
+static PsQueue *queue = NULL;
+static char *ring = NULL;
+static LWLock *queue_lock = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+queue_struct_size(void)
+{
+	return add_size(offsetof(PsQueue, slots), mul_size(sizeof(PsSlot), MaxBackends));
+}
+
+static void
+ps_sched_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(add_size(queue_struct_size(),
+									(Size) ps_queue_size * 1024 * 1024));
+	RequestNamedLWLockTranche("ps queue", 1);
+}
+
+static void
+ps_sched_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	queue_lock = &(GetNamedLWLockTranche("ps queue"))->lock;
+	queue = ShmemInitStruct("ps queue", queue_struct_size(), &found);
+	ring = ShmemInitStruct("ps queue ring", (Size) ps_queue_size * 1024 * 1024, &found);
+	if (!found)
+	{
+		memset(queue, 0, queue_struct_size());
+		queue->size = (Size) ps_queue_size * 1024 * 1024;
+		ConditionVariableInit(&queue->space_cv);
+		ConditionVariableInit(&queue->done_cv);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+ps_sched_init(void)
+{
+	BackgroundWorker worker;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = ps_sched_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = ps_sched_shmem_startup;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "ps");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ps_scheduler_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "ps scheduler");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "ps scheduler");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Bytes of ring left before its end at pos, if too few for a header. */
+static inline Size
+unusable_tail(uint64 pos)
+{
+	Size		left = queue->size - (Size) (pos % queue->size);
+
+	return left < TASK_HDRSZ ? left : 0;
+}
+
+static PsSlot *
+my_slot(void)
+{
+	return &queue->slots[MyBackendId - 1];
+}
+
+/* ------------------------------------------------------------------------
+ * Producers: backends
+ * ------------------------------------------------------------------------
+ */
+
+/* Wait until a push of ours that was abandoned earlier has finished. */
+static void
+wait_slot_idle(PsSlot *slot)
+{
+	for (;;)
+	{
+		bool		idle;
+
+		LWLockAcquire(queue_lock, LW_SHARED);
+		idle = slot->status == PS_SLOT_IDLE;
+		LWLockRelease(queue_lock);
+		if (idle)
+			break;
+		ConditionVariableTimedSleep(&queue->done_cv, 1000, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}
+
+/*
+ * Queue a push of sorted, distinct keys for the scheduler and wait until it
+ * is applied.  Returns false, having done nothing, if the scheduler cannot
+ * take it: the caller then applies it itself.  Errors of the apply are
+ * raised here.
+ */
+bool
+ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
+			  int n, const PsWrite *w, int64 clock)
+{
+	Size		need = MAXALIGN(TASK_HDRSZ + sizeof(int64) * n +
+								sizeof(float4) * w->dim * n);
+	PsSlot	   *slot;
+	PsTaskHeader *h;
+	uint64		pos;
+	volatile PsSlotStatus status = PS_SLOT_QUEUED;
+	volatile bool taken_back = false;
+	Latch	   *latch;
+
+	if (!ps_use_scheduler || queue == NULL || MyBackendId == InvalidBackendId ||
+		RelationUsesLocalBuffers(rel) ||
+		(RelationIsPermanent(rel) && !RelationNeedsWAL(rel)) ||
+		need > queue->size / 4 || queue->sched_pid == 0)
+		return false;
+
+	slot = my_slot();
+	wait_slot_idle(slot);
+
+	/* reserve room; wait for the scheduler to free some if need be */
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	for (;;)
+	{
+		Size		gap = unusable_tail(queue->tail);
+		Size		off = (Size) ((queue->tail + gap) % queue->size);
+		Size		pad = (off + need > queue->size) ? queue->size - off : 0;
+
+		if ((queue->tail - queue->head) + gap + pad + need <= queue->size)
+		{
+			queue->tail += gap;
+			if (pad > 0)
+			{
+				h = (PsTaskHeader *) (ring + off);
+				h->len = pad;
+				h->skip = true;
+				h->ready = true;
+				queue->tail += pad;
+			}
+			break;
+		}
+		LWLockRelease(queue_lock);
+		ConditionVariableTimedSleep(&queue->space_cv, 1000, PG_WAIT_EXTENSION);
+		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	}
+	ConditionVariableCancelSleep();
+	pos = queue->tail;
+	queue->tail += need;
+	h = (PsTaskHeader *) (ring + pos % queue->size);
+	h->len = need;
+	h->ready = false;
+	h->skip = false;
+	slot->status = PS_SLOT_QUEUED;
+	slot->abandoned = false;
+	slot->seq++;
+	slot->dbid = MyDatabaseId;
+	slot->relid = RelationGetRelid(rel);
+	slot->ts = w->ts;
+	latch = queue->sched_latch;
+	LWLockRelease(queue_lock);
+
+	h->slot = MyBackendId - 1;
+	h->seq = slot->seq;			/* only we change it, and not before this push is done */
+	h->dbid = MyDatabaseId;
+	h->relid = RelationGetRelid(rel);
+	h->node = rel->rd_node;
+	h->persistence = rel->rd_rel->relpersistence;
+	namestrcpy(&h->relname, RelationGetRelationName(rel));
+	h->dim = w->dim;
+	h->width = dir->width;
+	h->rule = w->rule;
+	h->clock = clock;
+	h->ts = w->ts;
+	h->nkeys = n;
+	memcpy(TaskKeys(h), keys, sizeof(int64) * n);
+	memcpy(TaskVals(h), vals, sizeof(float4) * w->dim * n);
+	pg_write_barrier();
+	h->ready = true;
+	if (latch)
+		SetLatch(latch);
+
+	/*
+	 * Wait for the outcome.  If we are interrupted, the push may still be
+	 * applied: it is simply no longer acknowledged.  If no scheduler is
+	 * running and the push is still queued, take it back.
+	 */
+	PG_TRY();
+	{
+		for (;;)
+		{
+			bool		alive;
+
+			LWLockAcquire(queue_lock, LW_SHARED);
+			status = slot->status;
+			alive = queue->sched_pid != 0;
+			LWLockRelease(queue_lock);
+			if (status == PS_SLOT_DONE || status == PS_SLOT_FAILED)
+				break;
+			if (!alive && status == PS_SLOT_QUEUED)
+			{
+				LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+				if (slot->status == PS_SLOT_QUEUED)
+				{
+					slot->abandoned = true; /* the scheduler will skip it */
+					taken_back = true;
+				}
+				LWLockRelease(queue_lock);
+				if (taken_back)
+					break;
+			}
+			ConditionVariableTimedSleep(&queue->done_cv, 1000, PG_WAIT_EXTENSION);
+		}
+		ConditionVariableCancelSleep();
+	}
+	PG_CATCH();
+	{
+		ConditionVariableCancelSleep();
+		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+		if (slot->status == PS_SLOT_DONE || slot->status == PS_SLOT_FAILED)
+			slot->status = PS_SLOT_IDLE;
+		else
+			slot->abandoned = true;
+		LWLockRelease(queue_lock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (taken_back)
+	{
+		wait_slot_idle(slot);
+		return false;
+	}
+
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	slot->status = PS_SLOT_IDLE;
+	LWLockRelease(queue_lock);
+	if (status == PS_SLOT_FAILED)
+	{
+		PsError		e = slot->error;
+
+		ereport(ERROR,
+				(errcode(e.sqlerrcode),
+				 errmsg("%s", e.message),
+				 e.detail[0] ? errdetail("%s", e.detail) : 0,
+				 e.hint[0] ? errhint("%s", e.hint) : 0));
+	}
+	return true;
+}
+
+/*
+ * Wait until no push of rel with timestamp <= ts is in flight (queued, or
+ * being applied by the scheduler).
+ */
+void
+ps_sched_wait_ts(Relation rel, uint64 ts)
+{
+	if (queue == NULL)
+		return;
+	for (;;)
+	{
+		bool		busy = false;
+		int			i;
+
+		LWLockAcquire(queue_lock, LW_SHARED);
+		for (i = 0; i < MaxBackends && !busy; i++)
+		{
+			PsSlot	   *s = &queue->slots[i];
+
+			busy = (s->status == PS_SLOT_QUEUED || s->status == PS_SLOT_APPLYING) &&
+				!s->abandoned && s->dbid == MyDatabaseId &&
+				s->relid == RelationGetRelid(rel) && s->ts <= ts;
+		}
+		LWLockRelease(queue_lock);
+		if (!busy)
+			break;
+		ConditionVariableTimedSleep(&queue->done_cv, 1000, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}
+
+/* ------------------------------------------------------------------------
+ * The scheduler
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct PushGroup
+{
+	PsTaskHeader **tasks;		/* in queue (timestamp) order */
+	int			ntasks;
+	bool		failed;
+	PsError		error;
+} PushGroup;
+
+static void
+scheduler_exit(int code, Datum arg)
+{
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	queue->sched_pid = 0;
+	queue->sched_latch = NULL;
+	LWLockRelease(queue_lock);
+	ConditionVariableBroadcast(&queue->done_cv);
+}
+
+/*
+ * Merge the sorted, distinct keys of a group's pushes, summing the values
+ * of keys pushed more than once (in queue order).
+ */
+static int
+aggregate(PushGroup *g, int dim, int64 **okeys, float4 **ovals)
+{
+	int			k = g->ntasks;
+	int		   *pos = palloc0(sizeof(int) * k);
+	Size		total = 0;
+	int64	   *keys;
+	float4	   *vals;
+	int			n = 0;
+	int			t;
+
+	for (t = 0; t < k; t++)
+		total += g->tasks[t]->nkeys;
+	keys = palloc(sizeof(int64) * total);
+	vals = palloc0(sizeof(float4) * dim * total);
+	for (;;)
+	{
+		int64		min = 0;
+		bool		any = false;
+
+		for (t = 0; t < k; t++)
+			if (pos[t] < g->tasks[t]->nkeys &&
+				(!any || TaskKeys(g->tasks[t])[pos[t]] < min))
+			{
+				min = TaskKeys(g->tasks[t])[pos[t]];
+				any = true;
+			}
+		if (!any)
+			break;
+		keys[n] = min;
+		for (t = 0; t < k; t++)
+			if (pos[t] < g->tasks[t]->nkeys && TaskKeys(g->tasks[t])[pos[t]] == min)
+			{
+				const float4 *src = TaskVals(g->tasks[t]) + (Size) pos[t] * dim;
+				float4	   *dst = vals + (Size) n * dim;
+				int			j;
+
+				for (j = 0; j < dim; j++)
+					dst[j] += src[j];
+				pos[t]++;
+			}
+		n++;
+	}
+	*okeys = keys;
+	*ovals = vals;
+	return n;
+}
+
+/*
+ * Apply one group: every push of one table and clock in this round.
+ */
+static XLogRecPtr
+apply_group(PushGroup *g)
+{
+	PsTaskHeader *first = g->tasks[0];
+	Relation	rel;
+	PsDir	   *dir;
+	PsWrite		w;
+	int64	   *keys;
+	float4	   *vals;
+	int			n,
+				t;
+	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
+
+	rel = CreateFakeRelcacheEntry(first->node);
+	PG_TRY();
+	{
+		/* enough of a relcache entry for the storage code */
+		rel->rd_id = first->relid;
+		rel->rd_lockInfo.lockRelId.relId = first->relid;
+		rel->rd_rel->relkind = RELKIND_RELATION;
+		rel->rd_rel->relpersistence = first->persistence;
+		rel->rd_rel->relname = first->relname;
+		rel->rd_tableam = ps_tableam_routine();
+
+		dir = ps_dir_get(rel, false, 0, 0);
+		if (dir->n == 0 || dir->width != first->width || dir->dim != first->dim)
+			elog(ERROR, "ps scheduler: storage of \"%s\" changed while the push was queued",
+				 NameStr(first->relname));
+		n = aggregate(g, first->dim, &keys, &vals);
+		ps_check_finite(vals, (Size) n * first->dim, true);
+		w.mode = PS_WRITE_PUSH;
+		w.rule = first->rule;
+		w.dim = first->dim;
+		w.ts = 0;
+		for (t = 0; t < g->ntasks; t++)
+			w.ts = Max(w.ts, g->tasks[t]->ts);
+		ps_store_write(rel, dir, keys, vals, n, &w);
+		lsn = XactLastRecEnd;
+	}
+	PG_FINALLY();
+	{
+		FreeFakeRelcacheEntry(rel);
+	}
+	PG_END_TRY();
+	return lsn;
+}
+
+/*
+ * Apply a group in a transaction of its own; an error fails the group's
+ * pushes and nothing else.  Returns the end of its WAL.
+ */
+static XLogRecPtr
+apply_group_in_xact(PushGroup *g, MemoryContext roundcxt)
+{
+	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
+
+	/*
+	 * No HOLD_INTERRUPTS here: an ERROR resets the holdoff count.  A
+	 * shutdown may stop the scheduler between leaves of a group; its pushes
+	 * are then failed, never applied twice (see ps_scheduler_main).
+	 */
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		lsn = apply_group(g);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(roundcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		g->failed = true;
+		g->error.sqlerrcode = edata->sqlerrcode;
+		strlcpy(g->error.message, edata->message ? edata->message : "", PS_ERROR_LEN);
+		strlcpy(g->error.detail, edata->detail ? edata->detail : "", PS_ERROR_LEN);
+		strlcpy(g->error.hint, edata->hint ? edata->hint : "", PS_ERROR_LEN);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(roundcxt);
+	return lsn;
+}
+
+static bool
+same_group(const PsTaskHeader *a, const PsTaskHeader *b)
+{
+	return a->dbid == b->dbid && a->relid == b->relid &&
+		RelFileNodeEquals(a->node, b->node) && a->clock == b->clock &&
+		a->dim == b->dim && a->width == b->width &&
+		memcmp(&a->rule, &b->rule, sizeof(PsRule)) == 0;
+}
+
+/*
+ * One round: take the published prefix of the queue, apply it group by
+ * group, flush WAL, acknowledge.
+ */
+static bool
+scheduler_round(MemoryContext roundcxt)
+{
+	PsTaskHeader *tasks[PS_MAX_ROUND];
+	PushGroup	   *groups;
+	int			ntasks = 0,
+				ngroups = 0,
+				i,
+				j;
+	uint64		pos,
+				end;
+	XLogRecPtr	flush = InvalidXLogRecPtr;
+	MemoryContext old;
+
+	/* take the published prefix */
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	pos = queue->head;
+	end = queue->tail;
+	while (pos < end && ntasks < PS_MAX_ROUND)
+	{
+		PsTaskHeader *h;
+
+		pos += unusable_tail(pos);
+		if (pos >= end)
+			break;
+		h = (PsTaskHeader *) (ring + pos % queue->size);
+		if (!h->ready)
+			break;
+		pg_read_barrier();
+		if (!h->skip)
+		{
+			PsSlot	   *s = &queue->slots[h->slot];
+
+			/*
+			 * Apply only a push its slot still waits for: not one taken back
+			 * by its backend, nor one a previous scheduler failed.
+			 */
+			if (s->seq != h->seq || s->status != PS_SLOT_QUEUED)
+				;
+			else if (s->abandoned)
+				s->status = PS_SLOT_IDLE;
+			else
+			{
+				s->status = PS_SLOT_APPLYING;
+				tasks[ntasks++] = h;
+			}
+		}
+		pos += h->len;
+	}
+	end = pos;
+	if (end == queue->head)
+	{
+		LWLockRelease(queue_lock);
+		return false;
+	}
+	LWLockRelease(queue_lock);
+
+	/* group by table and clock, keeping queue order */
+	old = MemoryContextSwitchTo(roundcxt);
+	groups = palloc0(sizeof(PushGroup) * Max(ntasks, 1));
+	for (i = 0; i < ntasks; i++)
+	{
+		for (j = 0; j < ngroups; j++)
+			if (same_group(groups[j].tasks[0], tasks[i]))
+				break;
+		if (j == ngroups)
+		{
+			groups[j].tasks = palloc(sizeof(PsTaskHeader *) * ntasks);
+			ngroups++;
+		}
+		groups[j].tasks[groups[j].ntasks++] = tasks[i];
+	}
+
+	/* apply each group in a transaction of its own */
+	for (j = 0; j < ngroups; j++)
+	{
+		XLogRecPtr	lsn = apply_group_in_xact(&groups[j], roundcxt);
+
+		flush = Max(flush, lsn);
+	}
+
+	/* durable before acknowledged */
+	if (!XLogRecPtrIsInvalid(flush))
+		XLogFlush(flush);
+
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	for (j = 0; j < ngroups; j++)
+		for (i = 0; i < groups[j].ntasks; i++)
+		{
+			PsSlot	   *s = &queue->slots[groups[j].tasks[i]->slot];
+
+			if (s->abandoned)
+				s->status = PS_SLOT_IDLE;
+			else if (groups[j].failed)
+			{
+				s->status = PS_SLOT_FAILED;
+				s->error = groups[j].error;
+			}
+			else
+				s->status = PS_SLOT_DONE;
+		}
+	queue->head = end;
+	LWLockRelease(queue_lock);
+	ConditionVariableBroadcast(&queue->done_cv);
+	ConditionVariableBroadcast(&queue->space_cv);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(roundcxt);
+	return true;
+}
+
+void
+ps_scheduler_main(Datum arg)
+{
+	MemoryContext roundcxt;
+	int			i;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("ps scheduler");
+
+	/*
+	 * Pushes a previous scheduler was applying when it exited may be partly
+	 * applied: fail them rather than apply them twice.
+	 */
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	for (i = 0; i < MaxBackends; i++)
+	{
+		PsSlot	   *s = &queue->slots[i];
+
+		if (s->status == PS_SLOT_APPLYING)
+		{
+			s->status = s->abandoned ? PS_SLOT_IDLE : PS_SLOT_FAILED;
+			memset(&s->error, 0, sizeof(PsError));
+			s->error.sqlerrcode = ERRCODE_OPERATOR_INTERVENTION;
+			strlcpy(s->error.message, "the ps scheduler exited while applying this push",
+					PS_ERROR_LEN);
+			strlcpy(s->error.detail, "The push may be partly applied.", PS_ERROR_LEN);
+		}
+	}
+	queue->sched_pid = MyProcPid;
+	queue->sched_latch = MyLatch;
+	LWLockRelease(queue_lock);
+	before_shmem_exit(scheduler_exit, (Datum) 0);
+	ConditionVariableBroadcast(&queue->done_cv);
+
+	roundcxt = AllocSetContextCreate(TopMemoryContext, "ps scheduler round",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (scheduler_round(roundcxt))
+			continue;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000L, PG_WAIT_EXTENSION);
+	}
+}

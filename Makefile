@@ -8,6 +8,7 @@ EXTENSION = ps
 MODULE_big = ps
 OBJS = \
 	src/ps.o \
+	src/ps_clock.o \
 	src/ps_config.o \
 	src/ps_dir.o \
 	src/ps_funcs.o \
@@ -42,6 +43,9 @@ SHLIB_LINK = -lopenblas
 # No LLVM bitcode: Debian's PGXS would need clang for it, and nothing here
 # benefits from JIT inlining.
 override with_llvm = no
+
+# Rebuild objects when the headers they include change (gcc -MMD).
+override autodepend = yes
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

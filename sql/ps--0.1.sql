@@ -60,11 +60,19 @@ COMMENT ON FUNCTION ps_wait(regclass, bigint) IS
 
 CREATE FUNCTION ps_ranges(tbl regclass,
 	OUT lo bigint, OUT hi bigint, OUT keys bigint, OUT pages integer,
-	OUT clock bigint) RETURNS SETOF record
+	OUT clock bigint, OUT workers integer[], OUT clocks bigint[]) RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'ps_ranges'
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ps_ranges(regclass) IS
-	'key ranges in key order: neighbouring leaves with equal clocks form one range';
+	'key ranges in key order: runs of leaves with one clock and one vector clock (workers[i] at clocks[i])';
+
+CREATE FUNCTION ps_clocks(tbl regclass,
+	OUT lo bigint, OUT hi bigint, OUT workers integer[], OUT clocks bigint[])
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'ps_clocks'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ps_clocks(regclass) IS
+	'the range vector clock: key ranges over which every worker''s clock is the same';
 
 CREATE FUNCTION ps_stats(tbl regclass,
 	OUT dim integer, OUT keys bigint, OUT leaves integer,

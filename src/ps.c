@@ -38,6 +38,7 @@
 #include "utils/rel.h"
 
 #include "ps.h"
+#include "ps_clock.h"
 #include "ps_dir.h"
 #include "ps_sched.h"
 #include "ps_state.h"
@@ -430,6 +431,14 @@ _PG_init(void)
 							&ps_queue_size,
 							64, 1, 4096,
 							PGC_POSTMASTER, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.max_clock_ranges",
+							"Room for range vector clock segments per ps table.",
+							"Beyond it, neighbouring ranges of a worker merge, keeping the smaller clock.",
+							&ps_max_clock_ranges,
+							256, 16, 100000,
+							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ps");

@@ -43,6 +43,7 @@
 #include "ps_config.h"
 #include "ps_workers.h"
 #include "ps_sched.h"
+#include "ps_clock.h"
 
 PG_FUNCTION_INFO_V1(ps_push);
 PG_FUNCTION_INFO_V1(ps_pull);
@@ -50,6 +51,7 @@ PG_FUNCTION_INFO_V1(ps_push_range);
 PG_FUNCTION_INFO_V1(ps_pull_range);
 PG_FUNCTION_INFO_V1(ps_wait);
 PG_FUNCTION_INFO_V1(ps_ranges);
+PG_FUNCTION_INFO_V1(ps_clocks);
 PG_FUNCTION_INFO_V1(ps_stats);
 PG_FUNCTION_INFO_V1(ps_check);
 PG_FUNCTION_INFO_V1(ps_version);
@@ -203,13 +205,18 @@ new_float4_array(Size n, float4 **data)
  */
 static uint64
 push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			int n, PsWrite *w, int64 clock)
+			int n, PsWrite *w, int32 worker, int64 clock)
 {
 	XLogRecPtr	flush_lsn;
 
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
-	if (!ps_sched_push(rel, dir, keys, vals, n, w, clock))
+	if (!ps_sched_push(rel, dir, keys, vals, n, w, worker, clock))
+	{
 		ps_store_write(rel, dir, keys, vals, n, w);
+		if (worker > 0)
+			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
+						 keys[0], keys[n - 1]);
+	}
 	if (RelationNeedsWAL(rel))
 		XLogFlush(Max(XactLastRecEnd, flush_lsn));
 	return w->ts;
@@ -293,14 +300,14 @@ worker_args(FunctionCallInfo fcinfo, int argno, int32 *worker, int64 *clock)
  */
 static PsDir *
 start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
-		   PsWrite *w, int64 *clock)
+		   PsWrite *w, int32 *worker, int64 *clock)
 {
 	const PsConfig *cfg = ps_config_get(rel);
-	int32		worker;
 
+	*worker = 0;
 	*clock = -1;
-	if (worker_args(fcinfo, argno, &worker, clock))
-		ps_workers_call(rel, worker, *clock, PS_CALL_PUSH);
+	if (worker_args(fcinfo, argno, worker, clock))
+		ps_workers_call(rel, *worker, *clock, PS_CALL_PUSH);
 	w->mode = PS_WRITE_PUSH;
 	w->rule = cfg->rule;
 	w->dim = dim;
@@ -336,6 +343,7 @@ ps_push(PG_FUNCTION_ARGS)
 				n;
 	PsDir	   *dir;
 	PsWrite		w;
+	int32		worker;
 	int64		clock;
 	uint64		ts;
 
@@ -355,8 +363,8 @@ ps_push(PG_FUNCTION_ARGS)
 	if (uvals != vals)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
-	dir = start_push(fcinfo, rel, dim, 3, &w, &clock);
-	ts = push_sorted(rel, dir, ukeys, uvals, n, &w, clock);
+	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
+	ts = push_sorted(rel, dir, ukeys, uvals, n, &w, worker, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -380,6 +388,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 	int64		nkeys;
 	PsDir	   *dir;
 	PsWrite		w;
+	int32		worker;
 	int64		clock;
 	uint64		ts;
 
@@ -414,8 +423,8 @@ ps_push_range(PG_FUNCTION_ARGS)
 	keys = palloc(sizeof(int64) * nkeys);
 	for (i = 0; i < nkeys; i++)
 		keys[i] = first + i;
-	dir = start_push(fcinfo, rel, dim, 3, &w, &clock);
-	ts = push_sorted(rel, dir, keys, vals, (int) nkeys, &w, clock);
+	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
+	ts = push_sorted(rel, dir, keys, vals, (int) nkeys, &w, worker, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -620,12 +629,65 @@ ps_workers(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
+/* The workers and clocks of a vector clock range as two arrays. */
+static void
+vector_datums(const PsClockRange *r, Datum *workers, Datum *clocks)
+{
+	Datum	   *w = palloc(sizeof(Datum) * Max(r ? r->nworkers : 0, 1));
+	Datum	   *c = palloc(sizeof(Datum) * Max(r ? r->nworkers : 0, 1));
+	int			n = r ? r->nworkers : 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		w[i] = Int32GetDatum(r->workers[i]);
+		c[i] = Int64GetDatum(r->clocks[i]);
+	}
+	*workers = PointerGetDatum(construct_array(w, n, INT4OID, 4, true, TYPALIGN_INT));
+	*clocks = PointerGetDatum(construct_array(c, n, INT8OID, 8, FLOAT8PASSBYVAL,
+											  TYPALIGN_DOUBLE));
+}
+
+/* A row of ps_ranges being built. */
+typedef struct RangeRow
+{
+	bool		open;
+	int64		lo;
+	int64		hi;
+	int64		keys;
+	int32		pages;
+	uint64		clock;
+	const PsClockRange *vector;
+	BlockNumber lastblk;
+} RangeRow;
+
+static void
+emit_range(ReturnSetInfo *rsinfo, RangeRow *row)
+{
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+
+	if (!row->open)
+		return;
+	values[0] = Int64GetDatum(row->lo);
+	values[1] = Int64GetDatum(row->hi);
+	values[2] = Int64GetDatum(row->keys);
+	values[3] = Int32GetDatum(row->pages);
+	values[4] = Int64GetDatum((int64) row->clock);
+	vector_datums(row->vector, &values[5], &values[6]);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	row->open = false;
+}
+
 /*
- * ps_ranges(tbl regclass) returns setof (lo, hi, keys, pages, clock)
+ * ps_ranges(tbl regclass) returns setof (lo, hi, keys, pages, clock,
+ * workers, clocks)
  *
- * The key ranges of the table in key order: neighbouring leaves with the
- * same clock (timestamp of the last push applied) form one range, as in
- * the paper's range clocks.
+ * The key ranges of the table in key order.  A range is a run of leaves
+ * with the same clock (the timestamp of the newest push applied to them,
+ * as in the paper's range clocks) and the same vector clock: workers[i] is
+ * at clocks[i] on all of it.  Leaves are split where the vector clock
+ * changes.  keys and pages count the keys and leaves in the range.
  */
 Datum
 ps_ranges(PG_FUNCTION_ARGS)
@@ -634,47 +696,96 @@ ps_ranges(PG_FUNCTION_ARGS)
 	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
 	char	   *page = palloc(BLCKSZ);
 	BlockNumber blk;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
-	bool		open = false;
-	int64		keys = 0;
-	int32		pages = 0;
-	uint64		clock = 0;
+	PsClockRange *vec;
+	int			nvec,
+				v = 0;
+	RangeRow	row;
 
 	InitMaterializedSRF(fcinfo, 0);
+	memset(&row, 0, sizeof(row));
+	nvec = RecoveryInProgress() ? 0 : ps_clock_ranges(rel, &vec);
 	blk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
 	while (blk != InvalidBlockNumber)
 	{
+		BlockNumber cur = blk;
 		PsPageOpaque op;
+		int64		a;
 
 		CHECK_FOR_INTERRUPTS();
 		blk = ps_store_copy_leaf(rel, blk, page, NULL);
 		op = PsPageGetOpaque((Page) page);
-		if (open && op->clock != clock)
+
+		/* cut the leaf at the borders of vector clock ranges */
+		for (a = op->lo;;)
 		{
-			values[2] = Int64GetDatum(keys);
-			values[3] = Int32GetDatum(pages);
-			values[4] = Int64GetDatum((int64) clock);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			open = false;
+			const PsClockRange *r = NULL;
+			int64		b = op->hi;
+			int64		nkeys;
+
+			while (v < nvec && vec[v].hi < a)
+				v++;
+			if (v < nvec && vec[v].lo <= a)
+			{
+				r = &vec[v];
+				b = Min(b, r->hi);
+			}
+			else if (v < nvec && vec[v].lo <= b)
+				b = vec[v].lo - 1;
+			nkeys = (b == PG_INT64_MAX ? (int64) op->nitems :
+					 (int64) ps_leaf_lower_bound((Page) page, b + 1)) -
+				ps_leaf_lower_bound((Page) page, a);
+
+			if (!row.open || row.clock != op->clock || row.vector != r)
+			{
+				emit_range(rsinfo, &row);
+				row.open = true;
+				row.lo = a;
+				row.keys = 0;
+				row.pages = 0;
+				row.clock = op->clock;
+				row.vector = r;
+				row.lastblk = InvalidBlockNumber;
+			}
+			row.hi = b;
+			row.keys += nkeys;
+			if (row.lastblk != cur)
+				row.pages++;
+			row.lastblk = cur;
+			if (b >= op->hi)
+				break;
+			a = b + 1;
 		}
-		if (!open)
-		{
-			values[0] = Int64GetDatum(op->lo);
-			keys = 0;
-			pages = 0;
-			clock = op->clock;
-			open = true;
-		}
-		values[1] = Int64GetDatum(op->hi);
-		keys += op->nitems;
-		pages++;
 	}
-	if (open)
+	emit_range(rsinfo, &row);
+	relation_close(rel, NoLock);
+	return (Datum) 0;
+}
+
+/*
+ * ps_clocks(tbl regclass) returns setof (lo, hi, workers, clocks)
+ *
+ * The range vector clock alone: maximal key ranges over which every
+ * worker's clock is the same; ranges no worker pushed to are left out.
+ */
+Datum
+ps_clocks(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	PsClockRange *vec;
+	int			nvec,
+				i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	nvec = RecoveryInProgress() ? 0 : ps_clock_ranges(rel, &vec);
+	for (i = 0; i < nvec; i++)
 	{
-		values[2] = Int64GetDatum(keys);
-		values[3] = Int32GetDatum(pages);
-		values[4] = Int64GetDatum((int64) clock);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = Int64GetDatum(vec[i].lo);
+		values[1] = Int64GetDatum(vec[i].hi);
+		vector_datums(&vec[i], &values[2], &values[3]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	relation_close(rel, NoLock);

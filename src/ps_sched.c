@@ -64,6 +64,7 @@
 #include "utils/rel.h"
 
 #include "ps.h"
+#include "ps_clock.h"
 #include "ps_dir.h"
 #include "ps_page.h"
 #include "ps_sched.h"
@@ -134,6 +135,7 @@ typedef struct PsTaskHeader
 	int32		dim;
 	int32		width;
 	PsRule		rule;
+	int32		worker;			/* the pushing worker, 0 for plain pushes */
 	int64		clock;			/* the worker's clock, -1 for plain pushes */
 	uint64		ts;
 	int32		nkeys;
@@ -254,7 +256,7 @@ wait_slot_idle(PsSlot *slot)
  */
 bool
 ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			  int n, const PsWrite *w, int64 clock)
+			  int n, const PsWrite *w, int32 worker, int64 clock)
 {
 	Size		need = MAXALIGN(TASK_HDRSZ + sizeof(int64) * n +
 								sizeof(float4) * w->dim * n);
@@ -325,6 +327,7 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	h->dim = w->dim;
 	h->width = dir->width;
 	h->rule = w->rule;
+	h->worker = worker;
 	h->clock = clock;
 	h->ts = w->ts;
 	h->nkeys = n;
@@ -550,6 +553,13 @@ apply_group(PushGroup *g)
 			w.ts = Max(w.ts, g->tasks[t]->ts);
 		ps_store_write(rel, dir, keys, vals, n, &w);
 		lsn = XactLastRecEnd;
+
+		/* each worker's clock now holds on the range its push covered */
+		for (t = 0; t < g->ntasks; t++)
+			if (g->tasks[t]->worker > 0 && g->tasks[t]->nkeys > 0)
+				ps_clock_set(first->dbid, first->relid, g->tasks[t]->worker,
+							 g->tasks[t]->clock, TaskKeys(g->tasks[t])[0],
+							 TaskKeys(g->tasks[t])[g->tasks[t]->nkeys - 1]);
 	}
 	PG_FINALLY();
 	{

@@ -21,7 +21,7 @@ extern int	ps_queue_size;
 extern void ps_sched_init(void);
 extern bool ps_sched_push(Relation rel, PsDir *dir, const int64 *keys,
 						  const float4 *vals, int n, const PsWrite *w,
-						  int64 clock);
+						  int32 worker, int64 clock);
 extern void ps_sched_wait_ts(Relation rel, uint64 ts);
 
 extern PGDLLEXPORT void ps_scheduler_main(Datum arg);

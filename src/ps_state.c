@@ -38,6 +38,7 @@
 
 #include "ps.h"
 #include "ps_dir.h"
+#include "ps_clock.h"
 #include "ps_state.h"
 #include "ps_workers.h"
 
@@ -53,7 +54,8 @@ static Size
 state_entry_size(void)
 {
 	return MAXALIGN(offsetof(PsTableState, workers) +
-					sizeof(PsWorker) * ps_max_workers);
+					sizeof(PsWorker) * ps_max_workers +
+					sizeof(PsClockSeg) * ps_max_clock_ranges);
 }
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -172,6 +174,7 @@ ps_state_acquire(Relation rel, const PsConfig *cfg)
 			st->next_worker_id = 1;
 			st->nactive = 0;
 			st->nwaiting = 0;
+			st->nsegs = 0;
 			memset(st->workers, 0, sizeof(PsWorker) * ps_max_workers);
 			st->consistency = cfg->consistency;
 			st->max_delay = cfg->max_delay;
@@ -251,6 +254,26 @@ ps_state_last_ts(Relation rel)
 	SpinLockRelease(&st->mutex);
 	LWLockRelease(ps_state_lock);
 	return ts;
+}
+
+/*
+ * The entry of a table if there is one, by database and table (the
+ * scheduler serves every database).  Returns with ps_state_lock held in
+ * shared mode (release it with ps_state_release), or NULL without it.
+ */
+PsTableState *
+ps_state_lookup(Oid dbid, Oid relid)
+{
+	PsStateKey	key;
+	PsTableState *st;
+
+	key.dbid = dbid;
+	key.relid = relid;
+	LWLockAcquire(ps_state_lock, LW_SHARED);
+	st = hash_search(ps_state_hash, &key, HASH_FIND, NULL);
+	if (st == NULL)
+		LWLockRelease(ps_state_lock);
+	return st;
 }
 
 void

@@ -36,6 +36,15 @@ typedef struct PsWorker
 	int32		pid;			/* backend of the last call */
 } PsWorker;
 
+/* A range clock of one worker: its pushes up to clock are applied on [lo, hi]. */
+typedef struct PsClockSeg
+{
+	int64		lo;
+	int64		hi;
+	int64		clock;
+	int32		worker;
+} PsClockSeg;
+
 typedef struct PsStateKey
 {
 	Oid			dbid;
@@ -60,12 +69,17 @@ typedef struct PsTableState
 	int32		next_worker_id;
 	int32		nactive;		/* ACTIVE workers */
 	int32		nwaiting;		/* backends sleeping on cv */
+	int32		nsegs;			/* range clock segments in use */
 	ConditionVariable cv;		/* a clock advanced, or the rules changed */
 	PsWorker	workers[FLEXIBLE_ARRAY_MEMBER]; /* ps_max_workers slots */
+	/* then ps_max_clock_ranges PsClockSeg, sorted by worker then lo */
 } PsTableState;
+
+#define PsStateSegs(st) ((PsClockSeg *) &(st)->workers[ps_max_workers])
 
 extern void ps_state_init(void);
 extern PsTableState *ps_state_acquire(Relation rel, const PsConfig *cfg);
+extern PsTableState *ps_state_lookup(Oid dbid, Oid relid);
 extern void ps_state_release(void);
 extern uint64 ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn);
 extern uint64 ps_state_last_ts(Relation rel);

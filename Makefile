@@ -11,6 +11,7 @@ OBJS = \
 	src/ps_clock.o \
 	src/ps_config.o \
 	src/ps_dir.o \
+	src/ps_filter.o \
 	src/ps_funcs.o \
 	src/ps_keys.o \
 	src/ps_page.o \

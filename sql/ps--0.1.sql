@@ -100,7 +100,9 @@ CREATE TABLE ps_config (
 	learning_rate real NOT NULL CHECK (learning_rate > 0),
 	l1 real NOT NULL CHECK (l1 >= 0),
 	l2 real NOT NULL CHECK (l2 >= 0),
-	beta real NOT NULL CHECK (beta >= 0)
+	beta real NOT NULL CHECK (beta >= 0),
+	kkt_filter boolean NOT NULL,
+	significance real NOT NULL CHECK (significance >= 0)
 );
 SELECT pg_catalog.pg_extension_config_dump('ps_config', '');
 REVOKE ALL ON ps_config FROM PUBLIC;
@@ -111,11 +113,12 @@ COMMENT ON TABLE ps_config IS
 CREATE FUNCTION ps_configure(tbl regclass,
 	update_rule text DEFAULT NULL, consistency text DEFAULT NULL,
 	max_delay integer DEFAULT NULL, learning_rate real DEFAULT NULL,
-	l1 real DEFAULT NULL, l2 real DEFAULT NULL, beta real DEFAULT NULL)
+	l1 real DEFAULT NULL, l2 real DEFAULT NULL, beta real DEFAULT NULL,
+	kkt_filter boolean DEFAULT NULL, significance real DEFAULT NULL)
 	RETURNS ps_config
 	AS 'MODULE_PATHNAME', 'ps_configure'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ps_configure(regclass, text, text, integer, real, real, real, real) IS
+COMMENT ON FUNCTION ps_configure(regclass, text, text, integer, real, real, real, real, boolean, real) IS
 	'set the update rule, consistency model and their parameters of a ps table (NULL: keep); needs ownership';
 
 -- Rows of dropped tables go with them.
@@ -150,3 +153,27 @@ CREATE FUNCTION ps_workers(tbl regclass,
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ps_workers(regclass) IS
 	'workers of a ps table: id, state (active, left, dropped), clock, last call, backend';
+
+-- Filters
+CREATE FUNCTION ps_pull_active(tbl regclass, keys bigint[],
+	worker integer DEFAULT NULL, clock bigint DEFAULT NULL,
+	OUT active_keys bigint[], OUT vals real[]) RETURNS record
+	AS 'MODULE_PATHNAME', 'ps_pull_active'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ps_pull_active(regclass, bigint[], integer, bigint) IS
+	'of keys, those with a nonzero value, with their values (dim per key), in key order';
+
+CREATE FUNCTION ps_pull_changed(tbl regclass, keys bigint[],
+	worker integer, clock bigint DEFAULT NULL,
+	OUT changed_keys bigint[], OUT vals real[]) RETURNS record
+	AS 'MODULE_PATHNAME', 'ps_pull_changed'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ps_pull_changed(regclass, bigint[], integer, bigint) IS
+	'of keys, those whose value moved by more than the table''s significance since this worker last pulled them';
+
+CREATE FUNCTION ps_filters(tbl regclass,
+	OUT filter text, OUT keys bigint, OUT bytes bigint) RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'ps_filters'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ps_filters(regclass) IS
+	'keys and bytes each filter removed from pushes and pulls since the server started';

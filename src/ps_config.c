@@ -60,7 +60,9 @@ static HTAB *config_hash = NULL;
 static const PsConfig default_config = {
 	.rule = {.kind = PS_RULE_SUM, .lr = 0.1f, .l1 = 0.0f, .l2 = 0.0f, .beta = 1.0f},
 	.consistency = PS_EVENTUAL,
-	.max_delay = 0
+	.max_delay = 0,
+	.kkt_filter = false,
+	.significance = 0.0f
 };
 
 static const char *const consistency_names[] = {"eventual", "sequential", "bounded"};
@@ -140,8 +142,8 @@ config_read(Relation rel, PsConfig *cfg)
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
 	bool		found = false;
 
-	sql = psprintf("SELECT update_rule, consistency, max_delay, learning_rate, l1, l2, beta "
-				   "FROM %s WHERE tbl = $1", config_table_name(rel));
+	sql = psprintf("SELECT update_rule, consistency, max_delay, learning_rate, l1, l2, beta, "
+				   "kkt_filter, significance FROM %s WHERE tbl = $1", config_table_name(rel));
 	SPI_connect();
 	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "ps: could not read ps_config");
@@ -163,6 +165,8 @@ config_read(Relation rel, PsConfig *cfg)
 		cfg->rule.l1 = DatumGetFloat4(SPI_getbinval(tup, desc, 5, &isnull));
 		cfg->rule.l2 = DatumGetFloat4(SPI_getbinval(tup, desc, 6, &isnull));
 		cfg->rule.beta = DatumGetFloat4(SPI_getbinval(tup, desc, 7, &isnull));
+		cfg->kkt_filter = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+		cfg->significance = DatumGetFloat4(SPI_getbinval(tup, desc, 9, &isnull));
 		found = true;
 	}
 	SPI_finish();
@@ -254,7 +258,7 @@ finite_arg(FunctionCallInfo fcinfo, int argno, float4 current)
 
 /*
  * ps_configure(tbl, update_rule, consistency, max_delay, learning_rate, l1,
- *				l2, beta) returns ps_config
+ *				l2, beta, kkt_filter, significance) returns ps_config
  *
  * Sets the given parts of a table's configuration (NULL: keep) and returns
  * the whole configuration.  Needs ownership of the table.
@@ -268,9 +272,9 @@ ps_configure(PG_FUNCTION_ARGS)
 	PsConfig	old;
 	PsDir	   *dir;
 	char	   *sql;
-	Oid			argtypes[8] = {OIDOID, TEXTOID, TEXTOID, INT4OID, FLOAT4OID,
-	FLOAT4OID, FLOAT4OID, FLOAT4OID};
-	Datum		args[8];
+	Oid			argtypes[10] = {OIDOID, TEXTOID, TEXTOID, INT4OID, FLOAT4OID,
+	FLOAT4OID, FLOAT4OID, FLOAT4OID, BOOLOID, FLOAT4OID};
+	Datum		args[10];
 	Oid			save_userid;
 	int			save_sec;
 	Datum		result;
@@ -321,6 +325,9 @@ ps_configure(PG_FUNCTION_ARGS)
 	cfg.rule.l1 = finite_arg(fcinfo, 5, cfg.rule.l1);
 	cfg.rule.l2 = finite_arg(fcinfo, 6, cfg.rule.l2);
 	cfg.rule.beta = finite_arg(fcinfo, 7, cfg.rule.beta);
+	if (!PG_ARGISNULL(8))
+		cfg.kkt_filter = PG_GETARG_BOOL(8);
+	cfg.significance = finite_arg(fcinfo, 9, cfg.significance);
 
 	/* values that cannot apply to this table */
 	if (cfg.rule.lr <= 0)
@@ -329,6 +336,10 @@ ps_configure(PG_FUNCTION_ARGS)
 		bad_config("l1 needs the ftrl rule",
 				   "Only FTRL-proximal applies an L1 penalty (and yields exact zeros).",
 				   "Configure update_rule => 'ftrl', or leave l1 at 0.");
+	if (cfg.kkt_filter && (cfg.rule.kind != PS_RULE_FTRL || cfg.rule.l1 <= 0))
+		bad_config("kkt_filter needs the ftrl rule with l1 > 0",
+				   "The KKT filter drops pushes of keys that the L1 penalty keeps at zero.",
+				   "Configure update_rule => 'ftrl' and l1 > 0 with it, or leave kkt_filter off.");
 	if (cfg.consistency != PS_BOUNDED && !PG_ARGISNULL(3) && cfg.max_delay > 0)
 		bad_config("max_delay needs bounded consistency",
 				   "Sequential consistency is a max_delay of 0; eventual has no bound.",
@@ -363,14 +374,17 @@ ps_configure(PG_FUNCTION_ARGS)
 	args[5] = Float4GetDatum(cfg.rule.l1);
 	args[6] = Float4GetDatum(cfg.rule.l2);
 	args[7] = Float4GetDatum(cfg.rule.beta);
-	sql = psprintf("INSERT INTO %s AS c VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+	args[8] = BoolGetDatum(cfg.kkt_filter);
+	args[9] = Float4GetDatum(cfg.significance);
+	sql = psprintf("INSERT INTO %s AS c VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
 				   "ON CONFLICT (tbl) DO UPDATE SET update_rule = $2, consistency = $3, "
-				   "max_delay = $4, learning_rate = $5, l1 = $6, l2 = $7, beta = $8 "
+				   "max_delay = $4, learning_rate = $5, l1 = $6, l2 = $7, beta = $8, "
+				   "kkt_filter = $9, significance = $10 "
 				   "RETURNING c.*", config_table_name(rel));
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(config_table_owner(rel), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	SPI_connect();
-	if (SPI_execute_with_args(sql, 8, argtypes, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING ||
+	if (SPI_execute_with_args(sql, 10, argtypes, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "ps: could not write ps_config");
 	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0],

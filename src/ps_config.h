@@ -26,6 +26,8 @@ typedef struct PsConfig
 	PsRule		rule;
 	PsConsistency consistency;
 	int			max_delay;		/* tau of bounded delay */
+	bool		kkt_filter;		/* drop pushes of inactive keys (ftrl, l1) */
+	float4		significance;	/* ps_pull_changed: smallest change sent */
 } PsConfig;
 
 extern const PsConfig *ps_config_get(Relation rel);

@@ -44,6 +44,7 @@
 #include "ps_workers.h"
 #include "ps_sched.h"
 #include "ps_clock.h"
+#include "ps_filter.h"
 
 PG_FUNCTION_INFO_V1(ps_push);
 PG_FUNCTION_INFO_V1(ps_pull);
@@ -52,6 +53,9 @@ PG_FUNCTION_INFO_V1(ps_pull_range);
 PG_FUNCTION_INFO_V1(ps_wait);
 PG_FUNCTION_INFO_V1(ps_ranges);
 PG_FUNCTION_INFO_V1(ps_clocks);
+PG_FUNCTION_INFO_V1(ps_pull_active);
+PG_FUNCTION_INFO_V1(ps_pull_changed);
+PG_FUNCTION_INFO_V1(ps_filters);
 PG_FUNCTION_INFO_V1(ps_stats);
 PG_FUNCTION_INFO_V1(ps_check);
 PG_FUNCTION_INFO_V1(ps_version);
@@ -212,8 +216,20 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
 	if (!ps_sched_push(rel, dir, keys, vals, n, w, worker, clock))
 	{
+		if (w->kkt)
+		{
+			/* the filter compacts in place: work on copies */
+			int64	   *k = palloc(sizeof(int64) * n);
+			float4	   *v = palloc(sizeof(float4) * w->dim * n);
+
+			memcpy(k, keys, sizeof(int64) * n);
+			memcpy(v, vals, sizeof(float4) * w->dim * n);
+			n = ps_filter_kkt(rel, dir, &w->rule, k, v, n, w->dim);
+			keys = k;
+			vals = v;
+		}
 		ps_store_write(rel, dir, keys, vals, n, w);
-		if (worker > 0)
+		if (worker > 0 && n > 0)
 			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
 						 keys[0], keys[n - 1]);
 	}
@@ -312,6 +328,7 @@ start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
 	w->rule = cfg->rule;
 	w->dim = dim;
 	w->ts = 0;
+	w->kkt = cfg->kkt_filter;
 	return ps_table_storage(rel, dim, cfg);
 }
 
@@ -483,14 +500,14 @@ ps_pull(PG_FUNCTION_ARGS)
 		if (keys[i] < keys[i - 1])
 			break;
 	if (i >= nkeys)
-		ps_store_read(rel, dir, keys, NULL, nkeys, out);
+		ps_store_read(rel, dir, keys, NULL, nkeys, dim, out);
 	else
 	{
 		int64	   *sorted = palloc(sizeof(int64) * nkeys);
 		int32	   *perm = palloc(sizeof(int32) * nkeys);
 
 		ps_sort_keys(keys, nkeys, sorted, perm);
-		ps_store_read(rel, dir, sorted, perm, nkeys, out);
+		ps_store_read(rel, dir, sorted, perm, nkeys, dim, out);
 	}
 	relation_close(rel, NoLock);
 	PG_RETURN_ARRAYTYPE_P(result);
@@ -573,6 +590,156 @@ ps_wait(PG_FUNCTION_ARGS)
 	ps_sched_wait_ts(rel, (uint64) ts);
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Filtered pulls
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * A filtered pull: the distinct keys asked for, in key order, with their
+ * values, of which filter keeps some; returned as (keys, vals).
+ */
+static Datum
+pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
+{
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	int64	   *keys;
+	int64	   *sorted;
+	int32	   *perm;
+	float4	   *vals;
+	int			nkeys,
+				n = 0,
+				m,
+				dim,
+				i,
+				j;
+	PsDir	   *dir;
+	int32		worker = 0;
+	int64		clock = -1;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	Datum	   *kd;
+	ArrayType  *varr;
+	float4	   *vout;
+
+	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	if (filter == PS_FILTER_CHANGED)
+	{
+		arg_not_null(fcinfo, 2, "the worker");
+		worker = PG_GETARG_INT32(2);
+		if (!PG_ARGISNULL(3))
+			clock = PG_GETARG_INT64(3);
+	}
+	else if (!worker_args(fcinfo, 2, &worker, &clock))
+		worker = 0;
+	dir = ps_dir_get(rel, false, 0, 0);
+	dim = read_dim(rel, dir);
+	check_request_size(fcinfo, nkeys, dim);
+	if (worker > 0 && clock >= 0)
+		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
+	else if (worker > 0)
+		ps_workers_check(rel, worker);
+	dir = ps_dir_get(rel, false, 0, 0);
+
+	/* distinct keys in key order, and their values */
+	sorted = palloc(sizeof(int64) * Max(nkeys, 1));
+	perm = palloc(sizeof(int32) * Max(nkeys, 1));
+	ps_sort_keys(keys, nkeys, sorted, perm);
+	for (i = 0; i < nkeys; i++)
+		if (n == 0 || sorted[i] != sorted[n - 1])
+			sorted[n++] = sorted[i];
+	vals = palloc0(sizeof(float4) * dim * Max(n, 1));
+	ps_store_read(rel, dir, sorted, NULL, n, dim, vals);
+
+	if (filter == PS_FILTER_CHANGED)
+		m = ps_filter_changed(rel, worker, ps_config_get(rel)->significance,
+							  sorted, vals, n, dim);
+	else
+	{
+		for (i = 0, m = 0; i < n; i++)
+		{
+			bool		active = false;
+			int			d;
+
+			for (d = 0; d < dim; d++)
+				active |= vals[(Size) i * dim + d] != 0.0f;
+			if (!active)
+				continue;
+			sorted[m] = sorted[i];
+			memmove(vals + (Size) m * dim, vals + (Size) i * dim, sizeof(float4) * dim);
+			m++;
+		}
+		ps_filter_count(MyDatabaseId, RelationGetRelid(rel), PS_FILTER_ACTIVE,
+						n - m, dim);
+	}
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	kd = palloc(sizeof(Datum) * Max(m, 1));
+	for (j = 0; j < m; j++)
+		kd[j] = Int64GetDatum(sorted[j]);
+	values[0] = PointerGetDatum(construct_array(kd, m, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	varr = new_float4_array((Size) m * dim, &vout);
+	if (m > 0)
+		memcpy(vout, vals, sizeof(float4) * dim * m);
+	values[1] = PointerGetDatum(varr);
+	relation_close(rel, NoLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * ps_pull_active(tbl, keys, worker, clock) returns (active_keys, vals):
+ * of keys, those with a nonzero value (the active ones under L1).
+ */
+Datum
+ps_pull_active(PG_FUNCTION_ARGS)
+{
+	return pull_filtered(fcinfo, PS_FILTER_ACTIVE);
+}
+
+/*
+ * ps_pull_changed(tbl, keys, worker, clock) returns (changed_keys, vals):
+ * of keys, those whose value moved by more than the table's significance
+ * since this worker last pulled them here (the significantly-modified
+ * filter), and those it never pulled.
+ */
+Datum
+ps_pull_changed(PG_FUNCTION_ARGS)
+{
+	return pull_filtered(fcinfo, PS_FILTER_CHANGED);
+}
+
+/*
+ * ps_filters(tbl) returns setof (filter, keys, bytes): what each filter
+ * removed since the server started.
+ */
+Datum
+ps_filters(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	uint64		keys[PS_NFILTERS] = {0};
+	uint64		bytes[PS_NFILTERS] = {0};
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	ps_state_filter_counts(rel, keys, bytes);
+	for (i = 0; i < PS_NFILTERS; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(ps_filter_names[i]);
+		values[1] = Int64GetDatum((int64) keys[i]);
+		values[2] = Int64GetDatum((int64) bytes[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	relation_close(rel, NoLock);
+	return (Datum) 0;
 }
 
 /* ------------------------------------------------------------------------

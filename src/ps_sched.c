@@ -66,6 +66,7 @@
 #include "ps.h"
 #include "ps_clock.h"
 #include "ps_dir.h"
+#include "ps_filter.h"
 #include "ps_page.h"
 #include "ps_sched.h"
 #include "ps_store.h"
@@ -135,6 +136,7 @@ typedef struct PsTaskHeader
 	int32		dim;
 	int32		width;
 	PsRule		rule;
+	bool		kkt;			/* drop pushes of inactive keys */
 	int32		worker;			/* the pushing worker, 0 for plain pushes */
 	int64		clock;			/* the worker's clock, -1 for plain pushes */
 	uint64		ts;
@@ -327,6 +329,7 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	h->dim = w->dim;
 	h->width = dir->width;
 	h->rule = w->rule;
+	h->kkt = w->kkt;
 	h->worker = worker;
 	h->clock = clock;
 	h->ts = w->ts;
@@ -545,6 +548,8 @@ apply_group(PushGroup *g)
 				 NameStr(first->relname));
 		n = aggregate(g, first->dim, &keys, &vals);
 		ps_check_finite(vals, (Size) n * first->dim, true);
+		if (first->kkt)
+			n = ps_filter_kkt(rel, dir, &first->rule, keys, vals, n, first->dim);
 		w.mode = PS_WRITE_PUSH;
 		w.rule = first->rule;
 		w.dim = first->dim;
@@ -614,6 +619,7 @@ same_group(const PsTaskHeader *a, const PsTaskHeader *b)
 {
 	return a->dbid == b->dbid && a->relid == b->relid &&
 		RelFileNodeEquals(a->node, b->node) && a->clock == b->clock &&
+		a->kkt == b->kkt &&
 		a->dim == b->dim && a->width == b->width &&
 		memcmp(&a->rule, &b->rule, sizeof(PsRule)) == 0;
 }

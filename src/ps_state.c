@@ -175,6 +175,8 @@ ps_state_acquire(Relation rel, const PsConfig *cfg)
 			st->nactive = 0;
 			st->nwaiting = 0;
 			st->nsegs = 0;
+			memset(st->filtered_keys, 0, sizeof(st->filtered_keys));
+			memset(st->filtered_bytes, 0, sizeof(st->filtered_bytes));
 			memset(st->workers, 0, sizeof(PsWorker) * ps_max_workers);
 			st->consistency = cfg->consistency;
 			st->max_delay = cfg->max_delay;
@@ -280,6 +282,21 @@ void
 ps_state_release(void)
 {
 	LWLockRelease(ps_state_lock);
+}
+
+/* The filter counters of a table (zeros if it has no shared state). */
+void
+ps_state_filter_counts(Relation rel, uint64 *keys, uint64 *bytes)
+{
+	PsTableState *st = ps_state_lookup(MyDatabaseId, RelationGetRelid(rel));
+
+	if (st == NULL)
+		return;
+	SpinLockAcquire(&st->mutex);
+	memcpy(keys, st->filtered_keys, sizeof(st->filtered_keys));
+	memcpy(bytes, st->filtered_bytes, sizeof(st->filtered_bytes));
+	SpinLockRelease(&st->mutex);
+	ps_state_release();
 }
 
 /* Drop the entry of a table (dropped, or its storage emptied in place). */

@@ -70,6 +70,8 @@ typedef struct PsTableState
 	int32		nactive;		/* ACTIVE workers */
 	int32		nwaiting;		/* backends sleeping on cv */
 	int32		nsegs;			/* range clock segments in use */
+	uint64		filtered_keys[3];	/* per PsFilterKind: keys removed */
+	uint64		filtered_bytes[3];	/* ... and the bytes they would take */
 	ConditionVariable cv;		/* a clock advanced, or the rules changed */
 	PsWorker	workers[FLEXIBLE_ARRAY_MEMBER]; /* ps_max_workers slots */
 	/* then ps_max_clock_ranges PsClockSeg, sorted by worker then lo */
@@ -84,5 +86,6 @@ extern void ps_state_release(void);
 extern uint64 ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn);
 extern uint64 ps_state_last_ts(Relation rel);
 extern void ps_state_forget(Oid relid);
+extern void ps_state_filter_counts(Relation rel, uint64 *keys, uint64 *bytes);
 
 #endif							/* PS_STATE_H */

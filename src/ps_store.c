@@ -492,14 +492,15 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 
 /*
  * Read the values of sorted keys (repeats allowed) into out, which holds
- * n * dim zeroed floats: key i's values go to position perm[i] (or i when
- * perm is NULL).  Keys not in the table stay zero.
+ * n * nfloats zeroed floats: key i's first nfloats floats (dim for values,
+ * width for whole records) go to position perm[i] (or i when perm is
+ * NULL).  Keys not in the table stay zero.
  */
 void
 ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
-			  int n, float4 *out)
+			  int n, int nfloats, float4 *out)
 {
-	int			dim = dir->dim;
+	int			dim = nfloats;
 	int			width = dir->width;
 	int		   *slots;
 	int			i = 0,

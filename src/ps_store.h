@@ -29,12 +29,13 @@ typedef struct PsWrite
 	PsRule		rule;			/* for PUSH and SET */
 	int			dim;			/* values per key */
 	uint64		ts;				/* clock of the leaves written */
+	bool		kkt;			/* drop pushes of inactive keys first */
 } PsWrite;
 
 extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,
 						   const float4 *vals, int n, const PsWrite *w);
 extern void ps_store_read(Relation rel, PsDir *dir, const int64 *keys,
-						  const int32 *perm, int n, float4 *out);
+						  const int32 *perm, int n, int nfloats, float4 *out);
 extern void ps_store_read_range(Relation rel, PsDir *dir, int64 lo,
 								int64 count, float4 *out);
 extern BlockNumber ps_store_copy_leaf(Relation rel, BlockNumber blk,

@@ -211,6 +211,7 @@ ps_workers_join(Relation rel)
 void
 ps_workers_leave(Relation rel, int32 id)
 {
+	TimestampTz now = GetCurrentTimestamp();
 	PsTableState *st;
 	PsWorker   *w;
 	int			state = PS_WORKER_FREE;
@@ -222,7 +223,7 @@ ps_workers_leave(Relation rel, int32 id)
 	if (w && w->state == PS_WORKER_ACTIVE)
 	{
 		w->state = PS_WORKER_LEFT;
-		w->last_seen = GetCurrentTimestamp();
+		w->last_seen = now;
 		st->nactive--;
 	}
 	else if (w)
@@ -397,6 +398,35 @@ ps_workers_call(Relation rel, int32 id, int64 clock, PsWorkerCall call)
 }
 
 /*
+ * A call of worker id that names no clock: a heartbeat; errors if the
+ * worker cannot make calls.
+ */
+void
+ps_workers_check(Relation rel, int32 id)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	PsTableState *st;
+	PsWorker   *w;
+	int			state = PS_WORKER_FREE;
+
+	check_not_recovery();
+	st = ps_state_acquire(rel, ps_config_get(rel));
+	SpinLockAcquire(&st->mutex);
+	w = find_worker(st, id);
+	if (w && w->state == PS_WORKER_ACTIVE)
+	{
+		w->last_seen = now;
+		w->pid = MyProcPid;
+	}
+	else if (w)
+		state = w->state;
+	SpinLockRelease(&st->mutex);
+	ps_state_release();
+	if (w == NULL || state != PS_WORKER_FREE)
+		bad_worker(rel, id, w ? state : PS_WORKER_FREE);
+}
+
+/*
  * The consistency model changed: waiting pulls re-check at once.
  */
 void
@@ -431,8 +461,10 @@ ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc)
 	bool		dropped;
 	int			i;
 
+	TimestampTz now = GetCurrentTimestamp();
+
 	SpinLockAcquire(&st->mutex);
-	dropped = expire_workers(st, GetCurrentTimestamp(), 0);
+	dropped = expire_workers(st, now, 0);
 	memcpy(copy, st->workers, sizeof(PsWorker) * ps_max_workers);
 	SpinLockRelease(&st->mutex);
 	if (dropped)

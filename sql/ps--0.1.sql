@@ -177,3 +177,11 @@ CREATE FUNCTION ps_filters(tbl regclass,
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ps_filters(regclass) IS
 	'keys and bytes each filter removed from pushes and pulls since the server started';
+
+CREATE FUNCTION ps_scheduler(OUT pid integer, OUT rounds bigint,
+	OUT aggregates bigint, OUT pushes bigint, OUT failed bigint,
+	OUT keys_pushed bigint, OUT keys_applied bigint) RETURNS record
+	AS 'MODULE_PATHNAME', 'ps_scheduler'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION ps_scheduler() IS
+	'what the scheduler did since the server started: rounds, aggregates, pushes, keys';

@@ -56,6 +56,7 @@ PG_FUNCTION_INFO_V1(ps_clocks);
 PG_FUNCTION_INFO_V1(ps_pull_active);
 PG_FUNCTION_INFO_V1(ps_pull_changed);
 PG_FUNCTION_INFO_V1(ps_filters);
+PG_FUNCTION_INFO_V1(ps_scheduler);
 PG_FUNCTION_INFO_V1(ps_stats);
 PG_FUNCTION_INFO_V1(ps_check);
 PG_FUNCTION_INFO_V1(ps_version);
@@ -740,6 +741,33 @@ ps_filters(PG_FUNCTION_ARGS)
 	}
 	relation_close(rel, NoLock);
 	return (Datum) 0;
+}
+
+/*
+ * ps_scheduler() returns (pid, rounds, aggregates, pushes, failed,
+ * keys_pushed, keys_applied): what the scheduler did since the server
+ * started.  pushes / aggregates is how many pushes an apply served on
+ * average, keys_pushed / keys_applied how much aggregation saved.
+ */
+Datum
+ps_scheduler(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	int32		pid;
+	uint64		counts[6];
+	int			i;
+
+	ps_check_preloaded();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	ps_sched_counters(&pid, counts);
+	values[0] = Int32GetDatum(pid);
+	nulls[0] = pid == 0;
+	for (i = 0; i < 6; i++)
+		values[i + 1] = Int64GetDatum((int64) counts[i]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /* ------------------------------------------------------------------------

@@ -117,6 +117,13 @@ typedef struct PsQueue
 	Latch	   *sched_latch;
 	ConditionVariable space_cv; /* the ring has room again */
 	ConditionVariable done_cv;	/* a push was applied or failed */
+	/* counters since the server started, for ps_scheduler() */
+	uint64		rounds;			/* rounds that applied something */
+	uint64		aggregates;		/* groups applied */
+	uint64		pushes;			/* pushes applied */
+	uint64		failed;			/* pushes failed */
+	uint64		keys_pushed;	/* keys in the pushes applied */
+	uint64		keys_applied;	/* keys in the aggregates applied */
 	PsSlot		slots[FLEXIBLE_ARRAY_MEMBER];	/* MaxBackends */
 } PsQueue;
 
@@ -410,6 +417,30 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 }
 
 /*
+ * The scheduler's counters: pid (0 if not running), rounds, aggregates,
+ * pushes applied and failed, keys pushed, keys applied.
+ */
+void
+ps_sched_counters(int32 *pid, uint64 *counts)
+{
+	if (queue == NULL)
+	{
+		*pid = 0;
+		memset(counts, 0, sizeof(uint64) * 6);
+		return;
+	}
+	LWLockAcquire(queue_lock, LW_SHARED);
+	*pid = queue->sched_pid;
+	counts[0] = queue->rounds;
+	counts[1] = queue->aggregates;
+	counts[2] = queue->pushes;
+	counts[3] = queue->failed;
+	counts[4] = queue->keys_pushed;
+	counts[5] = queue->keys_applied;
+	LWLockRelease(queue_lock);
+}
+
+/*
  * Wait until no push of rel with timestamp <= ts is in flight (queued, or
  * being applied by the scheduler).
  */
@@ -451,6 +482,7 @@ typedef struct PushGroup
 	int			ntasks;
 	bool		failed;
 	PsError		error;
+	int			nkeys;			/* keys in the aggregate */
 } PushGroup;
 
 static void
@@ -547,6 +579,7 @@ apply_group(PushGroup *g)
 			elog(ERROR, "ps scheduler: storage of \"%s\" changed while the push was queued",
 				 NameStr(first->relname));
 		n = aggregate(g, first->dim, &keys, &vals);
+		g->nkeys = n;
 		ps_check_finite(vals, (Size) n * first->dim, true);
 		if (first->kkt)
 			n = ps_filter_kkt(rel, dir, &first->rule, keys, vals, n, first->dim);
@@ -714,7 +747,14 @@ scheduler_round(MemoryContext roundcxt)
 		XLogFlush(flush);
 
 	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	queue->rounds++;
 	for (j = 0; j < ngroups; j++)
+	{
+		if (!groups[j].failed)
+		{
+			queue->aggregates++;
+			queue->keys_applied += groups[j].nkeys;
+		}
 		for (i = 0; i < groups[j].ntasks; i++)
 		{
 			PsSlot	   *s = &queue->slots[groups[j].tasks[i]->slot];
@@ -728,7 +768,15 @@ scheduler_round(MemoryContext roundcxt)
 			}
 			else
 				s->status = PS_SLOT_DONE;
+			if (groups[j].failed)
+				queue->failed++;
+			else
+			{
+				queue->pushes++;
+				queue->keys_pushed += groups[j].tasks[i]->nkeys;
+			}
 		}
+	}
 	queue->head = end;
 	LWLockRelease(queue_lock);
 	ConditionVariableBroadcast(&queue->done_cv);

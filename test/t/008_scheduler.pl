@@ -1,0 +1,212 @@
+# Copyright: the ps authors.  Licensed like the rest of ps.
+#
+# 008_scheduler.pl: the scheduler aggregates concurrent pushes, loses none,
+# and applies none twice, also when it is stopped or killed mid-queue.
+#
+#   - Six clients push at once, each push adding 1 to 1000 keys every push
+#     shares and to one key of its own: the sums are exact, and the
+#     scheduler served several pushes per apply (ps_scheduler(): fewer
+#     aggregates than pushes, fewer keys applied than pushed).
+#   - The scheduler is terminated three times while four clients push
+#     (pg_terminate_backend): it is back within seconds, every
+#     acknowledged push is applied exactly once, and a push that failed was
+#     applied at most once.
+#   - The scheduler is killed with SIGKILL while four clients push (a crash
+#     mid-queue: the postmaster restarts every process): after recovery,
+#     every acknowledged push is there exactly once, none twice.
+#   - ps.scheduler = off: a session's pushes are applied by its backend.
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $node = PostgreSQL::Test::Cluster->new('scheduler');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'ps'
+max_connections = 30
+restart_after_crash = on
+});
+$node->start;
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION ps;
+-- the keys of push p of client c: 1000 shared keys, then one of its own
+CREATE FUNCTION pkeys(c int, p int) RETURNS bigint[] LANGUAGE sql IMMUTABLE
+AS $$ SELECT array_append(ARRAY(SELECT generate_series(0, 999)::bigint),
+                          c * 1000000 + p) $$;
+CREATE FUNCTION ones(n int) RETURNS real[] LANGUAGE sql IMMUTABLE
+AS $$ SELECT array_fill(1::real, ARRAY[n]) $$;
+});
+
+# Start nclients psql clients, each running npushes pushes into tbl and
+# printing "ack|c|p" for every push acknowledged.
+sub start_clients
+{
+	my ($tbl, $nclients, $npushes, $stop_on_error) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir;
+	my @clients;
+	for my $c (1 .. $nclients)
+	{
+		my $script = "$dir/client$c.sql";
+		open(my $fh, '>', $script) or die "cannot write $script: $!";
+		for my $p (1 .. $npushes)
+		{
+			print $fh
+			  "SELECT 'ack', $c, $p, ps_push('$tbl', pkeys($c, $p), ones(1001)) IS NOT NULL;\n";
+		}
+		close $fh;
+		my ($out, $err) = ('', '');
+		my $h = IPC::Run::start(
+			[
+				'psql', '-XAtq', '-v', 'ON_ERROR_STOP=' . ($stop_on_error ? 1 : 0),
+				'-d', $node->connstr('postgres'), '-f', $script
+			],
+			'<', \undef, '>', \$out, '2>', \$err);
+		push @clients, { h => $h, out => \$out, err => \$err, c => $c };
+	}
+	return @clients;
+}
+
+sub acked
+{
+	my ($client) = @_;
+	my %acked;
+	$acked{$1} = 1 while ${ $client->{out} } =~ /^ack\|\d+\|(\d+)\|t$/mg;
+	return \%acked;
+}
+
+# For every client: acknowledged pushes applied exactly once, the others at
+# most once; the shared keys between the two counts.
+sub check_pushes
+{
+	my ($tbl, $what, $npushes, @clients) = @_;
+	my ($acked_total, $ok_once, $ok_atmost) = (0, 1, 1);
+	my %val = map { split /\|/ } split /\n/,
+	  $node->safe_psql('postgres',
+		"SELECT key, val FROM $tbl WHERE key >= 1000000");
+	for my $cl (@clients)
+	{
+		my $acked = acked($cl);
+		$acked_total += scalar(keys %$acked);
+		for my $p (1 .. $npushes)
+		{
+			my $v = $val{ $cl->{c} * 1000000 + $p } // 0;
+			$ok_once = 0 if $acked->{$p} && $v != 1;
+			$ok_atmost = 0 if $v > 1;
+		}
+	}
+	ok($ok_once, "$what: every acknowledged push is applied exactly once");
+	ok($ok_atmost, "$what: no push is applied twice");
+	my ($min, $max) = split /\|/,
+	  $node->safe_psql('postgres',
+		"SELECT min(val), max(val) FROM $tbl WHERE key < 1000");
+	ok($min == $max, "$what: all shared keys have the same value ($min)");
+	ok( $min >= $acked_total && $min <= scalar(@clients) * $npushes,
+		"$what: shared keys count every acknowledged push ($acked_total <= $min)");
+	return $acked_total;
+}
+
+sub counters
+{
+	return split /\|/,
+	  $node->safe_psql('postgres',
+		'SELECT pid, aggregates, pushes, failed, keys_pushed, keys_applied FROM ps_scheduler()');
+}
+
+# --- aggregation -------------------------------------------------------------
+
+$node->safe_psql('postgres', 'CREATE TABLE agg (key bigint, val real) USING ps');
+my (undef, $agg0, $push0, undef, $kp0, $ka0) = counters();
+my @clients = start_clients('agg', 6, 150, 1);
+$_->{h}->finish for @clients;
+for my $cl (@clients)
+{
+	is(scalar(keys %{ acked($cl) }), 150, "client $cl->{c} had all its pushes acknowledged")
+	  or diag ${ $cl->{err} };
+}
+is( $node->safe_psql('postgres',
+		'SELECT count(*), min(val), max(val) FROM agg WHERE key < 1000'),
+	'1000|900|900', 'every shared key was pushed 900 times');
+is( $node->safe_psql('postgres',
+		'SELECT count(*), min(val), max(val) FROM agg WHERE key >= 1000000'),
+	'900|1|1', 'every own key once');
+my (undef, $agg1, $push1, undef, $kp1, $ka1) = counters();
+is($push1 - $push0, 900, 'the scheduler applied the 900 pushes');
+cmp_ok($agg1 - $agg0, '<', $push1 - $push0,
+	'in fewer applies than pushes: ' . ($agg1 - $agg0) . ' aggregates');
+cmp_ok($ka1 - $ka0, '<', $kp1 - $kp0,
+	'touching fewer keys than were pushed: ' . ($ka1 - $ka0) . ' of ' . ($kp1 - $kp0));
+is($node->safe_psql('postgres', "SELECT ps_check('agg')"), '1900', 'ps_check passes');
+
+# --- the scheduler is terminated while clients push -------------------------
+
+$node->safe_psql('postgres', 'CREATE TABLE term (key bigint, val real) USING ps');
+my ($pid0) = counters();
+@clients = start_clients('term', 4, 400, 0);
+my %seen_pids = ($pid0 => 1);
+for my $round (1 .. 3)
+{
+	usleep(300_000);
+	my ($pid) = counters();
+	$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+	ok( $node->poll_query_until(
+			'postgres', "SELECT pid IS NOT NULL AND pid <> $pid FROM ps_scheduler()"),
+		"the scheduler is back after being terminated ($round)");
+	my ($new) = counters();
+	$seen_pids{$new} = 1;
+}
+$_->{h}->finish for @clients;
+is(scalar(keys %seen_pids), 4, 'four scheduler processes in turn');
+my $acked = check_pushes('term', 'terminated scheduler', 400, @clients);
+cmp_ok($acked, '>', 0, "pushes went on around the restarts ($acked acknowledged)");
+my $errors = join '', map { ${ $_->{err} } } @clients;
+my @other = grep { !/scheduler exited while applying|may be partly applied|^\s*$|CONTEXT|^psql/ }
+  split /\n/, $errors;
+is(scalar(@other), 0, 'the only errors are pushes the scheduler was applying when stopped')
+  or diag $errors;
+is($node->safe_psql('postgres', "SELECT ps_check('term') > 0"), 't', 'ps_check passes');
+
+# --- the scheduler is killed: a crash mid-queue -------------------------------
+
+$node->safe_psql('postgres', 'CREATE TABLE crash (key bigint, val real) USING ps');
+@clients = start_clients('crash', 4, 2000, 1);
+my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+until (scalar(keys %{ acked($clients[0]) }) >= 20)
+{
+	$_->{h}->pump_nb for @clients;
+	die 'clients too slow' if time > $deadline;
+	usleep(50_000);
+}
+my ($victim) = counters();
+kill 'KILL', $victim;
+$_->{h}->finish for @clients;    # they lose their connections
+ok( $node->poll_query_until('postgres', 'SELECT pid IS NOT NULL FROM ps_scheduler()'),
+	'the server restarted after the crash, with a scheduler');
+like($node->safe_psql('postgres', 'SELECT 1'), qr/1/, 'and accepts connections');
+$acked = check_pushes('crash', 'killed scheduler', 2000, @clients);
+cmp_ok($acked, '>=', 20, "$acked pushes were acknowledged before the crash");
+is($node->safe_psql('postgres', "SELECT ps_check('crash') > 0"), 't', 'ps_check passes');
+like(slurp_file($node->logfile), qr/ps scheduler.*was terminated by signal 9/,
+	'the log shows the crash');
+
+# --- ps.scheduler = off --------------------------------------------------------
+
+my (undef, undef, $before) = counters();
+is( $node->safe_psql(
+		'postgres', q{
+SET ps.scheduler = off;
+SELECT ps_push('agg', '{1}', '{1}') > 0, ps_pull('agg', '{1}');
+}),
+	't|{901}',
+	'with ps.scheduler = off the backend applies its push');
+my (undef, undef, $after) = counters();
+is($after, $before, 'and the scheduler did not');
+
+$node->stop;
+done_testing();

@@ -189,7 +189,10 @@ ps_has_storage(Relation rel)
 
 /*
  * Create the storage of an empty table: metapage, one leaf, one directory
- * page.  Another backend may get there first; the extension lock decides.
+ * page.  Another backend may get there first; a heavyweight lock on the
+ * metapage's block number decides.  It is not the extension lock: a leaf
+ * split takes that while it holds the metapage's content lock, so waiting
+ * for the metapage under the extension lock could deadlock with it.
  * Pages are locked as they are allocated (RBM_ZERO_AND_LOCK), so readers
  * never see them before they are initialised; blocks left over from a
  * creation that was cut short are reused.
@@ -201,12 +204,13 @@ init_storage(Relation rel, int dim, int width)
 	BlockNumber nblocks;
 	int			i;
 
-	LockRelationForExtension(rel, ExclusiveLock);
+	LockPage(rel, PS_META_BLKNO, ExclusiveLock);
 	if (ps_has_storage(rel))
 	{
-		UnlockRelationForExtension(rel, ExclusiveLock);
+		UnlockPage(rel, PS_META_BLKNO, ExclusiveLock);
 		return;
 	}
+	LockRelationForExtension(rel, ExclusiveLock);
 	nblocks = RelationGetNumberOfBlocks(rel);
 	for (i = 0; i < 3; i++)
 	{
@@ -243,6 +247,7 @@ init_storage(Relation rel, int dim, int width)
 	for (i = 0; i < 3; i++)
 		UnlockReleaseBuffer(bufs[i]);
 	UnlockRelationForExtension(rel, ExclusiveLock);
+	UnlockPage(rel, PS_META_BLKNO, ExclusiveLock);
 }
 
 static int

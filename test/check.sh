@@ -15,6 +15,12 @@ PORT=${PS_TEST_PORT:-54329}
 
 cleanup() {
 	stop_cluster "$TESTDIR"
+	# a TAP test cut short by the time limit leaves its clusters running
+	for pid in "$PS_BUILD"/tmp_check/t_*_data/pgdata/postmaster.pid; do
+		[ -f "$pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$(dirname "$pid")" \
+			-m immediate -w stop >/dev/null 2>&1
+	done
+	true
 }
 trap cleanup EXIT
 
@@ -23,7 +29,9 @@ echo "== running tests (server log: $TESTDIR/server.log)"
 status=0
 as_postgres env PGHOST="$TESTDIR" PGPORT="$PORT" PGUSER=postgres \
 	PG_TEST_TIMEOUT_DEFAULT=60 \
+	timeout -k 30 ${PS_TEST_TIME_LIMIT:-1500} \
 	make -C "$PS_BUILD" installcheck || status=$?
+[ $status -eq 124 ] && echo "== the tests did not finish in ${PS_TEST_TIME_LIMIT:-1500} s"
 if [ $status -ne 0 ]; then
 	for f in "$PS_BUILD"/regression.diffs "$PS_BUILD"/output_iso/regression.diffs; do
 		[ -f "$f" ] && { echo "== $f"; cat "$f"; }

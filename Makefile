@@ -32,6 +32,8 @@ REGRESS_OPTS = --load-extension=ps
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
+ISOLATION = consistency_eventual consistency_sequential consistency_bounded
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=ps
 
 PG_CONFIG ?= pg_config
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)

@@ -129,7 +129,7 @@ ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		}
 		else
 		{
-			ps_state_forget(objectId);
+			ps_state_forget_at_commit(objectId);
 			ps_dir_forget(objectId);
 		}
 	}

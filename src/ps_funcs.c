@@ -370,6 +370,11 @@ ps_push(PG_FUNCTION_ARGS)
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
 	if (nkeys == 0 && nvals == 0)
 	{
+		int32		worker;
+		int64		clock;
+
+		if (worker_args(fcinfo, 3, &worker, &clock))
+			ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
 		/* a no-op, even on a table whose dim is not known yet */
 		ts = table_last_ts(rel);
 		relation_close(rel, NoLock);
@@ -416,6 +421,11 @@ ps_push_range(PG_FUNCTION_ARGS)
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
 	if (nvals == 0)
 	{
+		int32		worker;
+		int64		clock;
+
+		if (worker_args(fcinfo, 3, &worker, &clock))
+			ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
 		ts = table_last_ts(rel);
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);

@@ -26,13 +26,16 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -297,6 +300,149 @@ ps_state_filter_counts(Relation rel, uint64 *keys, uint64 *bytes)
 	memcpy(bytes, st->filtered_bytes, sizeof(st->filtered_bytes));
 	SpinLockRelease(&st->mutex);
 	ps_state_release();
+}
+
+/* Storage emptied in place: timestamps start again, workers stay. */
+void
+ps_state_reset_ts(Oid relid)
+{
+	PsStateKey	key;
+	PsTableState *st;
+
+	if (ps_state_hash == NULL)
+		return;
+	key.dbid = MyDatabaseId;
+	key.relid = relid;
+	LWLockAcquire(ps_state_lock, LW_EXCLUSIVE);
+	st = hash_search(ps_state_hash, &key, HASH_FIND, NULL);
+	if (st)
+		memset(&st->node, 0, sizeof(st->node));
+	LWLockRelease(ps_state_lock);
+}
+
+/*
+ * Changes of shared state that a transaction makes only if it commits: a
+ * dropped table's entry is forgotten, a new consistency model reaches the
+ * waiters.  They are queued with the subtransaction that asked for them
+ * and done by the transaction callback at commit; an aborted
+ * (sub)transaction discards its own.
+ */
+typedef struct PsPending
+{
+	Oid			relid;
+	SubTransactionId subid;
+	bool		forget;			/* else: set consistency */
+	PsConsistency consistency;
+	int			max_delay;
+} PsPending;
+
+static List *pending = NIL;		/* in TopTransactionContext */
+static bool pending_callbacks = false;
+
+static void
+pending_apply(PsPending *p)
+{
+	PsStateKey	key;
+	PsTableState *st;
+
+	if (p->forget)
+	{
+		ps_state_forget(p->relid);
+		return;
+	}
+	key.dbid = MyDatabaseId;
+	key.relid = p->relid;
+	LWLockAcquire(ps_state_lock, LW_SHARED);
+	st = hash_search(ps_state_hash, &key, HASH_FIND, NULL);
+	if (st)
+	{
+		SpinLockAcquire(&st->mutex);
+		st->consistency = p->consistency;
+		st->max_delay = p->max_delay;
+		SpinLockRelease(&st->mutex);
+		ConditionVariableBroadcast(&st->cv);	/* waiters re-check */
+	}
+	LWLockRelease(ps_state_lock);
+}
+
+static void
+pending_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			foreach(lc, pending)
+				pending_apply(lfirst(lc));
+			pending = NIL;		/* the memory goes with the transaction */
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			pending = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending)
+	{
+		PsPending  *p = lfirst(lc);
+
+		if (p->subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			p->subid = parentSubid;
+		else if (event == SUBXACT_EVENT_ABORT_SUB)
+			pending = foreach_delete_current(pending, lc);
+	}
+}
+
+static void
+pending_add(Oid relid, bool forget, PsConsistency c, int max_delay)
+{
+	PsPending  *p;
+
+	if (!pending_callbacks)
+	{
+		RegisterXactCallback(pending_xact_callback, NULL);
+		RegisterSubXactCallback(pending_subxact_callback, NULL);
+		pending_callbacks = true;
+	}
+	p = MemoryContextAlloc(TopTransactionContext, sizeof(PsPending));
+	p->relid = relid;
+	p->subid = GetCurrentSubTransactionId();
+	p->forget = forget;
+	p->consistency = c;
+	p->max_delay = max_delay;
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		pending = lappend(pending, p);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* The table is being dropped: forget its entry if the drop commits. */
+void
+ps_state_forget_at_commit(Oid relid)
+{
+	pending_add(relid, true, PS_EVENTUAL, 0);
+}
+
+/* A new consistency model, for the table's waiters once it commits. */
+void
+ps_state_consistency_at_commit(Oid relid, PsConsistency c, int max_delay)
+{
+	pending_add(relid, false, c, max_delay);
 }
 
 /* Drop the entry of a table (dropped, or its storage emptied in place). */

@@ -583,7 +583,7 @@ ps_relation_nontransactional_truncate(Relation rel)
 {
 	RelationTruncate(rel, 0);
 	ps_dir_reset_storage(rel);
-	ps_state_forget(RelationGetRelid(rel));
+	ps_state_reset_ts(RelationGetRelid(rel));
 }
 
 static void

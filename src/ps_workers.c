@@ -301,7 +301,19 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 								   who, min, need),
 						 errhint("A worker that stopped is dropped after ps.worker_timeout (%d s); raise ps.wait_timeout, or allow a larger max_delay.",
 								 ps_worker_timeout)));
-			ConditionVariableTimedSleep(cv, 1000, PG_WAIT_EXTENSION);
+			{
+				long		sleep_ms = 1000;
+
+				if (ps_wait_timeout > 0)
+				{
+					long		left = ps_wait_timeout -
+						(long) ((now - start) / 1000);
+
+					if (left < sleep_ms)
+						sleep_ms = Max(left, 1);
+				}
+				ConditionVariableTimedSleep(cv, sleep_ms, PG_WAIT_EXTENSION);
+			}
 		}
 		ConditionVariableCancelSleep();
 	}
@@ -427,25 +439,13 @@ ps_workers_check(Relation rel, int32 id)
 }
 
 /*
- * The consistency model changed: waiting pulls re-check at once.
+ * The consistency model changed: waiting pulls re-check at once, when
+ * the change commits.
  */
 void
 ps_workers_set_consistency(Relation rel, PsConsistency c, int max_delay)
 {
-	PsConfig	cfg = *ps_config_get(rel);
-	PsTableState *st;
-
-	cfg.consistency = c;
-	cfg.max_delay = max_delay;
-	if (RecoveryInProgress())
-		return;
-	st = ps_state_acquire(rel, &cfg);
-	SpinLockAcquire(&st->mutex);
-	st->consistency = c;
-	st->max_delay = max_delay;
-	SpinLockRelease(&st->mutex);
-	ConditionVariableBroadcast(&st->cv);
-	ps_state_release();
+	ps_state_consistency_at_commit(RelationGetRelid(rel), c, max_delay);
 }
 
 static const char *const state_names[] = {"free", "active", "left", "dropped"};

@@ -15,7 +15,7 @@
  * Backends cache each table's configuration, dropped when ps_configure()
  * invalidates the table's relcache entry.  The consistency model and
  * max_delay are also copied into shared memory (ps_workers.c), where
- * waiting pulls see a change at once.
+ * waiting pulls see a change as soon as it commits.
  *
  *-------------------------------------------------------------------------
  */
@@ -242,6 +242,12 @@ bad_config(const char *what, const char *detail, const char *hint)
 			 errhint("%s", hint)));
 }
 
+/* ps_configure's arguments, by number */
+static const char *const arg_names[] = {
+	"tbl", "update_rule", "consistency", "max_delay", "learning_rate", "l1",
+	"l2", "beta", "kkt_filter", "significance"
+};
+
 static float4
 finite_arg(FunctionCallInfo fcinfo, int argno, float4 current)
 {
@@ -251,7 +257,7 @@ finite_arg(FunctionCallInfo fcinfo, int argno, float4 current)
 		return current;
 	v = PG_GETARG_FLOAT4(argno);
 	if (!isfinite(v) || v < 0)
-		bad_config("a learning rate, l1, l2 or beta is negative or not finite", NULL,
+		bad_config(psprintf("%s is negative or not finite", arg_names[argno]), NULL,
 				   "Pass finite values >= 0 (the learning rate > 0).");
 	return v;
 }

@@ -217,6 +217,10 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
 	if (!ps_sched_push(rel, dir, keys, vals, n, w, worker, clock))
 	{
+		/* the push covers its keys as pushed, filtered or not */
+		if (worker > 0 && n > 0)
+			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
+						 keys[0], keys[n - 1]);
 		if (w->kkt)
 		{
 			/* the filter compacts in place: work on copies */
@@ -230,9 +234,6 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 			vals = v;
 		}
 		ps_store_write(rel, dir, keys, vals, n, w);
-		if (worker > 0 && n > 0)
-			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
-						 keys[0], keys[n - 1]);
 	}
 	if (RelationNeedsWAL(rel))
 		XLogFlush(Max(XactLastRecEnd, flush_lsn));
@@ -629,6 +630,7 @@ pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 	PsDir	   *dir;
 	int32		worker = 0;
 	int64		clock = -1;
+	bool		has_clock;
 	TupleDesc	tupdesc;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
@@ -639,19 +641,21 @@ pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
 	if (filter == PS_FILTER_CHANGED)
 	{
+		/* the worker is required (whose last pulls count), the clock not */
 		arg_not_null(fcinfo, 2, "the worker");
 		worker = PG_GETARG_INT32(2);
-		if (!PG_ARGISNULL(3))
+		has_clock = !PG_ARGISNULL(3);
+		if (has_clock)
 			clock = PG_GETARG_INT64(3);
 	}
-	else if (!worker_args(fcinfo, 2, &worker, &clock))
-		worker = 0;
+	else
+		has_clock = worker_args(fcinfo, 2, &worker, &clock);
 	dir = ps_dir_get(rel, false, 0, 0);
 	dim = read_dim(rel, dir);
 	check_request_size(fcinfo, nkeys, dim);
-	if (worker > 0 && clock >= 0)
+	if (has_clock)
 		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
-	else if (worker > 0)
+	else if (filter == PS_FILTER_CHANGED)
 		ps_workers_check(rel, worker);
 	dir = ps_dir_get(rel, false, 0, 0);
 

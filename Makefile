@@ -24,7 +24,7 @@ OBJS = \
 	src/ps_workers.o \
 	src/ps_xlog.o
 
-DATA = sql/ps--0.1.sql
+DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql
 EXTRA_CLEAN = ps.control
 
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/ps--%,$(sort $(wildcard sql/*.sql))))

@@ -24,32 +24,28 @@ COMMENT ON ACCESS METHOD ps IS
 -- so none of these functions is STRICT.  Readers are PARALLEL RESTRICTED:
 -- they may be given a temporary table, which parallel workers cannot read.
 
-CREATE FUNCTION ps_push(tbl regclass, keys bigint[], vals real[],
-	worker integer DEFAULT NULL, clock bigint DEFAULT NULL) RETURNS bigint
+CREATE FUNCTION ps_push(tbl regclass, keys bigint[], vals real[]) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'ps_push'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ps_push(regclass, bigint[], real[], integer, bigint) IS
-	'push vals (dim per key) to keys through the update rule; returns the task timestamp';
+COMMENT ON FUNCTION ps_push(regclass, bigint[], real[]) IS
+	'add vals (dim per key) to the values of keys; returns the task timestamp';
 
-CREATE FUNCTION ps_pull(tbl regclass, keys bigint[],
-	worker integer DEFAULT NULL, clock bigint DEFAULT NULL) RETURNS real[]
+CREATE FUNCTION ps_pull(tbl regclass, keys bigint[]) RETURNS real[]
 	AS 'MODULE_PATHNAME', 'ps_pull'
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_pull(regclass, bigint[], integer, bigint) IS
-	'values of keys (dim per key) in the order of keys; missing keys read as 0; a worker''s pull waits as the consistency model says';
+COMMENT ON FUNCTION ps_pull(regclass, bigint[]) IS
+	'values of keys (dim per key) in the order of keys; missing keys read as 0';
 
-CREATE FUNCTION ps_push_range(tbl regclass, first bigint, vals real[],
-	worker integer DEFAULT NULL, clock bigint DEFAULT NULL) RETURNS bigint
+CREATE FUNCTION ps_push_range(tbl regclass, first bigint, vals real[]) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'ps_push_range'
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ps_push_range(regclass, bigint, real[], integer, bigint) IS
-	'push vals to keys first, first+1, ...; returns the task timestamp';
+COMMENT ON FUNCTION ps_push_range(regclass, bigint, real[]) IS
+	'add vals to keys first, first+1, ...; returns the task timestamp';
 
-CREATE FUNCTION ps_pull_range(tbl regclass, lo bigint, hi bigint,
-	worker integer DEFAULT NULL, clock bigint DEFAULT NULL) RETURNS real[]
+CREATE FUNCTION ps_pull_range(tbl regclass, lo bigint, hi bigint) RETURNS real[]
 	AS 'MODULE_PATHNAME', 'ps_pull_range'
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_pull_range(regclass, bigint, bigint, integer, bigint) IS
+COMMENT ON FUNCTION ps_pull_range(regclass, bigint, bigint) IS
 	'values of keys lo .. hi-1 (dim per key); missing keys read as 0';
 
 CREATE FUNCTION ps_wait(tbl regclass, ts bigint) RETURNS void
@@ -60,19 +56,11 @@ COMMENT ON FUNCTION ps_wait(regclass, bigint) IS
 
 CREATE FUNCTION ps_ranges(tbl regclass,
 	OUT lo bigint, OUT hi bigint, OUT keys bigint, OUT pages integer,
-	OUT clock bigint, OUT workers integer[], OUT clocks bigint[]) RETURNS SETOF record
+	OUT clock bigint) RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'ps_ranges'
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ps_ranges(regclass) IS
-	'key ranges in key order: runs of leaves with one clock and one vector clock (workers[i] at clocks[i])';
-
-CREATE FUNCTION ps_clocks(tbl regclass,
-	OUT lo bigint, OUT hi bigint, OUT workers integer[], OUT clocks bigint[])
-	RETURNS SETOF record
-	AS 'MODULE_PATHNAME', 'ps_clocks'
-	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_clocks(regclass) IS
-	'the range vector clock: key ranges over which every worker''s clock is the same';
+	'key ranges in key order: neighbouring leaves with equal clocks form one range';
 
 CREATE FUNCTION ps_stats(tbl regclass,
 	OUT dim integer, OUT keys bigint, OUT leaves integer,
@@ -88,100 +76,3 @@ CREATE FUNCTION ps_check(tbl regclass) RETURNS bigint
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ps_check(regclass) IS
 	'verify the structure of a ps table; returns its number of keys';
-
--- Configuration of ps tables: one row per configured table (a table
--- without a row has the sum rule and eventual consistency).  Written only
--- by ps_configure(), readable by all, dumped by pg_dump.
-CREATE TABLE ps_config (
-	tbl regclass PRIMARY KEY,
-	update_rule text NOT NULL CHECK (update_rule IN ('sum', 'sgd', 'adagrad', 'ftrl')),
-	consistency text NOT NULL CHECK (consistency IN ('eventual', 'sequential', 'bounded')),
-	max_delay integer NOT NULL CHECK (max_delay >= 0),
-	learning_rate real NOT NULL CHECK (learning_rate > 0),
-	l1 real NOT NULL CHECK (l1 >= 0),
-	l2 real NOT NULL CHECK (l2 >= 0),
-	beta real NOT NULL CHECK (beta >= 0),
-	kkt_filter boolean NOT NULL,
-	significance real NOT NULL CHECK (significance >= 0)
-);
-SELECT pg_catalog.pg_extension_config_dump('ps_config', '');
-REVOKE ALL ON ps_config FROM PUBLIC;
-GRANT SELECT ON ps_config TO PUBLIC;
-COMMENT ON TABLE ps_config IS
-	'configuration of ps tables; change it with ps_configure()';
-
-CREATE FUNCTION ps_configure(tbl regclass,
-	update_rule text DEFAULT NULL, consistency text DEFAULT NULL,
-	max_delay integer DEFAULT NULL, learning_rate real DEFAULT NULL,
-	l1 real DEFAULT NULL, l2 real DEFAULT NULL, beta real DEFAULT NULL,
-	kkt_filter boolean DEFAULT NULL, significance real DEFAULT NULL)
-	RETURNS ps_config
-	AS 'MODULE_PATHNAME', 'ps_configure'
-	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ps_configure(regclass, text, text, integer, real, real, real, real, boolean, real) IS
-	'set the update rule, consistency model and their parameters of a ps table (NULL: keep); needs ownership';
-
--- Rows of dropped tables go with them.
-CREATE FUNCTION ps_config_drop() RETURNS event_trigger
-	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-BEGIN
-	DELETE FROM @extschema@.ps_config c
-	 USING pg_event_trigger_dropped_objects() d
-	 WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0
-	   AND c.tbl = d.objid;
-END $$;
-REVOKE ALL ON FUNCTION ps_config_drop() FROM PUBLIC;
-CREATE EVENT TRIGGER ps_config_drop ON sql_drop EXECUTE FUNCTION ps_config_drop();
-
--- Workers
-CREATE FUNCTION ps_join(tbl regclass) RETURNS integer
-	AS 'MODULE_PATHNAME', 'ps_join'
-	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ps_join(regclass) IS
-	'join the workers training a ps table; returns the worker id';
-
-CREATE FUNCTION ps_leave(tbl regclass, worker integer) RETURNS void
-	AS 'MODULE_PATHNAME', 'ps_leave'
-	LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ps_leave(regclass, integer) IS
-	'a worker stops training: it no longer holds back other workers';
-
-CREATE FUNCTION ps_workers(tbl regclass,
-	OUT worker integer, OUT state text, OUT clock bigint,
-	OUT last_seen timestamptz, OUT pid integer) RETURNS SETOF record
-	AS 'MODULE_PATHNAME', 'ps_workers'
-	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_workers(regclass) IS
-	'workers of a ps table: id, state (active, left, dropped), clock, last call, backend';
-
--- Filters
-CREATE FUNCTION ps_pull_active(tbl regclass, keys bigint[],
-	worker integer DEFAULT NULL, clock bigint DEFAULT NULL,
-	OUT active_keys bigint[], OUT vals real[]) RETURNS record
-	AS 'MODULE_PATHNAME', 'ps_pull_active'
-	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_pull_active(regclass, bigint[], integer, bigint) IS
-	'of keys, those with a nonzero value, with their values (dim per key), in key order';
-
-CREATE FUNCTION ps_pull_changed(tbl regclass, keys bigint[],
-	worker integer, clock bigint DEFAULT NULL,
-	OUT changed_keys bigint[], OUT vals real[]) RETURNS record
-	AS 'MODULE_PATHNAME', 'ps_pull_changed'
-	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_pull_changed(regclass, bigint[], integer, bigint) IS
-	'of keys, those whose value moved by more than the table''s significance since this worker last pulled them';
-
-CREATE FUNCTION ps_filters(tbl regclass,
-	OUT filter text, OUT keys bigint, OUT bytes bigint) RETURNS SETOF record
-	AS 'MODULE_PATHNAME', 'ps_filters'
-	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_filters(regclass) IS
-	'keys and bytes each filter removed from pushes and pulls since the server started';
-
-CREATE FUNCTION ps_scheduler(OUT pid integer, OUT rounds bigint,
-	OUT aggregates bigint, OUT pushes bigint, OUT failed bigint,
-	OUT keys_pushed bigint, OUT keys_applied bigint) RETURNS record
-	AS 'MODULE_PATHNAME', 'ps_scheduler'
-	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION ps_scheduler() IS
-	'what the scheduler did since the server started: rounds, aggregates, pushes, keys';

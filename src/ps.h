@@ -9,7 +9,7 @@
 #ifndef PS_H
 #define PS_H
 
-#define PS_VERSION_STR "0.1"
+#define PS_VERSION_STR "0.2"
 
 /* GUCs */
 extern int	ps_max_request_keys;

@@ -109,10 +109,30 @@ extension_schema(Relation rel)
 	return get_func_namespace(rel->rd_amhandler);
 }
 
+/*
+ * The OID of ps_config.  An extension still at version 0.1 (from before
+ * the library knew configurations) has none: say how to update it.
+ */
+static Oid
+config_table_oid(Relation rel)
+{
+	Oid			relid = get_relname_relid("ps_config", extension_schema(rel));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the ps extension of this database is older than the ps library"),
+				 errdetail("The library is version %s; the extension has no table ps_config.",
+						   PS_VERSION_STR),
+				 errhint("Run ALTER EXTENSION ps UPDATE.")));
+	return relid;
+}
+
 /* The schema-qualified name of ps_config, for SPI. */
 static char *
 config_table_name(Relation rel)
 {
+	(void) config_table_oid(rel);
 	return quote_qualified_identifier(get_namespace_name(extension_schema(rel)),
 									  "ps_config");
 }
@@ -121,8 +141,7 @@ config_table_name(Relation rel)
 static Oid
 config_table_owner(Relation rel)
 {
-	Relation	crel = table_open(get_relname_relid("ps_config", extension_schema(rel)),
-								  AccessShareLock);
+	Relation	crel = table_open(config_table_oid(rel), AccessShareLock);
 	Oid			owner = crel->rd_rel->relowner;
 
 	table_close(crel, AccessShareLock);

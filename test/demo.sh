@@ -39,6 +39,7 @@ as_root bash "$PS_ROOT/test/demo/fetch_data.sh" "$DEMO_DIR/corpus"
 echo "== loading it into database ps_demo"
 "${PSQL[@]}" -d ps_demo <<SQL
 CREATE EXTENSION IF NOT EXISTS ps;
+ALTER EXTENSION ps UPDATE;
 DROP TABLE IF EXISTS spam_train, spam_test, spam_tokens;
 CREATE TABLE spam_train (id int, label int, feats bigint[]);
 CREATE TABLE spam_test (id int, label int, feats bigint[]);

@@ -322,8 +322,8 @@ run_workers(PGconn *c, const char *tbl, int nworkers, int iters, int scheduler)
 
 /* one table per rule; every consistency model and number of workers */
 static void
-workload(PGconn *c, const char *title, const char *const *rules, int nrules,
-		 int iters, double t0)
+workload(PGconn *c, const char *name, const char *title,
+		 const char *const *rules, int nrules, int iters, double t0)
 {
 	const char *models[] = {"eventual", "bounded", "sequential"};
 	int			nworkers[] = {1, 2, 4};
@@ -367,7 +367,7 @@ workload(PGconn *c, const char *title, const char *const *rules, int nrules,
 					   agg.wal_kb, alone.pushes_s, alone.keys_s, alone.wal_kb,
 					   agg.pushes_s / alone.pushes_s);
 				fflush(stdout);
-				fprintf(stderr, "  %s %s %s, %d workers done (%.0f s)\n", title,
+				fprintf(stderr, "  %s %s %s, %d workers done (%.0f s)\n", name,
 						rules[r], models[m], nworkers[w], (now_ms() - t0) / 1000);
 			}
 		}
@@ -394,16 +394,16 @@ main(int argc, char **argv)
 	batch = 10000;
 	dense = 0;
 	snprintf(title, sizeof(title),
-			 "Sparse: each iteration pulls and pushes ~%d distinct skewed keys of a %d-key table",
+			 "Sparse: each iteration pulls and pushes %d skewed keys (about 9300 distinct) of a %d-key table",
 			 batch, NKEYS_TABLE);
-	workload(c, title, rules, 4, iters, t0);
+	workload(c, "sparse", title, rules, 4, iters, t0);
 
 	batch = 100000;
 	dense = 1;
 	snprintf(title, sizeof(title),
 			 "Dense: each iteration pulls and pushes the range of keys 0 .. %d (every worker the same)",
 			 batch - 1);
-	workload(c, title, rules, 1, iters / 4, t0);
+	workload(c, "dense", title, rules, 1, iters / 4, t0);
 	PQfinish(c);
 	return 0;
 }

@@ -285,6 +285,27 @@ RELEASE s2;
 COMMIT;
 SELECT ps_pull('wk_seq', '{1,2}', 1, 9);
 SELECT consistency FROM ps_configure('wk_seq', consistency => 'sequential');
+-- A transaction that configured a ps table cannot be prepared (its commit
+-- would run elsewhere); it is rolled back and changes nothing.
+BEGIN;
+SELECT consistency FROM ps_configure('wk_seq', consistency => 'eventual');
+PREPARE TRANSACTION 'wk_p';
+\echo :LAST_ERROR_SQLSTATE
+SELECT consistency FROM ps_config WHERE tbl = 'wk_seq'::regclass;
+SELECT ps_pull('wk_seq', '{1,2}', 1, 9);
+\echo :LAST_ERROR_SQLSTATE
+-- A table first used inside the transaction that configures it: its
+-- shared state starts with the committed model, so a rollback leaves it
+-- eventual (the pull below does not wait).
+CREATE TABLE wk_new (key bigint, val real) USING ps;
+BEGIN;
+SELECT consistency FROM ps_configure('wk_new', consistency => 'sequential');
+SELECT ps_push('wk_new', '{1}', '{1}') > 0 AS pushed;
+ROLLBACK;
+SELECT ps_join('wk_new'), ps_join('wk_new');
+SELECT ps_pull('wk_new', '{1}', 1, 5);
+SELECT ps_leave('wk_new', 1), ps_leave('wk_new', 2);
+DROP TABLE wk_new;
 
 -- A worker that left no longer holds anyone back.
 SELECT ps_leave('wk_seq', 2);

@@ -437,7 +437,7 @@ _PG_init(void)
 							"Room for range vector clock segments per ps table.",
 							"Beyond it, neighbouring ranges of a worker merge, keeping the smaller clock.",
 							&ps_max_clock_ranges,
-							256, 16, 100000,
+							256, 16, 10000,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 

@@ -245,17 +245,21 @@ ps_clock_ranges(Relation rel, PsClockRange **out)
 			;
 		hi = (j < nb) ? bounds[j] - 1 : PG_INT64_MAX;
 
+		for (j = 0; j < n; j++)
+			if (segs[j].lo <= lo && segs[j].hi >= hi)
+				c++;
+		if (c == 0)
+			continue;			/* no worker has pushed here */
 		r = &ranges[nr];
-		r->workers = palloc(sizeof(int32) * n);
-		r->clocks = palloc(sizeof(int64) * n);
+		r->workers = palloc(sizeof(int32) * c);
+		r->clocks = palloc(sizeof(int64) * c);
+		c = 0;
 		for (j = 0; j < n; j++)
 			if (segs[j].lo <= lo && segs[j].hi >= hi)
 			{
 				r->workers[c] = segs[j].worker;
 				r->clocks[c++] = segs[j].clock;
 			}
-		if (c == 0)
-			continue;			/* no worker has pushed here */
 		r->nworkers = c;
 		r->lo = lo;
 		r->hi = hi;

@@ -419,7 +419,8 @@ ps_configure(PG_FUNCTION_ARGS)
 
 	/* every backend re-reads the configuration; waiting pulls see it now */
 	CacheInvalidateRelcache(rel);
-	ps_workers_set_consistency(rel, cfg.consistency, cfg.max_delay);
+	ps_workers_set_consistency(rel, cfg.consistency, cfg.max_delay,
+							   old.consistency, old.max_delay);
 	relation_close(rel, NoLock);
 	PG_RETURN_DATUM(result);
 }

@@ -218,9 +218,10 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	if (!ps_sched_push(rel, dir, keys, vals, n, w, worker, clock))
 	{
 		/* the push covers its keys as pushed, filtered or not */
-		if (worker > 0 && n > 0)
-			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
-						 keys[0], keys[n - 1]);
+		int64		lo = n > 0 ? keys[0] : 0;
+		int64		hi = n > 0 ? keys[n - 1] : 0;
+		bool		covers = worker > 0 && n > 0;
+
 		if (w->kkt)
 		{
 			/* the filter compacts in place: work on copies */
@@ -234,6 +235,9 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 			vals = v;
 		}
 		ps_store_write(rel, dir, keys, vals, n, w);
+		if (covers)
+			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
+						 lo, hi);
 	}
 	if (RelationNeedsWAL(rel))
 		XLogFlush(Max(XactLastRecEnd, flush_lsn));

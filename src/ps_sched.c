@@ -160,6 +160,7 @@ static LWLock *queue_lock = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool exit_callback_registered = false;
 
 static Size
 queue_struct_size(void)
@@ -239,7 +240,10 @@ my_slot(void)
  * ------------------------------------------------------------------------
  */
 
-/* Wait until a push of ours that was abandoned earlier has finished. */
+/*
+ * Wait until a push of ours that was abandoned earlier has finished.  A
+ * DONE or FAILED slot nobody collects (its backend is gone) is free too.
+ */
 static void
 wait_slot_idle(PsSlot *slot)
 {
@@ -248,13 +252,54 @@ wait_slot_idle(PsSlot *slot)
 		bool		idle;
 
 		LWLockAcquire(queue_lock, LW_SHARED);
-		idle = slot->status == PS_SLOT_IDLE;
+		idle = slot->status == PS_SLOT_IDLE || slot->status == PS_SLOT_DONE ||
+			slot->status == PS_SLOT_FAILED;
 		LWLockRelease(queue_lock);
 		if (idle)
 			break;
 		ConditionVariableTimedSleep(&queue->done_cv, 1000, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
+}
+
+/*
+ * Our backend stops waiting for its push (an error, a cancel, or exit).
+ * If the scheduler is applying it, wait for the apply to end, so that we
+ * hold our lock on the table until then (a DROP or TRUNCATE must not come
+ * in between); interrupts are held, and the wait lasts one apply at most.
+ * Then let the slot go: a push still queued is skipped by the scheduler.
+ */
+static void
+abandon_slot(PsSlot *slot)
+{
+	HOLD_INTERRUPTS();
+	for (;;)
+	{
+		bool		applying;
+
+		LWLockAcquire(queue_lock, LW_SHARED);
+		applying = slot->status == PS_SLOT_APPLYING && queue->sched_pid != 0;
+		LWLockRelease(queue_lock);
+		if (!applying)
+			break;
+		ConditionVariableTimedSleep(&queue->done_cv, 100, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	if (slot->status == PS_SLOT_DONE || slot->status == PS_SLOT_FAILED)
+		slot->status = PS_SLOT_IDLE;
+	else if (slot->status != PS_SLOT_IDLE)
+		slot->abandoned = true;
+	LWLockRelease(queue_lock);
+	RESUME_INTERRUPTS();
+}
+
+/* A backend that exits while its push is in flight lets the slot go. */
+static void
+backend_exit(int code, Datum arg)
+{
+	if (queue != NULL && MyBackendId != InvalidBackendId)
+		abandon_slot(my_slot());
 }
 
 /*
@@ -283,6 +328,11 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		return false;
 
 	slot = my_slot();
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(backend_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
 	wait_slot_idle(slot);
 
 	/* reserve room; wait for the scheduler to free some if need be */
@@ -349,9 +399,11 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		SetLatch(latch);
 
 	/*
-	 * Wait for the outcome.  If we are interrupted, the push may still be
-	 * applied: it is simply no longer acknowledged.  If no scheduler is
-	 * running and the push is still queued, take it back.
+	 * Wait for the outcome.  If we are interrupted while the push is
+	 * queued, the scheduler skips it; while it is being applied, we wait
+	 * for the apply to end (abandon_slot) and it is applied, not
+	 * acknowledged.  If no scheduler is running and the push is still
+	 * queued, take it back.
 	 */
 	PG_TRY();
 	{
@@ -384,12 +436,7 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	PG_CATCH();
 	{
 		ConditionVariableCancelSleep();
-		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-		if (slot->status == PS_SLOT_DONE || slot->status == PS_SLOT_FAILED)
-			slot->status = PS_SLOT_IDLE;
-		else
-			slot->abandoned = true;
-		LWLockRelease(queue_lock);
+		abandon_slot(slot);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -459,8 +506,9 @@ ps_sched_wait_ts(Relation rel, uint64 ts)
 		{
 			PsSlot	   *s = &queue->slots[i];
 
-			busy = (s->status == PS_SLOT_QUEUED || s->status == PS_SLOT_APPLYING) &&
-				!s->abandoned && s->dbid == MyDatabaseId &&
+			busy = ((s->status == PS_SLOT_QUEUED && !s->abandoned) ||
+					s->status == PS_SLOT_APPLYING) &&
+				s->dbid == MyDatabaseId &&
 				s->relid == RelationGetRelid(rel) && s->ts <= ts;
 		}
 		LWLockRelease(queue_lock);
@@ -512,8 +560,9 @@ aggregate(PushGroup *g, int dim, int64 **okeys, float4 **ovals)
 
 	for (t = 0; t < k; t++)
 		total += g->tasks[t]->nkeys;
-	keys = palloc(sizeof(int64) * total);
-	vals = palloc0(sizeof(float4) * dim * total);
+	keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * total);
+	vals = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float4) * dim * total);
+	memset(vals, 0, sizeof(float4) * dim * total);
 	for (;;)
 	{
 		int64		min = 0;

@@ -100,23 +100,38 @@ ps_state_init(void)
 
 /*
  * Remove the least recently used entry without active workers or backends
- * sleeping on its condition variable.  Caller holds the lock exclusively.
+ * sleeping on its condition variable, preferring entries that never had a
+ * worker: evicting one whose workers left makes the table's worker ids
+ * start at 1 again.  Caller holds the lock exclusively.
  */
 static void
 evict_one(void)
 {
 	HASH_SEQ_STATUS status;
 	PsTableState *st,
-			   *victim = NULL;
+			   *victim = NULL,
+			   *fallback = NULL;
 
 	hash_seq_init(&status, ps_state_hash);
 	while ((st = hash_seq_search(&status)) != NULL)
-		if (st->nactive == 0 && st->nwaiting == 0 &&
-			(victim == NULL || st->last_used < victim->last_used))
-			victim = st;
+	{
+		if (st->nactive != 0 || st->nwaiting != 0)
+			continue;
+		if (st->next_worker_id <= 1)
+		{
+			if (victim == NULL || st->last_used < victim->last_used)
+				victim = st;
+		}
+		else if (fallback == NULL || st->last_used < fallback->last_used)
+			fallback = st;
+	}
+	if (victim == NULL)
+		victim = fallback;
 	if (victim)
 		hash_search(ps_state_hash, &victim->key, HASH_REMOVE, NULL);
 }
+
+static bool pending_committed(Oid relid, PsConsistency *c, int *max_delay);
 
 /*
  * The entry of a table, created (or reset from the metapage and cfg) if
@@ -183,6 +198,8 @@ ps_state_acquire(Relation rel, const PsConfig *cfg)
 			memset(st->workers, 0, sizeof(PsWorker) * ps_max_workers);
 			st->consistency = cfg->consistency;
 			st->max_delay = cfg->max_delay;
+			/* not a change of ours that may yet roll back */
+			(void) pending_committed(key.relid, &st->consistency, &st->max_delay);
 		}
 		if (!found || !RelFileNodeEquals(st->node, rel->rd_node))
 		{
@@ -325,7 +342,11 @@ ps_state_reset_ts(Oid relid)
  * dropped table's entry is forgotten, a new consistency model reaches the
  * waiters.  They are queued with the subtransaction that asked for them
  * and done by the transaction callback at commit; an aborted
- * (sub)transaction discards its own.
+ * (sub)transaction discards its own.  A consistency change also keeps the
+ * committed model, for an entry made before the commit (ps_state_acquire
+ * is given the configuration this transaction sees).  A transaction with
+ * such changes cannot be prepared: a prepared transaction's commit runs
+ * in another backend, without these callbacks.
  */
 typedef struct PsPending
 {
@@ -334,6 +355,8 @@ typedef struct PsPending
 	bool		forget;			/* else: set consistency */
 	PsConsistency consistency;
 	int			max_delay;
+	PsConsistency committed;	/* the model before this transaction */
+	int			committed_delay;
 } PsPending;
 
 static List *pending = NIL;		/* in TopTransactionContext */
@@ -365,6 +388,26 @@ pending_apply(PsPending *p)
 	LWLockRelease(ps_state_lock);
 }
 
+/* The committed model of relid, if this transaction is changing it. */
+static bool
+pending_committed(Oid relid, PsConsistency *c, int *max_delay)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending)
+	{
+		PsPending  *p = lfirst(lc);
+
+		if (!p->forget && p->relid == relid)
+		{
+			*c = p->committed;
+			*max_delay = p->committed_delay;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 pending_xact_callback(XactEvent event, void *arg)
 {
@@ -372,6 +415,13 @@ pending_xact_callback(XactEvent event, void *arg)
 
 	switch (event)
 	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (pending != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that configured or dropped a ps table"),
+						 errhint("Run ps_configure and DROP TABLE of ps tables outside two-phase transactions.")));
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 			foreach(lc, pending)
@@ -380,6 +430,7 @@ pending_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
 			pending = NIL;
 			break;
 		default:
@@ -407,9 +458,11 @@ pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 static void
-pending_add(Oid relid, bool forget, PsConsistency c, int max_delay)
+pending_add(Oid relid, bool forget, PsConsistency c, int max_delay,
+			PsConsistency old, int old_delay)
 {
 	PsPending  *p;
+	MemoryContext oldcxt;
 
 	if (!pending_callbacks)
 	{
@@ -423,26 +476,33 @@ pending_add(Oid relid, bool forget, PsConsistency c, int max_delay)
 	p->forget = forget;
 	p->consistency = c;
 	p->max_delay = max_delay;
+	/* the first change of this transaction saw the committed model */
+	if (forget || !pending_committed(relid, &p->committed, &p->committed_delay))
 	{
-		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-		pending = lappend(pending, p);
-		MemoryContextSwitchTo(old);
+		p->committed = old;
+		p->committed_delay = old_delay;
 	}
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	pending = lappend(pending, p);
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* The table is being dropped: forget its entry if the drop commits. */
 void
 ps_state_forget_at_commit(Oid relid)
 {
-	pending_add(relid, true, PS_EVENTUAL, 0);
+	pending_add(relid, true, PS_EVENTUAL, 0, PS_EVENTUAL, 0);
 }
 
-/* A new consistency model, for the table's waiters once it commits. */
+/*
+ * A new consistency model (c, max_delay, replacing old, old_delay), for
+ * the table's waiters once it commits.
+ */
 void
-ps_state_consistency_at_commit(Oid relid, PsConsistency c, int max_delay)
+ps_state_consistency_at_commit(Oid relid, PsConsistency c, int max_delay,
+							   PsConsistency old, int old_delay)
 {
-	pending_add(relid, false, c, max_delay);
+	pending_add(relid, false, c, max_delay, old, old_delay);
 }
 
 /* Drop the entry of a table (dropped, or its storage emptied in place). */

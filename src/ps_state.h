@@ -88,7 +88,8 @@ extern uint64 ps_state_last_ts(Relation rel);
 extern void ps_state_forget(Oid relid);
 extern void ps_state_forget_at_commit(Oid relid);
 extern void ps_state_consistency_at_commit(Oid relid, PsConsistency c,
-										   int max_delay);
+										   int max_delay, PsConsistency old,
+										   int old_delay);
 extern void ps_state_reset_ts(Oid relid);
 extern void ps_state_filter_counts(Relation rel, uint64 *keys, uint64 *bytes);
 

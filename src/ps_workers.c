@@ -439,13 +439,15 @@ ps_workers_check(Relation rel, int32 id)
 }
 
 /*
- * The consistency model changed: waiting pulls re-check at once, when
- * the change commits.
+ * The consistency model changed from (old, old_delay): waiting pulls
+ * re-check at once, when the change commits.
  */
 void
-ps_workers_set_consistency(Relation rel, PsConsistency c, int max_delay)
+ps_workers_set_consistency(Relation rel, PsConsistency c, int max_delay,
+						   PsConsistency old, int old_delay)
 {
-	ps_state_consistency_at_commit(RelationGetRelid(rel), c, max_delay);
+	ps_state_consistency_at_commit(RelationGetRelid(rel), c, max_delay,
+								   old, old_delay);
 }
 
 static const char *const state_names[] = {"free", "active", "left", "dropped"};

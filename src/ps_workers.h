@@ -32,7 +32,8 @@ extern void ps_workers_call(Relation rel, int32 worker, int64 clock,
 							PsWorkerCall call);
 extern void ps_workers_check(Relation rel, int32 worker);
 extern void ps_workers_set_consistency(Relation rel, PsConsistency c,
-									   int max_delay);
+									   int max_delay, PsConsistency old,
+									   int old_delay);
 extern void ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc);
 
 #endif							/* PS_WORKERS_H */

@@ -14,6 +14,9 @@
 #   - The scheduler is killed with SIGKILL while four clients push (a crash
 #     mid-queue: the postmaster restarts every process): after recovery,
 #     every acknowledged push is there exactly once, none twice.
+#   - A session terminated while its push is queued (scheduler stopped with
+#     SIGSTOP): the push is not applied, and later sessions (which reuse its
+#     backend slot) push as usual.
 #   - ps.scheduler = off: a session's pushes are applied by its backend.
 use strict;
 use warnings;
@@ -194,6 +197,41 @@ cmp_ok($acked, '>=', 20, "$acked pushes were acknowledged before the crash");
 is($node->safe_psql('postgres', "SELECT ps_check('crash') > 0"), 't', 'ps_check passes');
 like(slurp_file($node->logfile), qr/ps scheduler.*was terminated by signal 9/,
 	'the log shows the crash');
+
+# --- a session terminated while its push is queued -----------------------------
+
+# With the scheduler stopped (SIGSTOP), a session's push waits in the queue;
+# the session is terminated.  Its push is not applied, and its backend slot
+# does not hold up the sessions that come after it.
+my ($stopped) = counters();
+kill 'STOP', $stopped;
+my ($qout, $qerr) = ('', '');
+my $queued = IPC::Run::start(
+	[
+		'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c',
+		"SELECT ps_push('agg', '{-1}', '{1}')"
+	],
+	'<', \undef, '>', \$qout, '2>', \$qerr);
+ok( $node->poll_query_until(
+		'postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+		  WHERE query LIKE 'SELECT ps_push(''agg'', ''{-1}''%' AND wait_event = 'Extension'}),
+	'a push waits in the queue of the stopped scheduler');
+$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  WHERE query LIKE 'SELECT ps_push(''agg'', ''{-1}''%'});
+$queued->finish;
+like($qerr, qr/terminating connection/, 'its session is terminated');
+kill 'CONT', $stopped;
+my @late;
+for my $i (1 .. 4)
+{
+	my $timed_out = 0;
+	my ($ret, $out) = $node->psql('postgres', "SELECT ps_push('agg', '{-2}', '{1}') > 0",
+		timeout => 30, timed_out => \$timed_out);
+	push @late, $timed_out ? 'timeout' : $out;
+}
+is(join(',', @late), 't,t,t,t', 'the sessions after it push as usual');
+is($node->safe_psql('postgres', "SELECT ps_pull('agg', '{-1,-2}')"), '{0,4}',
+	'the terminated push was not applied, the later ones were');
 
 # --- ps.scheduler = off --------------------------------------------------------
 

@@ -206,10 +206,12 @@ ps_workers_join(Relation rel)
 }
 
 /*
- * A worker leaves: it no longer holds anyone back.
+ * A call of worker id without a clock: a heartbeat, and if leave, the
+ * worker leaves (it no longer holds anyone back).  Errors if the worker
+ * cannot make calls.
  */
-void
-ps_workers_leave(Relation rel, int32 id)
+static void
+touch_worker(Relation rel, int32 id, bool leave)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	PsTableState *st;
@@ -222,18 +224,29 @@ ps_workers_leave(Relation rel, int32 id)
 	w = find_worker(st, id);
 	if (w && w->state == PS_WORKER_ACTIVE)
 	{
-		w->state = PS_WORKER_LEFT;
 		w->last_seen = now;
-		st->nactive--;
+		w->pid = MyProcPid;
+		if (leave)
+		{
+			w->state = PS_WORKER_LEFT;
+			st->nactive--;
+		}
 	}
 	else if (w)
 		state = w->state;
 	SpinLockRelease(&st->mutex);
-	if (w && state == PS_WORKER_FREE)
+	if (leave && w && state == PS_WORKER_FREE)
 		ConditionVariableBroadcast(&st->cv);
 	ps_state_release();
 	if (w == NULL || state != PS_WORKER_FREE)
 		bad_worker(rel, id, w ? state : PS_WORKER_FREE);
+}
+
+/* A worker leaves: it no longer holds anyone back. */
+void
+ps_workers_leave(Relation rel, int32 id)
+{
+	touch_worker(rel, id, true);
 }
 
 /*
@@ -416,26 +429,7 @@ ps_workers_call(Relation rel, int32 id, int64 clock, PsWorkerCall call)
 void
 ps_workers_check(Relation rel, int32 id)
 {
-	TimestampTz now = GetCurrentTimestamp();
-	PsTableState *st;
-	PsWorker   *w;
-	int			state = PS_WORKER_FREE;
-
-	check_not_recovery();
-	st = ps_state_acquire(rel, ps_config_get(rel));
-	SpinLockAcquire(&st->mutex);
-	w = find_worker(st, id);
-	if (w && w->state == PS_WORKER_ACTIVE)
-	{
-		w->last_seen = now;
-		w->pid = MyProcPid;
-	}
-	else if (w)
-		state = w->state;
-	SpinLockRelease(&st->mutex);
-	ps_state_release();
-	if (w == NULL || state != PS_WORKER_FREE)
-		bad_worker(rel, id, w ? state : PS_WORKER_FREE);
+	touch_worker(rel, id, false);
 }
 
 /*

@@ -10,6 +10,7 @@ OBJS = \
 	src/ps.o \
 	src/ps_clock.o \
 	src/ps_config.o \
+	src/ps_defer.o \
 	src/ps_dir.o \
 	src/ps_filter.o \
 	src/ps_funcs.o \
@@ -24,7 +25,7 @@ OBJS = \
 	src/ps_workers.o \
 	src/ps_xlog.o
 
-DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql
+DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql sql/ps--0.2--0.3.sql sql/ps--0.3.sql
 EXTRA_CLEAN = ps.control
 
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/ps--%,$(sort $(wildcard sql/*.sql))))

@@ -39,7 +39,10 @@
 
 #include "ps.h"
 #include "ps_clock.h"
+#include "ps_config.h"
+#include "ps_defer.h"
 #include "ps_dir.h"
+#include "ps_filter.h"
 #include "ps_sched.h"
 #include "ps_state.h"
 #include "ps_table.h"
@@ -53,6 +56,9 @@ extern void openblas_set_num_threads(int num_threads);
 
 int			ps_max_request_keys = 10000000;
 int			ps_max_tables = 1024;
+int			ps_max_workers = 64;
+int			ps_worker_timeout = 60;
+int			ps_max_training_tables_per_role = 64;
 
 bool		ps_preloaded = false;
 
@@ -78,20 +84,6 @@ ps_check_preloaded(void)
 				 errhint("Add 'ps' to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
 
-/* Is relid a ps table?  Cheap enough for hooks: one relcache lookup. */
-static bool
-relid_is_ps(Oid relid)
-{
-	Relation	rel = RelationIdGetRelation(relid);
-	bool		result;
-
-	if (!RelationIsValid(rel))
-		return false;
-	result = ps_is_ps_relation(rel);
-	RelationClose(rel);
-	return result;
-}
-
 /*
  * Keep the two-column shape of ps tables (new or dropped columns would
  * change what a row is), and forget shared and cached state of dropped
@@ -107,7 +99,7 @@ ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (classId != RelationRelationId)
 		return;
 
-	if (access == OAT_POST_CREATE && subId > 0 && relid_is_ps(objectId))
+	if (access == OAT_POST_CREATE && subId > 0 && ps_relid_is_ps(objectId))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot add a column to ps table \"%s\"",
@@ -119,7 +111,7 @@ ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	{
 		if (subId > 0)
 		{
-			if (relid_is_ps(objectId))
+			if (ps_relid_is_ps(objectId))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot drop a column of ps table \"%s\"",
@@ -129,8 +121,19 @@ ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		}
 		else
 		{
-			ps_state_forget_at_commit(objectId);
-			ps_dir_forget(objectId);
+			/*
+			 * Only ps tables have shared state and directory copies (and
+			 * only they make a transaction unpreparable); a configuration
+			 * row may outlive a conversion to heap, so it goes with any
+			 * relation.
+			 */
+			if (ps_relid_is_ps(objectId))
+			{
+				ps_state_forget_at_commit(objectId);
+				ps_dir_forget(objectId);
+				ps_filter_forget(objectId);
+			}
+			ps_config_forget(objectId);
 		}
 	}
 }
@@ -138,7 +141,10 @@ ps_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 /*
  * ps tables support only serial scans: leaves are visited along their
  * right-links, which is what keeps a scan consistent with concurrent
- * splits.  Tell the planner not to plan parallel scans of them.
+ * splits.  Tell the planner not to plan parallel scans of them, also when
+ * it plans the workers of an index build (which asks with inhparent set):
+ * CREATE INDEX then reaches the access method's serial build and fails
+ * saying that ps tables have no indexes.
  */
 static void
 ps_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
@@ -146,7 +152,7 @@ ps_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 {
 	if (prev_get_relation_info_hook)
 		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
-	if (!inhparent && relid_is_ps(relationObjectId))
+	if (ps_relid_is_ps(relationObjectId))
 		rel->rel_parallel_workers = 0;
 }
 
@@ -183,7 +189,7 @@ refuse_unsupported(Query *query)
 		else if (query->commandType == CMD_INSERT && query->onConflict != NULL)
 			what = "INSERT ... ON CONFLICT";
 
-		if (what && rte->rtekind == RTE_RELATION && relid_is_ps(rte->relid))
+		if (what && rte->rtekind == RTE_RELATION && ps_relid_is_ps(rte->relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("ps table \"%s\" does not support %s",
@@ -197,7 +203,7 @@ refuse_unsupported(Query *query)
 		RowMarkClause *rc = lfirst_node(RowMarkClause, lc);
 		RangeTblEntry *rte = rt_fetch(rc->rti, query->rtable);
 
-		if (rte->rtekind == RTE_RELATION && relid_is_ps(rte->relid))
+		if (rte->rtekind == RTE_RELATION && ps_relid_is_ps(rte->relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("ps table \"%s\" does not support row locks",
@@ -259,11 +265,11 @@ check_publication(const char *pubname)
 	relids = list_concat(GetPublicationRelations(pub->oid, PUBLICATION_PART_ALL),
 						 GetAllSchemaPublicationRelations(pub->oid, PUBLICATION_PART_ALL));
 	foreach(lc, relids)
-		if (relid_is_ps(lfirst_oid(lc)))
+		if (ps_relid_is_ps(lfirst_oid(lc)))
 			refuse_published_ps(lfirst_oid(lc), pubname);
 	if (pub->alltables)
 		foreach(lc, GetAllTablesPublicationRelations(false))
-			if (relid_is_ps(lfirst_oid(lc)))
+			if (ps_relid_is_ps(lfirst_oid(lc)))
 			{
 				warn_all_tables(lfirst_oid(lc), pubname);
 				break;
@@ -296,7 +302,7 @@ check_table_publications(Oid relid, bool created)
 {
 	List	   *pubs;
 
-	if (!OidIsValid(relid) || !relid_is_ps(relid))
+	if (!OidIsValid(relid) || !ps_relid_is_ps(relid))
 		return;
 	CommandCounterIncrement();
 	pubs = publications_covering(relid);
@@ -401,6 +407,14 @@ _PG_init(void)
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("ps.max_training_tables_per_role",
+							"Largest number of ps tables one role may have joined workers on at once.",
+							"Keeps one role from taking the shared state other roles' training needs; superusers are exempt.",
+							&ps_max_training_tables_per_role,
+							64, 1, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("ps.worker_timeout",
 							"Drops a worker silent for longer than this.",
 							"A dropped worker no longer holds back other workers' pulls; 0 never drops.",
@@ -433,6 +447,14 @@ _PG_init(void)
 							PGC_POSTMASTER, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("ps.time_mark_interval",
+							"Longest time a timestamped commit record may precede ps changes in WAL.",
+							"Recovery to a time, and standbys with recovery_min_apply_delay, see pushes only through such records. 0: one ahead of every scheduler round, and at most 1 ms before a backend's own writes; -1: none.",
+							&ps_time_mark_interval,
+							0, -1, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("ps.max_clock_ranges",
 							"Room for range vector clock segments per ps table.",
 							"Beyond it, neighbouring ranges of a worker merge, keeping the smaller clock.",
@@ -441,11 +463,20 @@ _PG_init(void)
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("ps.replay_wal_0_2",
+							 "Also replays ps WAL written by library versions up to 0.2.",
+							 "Those versions used resource manager id 128, which is for development: turn on only if such WAL is still to be replayed (a standby or a crash recovery after an upgrade from 0.2).",
+							 &ps_replay_wal_0_2,
+							 false,
+							 PGC_POSTMASTER, 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("ps");
 
 	ps_xlog_register();
 	ps_state_init();
 	ps_sched_init();
+	ps_defer_init();
 
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = ps_object_access;

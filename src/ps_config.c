@@ -9,8 +9,20 @@
  * SQL to read, is dumped by pg_dump and replicated with the database.  A
  * table without a row has the defaults: the sum rule, eventual consistency.
  * Only ps_configure() writes rows, after checking that the caller owns the
- * table and that the values make sense for it; an sql_drop event trigger
- * (in the extension script) deletes the rows of dropped tables.
+ * table and that the values make sense for it; the object access hook
+ * (ps.c) deletes the row of a dropped table through ps_config_forget().
+ *
+ * No SQL is run here.  The rows are read and written in C through the
+ * table's primary-key index, like a system catalog (CatalogTupleInsert and
+ * friends), so nothing the caller's search_path finds (operators,
+ * functions, tables named like ours) can take part: an earlier version ran
+ * "... WHERE tbl = $1" through SPI as the caller, and an operator planted
+ * for that "=" ran with a superuser's privileges.  The table itself is
+ * found as a member of the extension (pg_depend), never by name in a
+ * schema, so a table named ps_config that someone else created (possible
+ * in an extension still at version 0.1, which has none) is never used.
+ * Reads take a fresh snapshot each time (ps_config has no syscache), so
+ * they see committed changes and the current transaction's own.
  *
  * Backends cache each table's configuration, dropped when ps_configure()
  * invalidates the table's relcache entry.  The consistency model and
@@ -23,21 +35,29 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
-#include "catalog/namespace.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include "commands/extension.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "ps.h"
 #include "ps_config.h"
@@ -48,6 +68,24 @@
 
 PG_FUNCTION_INFO_V1(ps_configure);
 
+/* the columns of ps_config, in order */
+#define Anum_cfg_tbl			1
+#define Anum_cfg_update_rule	2
+#define Anum_cfg_consistency	3
+#define Anum_cfg_max_delay		4
+#define Anum_cfg_learning_rate	5
+#define Anum_cfg_l1				6
+#define Anum_cfg_l2				7
+#define Anum_cfg_beta			8
+#define Anum_cfg_kkt_filter		9
+#define Anum_cfg_significance	10
+#define Natts_cfg				10
+
+static const Oid cfg_types[Natts_cfg] = {
+	REGCLASSOID, TEXTOID, TEXTOID, INT4OID, FLOAT4OID, FLOAT4OID, FLOAT4OID,
+	FLOAT4OID, BOOLOID, FLOAT4OID
+};
+
 typedef struct ConfigEntry
 {
 	Oid			relid;			/* hash key */
@@ -56,6 +94,9 @@ typedef struct ConfigEntry
 } ConfigEntry;
 
 static HTAB *config_hash = NULL;
+
+/* OID of this database's ps_config, once found (InvalidOid: look it up) */
+static Oid	config_relid = InvalidOid;
 
 static const PsConfig default_config = {
 	.rule = {.kind = PS_RULE_SUM, .lr = 0.1f, .l1 = 0.0f, .l2 = 0.0f, .beta = 1.0f},
@@ -93,103 +134,204 @@ config_inval_callback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	ConfigEntry *e;
 
+	if (!OidIsValid(relid) || relid == config_relid)
+		config_relid = InvalidOid;
+	if (config_hash == NULL)
+		return;
 	hash_seq_init(&status, config_hash);
 	while ((e = hash_seq_search(&status)) != NULL)
 		if (!OidIsValid(relid) || e->relid == relid)
 			e->valid = false;
 }
 
-/*
- * The extension's schema: that of the access method handler of a ps table,
- * which the extension created with ps_config.
- */
-static Oid
-extension_schema(Relation rel)
+static void
+register_callback(void)
 {
-	return get_func_namespace(rel->rd_amhandler);
-}
+	static bool registered = false;
 
-/*
- * The OID of ps_config.  An extension still at version 0.1 (from before
- * the library knew configurations) has none: say how to update it.
- */
-static Oid
-config_table_oid(Relation rel)
-{
-	Oid			relid = get_relname_relid("ps_config", extension_schema(rel));
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the ps extension of this database is older than the ps library"),
-				 errdetail("The library is version %s; the extension has no table ps_config.",
-						   PS_VERSION_STR),
-				 errhint("Run ALTER EXTENSION ps UPDATE.")));
-	return relid;
-}
-
-/* The schema-qualified name of ps_config, for SPI. */
-static char *
-config_table_name(Relation rel)
-{
-	(void) config_table_oid(rel);
-	return quote_qualified_identifier(get_namespace_name(extension_schema(rel)),
-									  "ps_config");
-}
-
-/* The owner of ps_config (the extension's owner). */
-static Oid
-config_table_owner(Relation rel)
-{
-	Relation	crel = table_open(config_table_oid(rel), AccessShareLock);
-	Oid			owner = crel->rd_rel->relowner;
-
-	table_close(crel, AccessShareLock);
-	return owner;
-}
-
-/*
- * Read a table's configuration row into *cfg; false if it has none.
- * Runs a query: caller must be able to use SPI.
- */
-static bool
-config_read(Relation rel, PsConfig *cfg)
-{
-	Oid			relid = RelationGetRelid(rel);
-	char	   *sql;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(relid)};
-	bool		found = false;
-
-	sql = psprintf("SELECT update_rule, consistency, max_delay, learning_rate, l1, l2, beta, "
-				   "kkt_filter, significance FROM %s WHERE tbl = $1", config_table_name(rel));
-	SPI_connect();
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "ps: could not read ps_config");
-	if (SPI_processed == 1)
+	if (!registered)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
+		CacheRegisterRelcacheCallback(config_inval_callback, (Datum) 0);
+		registered = true;
+	}
+}
 
-		if (!ps_rule_parse(TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)),
-						   &cfg->rule.kind) ||
-			!consistency_parse(TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)),
-							   &cfg->consistency))
+/*
+ * The OID of this database's ps_config: the table of that name among the
+ * members of extension ps (pg_depend), or InvalidOid if there is none
+ * (no extension, or one still at version 0.1).
+ */
+static Oid
+find_config_table(void)
+{
+	Oid			extoid;
+	Relation	deprel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	register_callback();
+	if (OidIsValid(config_relid))
+		return config_relid;
+	extoid = get_extension_oid("ps", true);
+	if (!OidIsValid(extoid))
+		return InvalidOid;
+
+	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(ExtensionRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(deprel, DependReferenceIndexId, true, NULL, 2, key);
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		char	   *name;
+
+		if (dep->deptype != DEPENDENCY_EXTENSION ||
+			dep->classid != RelationRelationId || dep->objsubid != 0)
+			continue;
+		name = get_rel_name(dep->objid);
+		if (name != NULL && strcmp(name, "ps_config") == 0 &&
+			get_rel_relkind(dep->objid) == RELKIND_RELATION)
+		{
+			result = dep->objid;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+	config_relid = result;
+	return result;
+}
+
+/* Error for a database whose extension has no ps_config (version 0.1). */
+static void
+no_config_table(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the ps extension of this database is older than the ps library"),
+			 errdetail("The library is version %s; the extension has no table ps_config.",
+					   PS_VERSION_STR),
+			 errhint("Run ALTER EXTENSION ps UPDATE.")));
+}
+
+/*
+ * Open ps_config and its primary-key index, checking that they have the
+ * shape this library knows.  Returns NULL if the database has none and
+ * missing_ok.
+ */
+static Relation
+open_config_table(LOCKMODE lockmode, Oid *indexoid, bool missing_ok)
+{
+	Oid			relid = find_config_table();
+	Relation	rel;
+	TupleDesc	desc;
+	int			i;
+
+	if (!OidIsValid(relid) ||
+		(rel = try_table_open(relid, lockmode)) == NULL)
+	{
+		if (missing_ok)
+			return NULL;
+		no_config_table();
+	}
+	desc = RelationGetDescr(rel);
+	*indexoid = RelationGetPrimaryKeyIndex(rel);
+	for (i = 0; i < Natts_cfg && desc->natts == Natts_cfg; i++)
+		if (TupleDescAttr(desc, i)->atttypid != cfg_types[i] ||
+			TupleDescAttr(desc, i)->attisdropped)
+			break;
+	if (desc->natts != Natts_cfg || i < Natts_cfg || !OidIsValid(*indexoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("table ps_config of extension ps does not have the shape ps %s expects",
+						PS_VERSION_STR),
+				 errhint("Run ALTER EXTENSION ps UPDATE, or restore ps_config as the extension created it.")));
+	return rel;
+}
+
+/*
+ * The row of table relid in ps_config (a copy), or NULL.  The index scan
+ * compares OIDs with the btree's own procedure; a fresh snapshot sees
+ * committed rows and this transaction's own.
+ */
+static HeapTuple
+config_lookup(Relation crel, Oid indexoid, Oid relid)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, Anum_cfg_tbl, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(crel, indexoid, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (tup != NULL)
+		tup = heap_copytuple(tup);
+	systable_endscan(scan);
+	return tup;
+}
+
+/* Fill *cfg from a row of ps_config. */
+static void
+config_from_tuple(Relation crel, HeapTuple tup, Oid relid, PsConfig *cfg)
+{
+	TupleDesc	desc = RelationGetDescr(crel);
+	Datum		values[Natts_cfg];
+	bool		nulls[Natts_cfg];
+	int			i;
+
+	heap_deform_tuple(tup, desc, values, nulls);
+	for (i = 0; i < Natts_cfg; i++)
+		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("ps_config holds an unknown rule or consistency for table %u", relid)));
-		cfg->max_delay = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-		cfg->rule.lr = DatumGetFloat4(SPI_getbinval(tup, desc, 4, &isnull));
-		cfg->rule.l1 = DatumGetFloat4(SPI_getbinval(tup, desc, 5, &isnull));
-		cfg->rule.l2 = DatumGetFloat4(SPI_getbinval(tup, desc, 6, &isnull));
-		cfg->rule.beta = DatumGetFloat4(SPI_getbinval(tup, desc, 7, &isnull));
-		cfg->kkt_filter = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
-		cfg->significance = DatumGetFloat4(SPI_getbinval(tup, desc, 9, &isnull));
-		found = true;
-	}
-	SPI_finish();
-	return found;
+					 errmsg("ps_config holds a NULL for table %u", relid)));
+	if (!ps_rule_parse(TextDatumGetCString(values[Anum_cfg_update_rule - 1]),
+					   &cfg->rule.kind) ||
+		!consistency_parse(TextDatumGetCString(values[Anum_cfg_consistency - 1]),
+						   &cfg->consistency))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ps_config holds an unknown rule or consistency for table %u", relid)));
+	cfg->max_delay = DatumGetInt32(values[Anum_cfg_max_delay - 1]);
+	cfg->rule.lr = DatumGetFloat4(values[Anum_cfg_learning_rate - 1]);
+	cfg->rule.l1 = DatumGetFloat4(values[Anum_cfg_l1 - 1]);
+	cfg->rule.l2 = DatumGetFloat4(values[Anum_cfg_l2 - 1]);
+	cfg->rule.beta = DatumGetFloat4(values[Anum_cfg_beta - 1]);
+	cfg->kkt_filter = DatumGetBool(values[Anum_cfg_kkt_filter - 1]);
+	cfg->significance = DatumGetFloat4(values[Anum_cfg_significance - 1]);
+}
+
+/*
+ * Read the configuration row of relid into *cfg; false if it has none.
+ */
+static bool
+config_read(Oid relid, PsConfig *cfg)
+{
+	Oid			indexoid;
+	Relation	crel = open_config_table(AccessShareLock, &indexoid, false);
+	HeapTuple	tup = config_lookup(crel, indexoid, relid);
+
+	if (tup != NULL)
+		config_from_tuple(crel, tup, relid, cfg);
+	table_close(crel, AccessShareLock);
+	return tup != NULL;
+}
+
+/*
+ * A configuration the update rules cannot run with.  ps_configure refuses
+ * to write one; a row written by an older library may hold one.
+ */
+static const char *
+config_unusable(const PsConfig *cfg)
+{
+	if (cfg->rule.kind == PS_RULE_FTRL && cfg->rule.beta <= 0 && cfg->rule.l2 <= 0)
+		return "ftrl with beta = 0 and l2 = 0";
+	return NULL;
 }
 
 /*
@@ -211,7 +353,7 @@ ps_config_get(Relation rel)
 		ctl.hcxt = CacheMemoryContext;
 		config_hash = hash_create("ps configurations", 64, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		CacheRegisterRelcacheCallback(config_inval_callback, (Datum) 0);
+		register_callback();
 	}
 	e = hash_search(config_hash, &relid, HASH_ENTER, &found);
 	if (!found)
@@ -222,13 +364,59 @@ ps_config_get(Relation rel)
 
 		/* temporary tables cannot be configured; nothing to read */
 		if (rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP)
-			config_read(rel, &cfg);
+			config_read(relid, &cfg);
 		/* the lookup may have processed invalidations: find the entry again */
 		e = hash_search(config_hash, &relid, HASH_ENTER, &found);
 		e->config = cfg;
 		e->valid = true;
 	}
 	return &e->config;
+}
+
+/*
+ * The configuration of a table that is about to be written: as
+ * ps_config_get, but a configuration the rules cannot run with (a row
+ * written by an older library) is refused rather than applied.
+ */
+const PsConfig *
+ps_config_get_for_write(Relation rel)
+{
+	const PsConfig *cfg = ps_config_get(rel);
+	const char *bad = config_unusable(cfg);
+
+	if (bad != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ps table \"%s\" is configured with %s", ps_relname(rel), bad),
+				 errdetail("With both 0 the first FTRL step of a key is infinite, and its weight is lost."),
+				 errhint("Run ps_configure('%s', beta => 1).", ps_relname(rel))));
+	return cfg;
+}
+
+/*
+ * Forget the configuration row of a table that is being dropped (called by
+ * the object access hook, in the dropping transaction, so that a rollback
+ * keeps it).  Tables of any kind: a table configured as a ps table may
+ * have been converted to heap since.
+ */
+void
+ps_config_forget(Oid relid)
+{
+	Oid			indexoid;
+	Relation	crel;
+	HeapTuple	tup;
+
+	/* temporary tables are never configured */
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
+		!OidIsValid(find_config_table()) || relid == config_relid)
+		return;
+	crel = open_config_table(RowExclusiveLock, &indexoid, true);
+	if (crel == NULL)
+		return;
+	tup = config_lookup(crel, indexoid, relid);
+	if (tup != NULL)
+		CatalogTupleDelete(crel, &tup->t_self);
+	table_close(crel, RowExclusiveLock);
 }
 
 /*
@@ -282,6 +470,50 @@ finite_arg(FunctionCallInfo fcinfo, int argno, float4 current)
 }
 
 /*
+ * Open the table to configure: its owner only.  Existence and ownership
+ * are checked in the catalogs before any lock is taken, so a role cannot
+ * queue locks on tables it does not own (nor learn their names).
+ */
+static Relation
+open_for_configure(Oid relid)
+{
+	Relation	rel;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of %s", ps_visible_relname(relid)),
+				 errhint("Only the owner of a ps table may configure it.")));
+	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!ps_is_ps_relation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ps table", RelationGetRelationName(rel)),
+				 errhint("Only ps tables have a ps configuration.")));
+	if (rel->rd_rel->relkind == RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot configure materialized view \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("A materialized view is written only by REFRESH MATERIALIZED VIEW, never through an update rule."),
+				 errhint("Configure a ps table instead.")));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary ps tables cannot be configured"),
+				 errhint("Temporary tables use the sum rule and eventual consistency.")));
+	return rel;
+}
+
+/*
  * ps_configure(tbl, update_rule, consistency, max_delay, learning_rate, l1,
  *				l2, beta, kkt_filter, significance) returns ps_config
  *
@@ -293,16 +525,17 @@ ps_configure(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	Relation	rel;
+	Relation	crel;
+	Oid			indexoid;
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
 	PsConfig	cfg = default_config;
 	PsConfig	old;
 	PsDir	   *dir;
-	char	   *sql;
-	Oid			argtypes[10] = {OIDOID, TEXTOID, TEXTOID, INT4OID, FLOAT4OID,
-	FLOAT4OID, FLOAT4OID, FLOAT4OID, BOOLOID, FLOAT4OID};
-	Datum		args[10];
-	Oid			save_userid;
-	int			save_sec;
-	Datum		result;
+	Datum		values[Natts_cfg];
+	bool		nulls[Natts_cfg] = {false};
+	TupleDesc	resultdesc;
+	const char *bad;
 
 	ps_check_preloaded();
 	if (PG_ARGISNULL(0))
@@ -310,25 +543,12 @@ ps_configure(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the table of ps_configure must not be NULL")));
 	relid = PG_GETARG_OID(0);
-	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!ps_is_ps_relation(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a ps table", RelationGetRelationName(rel)),
-				 errhint("Only ps tables have a ps configuration.")));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("temporary ps tables cannot be configured"),
-				 errhint("Temporary tables use the sum rule and eventual consistency.")));
+	rel = open_for_configure(relid);
 
-	config_read(rel, &cfg);
+	crel = open_config_table(RowExclusiveLock, &indexoid, false);
+	oldtup = config_lookup(crel, indexoid, relid);
+	if (oldtup != NULL)
+		config_from_tuple(crel, oldtup, relid, &cfg);
 	old = cfg;
 
 	if (!PG_ARGISNULL(1) &&
@@ -361,6 +581,10 @@ ps_configure(PG_FUNCTION_ARGS)
 		bad_config("l1 needs the ftrl rule",
 				   "Only FTRL-proximal applies an L1 penalty (and yields exact zeros).",
 				   "Configure update_rule => 'ftrl', or leave l1 at 0.");
+	if ((bad = config_unusable(&cfg)) != NULL)
+		bad_config(bad,
+				   "FTRL's step for a key is learning_rate / (beta + sqrt(n) + learning_rate * l2): with beta and l2 both 0 it is infinite at a key's first push, and an INSERTed weight cannot be kept.",
+				   "Pass beta => 1 (the usual value), or an l2 > 0.");
 	if (cfg.kkt_filter && (cfg.rule.kind != PS_RULE_FTRL || cfg.rule.l1 <= 0))
 		bad_config("kkt_filter needs the ftrl rule with l1 > 0",
 				   "The KKT filter drops pushes of keys that the L1 penalty keeps at zero.",
@@ -390,37 +614,33 @@ ps_configure(PG_FUNCTION_ARGS)
 	else if (dir->declared_dim > 0 || ps_known_dim(rel, dir) > 0)
 		ps_config_width(rel, &cfg, ps_known_dim(rel, dir));
 
-	/* write the row as the owner of ps_config, which the caller may not be */
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = CStringGetTextDatum(ps_rule_name(cfg.rule.kind));
-	args[2] = CStringGetTextDatum(ps_consistency_name(cfg.consistency));
-	args[3] = Int32GetDatum(cfg.max_delay);
-	args[4] = Float4GetDatum(cfg.rule.lr);
-	args[5] = Float4GetDatum(cfg.rule.l1);
-	args[6] = Float4GetDatum(cfg.rule.l2);
-	args[7] = Float4GetDatum(cfg.rule.beta);
-	args[8] = BoolGetDatum(cfg.kkt_filter);
-	args[9] = Float4GetDatum(cfg.significance);
-	sql = psprintf("INSERT INTO %s AS c VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-				   "ON CONFLICT (tbl) DO UPDATE SET update_rule = $2, consistency = $3, "
-				   "max_delay = $4, learning_rate = $5, l1 = $6, l2 = $7, beta = $8, "
-				   "kkt_filter = $9, significance = $10 "
-				   "RETURNING c.*", config_table_name(rel));
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(config_table_owner(rel), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	SPI_connect();
-	if (SPI_execute_with_args(sql, 10, argtypes, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
-		elog(ERROR, "ps: could not write ps_config");
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc));
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	/* the row, written in C: no permission checks apply to it (see above) */
+	values[Anum_cfg_tbl - 1] = ObjectIdGetDatum(relid);
+	values[Anum_cfg_update_rule - 1] = CStringGetTextDatum(ps_rule_name(cfg.rule.kind));
+	values[Anum_cfg_consistency - 1] = CStringGetTextDatum(ps_consistency_name(cfg.consistency));
+	values[Anum_cfg_max_delay - 1] = Int32GetDatum(cfg.max_delay);
+	values[Anum_cfg_learning_rate - 1] = Float4GetDatum(cfg.rule.lr);
+	values[Anum_cfg_l1 - 1] = Float4GetDatum(cfg.rule.l1);
+	values[Anum_cfg_l2 - 1] = Float4GetDatum(cfg.rule.l2);
+	values[Anum_cfg_beta - 1] = Float4GetDatum(cfg.rule.beta);
+	values[Anum_cfg_kkt_filter - 1] = BoolGetDatum(cfg.kkt_filter);
+	values[Anum_cfg_significance - 1] = Float4GetDatum(cfg.significance);
+	newtup = heap_form_tuple(RelationGetDescr(crel), values, nulls);
+	if (oldtup != NULL)
+		CatalogTupleUpdate(crel, &oldtup->t_self, newtup);
+	else
+		CatalogTupleInsert(crel, newtup);
+	table_close(crel, RowExclusiveLock);
 
 	/* every backend re-reads the configuration; waiting pulls see it now */
 	CacheInvalidateRelcache(rel);
+	CommandCounterIncrement();
 	ps_workers_set_consistency(rel, cfg.consistency, cfg.max_delay,
 							   old.consistency, old.max_delay);
 	relation_close(rel, NoLock);
-	PG_RETURN_DATUM(result);
+
+	if (get_call_result_type(fcinfo, NULL, &resultdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(resultdesc),
+													  values, nulls)));
 }

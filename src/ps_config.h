@@ -31,6 +31,8 @@ typedef struct PsConfig
 } PsConfig;
 
 extern const PsConfig *ps_config_get(Relation rel);
+extern const PsConfig *ps_config_get_for_write(Relation rel);
+extern void ps_config_forget(Oid relid);
 extern const char *ps_consistency_name(PsConsistency c);
 extern int	ps_config_width(Relation rel, const PsConfig *cfg, int dim);
 

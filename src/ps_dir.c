@@ -26,10 +26,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xloginsert.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/smgr.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -93,6 +95,7 @@ dir_entry(Oid dbid, Oid relid)
 		dir->blk = NULL;
 		dir->recent = NULL;
 	}
+	dir->last_used = GetCurrentTransactionStartTimestamp();
 	return dir;
 }
 
@@ -109,6 +112,22 @@ dir_reset(PsDir *dir, Relation rel)
 	dir->dirpos = 0;
 }
 
+static void
+dir_free(PsDir *dir)
+{
+	PsDirKey	key;
+
+	key.dbid = dir->dbid;
+	key.relid = dir->relid;
+	if (dir->lo)
+		pfree(dir->lo);
+	if (dir->blk)
+		pfree(dir->blk);
+	if (dir->recent)
+		pfree(dir->recent);
+	hash_search(dir_hash, &key, HASH_REMOVE, NULL);
+}
+
 /* Forget the copy of a dropped table. */
 void
 ps_dir_forget(Oid relid)
@@ -122,15 +141,46 @@ ps_dir_forget(Oid relid)
 	key.relid = relid;
 	dir = hash_search(dir_hash, &key, HASH_FIND, NULL);
 	if (dir)
+		dir_free(dir);
+}
+
+/*
+ * Forget the copies not used for idle_ms, and those whose storage is gone
+ * (the table was dropped or rewritten, and a checkpoint removed the file).
+ * For the scheduler, which serves every database and hears of no DROP:
+ * without this it would keep the copy of every table it ever wrote.
+ * Callers hold no copy across it.
+ */
+void
+ps_dir_prune(TimestampTz now, int idle_ms)
+{
+	HASH_SEQ_STATUS status;
+	PsDir	   *dir;
+
+	if (dir_hash == NULL)
+		return;
+	hash_seq_init(&status, dir_hash);
+	while ((dir = hash_seq_search(&status)) != NULL)
 	{
-		if (dir->lo)
-			pfree(dir->lo);
-		if (dir->blk)
-			pfree(dir->blk);
-		if (dir->recent)
-			pfree(dir->recent);
-		hash_search(dir_hash, &key, HASH_REMOVE, NULL);
+		bool		gone = TimestampDifferenceExceeds(dir->last_used, now, idle_ms);
+
+		if (!gone && dir->valid)
+		{
+			SMgrRelation srel = smgropen(dir->node, InvalidBackendId);
+
+			gone = !smgrexists(srel, MAIN_FORKNUM);
+			smgrclose(srel);
+		}
+		if (gone)
+			dir_free(dir);		/* removing the current entry is allowed */
 	}
+}
+
+/* How many directory copies this process holds. */
+long
+ps_dir_count(void)
+{
+	return dir_hash ? hash_get_num_entries(dir_hash) : 0;
 }
 
 /* The storage of a table was emptied in place (TRUNCATE in its creating
@@ -234,7 +284,7 @@ init_storage(Relation rel, int dim, int width)
 
 		xlrec.dim = dim;
 		xlrec.width = width;
-		XLogBeginInsert();
+		ps_xlog_begin();
 		XLogRegisterData((char *) &xlrec, sizeof(xlrec));
 		for (i = 0; i < 3; i++)
 			XLogRegisterBuffer(i, bufs[i], REGBUF_WILL_INIT);
@@ -591,7 +641,7 @@ ps_split_leaf(Relation rel, Buffer leftbuf, int64 splitkey)
 		xlrec.newdirpage = newdir;
 		rlen = serialise_leaf(split_buf, rpage);
 
-		XLogBeginInsert();
+		ps_xlog_begin();
 		XLogRegisterData((char *) &xlrec, sizeof(xlrec));
 		XLogRegisterBuffer(0, leftbuf, REGBUF_STANDARD);
 		XLogRegisterBuffer(1, rightbuf, REGBUF_WILL_INIT);
@@ -679,7 +729,7 @@ ps_dir_reserve_ts(Relation rel, uint64 upto, XLogRecPtr *lsn)
 		{
 			XLogRecPtr	recptr;
 
-			XLogBeginInsert();
+			ps_xlog_begin();
 			XLogRegisterBuffer(0, metabuf, REGBUF_STANDARD);
 			XLogRegisterBufData(0, (char *) meta, sizeof(PsMetaData));
 			recptr = XLogInsert(RM_PS_ID, XLOG_PS_META);

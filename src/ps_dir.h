@@ -13,6 +13,7 @@
 #include "storage/buf.h"
 #include "storage/relfilenode.h"
 #include "utils/relcache.h"
+#include "utils/timestamp.h"
 
 /*
  * Backend-local directory of one table: leaf lower bounds in ascending
@@ -37,11 +38,14 @@ typedef struct PsDir
 	Buffer	   *recent;			/* buffer that last held each leaf (a hint) */
 	BlockNumber dirblk;			/* directory page where reading resumes */
 	uint32		dirpos;			/* entries of dirblk already read */
+	TimestampTz last_used;		/* start of the last transaction using it */
 } PsDir;
 
 extern PsDir *ps_dir_get(Relation rel, bool create, int dim, int width);
 extern int	ps_dir_find(const PsDir *dir, int64 key, int from);
 extern void ps_dir_forget(Oid relid);
+extern void ps_dir_prune(TimestampTz now, int idle_ms);
+extern long ps_dir_count(void);
 extern void ps_dir_reset_storage(Relation rel);
 
 extern Buffer ps_split_leaf(Relation rel, Buffer leftbuf, int64 splitkey);

@@ -78,7 +78,15 @@ ps_filter_kkt(Relation rel, PsDir *dir, const PsRule *rule, int64 *keys,
 	return m;
 }
 
-/* What this backend has sent to a worker of a table. */
+/*
+ * What this backend has sent to a worker of a table.  The entries live in
+ * their own memory context and go when the worker does: when it leaves or
+ * is dropped (swept at every filtered pull of this backend), when the
+ * table is dropped, and when its id is reused after the table's shared
+ * state was given up (joined tells the incarnations apart).  So memory is
+ * bounded by the keys the backend's live workers pulled: 8 + 4 * dim
+ * bytes per distinct key.
+ */
 typedef struct SentKey
 {
 	Oid			relid;
@@ -89,6 +97,7 @@ typedef struct Sent
 {
 	SentKey		key;
 	RelFileNode node;			/* storage the values came from */
+	TimestampTz joined;			/* the worker it was sent to */
 	int			dim;
 	int			n;
 	int64	   *keys;			/* sorted */
@@ -96,12 +105,56 @@ typedef struct Sent
 } Sent;
 
 static HTAB *sent_hash = NULL;
+static MemoryContext sent_cxt = NULL;
+
+static void
+sent_free(Sent *s)
+{
+	if (s->keys)
+		pfree(s->keys);
+	if (s->vals)
+		pfree(s->vals);
+	hash_search(sent_hash, &s->key, HASH_REMOVE, NULL);
+}
+
+/*
+ * Forget what was sent to workers that are no longer active (called at
+ * every filtered pull, and when a worker of this backend joins or leaves).
+ */
+void
+ps_filter_sweep(void)
+{
+	HASH_SEQ_STATUS status;
+	Sent	   *s;
+
+	if (sent_hash == NULL)
+		return;
+	hash_seq_init(&status, sent_hash);
+	while ((s = hash_seq_search(&status)) != NULL)
+		if (ps_state_worker_joined(MyDatabaseId, s->key.relid, s->key.worker) != s->joined)
+			sent_free(s);
+}
+
+/* Forget what was sent for a table (it is being dropped). */
+void
+ps_filter_forget(Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	Sent	   *s;
+
+	if (sent_hash == NULL)
+		return;
+	hash_seq_init(&status, sent_hash);
+	while ((s = hash_seq_search(&status)) != NULL)
+		if (s->key.relid == relid)
+			sent_free(s);
+}
 
 /*
  * Keep, of sorted, distinct keys with their current values (dim each), only
  * those whose value moved by more than threshold since worker last received
  * them, compacting keys and vals in place; remember what is returned.
- * Returns how many keys remain.
+ * Returns how many keys remain.  The worker is active (the caller checked).
  */
 int
 ps_filter_changed(Relation rel, int32 worker, float4 threshold, int64 *keys,
@@ -112,6 +165,7 @@ ps_filter_changed(Relation rel, int32 worker, float4 threshold, int64 *keys,
 	bool		found;
 	int64	   *mkeys;
 	float4	   *mvals;
+	TimestampTz joined;
 	int			i = 0,
 				j = 0,
 				k = 0,
@@ -121,23 +175,28 @@ ps_filter_changed(Relation rel, int32 worker, float4 threshold, int64 *keys,
 	{
 		HASHCTL		ctl;
 
+		sent_cxt = AllocSetContextCreate(TopMemoryContext, "ps sent values",
+										 ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = sizeof(SentKey);
 		ctl.entrysize = sizeof(Sent);
-		ctl.hcxt = TopMemoryContext;
+		ctl.hcxt = sent_cxt;
 		sent_hash = hash_create("ps sent values", 16, &ctl,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
+	ps_filter_sweep();
+	joined = ps_state_worker_joined(MyDatabaseId, RelationGetRelid(rel), worker);
 	key.relid = RelationGetRelid(rel);
 	key.worker = worker;
 	s = hash_search(sent_hash, &key, HASH_ENTER, &found);
-	if (!found || s->dim != dim || !RelFileNodeEquals(s->node, rel->rd_node))
+	if (!found || s->dim != dim || s->joined != joined ||
+		!RelFileNodeEquals(s->node, rel->rd_node))
 	{
-		if (found && s->n > 0)
-		{
+		if (found && s->keys)
 			pfree(s->keys);
+		if (found && s->vals)
 			pfree(s->vals);
-		}
 		s->node = rel->rd_node;
+		s->joined = joined;
 		s->dim = dim;
 		s->n = 0;
 		s->keys = NULL;
@@ -145,9 +204,8 @@ ps_filter_changed(Relation rel, int32 worker, float4 threshold, int64 *keys,
 	}
 
 	/* merge the request into what was sent; keep the moved keys */
-	mkeys = MemoryContextAlloc(TopMemoryContext, sizeof(int64) * (s->n + n));
-	mvals = MemoryContextAlloc(TopMemoryContext, sizeof(float4) * dim * (s->n + n));
-	while (i < n || j < s->n)
+	mkeys = MemoryContextAllocHuge(sent_cxt, sizeof(int64) * Max(s->n + n, 1));
+	mvals = MemoryContextAllocHuge(sent_cxt, sizeof(float4) * dim * Max(s->n + n, 1));	while (i < n || j < s->n)
 	{
 		if (j >= s->n || (i < n && keys[i] < s->keys[j]))
 		{
@@ -190,11 +248,10 @@ ps_filter_changed(Relation rel, int32 worker, float4 threshold, int64 *keys,
 		}
 		k++;
 	}
-	if (s->n > 0)
-	{
+	if (s->keys)
 		pfree(s->keys);
+	if (s->vals)
 		pfree(s->vals);
-	}
 	s->keys = mkeys;
 	s->vals = mvals;
 	s->n = k;

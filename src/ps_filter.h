@@ -28,6 +28,8 @@ extern int	ps_filter_kkt(Relation rel, PsDir *dir, const PsRule *rule,
 						  int64 *keys, float4 *vals, int n, int dim);
 extern int	ps_filter_changed(Relation rel, int32 worker, float4 threshold,
 							  int64 *keys, float4 *vals, int n, int dim);
+extern void ps_filter_forget(Oid relid);
+extern void ps_filter_sweep(void);
 extern void ps_filter_count(Oid dbid, Oid relid, PsFilterKind kind,
 							int64 keys, int dim);
 

@@ -25,6 +25,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
+#include "catalog/pg_class.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -80,22 +81,15 @@ arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
 }
 
 /*
- * Open a ps table for a request after checking privileges: pushing needs
- * UPDATE, reading needs SELECT (on the table or on all its columns); with
- * several bits in mode, any of them will do.  The lock is held until the
- * transaction ends.
+ * Does the current user have one of the privileges in mode on relid (on
+ * the table, or on every column of it)?  Raises the error if not, naming
+ * the table only if the user could have named it.  Takes no lock.
  */
-static Relation
-open_ps_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
+static void
+check_privilege(Oid relid, AclMode mode, const char *detail)
 {
-	Oid			relid;
 	bool		missing = false;
 	AclResult	aclresult;
-	Relation	rel;
-
-	ps_check_preloaded();
-	arg_not_null(fcinfo, 0, "the table");
-	relid = PG_GETARG_OID(0);
 
 	aclresult = pg_class_aclcheck_ext(relid, GetUserId(), mode, &missing);
 	if (missing)
@@ -108,7 +102,36 @@ open_ps_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
 		pg_attribute_aclcheck_all(relid, GetUserId(), mode, ACLMASK_ALL) == ACLCHECK_OK)
 		aclresult = ACLCHECK_OK;
 	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(relid));
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for %s", ps_visible_relname(relid)),
+				 detail ? errdetail("%s", detail) : 0));
+}
+
+/*
+ * Open a ps table for a request after checking privileges: pushing needs
+ * UPDATE, reading needs SELECT (on the table or on all its columns); with
+ * several bits in mode, any of them will do.  A call that names a worker
+ * changes the worker's state and needs UPDATE as well (worker_call).
+ * Privileges are checked before the lock is taken, so a role without them
+ * cannot queue locks on the table.  The lock is held until the
+ * transaction ends.
+ */
+static Relation
+open_ps_table_for(FunctionCallInfo fcinfo, AclMode mode, bool worker_call,
+				  LOCKMODE lockmode)
+{
+	Oid			relid;
+	Relation	rel;
+
+	ps_check_preloaded();
+	arg_not_null(fcinfo, 0, "the table");
+	relid = PG_GETARG_OID(0);
+
+	check_privilege(relid, mode, NULL);
+	if (worker_call && (mode & ACL_UPDATE) == 0)
+		check_privilege(relid, ACL_UPDATE,
+						"A worker's call moves the worker's clock, which the other workers wait on: it needs UPDATE, as ps_join does.");
 
 	rel = try_relation_open(relid, lockmode);
 	if (rel == NULL)
@@ -134,20 +157,49 @@ open_ps_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
 	return rel;
 }
 
-static void
-check_request_size(FunctionCallInfo fcinfo, int64 nkeys, int dim)
+static Relation
+open_ps_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
 {
-	if (nkeys > ps_max_request_keys)
+	return open_ps_table_for(fcinfo, mode, false, lockmode);
+}
+
+/* Does the call pass a worker (argument argno, NULL if not given)? */
+static bool
+names_worker(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_NARGS() > argno && !PG_ARGISNULL(argno);
+}
+
+/*
+ * Refuse writes to a ps table that only PostgreSQL may write: a
+ * materialized view (REFRESH writes it).
+ */
+static void
+check_writable(FunctionCallInfo fcinfo, Relation rel)
+{
+	if (rel->rd_rel->relkind == RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s cannot write to materialized view \"%s\"",
+						get_func_name(fcinfo->flinfo->fn_oid), RelationGetRelationName(rel)),
+				 errdetail("A materialized view holds what its query computed; only REFRESH MATERIALIZED VIEW writes it."),
+				 errhint("Push to a ps table instead.")));
+}
+
+static void
+check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim)
+{
+	if (nkeys > (uint64) ps_max_request_keys)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s request has " INT64_FORMAT " keys, more than ps.max_request_keys (%d)",
+				 errmsg("%s request has " UINT64_FORMAT " keys, more than ps.max_request_keys (%d)",
 						get_func_name(fcinfo->flinfo->fn_oid), nkeys,
 						ps_max_request_keys),
 				 errhint("Split the request, or raise ps.max_request_keys.")));
 	if ((Size) nkeys * dim > (MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(float4))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s request of " INT64_FORMAT " keys of dim %d exceeds the 1 GB array limit",
+				 errmsg("%s request of " UINT64_FORMAT " keys of dim %d exceeds the 1 GB array limit",
 						get_func_name(fcinfo->flinfo->fn_oid), nkeys, dim),
 				 errhint("Split the request.")));
 }
@@ -222,6 +274,7 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		int64		hi = n > 0 ? keys[n - 1] : 0;
 		bool		covers = worker > 0 && n > 0;
 
+		ps_sched_time_mark(rel);
 		if (w->kkt)
 		{
 			/* the filter compacts in place: work on copies */
@@ -256,6 +309,7 @@ prepare_write(FunctionCallInfo fcinfo, Relation rel)
 {
 	PreventCommandIfReadOnly(get_func_name(fcinfo->flinfo->fn_oid));
 	PreventCommandIfParallelMode(get_func_name(fcinfo->flinfo->fn_oid));
+	check_writable(fcinfo, rel);
 	if (rel->rd_rel->relispartition)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -324,7 +378,7 @@ static PsDir *
 start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
 		   PsWrite *w, int32 *worker, int64 *clock)
 {
-	const PsConfig *cfg = ps_config_get(rel);
+	const PsConfig *cfg = ps_config_get_for_write(rel);
 
 	*worker = 0;
 	*clock = -1;
@@ -482,7 +536,8 @@ read_dim(Relation rel, PsDir *dir)
 Datum
 ps_pull(PG_FUNCTION_ARGS)
 {
-	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	Relation	rel = open_ps_table_for(fcinfo, ACL_SELECT, names_worker(fcinfo, 2),
+										AccessShareLock);
 	int64	   *keys;
 	int			nkeys,
 				dim,
@@ -539,7 +594,8 @@ ps_pull(PG_FUNCTION_ARGS)
 Datum
 ps_pull_range(PG_FUNCTION_ARGS)
 {
-	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	Relation	rel = open_ps_table_for(fcinfo, ACL_SELECT, names_worker(fcinfo, 3),
+										AccessShareLock);
 	int64		lo,
 				hi;
 	uint64		count;
@@ -565,8 +621,7 @@ ps_pull_range(PG_FUNCTION_ARGS)
 	count = (uint64) hi - (uint64) lo;
 	dir = ps_dir_get(rel, false, 0, 0);
 	dim = read_dim(rel, dir);
-	check_request_size(fcinfo, count > (uint64) PG_INT64_MAX ?
-					   PG_INT64_MAX : (int64) count, dim);
+	check_request_size(fcinfo, count, dim);
 	if (has_worker)
 	{
 		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
@@ -620,7 +675,8 @@ ps_wait(PG_FUNCTION_ARGS)
 static Datum
 pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 {
-	Relation	rel = open_ps_table(fcinfo, ACL_SELECT, AccessShareLock);
+	Relation	rel = open_ps_table_for(fcinfo, ACL_SELECT, names_worker(fcinfo, 2),
+										AccessShareLock);
 	int64	   *keys;
 	int64	   *sorted;
 	int32	   *perm;
@@ -763,18 +819,18 @@ ps_filters(PG_FUNCTION_ARGS)
 
 /*
  * ps_scheduler() returns (pid, rounds, aggregates, pushes, failed,
- * keys_pushed, keys_applied): what the scheduler did since the server
- * started.  pushes / aggregates is how many pushes an apply served on
+ * keys_pushed, keys_applied, directories): what the scheduler did since
+ * the server started, and the table directories it holds now.  pushes / aggregates is how many pushes an apply served on
  * average, keys_pushed / keys_applied how much aggregation saved.
  */
 Datum
 ps_scheduler(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[7];
-	bool		nulls[7] = {false, false, false, false, false, false, false};
+	Datum		values[PS_SCHED_NCOUNTERS + 1];
+	bool		nulls[PS_SCHED_NCOUNTERS + 1] = {false};
 	int32		pid;
-	uint64		counts[6];
+	uint64		counts[PS_SCHED_NCOUNTERS];
 	int			i;
 
 	ps_check_preloaded();
@@ -783,7 +839,7 @@ ps_scheduler(PG_FUNCTION_ARGS)
 	ps_sched_counters(&pid, counts);
 	values[0] = Int32GetDatum(pid);
 	nulls[0] = pid == 0;
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < PS_SCHED_NCOUNTERS; i++)
 		values[i + 1] = Int64GetDatum((int64) counts[i]);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -801,20 +857,29 @@ Datum
 ps_join(PG_FUNCTION_ARGS)
 {
 	Relation	rel = open_ps_table(fcinfo, ACL_UPDATE, AccessShareLock);
-	int32		id = ps_workers_join(rel);
+	int32		id;
+
+	check_writable(fcinfo, rel);
+	id = ps_workers_join(rel);
+	ps_filter_sweep();
 
 	relation_close(rel, NoLock);
 	PG_RETURN_INT32(id);
 }
 
-/* ps_leave(tbl regclass, worker integer) returns void */
+/*
+ * ps_leave(tbl regclass, worker integer) returns void: needs UPDATE, and
+ * the worker must be the caller's own, unless the caller owns the table.
+ */
 Datum
 ps_leave(PG_FUNCTION_ARGS)
 {
 	Relation	rel = open_ps_table(fcinfo, ACL_UPDATE, AccessShareLock);
 
 	arg_not_null(fcinfo, 1, "the worker");
-	ps_workers_leave(rel, PG_GETARG_INT32(1));
+	ps_workers_leave(rel, PG_GETARG_INT32(1),
+					 pg_class_ownercheck(RelationGetRelid(rel), GetUserId()));
+	ps_filter_sweep();			/* what this backend sent it goes */
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

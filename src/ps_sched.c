@@ -74,6 +74,7 @@
 
 bool		ps_use_scheduler = true;
 int			ps_queue_size = 64;	/* MB */
+int			ps_time_mark_interval = 0;	/* ms; -1: no time marks */
 
 #define PS_ERROR_LEN 256
 #define PS_MAX_ROUND 1024		/* pushes taken in one round at most */
@@ -117,6 +118,10 @@ typedef struct PsQueue
 	Latch	   *sched_latch;
 	ConditionVariable space_cv; /* the ring has room again */
 	ConditionVariable done_cv;	/* a push was applied or failed */
+	/* time marks: timestamped commit records ahead of ps WAL */
+	pg_atomic_uint64 last_mark; /* TimestampTz of the last one written */
+	uint64		marks_requested;	/* asked for by backends */
+	uint64		marks_written;	/* requests served */
 	/* counters since the server started, for ps_scheduler() */
 	uint64		rounds;			/* rounds that applied something */
 	uint64		aggregates;		/* groups applied */
@@ -124,6 +129,7 @@ typedef struct PsQueue
 	uint64		failed;			/* pushes failed */
 	uint64		keys_pushed;	/* keys in the pushes applied */
 	uint64		keys_applied;	/* keys in the aggregates applied */
+	uint64		directories;	/* directory copies the scheduler holds */
 	PsSlot		slots[FLEXIBLE_ARRAY_MEMBER];	/* MaxBackends */
 } PsQueue;
 
@@ -193,6 +199,7 @@ ps_sched_shmem_startup(void)
 	{
 		memset(queue, 0, queue_struct_size());
 		queue->size = (Size) ps_queue_size * 1024 * 1024;
+		pg_atomic_init_u64(&queue->last_mark, 0);
 		ConditionVariableInit(&queue->space_cv);
 		ConditionVariableInit(&queue->done_cv);
 	}
@@ -262,36 +269,71 @@ wait_slot_idle(PsSlot *slot)
 	ConditionVariableCancelSleep();
 }
 
+/* What became of a push its backend stopped waiting for. */
+typedef enum PsOutcome
+{
+	PS_PUSH_NOT_APPLIED,		/* taken out of the queue */
+	PS_PUSH_APPLIED,			/* applied before we looked */
+	PS_PUSH_FAILED,				/* the scheduler failed it */
+	PS_PUSH_UNKNOWN				/* its scheduler died applying it */
+} PsOutcome;
+
 /*
  * Our backend stops waiting for its push (an error, a cancel, or exit).
- * If the scheduler is applying it, wait for the apply to end, so that we
- * hold our lock on the table until then (a DROP or TRUNCATE must not come
- * in between); interrupts are held, and the wait lasts one apply at most.
- * Then let the slot go: a push still queued is skipped by the scheduler.
+ * The decision is made under the queue lock held exclusively, the lock
+ * under which the scheduler takes pushes: a push still queued is marked
+ * abandoned there, and the scheduler, which checks the mark when it takes
+ * the push, skips it.  A push the scheduler has taken is waited for until
+ * it is applied, so that we hold our lock on the table until then (a DROP
+ * or TRUNCATE must not commit while it is being written); interrupts are
+ * held, and the wait lasts one apply at most.  Returns what became of it.
  */
-static void
+static PsOutcome
 abandon_slot(PsSlot *slot)
 {
+	PsOutcome	outcome = PS_PUSH_NOT_APPLIED;
+
 	HOLD_INTERRUPTS();
 	for (;;)
 	{
-		bool		applying;
+		bool		wait = false;
 
-		LWLockAcquire(queue_lock, LW_SHARED);
-		applying = slot->status == PS_SLOT_APPLYING && queue->sched_pid != 0;
+		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+		switch ((PsSlotStatus) slot->status)
+		{
+			case PS_SLOT_QUEUED:
+				slot->abandoned = true;
+				outcome = PS_PUSH_NOT_APPLIED;
+				break;
+			case PS_SLOT_APPLYING:
+				if (queue->sched_pid != 0)
+					wait = true;
+				else
+				{
+					/* its scheduler exited mid-apply; the next one fails it */
+					slot->abandoned = true;
+					outcome = PS_PUSH_UNKNOWN;
+				}
+				break;
+			case PS_SLOT_DONE:
+				slot->status = PS_SLOT_IDLE;
+				outcome = PS_PUSH_APPLIED;
+				break;
+			case PS_SLOT_FAILED:
+				slot->status = PS_SLOT_IDLE;
+				outcome = PS_PUSH_FAILED;
+				break;
+			case PS_SLOT_IDLE:
+				break;
+		}
 		LWLockRelease(queue_lock);
-		if (!applying)
+		if (!wait)
 			break;
 		ConditionVariableTimedSleep(&queue->done_cv, 100, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	if (slot->status == PS_SLOT_DONE || slot->status == PS_SLOT_FAILED)
-		slot->status = PS_SLOT_IDLE;
-	else if (slot->status != PS_SLOT_IDLE)
-		slot->abandoned = true;
-	LWLockRelease(queue_lock);
 	RESUME_INTERRUPTS();
+	return outcome;
 }
 
 /* A backend that exits while its push is in flight lets the slot go. */
@@ -299,7 +341,7 @@ static void
 backend_exit(int code, Datum arg)
 {
 	if (queue != NULL && MyBackendId != InvalidBackendId)
-		abandon_slot(my_slot());
+		(void) abandon_slot(my_slot());
 }
 
 /*
@@ -321,9 +363,14 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	volatile bool taken_back = false;
 	Latch	   *latch;
 
+	/*
+	 * Storage created in this transaction is the backend's alone until it
+	 * commits, and may be emptied in place (TRUNCATE in the same
+	 * transaction) without the scheduler hearing of it: the backend writes
+	 * it itself.
+	 */
 	if (!ps_use_scheduler || queue == NULL || MyBackendId == InvalidBackendId ||
-		RelationUsesLocalBuffers(rel) ||
-		(RelationIsPermanent(rel) && !RelationNeedsWAL(rel)) ||
+		RelationUsesLocalBuffers(rel) || ps_storage_is_new(rel) ||
 		need > queue->size / 4 || queue->sched_pid == 0)
 		return false;
 
@@ -419,10 +466,15 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 				break;
 			if (!alive && status == PS_SLOT_QUEUED)
 			{
+				/*
+				 * No scheduler: take the push back.  A scheduler starts
+				 * under this lock, and then finds the slot idle and skips
+				 * the queue entry.
+				 */
 				LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-				if (slot->status == PS_SLOT_QUEUED)
+				if (slot->status == PS_SLOT_QUEUED && queue->sched_pid == 0)
 				{
-					slot->abandoned = true; /* the scheduler will skip it */
+					slot->status = PS_SLOT_IDLE;
 					taken_back = true;
 				}
 				LWLockRelease(queue_lock);
@@ -435,17 +487,45 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+		PsOutcome	outcome;
+		const char *what;
+
+		/* we are in ErrorContext, which FlushErrorState resets */
+		MemoryContextSwitchTo(CurTransactionContext);
 		ConditionVariableCancelSleep();
-		abandon_slot(slot);
-		PG_RE_THROW();
+		outcome = abandon_slot(slot);
+
+		/* say what became of the push (a client deciding to retry needs it) */
+		switch (outcome)
+		{
+			case PS_PUSH_APPLIED:
+				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was applied before the cancel took effect; do not push it again.",
+								w->ts);
+				break;
+			case PS_PUSH_FAILED:
+				what = psprintf("The push (task timestamp " UINT64_FORMAT ") failed in the scheduler; see ps_wait.",
+								w->ts);
+				break;
+			case PS_PUSH_UNKNOWN:
+				what = psprintf("The scheduler exited while applying the push (task timestamp " UINT64_FORMAT "): it may be partly applied.",
+								w->ts);
+				break;
+			default:
+				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was taken out of the queue and not applied.",
+								w->ts);
+				break;
+		}
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, what) :
+			pstrdup(what);
+		ReThrowError(edata);
 	}
 	PG_END_TRY();
 
 	if (taken_back)
-	{
-		wait_slot_idle(slot);
 		return false;
-	}
 
 	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
 	slot->status = PS_SLOT_IDLE;
@@ -463,9 +543,117 @@ ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	return true;
 }
 
+/* ------------------------------------------------------------------------
+ * Time marks
+ *
+ * PostgreSQL stops recovery at recovery_target_time, and holds back a
+ * standby's replay for recovery_min_apply_delay, only at commit records,
+ * and ps changes write none: without help, a restore to a point in time
+ * would keep every push after it, and a delayed standby would show pushes
+ * at once.  So a commit record stamped with the current time, a "time
+ * mark" (an empty transaction with an xid, committed by the scheduler),
+ * goes into WAL ahead of ps changes: ahead of every scheduler round (or
+ * when the last mark is older than ps.time_mark_interval, if that is
+ * set), and when the last mark is older than 1 ms (or the interval)
+ * ahead of changes a backend writes itself (pushes the scheduler does not
+ * take, INSERT, COPY), which ask the scheduler for one and wait.  Recovery
+ * to time T then stops at the first mark after T, before the changes
+ * that follow it; a delayed standby holds them back with it.  A mark costs
+ * one xid and a commit record; it is committed asynchronously, the flush
+ * of the round (or of the push) that follows makes it durable.  Nothing
+ * is marked when wal_level is minimal (no archive, no standby), or when
+ * ps.time_mark_interval is -1.
+ * ------------------------------------------------------------------------
+ */
+
+/* Is a mark due before ps WAL written now?  floor_ms: shortest interval. */
+static bool
+mark_due(TimestampTz now, int floor_ms)
+{
+	int			interval = Max(ps_time_mark_interval, floor_ms);
+
+	if (ps_time_mark_interval < 0 || !XLogIsNeeded())
+		return false;
+	return interval == 0 ||
+		TimestampDifferenceExceeds((TimestampTz) pg_atomic_read_u64(&queue->last_mark),
+								   now, interval);
+}
+
+/* The scheduler writes a time mark. */
+static void
+write_time_mark(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	StartTransactionCommand();
+	(void) GetTopTransactionId();
+	CommitTransactionCommand();
+	pg_atomic_write_u64(&queue->last_mark, (uint64) now);
+}
+
+/* The scheduler serves the marks backends asked for. */
+static void
+serve_mark_requests(void)
+{
+	uint64		requested;
+
+	LWLockAcquire(queue_lock, LW_SHARED);
+	requested = queue->marks_requested;
+	LWLockRelease(queue_lock);
+	if (requested <= queue->marks_written)
+		return;
+	write_time_mark();
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	queue->marks_written = requested;
+	LWLockRelease(queue_lock);
+	ConditionVariableBroadcast(&queue->done_cv);
+}
+
+/*
+ * A backend is about to write ps changes to rel itself: make sure a time
+ * mark precedes them.  Waits for the scheduler; does nothing if none runs
+ * (recovery by time then places the changes at the commit record before
+ * them).  Storage created in this transaction needs none: it exists only
+ * once the transaction's own commit record does.
+ */
+void
+ps_sched_time_mark(Relation rel)
+{
+	uint64		ticket;
+	Latch	   *latch;
+
+	if (queue == NULL || !RelationNeedsWAL(rel) || ps_storage_is_new(rel) ||
+		!mark_due(GetCurrentTimestamp(), 1))
+		return;
+	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	if (queue->sched_pid == 0)
+	{
+		LWLockRelease(queue_lock);
+		return;
+	}
+	ticket = ++queue->marks_requested;
+	latch = queue->sched_latch;
+	LWLockRelease(queue_lock);
+	if (latch)
+		SetLatch(latch);
+	for (;;)
+	{
+		bool		done;
+
+		LWLockAcquire(queue_lock, LW_SHARED);
+		done = queue->marks_written >= ticket || queue->sched_pid == 0;
+		LWLockRelease(queue_lock);
+		if (done)
+			break;
+		ConditionVariableTimedSleep(&queue->done_cv, 100, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}
+
 /*
  * The scheduler's counters: pid (0 if not running), rounds, aggregates,
- * pushes applied and failed, keys pushed, keys applied.
+ * pushes applied and failed, keys pushed, keys applied, and the directory
+ * copies it holds.
  */
 void
 ps_sched_counters(int32 *pid, uint64 *counts)
@@ -473,7 +661,7 @@ ps_sched_counters(int32 *pid, uint64 *counts)
 	if (queue == NULL)
 	{
 		*pid = 0;
-		memset(counts, 0, sizeof(uint64) * 6);
+		memset(counts, 0, sizeof(uint64) * PS_SCHED_NCOUNTERS);
 		return;
 	}
 	LWLockAcquire(queue_lock, LW_SHARED);
@@ -484,6 +672,7 @@ ps_sched_counters(int32 *pid, uint64 *counts)
 	counts[3] = queue->failed;
 	counts[4] = queue->keys_pushed;
 	counts[5] = queue->keys_applied;
+	counts[6] = queue->directories;
 	LWLockRelease(queue_lock);
 }
 
@@ -783,6 +972,15 @@ scheduler_round(MemoryContext roundcxt)
 		groups[j].tasks[groups[j].ntasks++] = tasks[i];
 	}
 
+	/* a time mark ahead of the round's WAL (logged tables only) */
+	for (i = 0; i < ntasks; i++)
+		if (tasks[i]->persistence == RELPERSISTENCE_PERMANENT)
+		{
+			if (mark_due(GetCurrentTimestamp(), 0))
+				write_time_mark();
+			break;
+		}
+
 	/* apply each group in a transaction of its own */
 	for (j = 0; j < ngroups; j++)
 	{
@@ -840,13 +1038,26 @@ void
 ps_scheduler_main(Datum arg)
 {
 	MemoryContext roundcxt;
+	TimestampTz last_prune = GetCurrentTimestamp();
+	TimestampTz now;
+	bool		busy;
 	int			i;
 
+	/*
+	 * Query cancel is ignored: an aggregate is applied whole or fails whole
+	 * (an error), never cut short between leaves by a cancel that no
+	 * pushing client asked for.  SIGTERM still stops the scheduler; the
+	 * pushes of the round it was applying are then failed, saying they may
+	 * be partly applied.
+	 */
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, SIG_IGN);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("ps scheduler");
+	/* time marks commit asynchronously: the round's flush covers them */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	/*
 	 * Pushes a previous scheduler was applying when it exited may be partly
@@ -884,7 +1095,24 @@ ps_scheduler_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (scheduler_round(roundcxt))
+		serve_mark_requests();
+		busy = scheduler_round(roundcxt);
+
+		/*
+		 * The scheduler gets no relcache invalidations: it forgets the
+		 * directory copies of tables not pushed to for a minute (dropped
+		 * ones among them), checking every ten seconds.
+		 */
+		now = GetCurrentTimestamp();
+		if (TimestampDifferenceExceeds(last_prune, now, 10 * 1000))
+		{
+			ps_dir_prune(now, 60 * 1000);
+			last_prune = now;
+		}
+		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+		queue->directories = (uint64) ps_dir_count();
+		LWLockRelease(queue_lock);
+		if (busy)
 			continue;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 1000L, PG_WAIT_EXTENSION);

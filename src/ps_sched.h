@@ -17,12 +17,15 @@
 
 extern bool ps_use_scheduler;
 extern int	ps_queue_size;
+extern int	ps_time_mark_interval;
 
 extern void ps_sched_init(void);
 extern bool ps_sched_push(Relation rel, PsDir *dir, const int64 *keys,
 						  const float4 *vals, int n, const PsWrite *w,
 						  int32 worker, int64 clock);
 extern void ps_sched_wait_ts(Relation rel, uint64 ts);
+extern void ps_sched_time_mark(Relation rel);
+#define PS_SCHED_NCOUNTERS 7
 extern void ps_sched_counters(int32 *pid, uint64 *counts);
 
 extern PGDLLEXPORT void ps_scheduler_main(Datum arg);

@@ -20,7 +20,15 @@
  * recently used entry without workers makes room; entries of tables that
  * no longer exist age out this way).  Users of an entry hold ps_state_lock
  * in shared mode, so an entry is never evicted under them; an entry with
- * workers is never evicted (its workers would be lost).
+ * active workers is never evicted (its workers would be lost).
+ *
+ * No role can exhaust the entries for others: tables with workers may
+ * hold at most three quarters of them (the rest are always there for
+ * plain pushes and INSERTs, which need an entry for their timestamps),
+ * one role may have workers on at most ps.max_training_tables_per_role
+ * tables (superusers excepted), and workers silent for longer than
+ * ps.worker_timeout are expired whenever an entry or a slot for a new
+ * training table is needed, not only when someone touches their table.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +51,6 @@
 #include "ps_dir.h"
 #include "ps_clock.h"
 #include "ps_state.h"
-#include "ps_workers.h"
 
 /* timestamps reserved per metapage update */
 #define PS_TS_BATCH 1024
@@ -99,13 +106,67 @@ ps_state_init(void)
 }
 
 /*
- * Remove the least recently used entry without active workers or backends
- * sleeping on its condition variable, preferring entries that never had a
- * worker: evicting one whose workers left makes the table's worker ids
- * start at 1 again.  Caller holds the lock exclusively.
+ * Drop the workers of st silent longer than ps.worker_timeout (but not
+ * except).  Caller holds ps_state_lock and st's mutex.  Returns whether
+ * any was dropped (the caller then wakes st's waiters).
+ */
+bool
+ps_state_expire_workers(PsTableState *st, TimestampTz now, int32 except)
+{
+	bool		dropped = false;
+	int			i;
+
+	if (ps_worker_timeout <= 0)
+		return false;
+	for (i = 0; i < ps_max_workers; i++)
+	{
+		PsWorker   *w = &st->workers[i];
+
+		if (w->state == PS_WORKER_ACTIVE && w->id != except &&
+			TimestampDifferenceExceeds(w->last_seen, now, ps_worker_timeout * 1000))
+		{
+			w->state = PS_WORKER_DROPPED;
+			st->nactive--;
+			dropped = true;
+		}
+	}
+	return dropped;
+}
+
+/*
+ * Drop silent workers in every entry, so that an entry or a training slot
+ * they hold goes to someone who needs it now (nobody else may have looked
+ * at their tables for a long time).  Caller holds the lock exclusively.
  */
 static void
-evict_one(void)
+expire_all(void)
+{
+	HASH_SEQ_STATUS status;
+	PsTableState *st;
+	TimestampTz now = GetCurrentTimestamp();
+
+	hash_seq_init(&status, ps_state_hash);
+	while ((st = hash_seq_search(&status)) != NULL)
+	{
+		bool		dropped;
+
+		SpinLockAcquire(&st->mutex);
+		dropped = ps_state_expire_workers(st, now, 0);
+		SpinLockRelease(&st->mutex);
+		if (dropped)
+			ConditionVariableBroadcast(&st->cv);
+	}
+}
+
+/*
+ * The least recently used entry without active workers or backends
+ * sleeping on its condition variable, preferring entries that never had a
+ * worker (giving up one whose workers left makes the table's worker ids
+ * start at 1 again); NULL if there is none.  Caller holds the lock
+ * exclusively.
+ */
+static PsTableState *
+choose_victim(void)
 {
 	HASH_SEQ_STATUS status;
 	PsTableState *st,
@@ -125,23 +186,142 @@ evict_one(void)
 		else if (fallback == NULL || st->last_used < fallback->last_used)
 			fallback = st;
 	}
+	return victim ? victim : fallback;
+}
+
+/*
+ * Make room for one entry.  Silent workers are expired first if nothing
+ * else can go.  The reserve kept by ps_state_check_join (a quarter of the
+ * entries never belongs to tables with workers) means that some entry can
+ * always go: no role can make plain pushes and INSERTs fail for others.
+ */
+static void
+evict_one(void)
+{
+	PsTableState *victim = choose_victim();
+
 	if (victim == NULL)
-		victim = fallback;
+	{
+		expire_all();
+		victim = choose_victim();
+	}
 	if (victim)
 		hash_search(ps_state_hash, &victim->key, HASH_REMOVE, NULL);
+}
+
+/* Entries that tables with active workers may hold at most. */
+static int
+training_entries_max(void)
+{
+	return ps_max_tables - Max(ps_max_tables / 4, 4);
+}
+
+/*
+ * Entries with active workers, and of them those with an active worker
+ * joined by role.  Caller holds the lock exclusively.
+ */
+static void
+count_training(Oid role, int *total, int *of_role)
+{
+	HASH_SEQ_STATUS status;
+	PsTableState *st;
+
+	*total = *of_role = 0;
+	hash_seq_init(&status, ps_state_hash);
+	while ((st = hash_seq_search(&status)) != NULL)
+	{
+		int			i;
+		bool		mine = false;
+
+		if (st->nactive == 0)
+			continue;
+		(*total)++;
+		for (i = 0; i < ps_max_workers && !mine; i++)
+			mine = st->workers[i].state == PS_WORKER_ACTIVE &&
+				st->workers[i].role == role;
+		if (mine)
+			(*of_role)++;
+	}
+}
+
+/* Does st have an active worker joined by role?  Caller holds the lock. */
+static bool
+has_worker_of(PsTableState *st, Oid role)
+{
+	int			i;
+
+	for (i = 0; i < ps_max_workers; i++)
+		if (st->workers[i].state == PS_WORKER_ACTIVE && st->workers[i].role == role)
+			return true;
+	return false;
+}
+
+/*
+ * May role join a worker on st (the entry of rel)?  Shared state is fixed
+ * in size and every table with active workers keeps its entry, so two
+ * limits bound what joining can take: tables with workers hold at most
+ * three quarters of ps.max_tables entries (the rest stay free for tables
+ * without workers, that is, for every plain push and INSERT), and one role
+ * has workers on at most ps.max_training_tables_per_role tables at once
+ * (superusers are exempt).  Silent workers are expired before counting.
+ * Caller holds ps_state_lock exclusively (ps_state_acquire_exclusive);
+ * on error it is released.
+ */
+void
+ps_state_check_join(Relation rel, PsTableState *st, Oid role, bool superuser)
+{
+	int			total,
+				of_role;
+	bool		new_table,
+				new_for_role;
+
+	SpinLockAcquire(&st->mutex);
+	new_table = st->nactive == 0;
+	new_for_role = !has_worker_of(st, role);
+	SpinLockRelease(&st->mutex);
+	if (!new_table && (!new_for_role || superuser))
+		return;
+
+	count_training(role, &total, &of_role);
+	if ((new_table && total >= training_entries_max()) ||
+		(new_for_role && !superuser && of_role >= ps_max_training_tables_per_role))
+	{
+		expire_all();
+		SpinLockAcquire(&st->mutex);
+		new_table = st->nactive == 0;
+		new_for_role = !has_worker_of(st, role);
+		SpinLockRelease(&st->mutex);
+		count_training(role, &total, &of_role);
+	}
+	if (new_table && total >= training_entries_max())
+	{
+		LWLockRelease(ps_state_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many ps tables with workers to join one on \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("%d tables have live workers; at most %d may (three quarters of ps.max_tables = %d, the rest is kept for tables without workers).",
+						   total, training_entries_max(), ps_max_tables),
+				 errhint("Let finished workers call ps_leave, or raise ps.max_tables and restart.")));
+	}
+	if (new_for_role && !superuser && of_role >= ps_max_training_tables_per_role)
+	{
+		LWLockRelease(ps_state_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("role \"%s\" has workers on %d ps tables, as many as ps.max_training_tables_per_role allows",
+						GetUserNameFromId(role, false), of_role),
+				 errhint("Let finished workers call ps_leave, or raise ps.max_training_tables_per_role.")));
+	}
 }
 
 static bool pending_committed(Oid relid, PsConsistency *c, int *max_delay);
 
 /*
- * The entry of a table, created (or reset from the metapage and cfg) if
- * need be.  Returns with ps_state_lock held in shared mode; the caller
- * releases it with ps_state_release.  cfg is the table's configuration
- * (read beforehand: it may run a query, which must not happen under the
- * lock).
+ * The entry of a table in mode (see ps_state_acquire).
  */
-PsTableState *
-ps_state_acquire(Relation rel, const PsConfig *cfg)
+static PsTableState *
+state_acquire(Relation rel, const PsConfig *cfg, LWLockMode mode)
 {
 	PsStateKey	key;
 	PsTableState *st;
@@ -154,7 +334,7 @@ ps_state_acquire(Relation rel, const PsConfig *cfg)
 	{
 		uint64		reserved;
 
-		LWLockAcquire(ps_state_lock, LW_SHARED);
+		LWLockAcquire(ps_state_lock, mode);
 		st = hash_search(ps_state_hash, &key, HASH_FIND, NULL);
 		if (st && RelFileNodeEquals(st->node, rel->rd_node))
 			return st;
@@ -179,8 +359,9 @@ ps_state_acquire(Relation rel, const PsConfig *cfg)
 			LWLockRelease(ps_state_lock);
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("too many ps tables with workers"),
-					 errdetail("All %d entries of shared ps table state belong to tables that have joined workers.",
+					 errmsg("no room in shared ps table state for \"%s\"",
+							RelationGetRelationName(rel)),
+					 errdetail("All %d entries belong to tables whose workers are active or waiting.",
 							   ps_max_tables),
 					 errhint("Raise ps.max_tables and restart, or let finished workers call ps_leave.")));
 		}
@@ -211,6 +392,48 @@ ps_state_acquire(Relation rel, const PsConfig *cfg)
 		}
 		LWLockRelease(ps_state_lock);
 	}
+}
+
+/*
+ * The entry of a table, created (or reset from the metapage and cfg) if
+ * need be.  Returns with ps_state_lock held in shared mode; the caller
+ * releases it with ps_state_release.  cfg is the table's configuration
+ * (read beforehand: reading it takes locks, which must not happen under
+ * the LWLock).
+ */
+PsTableState *
+ps_state_acquire(Relation rel, const PsConfig *cfg)
+{
+	return state_acquire(rel, cfg, LW_SHARED);
+}
+
+/* As ps_state_acquire, with the lock held exclusively (for joining). */
+PsTableState *
+ps_state_acquire_exclusive(Relation rel, const PsConfig *cfg)
+{
+	return state_acquire(rel, cfg, LW_EXCLUSIVE);
+}
+
+/*
+ * When the active worker of a table joined, or 0 if it is not active (or
+ * the table has no entry).
+ */
+TimestampTz
+ps_state_worker_joined(Oid dbid, Oid relid, int32 worker)
+{
+	PsTableState *st = ps_state_lookup(dbid, relid);
+	TimestampTz joined = 0;
+	int			i;
+
+	if (st == NULL)
+		return 0;
+	SpinLockAcquire(&st->mutex);
+	for (i = 0; i < ps_max_workers; i++)
+		if (st->workers[i].state == PS_WORKER_ACTIVE && st->workers[i].id == worker)
+			joined = st->workers[i].joined;
+	SpinLockRelease(&st->mutex);
+	ps_state_release();
+	return joined;
 }
 
 /*

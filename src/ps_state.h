@@ -16,6 +16,7 @@
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
+#include "ps.h"
 #include "ps_config.h"
 
 typedef enum PsWorkerState
@@ -33,6 +34,8 @@ typedef struct PsWorker
 	int64		clock;			/* clocks up to this are complete */
 	int64		position;		/* highest clock the worker has used */
 	TimestampTz last_seen;		/* last call (heartbeat) */
+	TimestampTz joined;			/* when it joined: tells apart reused ids */
+	Oid			role;			/* the role that joined it */
 	int32		pid;			/* backend of the last call */
 } PsWorker;
 
@@ -81,6 +84,12 @@ typedef struct PsTableState
 
 extern void ps_state_init(void);
 extern PsTableState *ps_state_acquire(Relation rel, const PsConfig *cfg);
+extern PsTableState *ps_state_acquire_exclusive(Relation rel, const PsConfig *cfg);
+extern bool ps_state_expire_workers(PsTableState *st, TimestampTz now,
+									int32 except);
+extern void ps_state_check_join(Relation rel, PsTableState *st, Oid role,
+								bool superuser);
+extern TimestampTz ps_state_worker_joined(Oid dbid, Oid relid, int32 worker);
 extern PsTableState *ps_state_lookup(Oid dbid, Oid relid);
 extern void ps_state_release(void);
 extern uint64 ps_state_next_ts(Relation rel, XLogRecPtr *flush_lsn);

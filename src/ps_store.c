@@ -24,6 +24,7 @@
 #include <math.h>
 #include <cblas.h>
 
+#include "access/xact.h"
 #include "access/xloginsert.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -53,8 +54,13 @@ typedef struct WriteBatch
 	Relation	rel;
 	uint64		ts;
 	int			nblocks;
+	int			written;		/* keys of the batches flushed so far */
 	BatchBlock	blocks[PS_MAX_SET_BLOCKS];
 } WriteBatch;
+
+static void write_keys(Relation rel, PsDir *dir, const int64 *keys,
+					   const float4 *vals, int n, const PsWrite *w,
+					   WriteBatch *batch, int *slots);
 
 /* WAL data of a batch: PS_MAX_SET_BLOCKS areas of PS_KEYS_BLOCK_MAX bytes */
 static char *batch_area = NULL;
@@ -289,7 +295,7 @@ flush_batch(WriteBatch *batch)
 
 		xlrec.clock = batch->ts;
 		xlrec.nblocks = batch->nblocks;
-		XLogBeginInsert();
+		ps_xlog_begin();
 		XLogRegisterData((char *) &xlrec, SizeOfPsSet);
 		for (b = 0; b < batch->nblocks; b++)
 		{
@@ -303,7 +309,10 @@ flush_batch(WriteBatch *batch)
 	END_CRIT_SECTION();
 
 	for (b = 0; b < batch->nblocks; b++)
+	{
+		batch->written += batch->blocks[b].nkeys;
 		UnlockReleaseBuffer(batch->blocks[b].buf);
+	}
 	batch->nblocks = 0;
 }
 
@@ -399,11 +408,6 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	static bool record_space_ready = false;
 	WriteBatch	batch;
 	int		   *slots;
-	int			width = dir->width;
-	int			instride = (w->mode == PS_WRITE_RECORDS) ? width : w->dim;
-	int			i = 0,
-				d = 0;
-	LeafCursor	cur = {false, 0, InvalidBlockNumber};
 
 	Assert(w->dim == dir->dim);
 	if (n == 0)
@@ -413,7 +417,8 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 										(Size) PS_MAX_SET_BLOCKS * PS_KEYS_BLOCK_MAX);
 	if (!record_space_ready)
 	{
-		XLogEnsureRecordSpace(PS_MAX_SET_BLOCKS - 1, PS_MAX_SET_BLOCKS + 1);
+		/* main data: header and xl_ps_set; then one chunk per block */
+		XLogEnsureRecordSpace(PS_MAX_SET_BLOCKS - 1, PS_MAX_SET_BLOCKS + 2);
 		record_space_ready = true;
 	}
 
@@ -421,12 +426,55 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	batch.rel = rel;
 	batch.ts = w->ts;
 	batch.nblocks = 0;
+	batch.written = 0;
 
 	/*
-	 * An error (overflow) releases the leaves of the batch through
-	 * transaction abort; they have not been changed yet.  Query cancel is
-	 * held off while leaves are locked, so it takes effect between batches.
+	 * An error (overflow, a full disk, a cancel) releases the leaves of the
+	 * batch through transaction abort; they have not been changed yet.
+	 * Query cancel is held off while leaves are locked, so it takes effect
+	 * between batches.  Batches flushed before the error keep their
+	 * changes: the error then says how much was written, so that nobody
+	 * mistakes a partly applied write for one that changed nothing.
 	 */
+	PG_TRY();
+	{
+		write_keys(rel, dir, keys, vals, n, w, &batch, slots);
+	}
+	PG_CATCH();
+	{
+		if (batch.written > 0)
+		{
+			MemoryContext ecxt = MemoryContextSwitchTo(CurTransactionContext);
+			ErrorData  *edata = CopyErrorData();
+			char	   *what;
+
+			FlushErrorState();
+			what = psprintf("The write is partly applied: %d of its %d keys were written before the error and keep their new values.",
+							batch.written, n);
+			edata->detail = edata->detail ?
+				psprintf("%s\n%s", what, edata->detail) : what;
+			MemoryContextSwitchTo(ecxt);
+			ReThrowError(edata);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pfree(slots);
+}
+
+/*
+ * The loop of ps_store_write: route, lock, compute, batch, flush.
+ */
+static void
+write_keys(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
+		   int n, const PsWrite *w, WriteBatch *batch, int *slots)
+{
+	int			width = dir->width;
+	int			instride = (w->mode == PS_WRITE_RECORDS) ? width : w->dim;
+	int			i = 0,
+				d = 0;
+	LeafCursor	cur = {false, 0, InvalidBlockNumber};
+
 	while (i < n)
 	{
 		Buffer		buf;
@@ -460,7 +508,7 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 			Buffer		right;
 
 			/* no leaf locks may be held across a split but this one */
-			flush_batch(&batch);
+			flush_batch(batch);
 			split = choose_split(page, keys + i, slots + i, probe, missing);
 			right = ps_split_leaf(rel, buf, split);
 			UnlockReleaseBuffer(right);
@@ -469,25 +517,24 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		}
 
 		cursor_advance(&cur, op);
-		blk = &batch.blocks[batch.nblocks];
+		blk = &batch->blocks[batch->nblocks];
 		blk->buf = buf;
 		blk->keys = keys + i;
 		blk->slots = slots + i;
 		blk->nkeys = cnt;
 		blk->missing = missing;
-		blk->data = batch_area + (Size) batch.nblocks * PS_KEYS_BLOCK_MAX;
+		blk->data = batch_area + (Size) batch->nblocks * PS_KEYS_BLOCK_MAX;
 		blk->vals = ps_xlog_put_keys(blk->data, keys + i,
 									 missing == 0 ? slots + i : NULL, cnt, width);
 		blk->len = ((char *) blk->vals - blk->data) +
 			sizeof(float4) * width * cnt;
-		batch.nblocks++;
+		batch->nblocks++;
 		compute_values(rel, page, blk, vals + (Size) i * instride, w);
-		if (batch.nblocks == PS_MAX_SET_BLOCKS)
-			flush_batch(&batch);
+		if (batch->nblocks == PS_MAX_SET_BLOCKS)
+			flush_batch(batch);
 		i += cnt;
 	}
-	flush_batch(&batch);
-	pfree(slots);
+	flush_batch(batch);
 }
 
 /*
@@ -500,6 +547,18 @@ void
 ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
 			  int n, int nfloats, float4 *out)
 {
+	ps_store_read_clock(rel, dir, keys, perm, n, nfloats, out, NULL);
+}
+
+/*
+ * As ps_store_read; *clock (if not NULL) receives the largest clock of the
+ * leaves the keys were read from (0 if none).
+ */
+void
+ps_store_read_clock(Relation rel, PsDir *dir, const int64 *keys,
+					const int32 *perm, int n, int nfloats, float4 *out,
+					uint64 *clock)
+{
 	int			dim = nfloats;
 	int			width = dir->width;
 	int		   *slots;
@@ -507,6 +566,8 @@ ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
 				d = 0;
 	LeafCursor	cur = {false, 0, InvalidBlockNumber};
 
+	if (clock)
+		*clock = 0;
 	if (n == 0 || dir->n == 0)
 		return;
 	slots = palloc(sizeof(int) * n);
@@ -525,6 +586,8 @@ ps_store_read(Relation rel, PsDir *dir, const int64 *keys, const int32 *perm,
 		buf = lock_leaf(rel, blkno, hint, keys[i], BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		cursor_advance(&cur, PsPageGetOpaque(page));
+		if (clock)
+			*clock = Max(*clock, PsPageGetOpaque(page)->clock);
 		cnt = count_upto(keys + i, n - i, PsPageGetOpaque(page)->hi);
 		ps_leaf_locate(page, keys + i, cnt, slots + i);
 		pv = PsLeafVals(page);

@@ -36,6 +36,9 @@ extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,
 						   const float4 *vals, int n, const PsWrite *w);
 extern void ps_store_read(Relation rel, PsDir *dir, const int64 *keys,
 						  const int32 *perm, int n, int nfloats, float4 *out);
+extern void ps_store_read_clock(Relation rel, PsDir *dir, const int64 *keys,
+								const int32 *perm, int n, int nfloats,
+								float4 *out, uint64 *clock);
 extern void ps_store_read_range(Relation rel, PsDir *dir, int64 lo,
 								int64 count, float4 *out);
 extern BlockNumber ps_store_copy_leaf(Relation rel, BlockNumber blk,

@@ -19,7 +19,10 @@
 
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -67,22 +70,69 @@ ps_shape(TupleDesc tupdesc, PsShape *shape)
 }
 
 /*
- * The name to show for rel in messages.  Table rewrites (ALTER TABLE ...
- * SET ACCESS METHOD, ALTER COLUMN TYPE, VACUUM FULL) write into a transient
- * table named pg_temp_<oid of the table>; name the table itself instead.
+ * If rel is the transient table into which PostgreSQL rewrites a table
+ * (ALTER TABLE ... SET LOGGED/UNLOGGED, ALTER COLUMN TYPE, SET ACCESS
+ * METHOD, REFRESH MATERIALIZED VIEW, VACUUM FULL), the OID of the table
+ * being rewritten; else InvalidOid.  make_new_heap() names the transient
+ * table pg_temp_<oid of the table> in the table's schema, creates it in the
+ * current transaction and holds the table's ACCESS EXCLUSIVE lock: all
+ * four must hold, so that a table a user merely named that way is not
+ * mistaken for one (it would pick up the other table's configuration).
+ */
+Oid
+ps_rewrite_source(Relation rel)
+{
+	Oid			orig;
+	char		tail;
+	Relation	src;
+	bool		locked;
+
+	if (rel->rd_createSubid == InvalidSubTransactionId ||
+		sscanf(RelationGetRelationName(rel), "pg_temp_%u%c", &orig, &tail) != 1 ||
+		orig == RelationGetRelid(rel) ||
+		get_rel_namespace(orig) != RelationGetNamespace(rel))
+		return InvalidOid;
+	src = RelationIdGetRelation(orig);
+	if (!RelationIsValid(src))
+		return InvalidOid;
+	locked = CheckRelationLockedByMe(src, AccessExclusiveLock, false);
+	RelationClose(src);
+	return locked ? orig : InvalidOid;
+}
+
+/*
+ * The name to show for rel in messages: the table being rewritten rather
+ * than its transient copy (see ps_rewrite_source).
  */
 const char *
 ps_relname(Relation rel)
 {
-	const char *name = RelationGetRelationName(rel);
-	Oid			orig;
-	char		tail;
+	Oid			orig = ps_rewrite_source(rel);
 	char	   *origname;
 
-	if (sscanf(name, "pg_temp_%u%c", &orig, &tail) == 1 &&
-		(origname = get_rel_name(orig)) != NULL)
+	if (OidIsValid(orig) && (origname = get_rel_name(orig)) != NULL)
 		return origname;
-	return name;
+	return RelationGetRelationName(rel);
+}
+
+/*
+ * "table name" for messages about a relation the current user may be
+ * refused, as PostgreSQL's privilege errors say it: the name only if the
+ * user could have named it (some privilege on it, or USAGE on its schema),
+ * else "relation with OID n".  Looks at the catalogs only; takes no lock.
+ */
+char *
+ps_visible_relname(Oid relid)
+{
+	Oid			nsp = get_rel_namespace(relid);
+	char	   *name = get_rel_name(relid);
+
+	if (name != NULL &&
+		(pg_class_aclmask(relid, GetUserId(), ACL_ALL_RIGHTS_RELATION, ACLMASK_ANY) != 0 ||
+		 (OidIsValid(nsp) &&
+		  pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) == ACLCHECK_OK)))
+		return psprintf("table %s", name);
+	return psprintf("relation with OID %u", relid);
 }
 
 /* Raise the error for a table that is not shaped like a ps table. */

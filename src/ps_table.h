@@ -11,6 +11,7 @@
 
 #include "access/tupdesc.h"
 #include "utils/array.h"
+#include "utils/rel.h"
 #include "utils/relcache.h"
 
 #include "ps_dir.h"
@@ -36,11 +37,39 @@ ps_array_data(ArrayType *arr)
 	return (char *) arr + off;
 }
 
+/*
+ * Was rel's storage created in the current transaction (CREATE TABLE,
+ * TRUNCATE, a rewrite)?  Such storage exists only if the transaction
+ * commits, and no other session can see it before then.
+ */
+static inline bool
+ps_storage_is_new(Relation rel)
+{
+	return rel->rd_createSubid != InvalidSubTransactionId ||
+		rel->rd_firstRelfilenodeSubid != InvalidSubTransactionId;
+}
+
 extern bool ps_is_ps_relation(Relation rel);
+extern bool ps_relid_is_ps(Oid relid);
+
+/*
+ * INSERT and COPY: ps_insert_rows writes rows.  ps_insert_defer_hook, if
+ * set, is asked first and may keep the rows to write them later (it
+ * returns true then).
+ */
+struct TupleTableSlot;
+typedef bool (*ps_insert_defer_hook_type) (Relation rel,
+										   struct TupleTableSlot **slots,
+										   int nslots);
+extern PGDLLIMPORT ps_insert_defer_hook_type ps_insert_defer_hook;
+extern void ps_insert_rows(Relation rel, struct TupleTableSlot **slots,
+						   int nslots);
 extern const struct TableAmRoutine *ps_tableam_routine(void);
 extern bool ps_shape(TupleDesc tupdesc, PsShape *shape);
 extern void ps_validate_shape(Relation rel);
 extern const char *ps_relname(Relation rel);
+extern Oid	ps_rewrite_source(Relation rel);
+extern char *ps_visible_relname(Oid relid);
 extern int	ps_known_dim(Relation rel, PsDir *dir);
 extern int	ps_table_dim(Relation rel, PsDir *dir, int inferred);
 extern void ps_dim_mismatch(Relation rel, int dim, int stored);

@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "access/heapam.h"
+#include "access/relation.h"
 #include "access/multixact.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -47,6 +48,7 @@
 #include "ps_dir.h"
 #include "ps_keys.h"
 #include "ps_page.h"
+#include "ps_sched.h"
 #include "ps_state.h"
 #include "ps_store.h"
 #include "ps_table.h"
@@ -83,6 +85,20 @@ bool
 ps_is_ps_relation(Relation rel)
 {
 	return rel->rd_tableam == &ps_methods;
+}
+
+/* Is relid a ps table?  Cheap enough for hooks: one relcache lookup. */
+bool
+ps_relid_is_ps(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		result;
+
+	if (!RelationIsValid(rel))
+		return false;
+	result = ps_is_ps_relation(rel);
+	RelationClose(rel);
+	return result;
 }
 
 /* ------------------------------------------------------------------------
@@ -431,33 +447,26 @@ ps_scan_sample_next_tuple(TableScanDesc scan, SampleScanState *scanstate,
  * ------------------------------------------------------------------------
  */
 
+/* Set by the upper layer that defers INSERTs of self-reading statements. */
+ps_insert_defer_hook_type ps_insert_defer_hook = NULL;
+
 /*
- * Write the rows of slots as (key, value) settings, the last row of a key
- * winning.  Like ps_push, the change is not transactional.
+ * The keys and values of the rows in slots (dim values per key, checked);
+ * returns the dim.
  */
-static void
-insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
+static int
+rows_to_arrays(Relation rel, PsDir *dir, TupleTableSlot **slots, int nslots,
+			   int64 **okeys, float4 **ovals)
 {
 	PsShape		shape;
-	PsDir	   *dir;
 	int			dim = 0;
 	int64	   *keys;
-	float4	   *vals;
-	int64	   *ukeys;
-	float4	   *uvals;
-	int			n,
-				i;
-	const PsConfig *cfg;
-	PsWrite		w;
-	XLogRecPtr	flush_lsn;
+	float4	   *vals = NULL;
+	int			i;
 
-	ps_check_preloaded();
 	if (!ps_shape(RelationGetDescr(rel), &shape))
 		ps_validate_shape(rel);
-	dir = ps_dir_get(rel, false, 0, 0);
-
 	keys = palloc(sizeof(int64) * nslots);
-	vals = NULL;
 	for (i = 0; i < nslots; i++)
 	{
 		TupleTableSlot *slot = slots[i];
@@ -520,17 +529,106 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		keys[i] = DatumGetInt64(kd);
 		memcpy(vals + (Size) i * dim, v, sizeof(float4) * dim);
 	}
+	*okeys = keys;
+	*ovals = vals;
+	return dim;
+}
+
+/*
+ * Rows that PostgreSQL copies into rel, the transient table of a rewrite
+ * of table srcid (ALTER TABLE ... SET LOGGED/UNLOGGED, ALTER COLUMN TYPE,
+ * SET ACCESS METHOD, REFRESH MATERIALIZED VIEW).  The rewrite hands over
+ * values only; what a ps table keeps besides them is carried from the old
+ * storage: the configured rule's room for state, the rule's state of every
+ * key whose value the rewrite left unchanged (a changed value starts its
+ * state afresh, as INSERT does), the leaves' clocks, and the timestamp
+ * reservation, so that timestamps never go back.  No timestamps are
+ * issued: a rewrite is not a push.
+ */
+static void
+insert_rewrite(Relation rel, Oid srcid, const int64 *keys, const float4 *vals,
+			   int n, int dim)
+{
+	Relation	src = relation_open(srcid, NoLock); /* the rewrite holds it */
+	const PsConfig *cfg = ps_config_get(src);
+	PsDir	   *dir = ps_table_storage(rel, dim, cfg);
+	PsWrite		w;
+	float4	   *recs = NULL;
+	uint64		clock = 0;
+
+	w.rule = cfg->rule;
+	w.dim = dim;
+	w.kkt = false;
+	w.mode = PS_WRITE_SET;
+	if (ps_is_ps_relation(src) && ps_has_storage(src))
+	{
+		PsDir	   *sdir = ps_dir_get(src, false, 0, 0);
+		uint64		reserved = ps_dir_ts_reserved(src);
+		XLogRecPtr	lsn;
+
+		if (ps_dir_ts_reserved(rel) < reserved)
+			ps_dir_reserve_ts(rel, reserved, &lsn);
+		if (sdir->dim == dim && sdir->width == dir->width)
+		{
+			int			width = dir->width;
+			int			k;
+
+			recs = palloc0(sizeof(float4) * width * n);
+			ps_store_read_clock(src, sdir, keys, NULL, n, width, recs, &clock);
+			for (k = 0; k < n; k++)
+				if (memcmp(recs + (Size) k * width, vals + (Size) k * dim,
+						   sizeof(float4) * dim) != 0)
+					ps_rule_set(&cfg->rule, dim, vals + (Size) k * dim,
+								recs + (Size) k * width);
+			w.mode = PS_WRITE_RECORDS;
+		}
+	}
+	w.ts = clock;
+	ps_store_write(rel, dir, keys, recs ? recs : vals, n, &w);
+	relation_close(src, NoLock);
+}
+
+/*
+ * Write the rows of slots as (key, value) settings, the last row of a key
+ * winning.  Like ps_push, the change is not transactional.  Also the way
+ * rows deferred by ps_insert_defer_hook are finally written.
+ */
+void
+ps_insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
+{
+	PsDir	   *dir;
+	int			dim;
+	int64	   *keys;
+	float4	   *vals;
+	int64	   *ukeys;
+	float4	   *uvals;
+	int			n;
+	const PsConfig *cfg;
+	PsWrite		w;
+	XLogRecPtr	flush_lsn;
+	Oid			srcid;
+
+	ps_check_preloaded();
+	dir = ps_dir_get(rel, false, 0, 0);
+	dim = rows_to_arrays(rel, dir, slots, nslots, &keys, &vals);
 
 	/* commit then flushes WAL, as for any write */
 	(void) GetCurrentTransactionId();
-	cfg = ps_config_get(rel);
-	dir = ps_table_storage(rel, dim, cfg);
 	n = ps_aggregate(keys, vals, nslots, dim, PS_DUP_LAST, &ukeys, &uvals);
-	w.mode = PS_WRITE_SET;
-	w.rule = cfg->rule;
-	w.dim = dim;
-	w.ts = ps_state_next_ts(rel, &flush_lsn);
-	ps_store_write(rel, dir, ukeys, uvals, n, &w);
+	if (OidIsValid(srcid = ps_rewrite_source(rel)))
+		insert_rewrite(rel, srcid, ukeys, uvals, n, dim);
+	else
+	{
+		cfg = ps_config_get_for_write(rel);
+		dir = ps_table_storage(rel, dim, cfg);
+		w.mode = PS_WRITE_SET;
+		w.rule = cfg->rule;
+		w.dim = dim;
+		w.kkt = false;
+		w.ts = ps_state_next_ts(rel, &flush_lsn);
+		ps_sched_time_mark(rel);
+		ps_store_write(rel, dir, ukeys, uvals, n, &w);
+	}
 	pgstat_count_heap_insert(rel, nslots);
 }
 
@@ -538,14 +636,18 @@ static void
 ps_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				int options, BulkInsertState bistate)
 {
-	insert_rows(rel, &slot, 1);
+	if (ps_insert_defer_hook && ps_insert_defer_hook(rel, &slot, 1))
+		return;
+	ps_insert_rows(rel, &slot, 1);
 }
 
 static void
 ps_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 				CommandId cid, int options, BulkInsertState bistate)
 {
-	insert_rows(rel, slots, nslots);
+	if (ps_insert_defer_hook && ps_insert_defer_hook(rel, slots, nslots))
+		return;
+	ps_insert_rows(rel, slots, nslots);
 }
 
 /* ------------------------------------------------------------------------

@@ -19,7 +19,16 @@
  * longer holds anyone back; if it comes back it is told so and may join
  * again.  Waits sleep on the table's condition variable (wait event
  * "Extension"), wake at least once a second to drop silent workers, can be
- * cancelled, and give up after ps.wait_timeout.
+ * cancelled, and give up after ps.wait_timeout.  A waiting pull holds its
+ * lock on the table, so a DROP or TRUNCATE queued behind it would hold up
+ * the awaited workers' calls behind itself: the pull sees such a request
+ * (the deadlock detector cannot, as the pull waits on a condition
+ * variable) and fails after deadlock_timeout with SQLSTATE 40P01.
+ *
+ * A worker belongs to the role that joined it: changing its state (its
+ * clock, its heartbeat, leaving) needs what joining needs, UPDATE on the
+ * table (checked by the SQL functions), and the privileges of that role;
+ * the table's owner may also make any worker leave.
  *
  * All of this lives in the table's entry of shared state (ps_state.c),
  * under its spinlock.  It is not persistent: after a server restart,
@@ -34,6 +43,10 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/condition_variable.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -44,9 +57,7 @@
 #include "ps_state.h"
 #include "ps_workers.h"
 
-int			ps_worker_timeout = 60;
 int			ps_wait_timeout = 60000;
-int			ps_max_workers = 64;
 
 static PsWorker *
 find_worker(PsTableState *st, int32 id)
@@ -57,33 +68,6 @@ find_worker(PsTableState *st, int32 id)
 		if (st->workers[i].state != PS_WORKER_FREE && st->workers[i].id == id)
 			return &st->workers[i];
 	return NULL;
-}
-
-/*
- * Drop the workers silent longer than ps.worker_timeout (but not except).
- * Caller holds the entry's mutex.  Returns whether any was dropped.
- */
-static bool
-expire_workers(PsTableState *st, TimestampTz now, int32 except)
-{
-	bool		dropped = false;
-	int			i;
-
-	if (ps_worker_timeout <= 0)
-		return false;
-	for (i = 0; i < ps_max_workers; i++)
-	{
-		PsWorker   *w = &st->workers[i];
-
-		if (w->state == PS_WORKER_ACTIVE && w->id != except &&
-			TimestampDifferenceExceeds(w->last_seen, now, ps_worker_timeout * 1000))
-		{
-			w->state = PS_WORKER_DROPPED;
-			st->nactive--;
-			dropped = true;
-		}
-	}
-	return dropped;
 }
 
 /* The slowest live worker's clock, and who it is (-1, 0 if none). */
@@ -147,13 +131,42 @@ check_not_recovery(void)
 }
 
 /*
- * Join a table's workers; returns the new worker's id.
+ * May the current user act as worker id, which role joined?  A worker's
+ * calls move its clock and its heartbeat, which every other worker of the
+ * table waits on, so only the role that joined it (and roles that have its
+ * privileges) may make them.  Looks at the catalogs: never call it with
+ * ps_state_lock held.
+ */
+static void
+check_acts_as(Relation rel, int32 id, Oid role)
+{
+	const char *name;
+
+	if (has_privs_of_role(GetUserId(), role))
+		return;
+	name = GetUserNameFromId(role, true);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("worker %d of ps table \"%s\" belongs to role \"%s\"",
+					id, RelationGetRelationName(rel),
+					name ? name : psprintf("%u", role)),
+			 errdetail("A worker's calls move its clock, which the other workers of the table wait on."),
+			 errhint("Make the worker's calls as the role that joined it, or join a worker of your own with ps_join('%s').",
+					 RelationGetRelationName(rel))));
+}
+
+/*
+ * Join a table's workers; returns the new worker's id.  The caller has
+ * UPDATE on the table.  Joining may take a new entry of shared state for
+ * the table, so it is bounded per role (ps_state_check_join).
  */
 int32
 ps_workers_join(Relation rel)
 {
 	const PsConfig *cfg = ps_config_get(rel);
 	TimestampTz now = GetCurrentTimestamp();
+	Oid			role = GetUserId();
+	bool		su = superuser();
 	PsTableState *st;
 	PsWorker   *slot = NULL;
 	int32		who;
@@ -162,9 +175,10 @@ ps_workers_join(Relation rel)
 	int			i;
 
 	check_not_recovery();
-	st = ps_state_acquire(rel, cfg);
+	st = ps_state_acquire_exclusive(rel, cfg);
+	ps_state_check_join(rel, st, role, su);
 	SpinLockAcquire(&st->mutex);
-	expire_workers(st, now, 0);
+	ps_state_expire_workers(st, now, 0);
 	/* a free slot, else the one that left or was dropped longest ago */
 	for (i = 0; i < ps_max_workers; i++)
 	{
@@ -187,7 +201,7 @@ ps_workers_join(Relation rel)
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("ps table \"%s\" has %d live workers, as many as ps.max_workers allows",
 						RelationGetRelationName(rel), ps_max_workers),
-				 errhint("Let finished workers call ps_leave, or raise ps.max_workers and restart.")));
+				 errhint("Let finished workers call ps_leave (the table's owner may make any worker leave), or raise ps.max_workers and restart.")));
 	}
 	start = slowest(st, &who);
 	if (start < 0)
@@ -198,6 +212,8 @@ ps_workers_join(Relation rel)
 	slot->clock = start;
 	slot->position = start;
 	slot->last_seen = now;
+	slot->joined = now;
+	slot->role = role;
 	slot->pid = MyProcPid;
 	st->nactive++;
 	SpinLockRelease(&st->mutex);
@@ -208,45 +224,111 @@ ps_workers_join(Relation rel)
 /*
  * A call of worker id without a clock: a heartbeat, and if leave, the
  * worker leaves (it no longer holds anyone back).  Errors if the worker
- * cannot make calls.
+ * cannot make calls, or is not the current user's to make (unless
+ * trusted: the table's owner may make any worker leave).
  */
 static void
-touch_worker(Relation rel, int32 id, bool leave)
+touch_worker(Relation rel, int32 id, bool leave, bool trusted)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	PsTableState *st;
-	PsWorker   *w;
-	int			state = PS_WORKER_FREE;
+	Oid			me = GetUserId();
 
 	check_not_recovery();
-	st = ps_state_acquire(rel, ps_config_get(rel));
-	SpinLockAcquire(&st->mutex);
-	w = find_worker(st, id);
-	if (w && w->state == PS_WORKER_ACTIVE)
+	for (;;)
 	{
-		w->last_seen = now;
-		w->pid = MyProcPid;
-		if (leave)
+		PsTableState *st = ps_state_acquire(rel, ps_config_get(rel));
+		PsWorker   *w;
+		int			state = PS_WORKER_FREE;
+		Oid			role = InvalidOid;
+
+		SpinLockAcquire(&st->mutex);
+		w = find_worker(st, id);
+		if (w && w->state == PS_WORKER_ACTIVE)
 		{
-			w->state = PS_WORKER_LEFT;
-			st->nactive--;
+			if (!trusted && w->role != me)
+				role = w->role;
+			else
+			{
+				w->last_seen = now;
+				w->pid = MyProcPid;
+				if (leave)
+				{
+					w->state = PS_WORKER_LEFT;
+					st->nactive--;
+				}
+			}
 		}
+		else if (w)
+			state = w->state;
+		SpinLockRelease(&st->mutex);
+		if (leave && w && state == PS_WORKER_FREE && !OidIsValid(role))
+			ConditionVariableBroadcast(&st->cv);
+		ps_state_release();
+
+		if (w == NULL || state != PS_WORKER_FREE)
+			bad_worker(rel, id, w ? state : PS_WORKER_FREE);
+		if (!OidIsValid(role))
+			return;
+		check_acts_as(rel, id, role);
+		trusted = true;
 	}
-	else if (w)
-		state = w->state;
-	SpinLockRelease(&st->mutex);
-	if (leave && w && state == PS_WORKER_FREE)
-		ConditionVariableBroadcast(&st->cv);
-	ps_state_release();
-	if (w == NULL || state != PS_WORKER_FREE)
-		bad_worker(rel, id, w ? state : PS_WORKER_FREE);
 }
 
-/* A worker leaves: it no longer holds anyone back. */
+/*
+ * A worker leaves: it no longer holds anyone back.  owner: the caller owns
+ * the table, and may make any worker leave.
+ */
 void
-ps_workers_leave(Relation rel, int32 id)
+ps_workers_leave(Relation rel, int32 id, bool owner)
 {
-	touch_worker(rel, id, true);
+	touch_worker(rel, id, true, owner);
+}
+
+/*
+ * Is the transaction's lock on rel in the way of a lock request that waits
+ * for it?  Such a request (DROP, TRUNCATE, ALTER TABLE, ps_check) makes
+ * every later call on the table queue behind it, the awaited workers'
+ * calls included: a pull that keeps waiting for them then waits for
+ * itself, and the deadlock detector cannot see it (the pull sleeps on a
+ * condition variable, not on a lock).  The waiters are found as
+ * pg_blocking_pids() finds them, from the processes' waitLock, under the
+ * lock's partition lock (which a process holds when it starts or stops
+ * waiting on a lock of that partition).  Our own locks may be fast-path
+ * locks with no shared lock object, so LockHasWaiters() cannot be asked.
+ */
+static bool
+lock_request_waits(Relation rel)
+{
+	LOCKTAG		tag;
+	LOCKMASK	held = 0;
+	LOCKMODE	mode;
+	LockMethod	method;
+	LWLock	   *partition;
+	bool		found = false;
+	uint32		i;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, RelationGetRelid(rel));
+	for (mode = AccessShareLock; mode <= MaxLockMode; mode++)
+		if (LockHeldByMe(&tag, mode))
+			held |= LOCKBIT_ON(mode);
+	if (held == 0)
+		return false;
+	method = GetLockTagsMethodTable(&tag);
+	partition = LockHashPartitionLock(LockTagHashCode(&tag));
+	LWLockAcquire(partition, LW_SHARED);
+	for (i = 0; i < ProcGlobal->allProcCount && !found; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		LOCK	   *wait = proc->waitLock;
+
+		if (proc == MyProc || wait == NULL)
+			continue;
+		if (memcmp(&wait->tag, &tag, sizeof(LOCKTAG)) == 0 &&
+			(method->conflictTab[proc->waitLockMode] & held) != 0)
+			found = true;
+	}
+	LWLockRelease(partition);
+	return found;
 }
 
 /*
@@ -257,6 +339,7 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 {
 	const PsConfig *cfg = ps_config_get(rel);
 	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz blocked_since = 0;
 	bool		counted = false;
 
 	PG_TRY();
@@ -279,7 +362,7 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 			if (w && w->state == PS_WORKER_ACTIVE)
 			{
 				w->last_seen = now; /* waiting is a sign of life */
-				dropped = expire_workers(st, now, id);
+				dropped = ps_state_expire_workers(st, now, id);
 				need = clock - 1 - (st->consistency == PS_BOUNDED ? st->max_delay : 0);
 				min = slowest(st, &who);
 				ready = st->consistency == PS_EVENTUAL || min >= need;
@@ -314,8 +397,26 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 								   who, min, need),
 						 errhint("A worker that stopped is dropped after ps.worker_timeout (%d s); raise ps.wait_timeout, or allow a larger max_delay.",
 								 ps_worker_timeout)));
+
+			/*
+			 * A lock request queued behind this transaction for longer than
+			 * deadlock_timeout blocks the awaited worker too: give up, as
+			 * the deadlock detector would.
+			 */
+			if (!lock_request_waits(rel))
+				blocked_since = 0;
+			else if (blocked_since == 0)
+				blocked_since = now;
+			else if (TimestampDifferenceExceeds(blocked_since, now, DeadlockTimeout))
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
+						 errmsg("deadlock detected: pull for clock " INT64_FORMAT " of ps table \"%s\" waits for worker %d, whose calls wait for a lock this pull's transaction blocks",
+								clock, RelationGetRelationName(rel), who),
+						 errdetail("Another session waits for a lock on \"%s\" (DROP, TRUNCATE, ALTER TABLE, ps_check) that conflicts with this transaction's; worker %d's next push or pull queues behind it.",
+								   RelationGetRelationName(rel), who),
+						 errhint("Retry the pull when the other statement is done.")));
 			{
-				long		sleep_ms = 1000;
+				long		sleep_ms = Min(1000, Max(DeadlockTimeout / 2, 10));
 
 				if (ps_wait_timeout > 0)
 				{
@@ -360,19 +461,16 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 /*
  * A call (push or pull) of worker id for clock: heartbeat, clock checks,
  * the worker's clock moves to clock - 1; a pull then waits as the
- * consistency model says.
+ * consistency model says.  The caller has UPDATE on the table; the worker
+ * must be the current user's (check_acts_as).
  */
 void
 ps_workers_call(Relation rel, int32 id, int64 clock, PsWorkerCall call)
 {
 	const PsConfig *cfg = ps_config_get(rel);
 	TimestampTz now = GetCurrentTimestamp();
-	PsTableState *st;
-	PsWorker   *w;
-	int			state = PS_WORKER_FREE;
-	int64		position = 0;
-	bool		advanced = false;
-	bool		backwards = false;
+	Oid			me = GetUserId();
+	bool		trusted = false;
 
 	check_not_recovery();
 	if (clock < 0)
@@ -381,55 +479,77 @@ ps_workers_call(Relation rel, int32 id, int64 clock, PsWorkerCall call)
 				 errmsg("clock " INT64_FORMAT " is negative", clock),
 				 errhint("Clocks count iterations from 0.")));
 
-	st = ps_state_acquire(rel, cfg);
-	SpinLockAcquire(&st->mutex);
-	w = find_worker(st, id);
-	if (w && w->state == PS_WORKER_ACTIVE)
+	for (;;)
 	{
-		w->last_seen = now;
-		w->pid = MyProcPid;
-		if (clock < w->position)
+		PsTableState *st = ps_state_acquire(rel, cfg);
+		PsWorker   *w;
+		int			state = PS_WORKER_FREE;
+		int64		position = 0;
+		bool		advanced = false;
+		bool		backwards = false;
+		Oid			role = InvalidOid;
+
+		SpinLockAcquire(&st->mutex);
+		w = find_worker(st, id);
+		if (w && w->state == PS_WORKER_ACTIVE)
 		{
-			backwards = true;
-			position = w->position;
-		}
-		else
-		{
-			w->position = clock;
-			if (clock - 1 > w->clock)
+			if (!trusted && w->role != me)
+				role = w->role;
+			else
 			{
-				w->clock = clock - 1;
-				advanced = true;
+				w->last_seen = now;
+				w->pid = MyProcPid;
+				if (clock < w->position)
+				{
+					backwards = true;
+					position = w->position;
+				}
+				else
+				{
+					w->position = clock;
+					if (clock - 1 > w->clock)
+					{
+						w->clock = clock - 1;
+						advanced = true;
+					}
+				}
 			}
 		}
-	}
-	else if (w)
-		state = w->state;
-	SpinLockRelease(&st->mutex);
-	if (advanced)
-		ConditionVariableBroadcast(&st->cv);
-	ps_state_release();
+		else if (w)
+			state = w->state;
+		SpinLockRelease(&st->mutex);
+		if (advanced)
+			ConditionVariableBroadcast(&st->cv);
+		ps_state_release();
 
-	if (w == NULL || state != PS_WORKER_FREE)
-		bad_worker(rel, id, w ? state : PS_WORKER_FREE);
-	if (backwards)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("clock of worker %d of ps table \"%s\" would go backwards from " INT64_FORMAT " to " INT64_FORMAT,
-						id, RelationGetRelationName(rel), position, clock),
-				 errhint("Pass the clock (iteration) the call belongs to; it may stay the same or grow.")));
+		if (w == NULL || state != PS_WORKER_FREE)
+			bad_worker(rel, id, w ? state : PS_WORKER_FREE);
+		if (OidIsValid(role))
+		{
+			check_acts_as(rel, id, role);
+			trusted = true;
+			continue;
+		}
+		if (backwards)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("clock of worker %d of ps table \"%s\" would go backwards from " INT64_FORMAT " to " INT64_FORMAT,
+							id, RelationGetRelationName(rel), position, clock),
+					 errhint("Pass the clock (iteration) the call belongs to; it may stay the same or grow.")));
+		break;
+	}
 	if (call == PS_CALL_PULL)
 		wait_for_clock(rel, id, clock);
 }
 
 /*
  * A call of worker id that names no clock: a heartbeat; errors if the
- * worker cannot make calls.
+ * worker cannot make calls or is not the current user's.
  */
 void
 ps_workers_check(Relation rel, int32 id)
 {
-	touch_worker(rel, id, false);
+	touch_worker(rel, id, false, false);
 }
 
 /*
@@ -447,7 +567,7 @@ ps_workers_set_consistency(Relation rel, PsConsistency c, int max_delay,
 static const char *const state_names[] = {"free", "active", "left", "dropped"};
 
 /*
- * Rows for ps_workers(tbl): worker, state, clock, last_seen, pid.
+ * Rows for ps_workers(tbl): worker, state, clock, last_seen, pid, role.
  */
 void
 ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc)
@@ -460,7 +580,7 @@ ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc)
 	TimestampTz now = GetCurrentTimestamp();
 
 	SpinLockAcquire(&st->mutex);
-	dropped = expire_workers(st, now, 0);
+	dropped = ps_state_expire_workers(st, now, 0);
 	memcpy(copy, st->workers, sizeof(PsWorker) * ps_max_workers);
 	SpinLockRelease(&st->mutex);
 	if (dropped)
@@ -469,8 +589,8 @@ ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc)
 
 	for (i = 0; i < ps_max_workers; i++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, false, false};
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
 
 		if (copy[i].state == PS_WORKER_FREE)
 			continue;
@@ -479,6 +599,7 @@ ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc)
 		values[2] = Int64GetDatum(copy[i].clock);
 		values[3] = TimestampTzGetDatum(copy[i].last_seen);
 		values[4] = Int32GetDatum(copy[i].pid);
+		values[5] = ObjectIdGetDatum(copy[i].role);
 		tuplestore_putvalues(ts, desc, values, nulls);
 	}
 }

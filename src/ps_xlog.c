@@ -18,11 +18,17 @@
 #include "postgres.h"
 
 #include "access/bufmask.h"
+#include "access/xloginsert.h"
 #include "access/xlogutils.h"
 #include "storage/bufmgr.h"
 
 #include "ps_page.h"
 #include "ps_xlog.h"
+
+bool		ps_replay_wal_0_2 = false;
+
+static void ps_redo_0_2(XLogReaderState *record);
+static void ps_desc_0_2(StringInfo buf, XLogReaderState *record);
 
 static RmgrData ps_rmgr = {
 	.rm_name = PS_RMGR_NAME,
@@ -35,6 +41,20 @@ static RmgrData ps_rmgr = {
 	.rm_decode = NULL
 };
 
+/* the WAL of library versions up to 0.2: format 1, under id 128 */
+static RmgrData ps_rmgr_0_2 = {
+	.rm_name = PS_RMGR_NAME_0_2,
+	.rm_redo = ps_redo_0_2,
+	.rm_desc = ps_desc_0_2,
+	.rm_identify = ps_identify,
+	.rm_startup = NULL,
+	.rm_cleanup = NULL,
+	.rm_mask = ps_mask,
+	.rm_decode = NULL
+};
+
+static const xl_ps_header ps_header = {.format = PS_WAL_FORMAT,.reserved = 0};
+
 /* scratch for redo; redo runs in the startup process, one record at a time */
 static char redo_scratch[PS_LEAF_SCRATCH_SIZE];
 static int64 redo_keys[PS_PAGE_PAYLOAD / sizeof(float4)];
@@ -45,6 +65,44 @@ void
 ps_xlog_register(void)
 {
 	RegisterCustomRmgr(RM_PS_ID, &ps_rmgr);
+	if (ps_replay_wal_0_2)
+		RegisterCustomRmgr(RM_PS_ID_0_2, &ps_rmgr_0_2);
+}
+
+void
+ps_xlog_begin(void)
+{
+	XLogBeginInsert();
+	XLogRegisterData((char *) &ps_header, sizeof(ps_header));
+}
+
+/*
+ * The format of a record and its own main data (after the header).
+ * Records of the current id carry the header; those of the 0.2 id are
+ * format 1, without it.
+ */
+static char *
+record_data(XLogReaderState *record, bool legacy, uint32 *format)
+{
+	char	   *data = XLogRecGetData(record);
+	xl_ps_header hdr;
+
+	if (legacy)
+	{
+		*format = 1;
+		return data;
+	}
+	if (XLogRecGetDataLen(record) < sizeof(hdr))
+		elog(PANIC, "ps redo: record without a format header");
+	memcpy(&hdr, data, sizeof(hdr));
+	if (hdr.format < 2 || hdr.format > PS_WAL_FORMAT)
+		ereport(PANIC,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ps WAL record of format %u, this library replays formats 1 to %u",
+						hdr.format, PS_WAL_FORMAT),
+				 errhint("Install the ps library that wrote this WAL (or a newer one) and restart.")));
+	*format = hdr.format;
+	return data + sizeof(hdr);
 }
 
 /*
@@ -165,16 +223,17 @@ redo_apply_keys(Page page, const char *data, Size len)
 }
 
 static void
-redo_init(XLogReaderState *record)
+redo_init(XLogReaderState *record, const char *data)
 {
-	xl_ps_init *xlrec = (xl_ps_init *) XLogRecGetData(record);
+	xl_ps_init	xlrec;
 	Buffer		bufs[3];
 	int			i;
 
+	memcpy(&xlrec, data, sizeof(xlrec));
 	for (i = 0; i < 3; i++)
 		bufs[i] = XLogInitBufferForRedo(record, i);
 	ps_page_init_table(BufferGetPage(bufs[0]), BufferGetPage(bufs[1]),
-					   BufferGetPage(bufs[2]), xlrec->dim, xlrec->width);
+					   BufferGetPage(bufs[2]), xlrec.dim, xlrec.width);
 	for (i = 0; i < 3; i++)
 	{
 		PageSetLSN(BufferGetPage(bufs[i]), record->EndRecPtr);
@@ -184,12 +243,12 @@ redo_init(XLogReaderState *record)
 }
 
 static void
-redo_set(XLogReaderState *record)
+redo_set(XLogReaderState *record, const char *rec)
 {
 	xl_ps_set	xlrec;
 	int			i;
 
-	memcpy(&xlrec, XLogRecGetData(record), SizeOfPsSet);
+	memcpy(&xlrec, rec, SizeOfPsSet);
 	for (i = 0; i < xlrec.nblocks; i++)
 	{
 		Buffer		buf;
@@ -220,7 +279,7 @@ redo_set(XLogReaderState *record)
  * built before the left leaf points at it.
  */
 static void
-redo_split(XLogReaderState *record)
+redo_split(XLogReaderState *record, const char *rec)
 {
 	xl_ps_split xlrec;
 	XLogRecPtr	lsn = record->EndRecPtr;
@@ -231,7 +290,7 @@ redo_split(XLogReaderState *record)
 	Size		len;
 	int			i;
 
-	memcpy(&xlrec, XLogRecGetData(record), sizeof(xlrec));
+	memcpy(&xlrec, rec, sizeof(xlrec));
 
 	/* right leaf: rebuilt from the record */
 	bufs[1] = XLogInitBufferForRedo(record, 1);
@@ -313,21 +372,27 @@ redo_meta(XLogReaderState *record)
 		UnlockReleaseBuffer(buf);
 }
 
-void
-ps_redo(XLogReaderState *record)
+/*
+ * Replay a record of any format.  Formats 1 and 2 differ only in the
+ * header, so the records' own data are read alike.
+ */
+static void
+redo_record(XLogReaderState *record, bool legacy)
 {
 	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
+	uint32		format;
+	char	   *data = record_data(record, legacy, &format);
 
 	switch (info)
 	{
 		case XLOG_PS_INIT:
-			redo_init(record);
+			redo_init(record, data);
 			break;
 		case XLOG_PS_SET:
-			redo_set(record);
+			redo_set(record, data);
 			break;
 		case XLOG_PS_SPLIT:
-			redo_split(record);
+			redo_split(record, data);
 			break;
 		case XLOG_PS_META:
 			redo_meta(record);
@@ -335,6 +400,18 @@ ps_redo(XLogReaderState *record)
 		default:
 			elog(PANIC, "ps_redo: unknown op code %u", info);
 	}
+}
+
+void
+ps_redo(XLogReaderState *record)
+{
+	redo_record(record, false);
+}
+
+static void
+ps_redo_0_2(XLogReaderState *record)
+{
+	redo_record(record, true);
 }
 
 const char *
@@ -354,12 +431,22 @@ ps_identify(uint8 info)
 	return NULL;
 }
 
-void
-ps_desc(StringInfo buf, XLogReaderState *record)
+static void
+desc_record(StringInfo buf, XLogReaderState *record, bool legacy)
 {
 	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
 	char	   *rec = XLogRecGetData(record);
 
+	if (!legacy)
+	{
+		xl_ps_header hdr;
+
+		if (XLogRecGetDataLen(record) < sizeof(hdr))
+			return;
+		memcpy(&hdr, rec, sizeof(hdr));
+		appendStringInfo(buf, "format %u: ", hdr.format);
+		rec += sizeof(hdr);
+	}
 	switch (info)
 	{
 		case XLOG_PS_INIT:
@@ -393,6 +480,18 @@ ps_desc(StringInfo buf, XLogReaderState *record)
 			appendStringInfoString(buf, "metapage");
 			break;
 	}
+}
+
+void
+ps_desc(StringInfo buf, XLogReaderState *record)
+{
+	desc_record(buf, record, false);
+}
+
+static void
+ps_desc_0_2(StringInfo buf, XLogReaderState *record)
+{
+	desc_record(buf, record, true);
 }
 
 /*

@@ -19,9 +19,35 @@
 
 #include "ps_page.h"
 
-/* RM_EXPERIMENTAL_ID until the project registers an id of its own */
-#define RM_PS_ID		RM_EXPERIMENTAL_ID
+/*
+ * The resource manager id of ps, from the range PostgreSQL leaves to
+ * extensions (128 .. 255), chosen among the ids that no published
+ * extension uses (https://wiki.postgresql.org/wiki/CustomWALResourceManagers
+ * lists the ones taken: 129 and up are assigned from the bottom).  Library
+ * versions up to 0.2 wrote RM_EXPERIMENTAL_ID (128), which is for
+ * development only: with ps.replay_wal_0_2 = on, that id is registered as
+ * well, to replay WAL those versions wrote.
+ */
+#define RM_PS_ID		212
+#define RM_PS_ID_0_2	RM_EXPERIMENTAL_ID
 #define PS_RMGR_NAME	"ps"
+#define PS_RMGR_NAME_0_2 "ps 0.2"
+
+/*
+ * Every record's main data starts with the format it was written in, so
+ * that a newer library replays the WAL of an older one (it keeps the redo
+ * of every older format) and an older library refuses a newer format
+ * instead of misreading it.  Format 1 is the WAL of versions up to 0.2,
+ * which had no header (and used RM_PS_ID_0_2); format 2 is format 1 with
+ * this header.
+ */
+#define PS_WAL_FORMAT	2
+
+typedef struct xl_ps_header
+{
+	uint32		format;			/* PS_WAL_FORMAT of the writer */
+	uint32		reserved;
+} xl_ps_header;
 
 /*
  * XLOG_PS_INIT: a new, empty table: metapage (block 0), the single leaf
@@ -49,6 +75,8 @@
 
 /* XLOG_PS_META: block 0 is the metapage, data its PsMetaData after-image. */
 #define XLOG_PS_META	0x30
+
+/* The main data of each record: xl_ps_header, then the record's struct. */
 
 #define PS_MAX_SET_BLOCKS	32	/* XLR_MAX_BLOCK_ID allows 33 */
 
@@ -107,6 +135,10 @@ typedef struct xl_ps_dir_append
 	PsDirEntry	entry;
 } xl_ps_dir_append;
 
+extern bool ps_replay_wal_0_2;
+
+/* Start a ps record: the header goes first into its main data. */
+extern void ps_xlog_begin(void);
 extern void ps_xlog_register(void);
 extern void ps_redo(XLogReaderState *record);
 extern void ps_desc(StringInfo buf, XLogReaderState *record);

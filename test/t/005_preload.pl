@@ -200,7 +200,7 @@ set_preload($node, 0);
 my $logpos = -s $node->logfile;
 ok(!$node->start(fail_ok => 1),
 	'after a crash, the server does not start without the preload');
-ok($node->log_contains(qr/FATAL:  resource manager with ID 128 not registered/, $logpos),
+ok($node->log_contains(qr/FATAL:  resource manager with ID 212 not registered/, $logpos),
 	'... because it cannot replay the records of the ps resource manager');
 ok($node->log_contains(qr/HINT:  Include the extension module that implements this resource manager in shared_preload_libraries/, $logpos),
 	'... and the log says how to fix it');

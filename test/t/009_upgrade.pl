@@ -1,16 +1,23 @@
 # Copyright: the ps authors.  Licensed like the rest of ps.
 #
-# 009_upgrade.pl: a database whose extension is at version 0.1 (before
-# configurations, workers and filters) under the current library.
+# 009_upgrade.pl: databases whose extension is at an older version (0.1:
+# before configurations, workers and filters; 0.2: before the library ran
+# no SQL of its own) under the current library.
 #
 #   - At 0.1, writes fail with a clear error saying to update the extension
 #     (the library needs the extension's ps_config table); reads work.
-#   - ALTER EXTENSION ps UPDATE brings it to 0.2 with exactly the objects
-#     of a fresh CREATE EXTENSION ps: the same functions with the same
-#     arguments, results, volatility, parallel safety and comments, the
-#     same ps_config table, constraints and privileges, the same event
-#     trigger.
-#   - After the update everything works: pushes, configuration, workers.
+#   - At 0.1 a role with CREATE in the extension's schema may create a
+#     table named ps_config there: the library never uses it (it finds
+#     ps_config as a member of the extension, not by name), so it cannot
+#     set other users' update rules; the update refuses to run until the
+#     planted table is gone.
+#   - ALTER EXTENSION ps UPDATE brings 0.1 (through 0.2) and 0.2 to 0.3
+#     with exactly the objects of a fresh CREATE EXTENSION ps: the same
+#     functions with the same arguments, results, volatility, parallel
+#     safety and comments, the same ps_config table, constraints and
+#     privileges, and no event trigger (0.2's is gone).
+#   - After the update everything works: pushes, configuration, workers,
+#     and the row of a dropped table goes with it.
 use strict;
 use warnings;
 
@@ -24,6 +31,7 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'");
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('postgres', 'CREATE DATABASE mid');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql(
 	'old', q{
@@ -43,10 +51,44 @@ like($err, qr/older than the ps library/, 'so does an INSERT');
 is($node->safe_psql('old', 'SELECT count(*) FROM w'), '0', 'nothing was written');
 is($node->safe_psql('old', "SELECT ps_pull('w', '{1,2}')"), '{0,0}', 'reads work');
 
+# A table named ps_config planted in the extension's schema by a role
+# that may create there, naming the superuser's table with a rule of its
+# choosing, is not the extension's: it is never read.
+$node->safe_psql(
+	'old', q{
+CREATE ROLE mallory;
+GRANT CREATE ON SCHEMA public TO mallory;
+SET ROLE mallory;
+CREATE TABLE public.ps_config (tbl regclass PRIMARY KEY, update_rule text,
+  consistency text, max_delay integer, learning_rate real, l1 real, l2 real,
+  beta real, kkt_filter boolean, significance real);
+INSERT INTO public.ps_config VALUES ('w', 'sgd', 'eventual', 0, 1000, 0, 0, 1, false, 0);
+GRANT SELECT ON public.ps_config TO PUBLIC;
+});
+($ret, $out, $err) = $node->psql('old', "SELECT ps_push('w', '{1}', '{1}')");
+like($err, qr/ERROR:  the ps extension of this database is older than the ps library/,
+	'a planted ps_config is not the extension\'s: a push still says to update');
+is($node->safe_psql('old', "SELECT ps_pull('w', '{1}')"), '{0}',
+	'and nothing was pushed through the planted rule');
+($ret, $out, $err) = $node->psql('old', 'ALTER EXTENSION ps UPDATE');
+like($err, qr/ERROR:  relation "ps_config" already exists/,
+	'the update refuses to run while the planted table is there');
+$node->safe_psql('old', 'DROP TABLE public.ps_config; DROP OWNED BY mallory; DROP ROLE mallory');
+
 $node->safe_psql('old', 'ALTER EXTENSION ps UPDATE');
+$node->safe_psql('mid', "CREATE EXTENSION ps VERSION '0.2'");
+$node->safe_psql('mid', 'CREATE TABLE w2 (key bigint, val real) USING ps');
+$node->safe_psql('mid', "SELECT ps_configure('w2', update_rule => 'sgd')");
+is($node->safe_psql('mid', "SELECT count(*) FROM pg_event_trigger"), '1',
+	'0.2 has the event trigger');
+$node->safe_psql('mid', 'ALTER EXTENSION ps UPDATE');
 $node->safe_psql('fresh', 'CREATE EXTENSION ps');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.2', 'updated to 0.2');
+	'0.3', '0.1 updated to 0.3');
+is($node->safe_psql('mid', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
+	'0.3', '0.2 updated to 0.3');
+is($node->safe_psql('mid', "SELECT update_rule FROM ps_config WHERE tbl = 'w2'::regclass"),
+	'sgd', 'the update keeps configurations');
 
 # Every member of the extension, with what matters about it.
 my $members = q{
@@ -72,18 +114,24 @@ SELECT (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || 
                    FROM pg_constraint WHERE conrelid = 'ps_config'::regclass)
     || E'\n' || (SELECT relacl::text FROM pg_class WHERE oid = 'ps_config'::regclass)
     || E'\n' || obj_description('ps_config'::regclass, 'pg_class')
-    || E'\n' || (SELECT string_agg(evtname || ' ' || evtevent || ' ' || evtfoid::regproc, E'\n')
-                   FROM pg_event_trigger)
+    || E'\n' || coalesce((SELECT string_agg(evtname || ' ' || evtevent || ' ' || evtfoid::regproc, E'\n')
+                   FROM pg_event_trigger), 'no event triggers')
     || E'\n' || (SELECT array_to_string(extconfig::regclass[], ',') || ' ' || array_to_string(extcondition, ',')
                    FROM pg_extension WHERE extname = 'ps')
 };
 my $fresh_members = $node->safe_psql('fresh', $members);
-# 20 functions, the access method, ps_config and the event trigger
-is(scalar(split /\n/, $fresh_members), 23, 'a fresh install has its 23 objects');
+# 19 functions, the access method and ps_config
+is(scalar(split /\n/, $fresh_members), 21, 'a fresh install has its 21 objects');
 is($node->safe_psql('old', $members), $fresh_members,
-	'the updated extension has exactly the objects of a fresh install');
-is($node->safe_psql('old', $config), $node->safe_psql('fresh', $config),
-	'the same ps_config table, privileges and event trigger');
+	'0.1 updated has exactly the objects of a fresh install');
+is($node->safe_psql('mid', $members), $fresh_members,
+	'0.2 updated has exactly the objects of a fresh install');
+my $fresh_config = $node->safe_psql('fresh', $config);
+like($fresh_config, qr/no event triggers/, 'a fresh install has no event trigger');
+is($node->safe_psql('old', $config), $fresh_config,
+	'0.1 updated: the same ps_config table and privileges, no event trigger');
+is($node->safe_psql('mid', $config), $fresh_config,
+	'0.2 updated: the same ps_config table and privileges, no event trigger');
 
 # Everything works after the update.
 is( $node->safe_psql(

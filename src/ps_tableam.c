@@ -60,7 +60,8 @@ static const TableAmRoutine ps_methods;
 typedef struct PsScanDescData
 {
 	TableScanDescData base;
-	PsShape		shape;
+	PsShape		shape;			/* of shape_desc */
+	TupleDesc	shape_desc;		/* descriptor of the slots rows go to */
 	int			dim;			/* values per key */
 	BlockNumber curblk;			/* leaf held in page */
 	BlockNumber nextblk;		/* next leaf, InvalidBlockNumber at the end */
@@ -133,6 +134,7 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	scan->base.rs_parallel = NULL;
 	if (!ps_shape(RelationGetDescr(rel), &scan->shape))
 		ps_validate_shape(rel);
+	scan->shape_desc = RelationGetDescr(rel);
 	scan->dim = ps_dir_get(rel, false, 0, 0)->dim;
 	scan->page = palloc(BLCKSZ);
 	scan->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ps scan row",
@@ -169,7 +171,11 @@ ps_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 }
 
 /*
- * Put slot pos of the page copy into slot as a (key, value) row.
+ * Put slot pos of the page copy into slot as a (key, value) row, shaped as
+ * the slot's descriptor says.  That is usually the relation's; but ALTER
+ * TABLE ... ALTER COLUMN TYPE reads the old rows through slots of the old
+ * descriptor after the relation's has changed (real to real[], say): the
+ * stored floats are the same, their column type is the slot's.
  */
 static void
 store_row(PsScanDesc scan, TupleTableSlot *slot)
@@ -179,6 +185,19 @@ store_row(PsScanDesc scan, TupleTableSlot *slot)
 	const float4 *v = PsLeafVals(page) + (Size) scan->pos * PsPageGetOpaque(page)->width;
 	int			natts = slot->tts_tupleDescriptor->natts;
 	int			i;
+
+	if (slot->tts_tupleDescriptor != scan->shape_desc)
+	{
+		if (!ps_shape(slot->tts_tupleDescriptor, &scan->shape))
+			ps_validate_shape(scan->base.rs_rd);
+		scan->shape_desc = slot->tts_tupleDescriptor;
+	}
+	if (!scan->shape.isarray && dim != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("ps table \"%s\" holds %d values per key, which a real column cannot show",
+						RelationGetRelationName(scan->base.rs_rd), dim),
+				 errhint("Read it through a real[] value column.")));
 
 	ExecClearTuple(slot);
 	for (i = 0; i < natts; i++)

@@ -33,7 +33,7 @@ REGRESS_OPTS = --load-extension=ps
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
-ISOLATION = consistency_eventual consistency_sequential consistency_bounded
+ISOLATION = consistency_eventual consistency_sequential consistency_bounded lock_before_privilege
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=ps
 
 PG_CONFIG ?= pg_config

@@ -31,3 +31,13 @@ CREATE FUNCTION @extschema@.ps_scheduler(OUT pid integer, OUT rounds bigint,
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.ps_scheduler() IS
 	'what the scheduler did since the server started: rounds, aggregates, pushes, keys; the table directories it holds';
+
+-- A row changed by SQL (a superuser, pg_restore) takes effect like one
+-- ps_configure writes: backends re-read the table's configuration, and
+-- waiting pulls see a new consistency model, when the change commits.
+CREATE FUNCTION @extschema@.ps_config_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'ps_config_changed'
+	LANGUAGE C;
+REVOKE ALL ON FUNCTION @extschema@.ps_config_changed() FROM PUBLIC;
+CREATE TRIGGER ps_config_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.ps_config
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.ps_config_changed();

@@ -96,8 +96,9 @@ COMMENT ON FUNCTION @extschema@.ps_check(regclass) IS
 	'verify the structure of a ps table; returns its number of keys';
 
 -- Configuration of ps tables: one row per configured table (a table
--- without a row has the sum rule and eventual consistency).  Written only
--- by ps_configure(), readable by all, dumped by pg_dump.
+-- without a row has the sum rule and eventual consistency).  Written by
+-- ps_configure() (and only by superusers otherwise), readable by all,
+-- dumped by pg_dump.
 CREATE TABLE @extschema@.ps_config (
 	tbl regclass PRIMARY KEY,
 	update_rule text NOT NULL CHECK (update_rule IN ('sum', 'sgd', 'adagrad', 'ftrl')),
@@ -115,6 +116,16 @@ REVOKE ALL ON @extschema@.ps_config FROM PUBLIC;
 GRANT SELECT ON @extschema@.ps_config TO PUBLIC;
 COMMENT ON TABLE @extschema@.ps_config IS
 	'configuration of ps tables; change it with ps_configure()';
+
+-- A row changed by SQL (a superuser, pg_restore) takes effect like one
+-- ps_configure writes: backends re-read the table's configuration, and
+-- waiting pulls see a new consistency model, when the change commits.
+CREATE FUNCTION @extschema@.ps_config_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'ps_config_changed'
+	LANGUAGE C;
+REVOKE ALL ON FUNCTION @extschema@.ps_config_changed() FROM PUBLIC;
+CREATE TRIGGER ps_config_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.ps_config
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.ps_config_changed();
 
 CREATE FUNCTION @extschema@.ps_configure(tbl regclass,
 	update_rule text DEFAULT NULL, consistency text DEFAULT NULL,

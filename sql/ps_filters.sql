@@ -83,6 +83,19 @@ SELECT ps_push('flt_kkt', '{2}', '{0.25}');
 SELECT key, round(val::numeric, 5) AS val FROM flt_kkt;
 SELECT * FROM ps_filters('flt_kkt') WHERE filter = 'kkt';
 
+-- Nor is a key with a nonzero weight dropped when its gradient brings z
+-- back within the L1 ball: it must be applied, and its weight becomes 0.
+-- Key 6 gets 1.5 (as key 5: z = 1.5, n = 2.25, w = -0.05882), then -1:
+-- |z + g| = 0.5 <= l1, but w != 0, so the key is active.  n = 3.25,
+-- sqrt(n) = 1.8027756, sigma = (1.8027756 - 1.5) / 0.5 = 0.6055513,
+-- z = 1.5 - 1 - 0.6055513 * -0.0588235 = 0.5356207 <= l1: w = 0.  (A
+-- filter that dropped it would leave -0.05882.)  The kkt count stays 6.
+SELECT ps_push('flt_kkt', '{6}', '{1.5}');
+SELECT key, round(val::numeric, 5) AS val FROM flt_kkt WHERE key = 6;
+SELECT ps_push('flt_kkt', '{6}', '{-1}');
+SELECT key, round(val::numeric, 5) AS val FROM flt_kkt WHERE key = 6;
+SELECT * FROM ps_filters('flt_kkt') WHERE filter = 'kkt';
+
 --
 -- Active filter
 --

@@ -47,6 +47,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "commands/trigger.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -63,6 +64,7 @@
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_page.h"
+#include "ps_state.h"
 #include "ps_table.h"
 #include "ps_workers.h"
 
@@ -244,6 +246,12 @@ open_config_table(LOCKMODE lockmode, Oid *indexoid, bool missing_ok)
 		if (TupleDescAttr(desc, i)->atttypid != cfg_types[i] ||
 			TupleDescAttr(desc, i)->attisdropped)
 			break;
+	/* half dropped (DROP EXTENSION drops its index first): as if gone */
+	if (missing_ok && !OidIsValid(*indexoid))
+	{
+		table_close(rel, lockmode);
+		return NULL;
+	}
 	if (desc->natts != Natts_cfg || i < Natts_cfg || !OidIsValid(*indexoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -406,8 +414,15 @@ ps_config_forget(Oid relid)
 	Relation	crel;
 	HeapTuple	tup;
 
-	/* temporary tables are never configured */
-	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
+	char		relkind = get_rel_relkind(relid);
+
+	/*
+	 * Only tables and materialized views have rows (indexes and TOAST
+	 * tables are dropped too, ps_config's own among them when the
+	 * extension goes); temporary tables are never configured.
+	 */
+	if ((relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW) ||
+		get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
 		!OidIsValid(find_config_table()) || relid == config_relid)
 		return;
 	crel = open_config_table(RowExclusiveLock, &indexoid, true);
@@ -417,6 +432,70 @@ ps_config_forget(Oid relid)
 	if (tup != NULL)
 		CatalogTupleDelete(crel, &tup->t_self);
 	table_close(crel, RowExclusiveLock);
+}
+
+/*
+ * ps_config_changed() returns trigger: AFTER INSERT, UPDATE or DELETE of a
+ * row of ps_config by SQL (a superuser's direct change, pg_restore's COPY;
+ * ps_configure writes in C and fires no trigger, doing the same itself):
+ * backends drop their cached configuration of the table, and waiting
+ * pulls see the new consistency model, when the change commits.
+ */
+PG_FUNCTION_INFO_V1(ps_config_changed);
+
+static void
+config_changed(Relation crel, HeapTuple tup, PsConfig *cfg, Oid *relid)
+{
+	bool		isnull;
+
+	*relid = DatumGetObjectId(heap_getattr(tup, Anum_cfg_tbl,
+										   RelationGetDescr(crel), &isnull));
+	*cfg = default_config;
+	if (!isnull)
+		config_from_tuple(crel, tup, *relid, cfg);
+}
+
+Datum
+ps_config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	PsConfig	oldcfg = default_config;
+	PsConfig	newcfg = default_config;
+	Oid			oldrel = InvalidOid;
+	Oid			newrel = InvalidOid;
+	Relation	crel;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ps_config_changed must be an AFTER ROW trigger of ps_config")));
+	crel = trigdata->tg_relation;
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		config_changed(crel, trigdata->tg_trigtuple, &oldcfg, &oldrel);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		config_changed(crel, trigdata->tg_newtuple, &newcfg, &newrel);
+	else if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		config_changed(crel, trigdata->tg_trigtuple, &newcfg, &newrel);
+
+	if (OidIsValid(oldrel) && oldrel != newrel &&
+		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(oldrel)))
+	{
+		CacheInvalidateRelcacheByRelid(oldrel);
+		ps_state_consistency_at_commit(oldrel, PS_EVENTUAL, 0,
+									   oldcfg.consistency, oldcfg.max_delay);
+	}
+	if (OidIsValid(newrel) &&
+		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(newrel)))
+	{
+		CacheInvalidateRelcacheByRelid(newrel);
+		ps_state_consistency_at_commit(newrel, newcfg.consistency, newcfg.max_delay,
+									   oldrel == newrel ? oldcfg.consistency : PS_EVENTUAL,
+									   oldrel == newrel ? oldcfg.max_delay : 0);
+	}
+	return PointerGetDatum(NULL);
 }
 
 /*

@@ -389,6 +389,7 @@ start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
 	w->dim = dim;
 	w->ts = 0;
 	w->kkt = cfg->kkt_filter;
+	w->written = NULL;
 	return ps_table_storage(rel, dim, cfg);
 }
 

@@ -720,6 +720,11 @@ typedef struct PushGroup
 	bool		failed;
 	PsError		error;
 	int			nkeys;			/* keys in the aggregate */
+	int64	   *keys;			/* the keys written, ascending */
+	int			nwrite;			/* how many (the KKT filter drops some) */
+	int			written;		/* of them, written when an error came */
+	bool	   *applied;		/* per push of a failed group: written whole */
+	PsError    *errors;			/* per push of a failed group, if written */
 } PushGroup;
 
 static void
@@ -789,7 +794,7 @@ aggregate(PushGroup *g, int dim, int64 **okeys, float4 **ovals)
  * Apply one group: every push of one table and clock in this round.
  */
 static XLogRecPtr
-apply_group(PushGroup *g)
+apply_group(PushGroup *g, MemoryContext roundcxt)
 {
 	PsTaskHeader *first = g->tasks[0];
 	Relation	rel;
@@ -816,14 +821,24 @@ apply_group(PushGroup *g)
 		if (dir->n == 0 || dir->width != first->width || dir->dim != first->dim)
 			elog(ERROR, "ps scheduler: storage of \"%s\" changed while the push was queued",
 				 NameStr(first->relname));
-		n = aggregate(g, first->dim, &keys, &vals);
+		/* the keys outlive a failed transaction: see scheduler_round */
+		{
+			MemoryContext old = MemoryContextSwitchTo(roundcxt);
+
+			n = aggregate(g, first->dim, &keys, &vals);
+			MemoryContextSwitchTo(old);
+		}
 		g->nkeys = n;
 		ps_check_finite(vals, (Size) n * first->dim, true);
 		if (first->kkt)
 			n = ps_filter_kkt(rel, dir, &first->rule, keys, vals, n, first->dim);
+		g->keys = keys;
+		g->nwrite = n;
 		w.mode = PS_WRITE_PUSH;
 		w.rule = first->rule;
 		w.dim = first->dim;
+		w.kkt = first->kkt;
+		w.written = &g->written;
 		w.ts = 0;
 		for (t = 0; t < g->ntasks; t++)
 			w.ts = Max(w.ts, g->tasks[t]->ts);
@@ -862,13 +877,16 @@ apply_group_in_xact(PushGroup *g, MemoryContext roundcxt)
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		lsn = apply_group(g);
+		lsn = apply_group(g, roundcxt);
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
+		/* the batches written before the error must be durable too */
+		if (g->written > 0)
+			lsn = XactLastRecEnd;
 		MemoryContextSwitchTo(roundcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -883,6 +901,67 @@ apply_group_in_xact(PushGroup *g, MemoryContext roundcxt)
 	PG_END_TRY();
 	MemoryContextSwitchTo(roundcxt);
 	return lsn;
+}
+
+/*
+ * How many of a push's keys a failed group wrote.  Writes go in ascending
+ * key order, so they are the push's keys below the first key the group
+ * did not write.
+ */
+static int
+task_keys_written(const PushGroup *g, const PsTaskHeader *t)
+{
+	int64		first;
+	const int64 *k = TaskKeys(t);
+	int			lo = 0,
+				hi = t->nkeys;
+
+	if (g->written >= g->nwrite)
+		return t->nkeys;
+	first = g->keys[g->written];
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (k[mid] < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * A push of a failed group whose keys were all written before the error
+ * (which came from the keys of a push aggregated with it) is applied: it
+ * is acknowledged, its WAL flushed with the round's, and its range clock
+ * set.
+ */
+static bool
+task_fully_written(const PushGroup *g, const PsTaskHeader *t)
+{
+	if (g->written == 0 || task_keys_written(g, t) < t->nkeys)
+		return false;
+	if (t->worker > 0 && t->nkeys > 0)
+		ps_clock_set(t->dbid, t->relid, t->worker, t->clock, TaskKeys(t)[0],
+					 TaskKeys(t)[t->nkeys - 1]);
+	return true;
+}
+
+/* The error of a push that a failed group wrote in part: say how much. */
+static void
+describe_partial_write(const PushGroup *g, const PsTaskHeader *t, PsError *e)
+{
+	char		detail[PS_ERROR_LEN];
+
+	snprintf(detail, sizeof(detail),
+			 "The push is partly applied: %d of its %d keys were written before the error and keep their new values%s.",
+			 task_keys_written(g, t), t->nkeys,
+			 g->ntasks > 1 ? psprintf(" (it was aggregated with %d other push%s)",
+									  g->ntasks - 1, g->ntasks > 2 ? "es" : "") : "");
+	if (e->detail[0] != '\0')
+		strlcat(detail, psprintf("\n%s", e->detail), sizeof(detail));
+	strlcpy(e->detail, detail, PS_ERROR_LEN);
 }
 
 static bool
@@ -989,6 +1068,27 @@ scheduler_round(MemoryContext roundcxt)
 		flush = Max(flush, lsn);
 	}
 
+	/*
+	 * Of a failed group, the pushes whose keys were all written are applied
+	 * all the same; the others learn how much of them was written.
+	 */
+	for (j = 0; j < ngroups; j++)
+	{
+		PushGroup  *g = &groups[j];
+
+		g->applied = palloc0(sizeof(bool) * g->ntasks);
+		if (!g->failed || g->written == 0)
+			continue;
+		g->errors = palloc(sizeof(PsError) * g->ntasks);
+		for (i = 0; i < g->ntasks; i++)
+		{
+			g->applied[i] = task_fully_written(g, g->tasks[i]);
+			g->errors[i] = g->error;
+			if (!g->applied[i])
+				describe_partial_write(g, g->tasks[i], &g->errors[i]);
+		}
+	}
+
 	/* durable before acknowledged */
 	if (!XLogRecPtrIsInvalid(flush))
 		XLogFlush(flush);
@@ -1004,23 +1104,25 @@ scheduler_round(MemoryContext roundcxt)
 		}
 		for (i = 0; i < groups[j].ntasks; i++)
 		{
-			PsSlot	   *s = &queue->slots[groups[j].tasks[i]->slot];
+			PsTaskHeader *t = groups[j].tasks[i];
+			PsSlot	   *s = &queue->slots[t->slot];
+			bool		failed = groups[j].failed && !groups[j].applied[i];
 
 			if (s->abandoned)
 				s->status = PS_SLOT_IDLE;
-			else if (groups[j].failed)
+			else if (failed)
 			{
 				s->status = PS_SLOT_FAILED;
-				s->error = groups[j].error;
+				s->error = groups[j].errors ? groups[j].errors[i] : groups[j].error;
 			}
 			else
 				s->status = PS_SLOT_DONE;
-			if (groups[j].failed)
+			if (failed)
 				queue->failed++;
 			else
 			{
 				queue->pushes++;
-				queue->keys_pushed += groups[j].tasks[i]->nkeys;
+				queue->keys_pushed += t->nkeys;
 			}
 		}
 	}

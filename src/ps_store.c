@@ -436,20 +436,25 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	 * changes: the error then says how much was written, so that nobody
 	 * mistakes a partly applied write for one that changed nothing.
 	 */
+	if (w->written)
+		*w->written = 0;
 	PG_TRY();
 	{
 		write_keys(rel, dir, keys, vals, n, w, &batch, slots);
 	}
 	PG_CATCH();
 	{
-		if (batch.written > 0)
+		if (w->written)
+			*w->written = batch.written;
+		else if (batch.written > 0)
 		{
 			MemoryContext ecxt = MemoryContextSwitchTo(CurTransactionContext);
 			ErrorData  *edata = CopyErrorData();
 			char	   *what;
 
 			FlushErrorState();
-			what = psprintf("The write is partly applied: %d of its %d keys were written before the error and keep their new values.",
+			what = psprintf("The %s is partly applied: %d of its %d keys were written before the error and keep their new values.",
+							w->mode == PS_WRITE_PUSH ? "push" : "write",
 							batch.written, n);
 			edata->detail = edata->detail ?
 				psprintf("%s\n%s", what, edata->detail) : what;
@@ -459,6 +464,8 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (w->written)
+		*w->written = batch.written;
 	pfree(slots);
 }
 

@@ -30,6 +30,9 @@ typedef struct PsWrite
 	int			dim;			/* values per key */
 	uint64		ts;				/* clock of the leaves written */
 	bool		kkt;			/* drop pushes of inactive keys first */
+	int		   *written;		/* if set: receives how many of the keys
+								 * were written, also on error, and the
+								 * caller reports a partial write itself */
 } PsWrite;
 
 extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,

@@ -578,6 +578,7 @@ insert_rewrite(Relation rel, Oid srcid, const int64 *keys, const float4 *vals,
 	w.rule = cfg->rule;
 	w.dim = dim;
 	w.kkt = false;
+	w.written = NULL;
 	w.mode = PS_WRITE_SET;
 	if (ps_is_ps_relation(src) && ps_has_storage(src))
 	{
@@ -644,6 +645,7 @@ ps_insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		w.rule = cfg->rule;
 		w.dim = dim;
 		w.kkt = false;
+		w.written = NULL;
 		w.ts = ps_state_next_ts(rel, &flush_lsn);
 		ps_sched_time_mark(rel);
 		ps_store_write(rel, dir, ukeys, uvals, n, &w);
@@ -774,6 +776,8 @@ ps_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	 */
 	w.rule = cfg->rule;
 	w.dim = dim;
+	w.kkt = false;
+	w.written = NULL;
 	newdir = ps_dir_get(NewTable, true, dim, ps_config_width(OldTable, cfg, dim));
 	w.mode = (newdir->width == oldwidth) ? PS_WRITE_RECORDS : PS_WRITE_SET;
 	page = palloc(BLCKSZ);

@@ -20,7 +20,7 @@ as_postgres() {
 # test modules, and a compiler.
 install_packages() {
 	local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15
-				libpq-dev libopenblas-dev libipc-run-perl pkg-config make gcc
+				libpq-dev libopenblas-dev libipc-run-perl pkg-config make gcc gdb
 				"$@")
 	local missing=()
 	for p in "${pkgs[@]}"; do

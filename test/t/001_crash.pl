@@ -138,6 +138,12 @@ shared_buffers = 64MB
 max_connections = 20
 checkpoint_timeout = '1h'
 max_wal_size = '4GB'
+# Nothing but ps itself flushes WAL before a push is acknowledged: the WAL
+# writer sleeps 10 s (so that a forgotten flush loses the last pushes in
+# the crash instead of being covered by the WAL writer's own), and no time
+# marks are written (their asynchronous commits wake the WAL writer).
+wal_writer_delay = '10000ms'
+ps.time_mark_interval = -1
 });
 $node->start;
 

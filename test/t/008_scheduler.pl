@@ -34,6 +34,10 @@ $node->append_conf(
 shared_preload_libraries = 'ps'
 max_connections = 30
 restart_after_crash = on
+# Nothing but ps itself flushes WAL before a push is acknowledged (see
+# 001_crash.pl): a forgotten flush loses acknowledged pushes in the crash.
+wal_writer_delay = '10000ms'
+ps.time_mark_interval = -1
 });
 $node->start;
 $node->safe_psql(

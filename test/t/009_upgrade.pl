@@ -15,7 +15,7 @@
 #     with exactly the objects of a fresh CREATE EXTENSION ps: the same
 #     functions with the same arguments, results, volatility, parallel
 #     safety and comments, the same ps_config table, constraints and
-#     privileges, and no event trigger (0.2's is gone).
+#     privileges and trigger, and no event trigger (0.2's is gone).
 #   - After the update everything works: pushes, configuration, workers,
 #     and the row of a dropped table goes with it.
 use strict;
@@ -116,18 +116,22 @@ SELECT (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || 
     || E'\n' || obj_description('ps_config'::regclass, 'pg_class')
     || E'\n' || coalesce((SELECT string_agg(evtname || ' ' || evtevent || ' ' || evtfoid::regproc, E'\n')
                    FROM pg_event_trigger), 'no event triggers')
+    || E'\n' || (SELECT string_agg(pg_get_triggerdef(oid), E'\n' ORDER BY tgname)
+                   FROM pg_trigger WHERE tgrelid = 'ps_config'::regclass)
     || E'\n' || (SELECT array_to_string(extconfig::regclass[], ',') || ' ' || array_to_string(extcondition, ',')
                    FROM pg_extension WHERE extname = 'ps')
 };
 my $fresh_members = $node->safe_psql('fresh', $members);
-# 19 functions, the access method and ps_config
-is(scalar(split /\n/, $fresh_members), 21, 'a fresh install has its 21 objects');
+# 20 functions, the access method and ps_config
+is(scalar(split /\n/, $fresh_members), 22, 'a fresh install has its 22 objects');
 is($node->safe_psql('old', $members), $fresh_members,
 	'0.1 updated has exactly the objects of a fresh install');
 is($node->safe_psql('mid', $members), $fresh_members,
 	'0.2 updated has exactly the objects of a fresh install');
 my $fresh_config = $node->safe_psql('fresh', $config);
 like($fresh_config, qr/no event triggers/, 'a fresh install has no event trigger');
+like($fresh_config, qr/CREATE TRIGGER ps_config_changed AFTER INSERT OR DELETE OR UPDATE ON public\.ps_config FOR EACH ROW EXECUTE FUNCTION ps_config_changed\(\)/,
+	'and the trigger that applies changes made to ps_config by SQL');
 is($node->safe_psql('old', $config), $fresh_config,
 	'0.1 updated: the same ps_config table and privileges, no event trigger');
 is($node->safe_psql('mid', $config), $fresh_config,

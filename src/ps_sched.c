@@ -579,15 +579,46 @@ mark_due(TimestampTz now, int floor_ms)
 								   now, interval);
 }
 
-/* The scheduler writes a time mark. */
+/*
+ * The scheduler writes a time mark.  Marks are for recovery by time only:
+ * if one cannot be written (PostgreSQL refuses new transaction ids near
+ * wraparound), the pushes go on without it, and a warning says so, at most
+ * once a minute.
+ */
 static void
 write_time_mark(void)
 {
+	static TimestampTz last_warning = 0;
 	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext cxt = CurrentMemoryContext;
 
-	StartTransactionCommand();
-	(void) GetTopTransactionId();
-	CommitTransactionCommand();
+	PG_TRY();
+	{
+		StartTransactionCommand();
+		(void) GetTopTransactionId();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		if (TimestampDifferenceExceeds(last_warning, now, 60 * 1000))
+		{
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("ps scheduler could not write a time mark: %s", edata->message),
+					 errdetail("Pushes go on; recovery to a point in time may place them at an earlier commit record."),
+					 edata->hint ? errhint("%s", edata->hint) : 0));
+			last_warning = now;
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
 	pg_atomic_write_u64(&queue->last_mark, (uint64) now);
 }
 

@@ -20,10 +20,12 @@
  * again.  Waits sleep on the table's condition variable (wait event
  * "Extension"), wake at least once a second to drop silent workers, can be
  * cancelled, and give up after ps.wait_timeout.  A waiting pull holds its
- * lock on the table, so a DROP or TRUNCATE queued behind it would hold up
- * the awaited workers' calls behind itself: the pull sees such a request
- * (the deadlock detector cannot, as the pull waits on a condition
- * variable) and fails after deadlock_timeout with SQLSTATE 40P01.
+ * transaction's locks (on the ps table and on whatever else it read), so
+ * a DROP, TRUNCATE or ALTER TABLE queued behind one of them holds up the
+ * awaited workers' calls that need that lock: the deadlock detector
+ * cannot see it, as the pull waits on a condition variable, so a pull
+ * that sees a lock request wait for its transaction for longer than
+ * deadlock_timeout fails with SQLSTATE 40P01.
  *
  * A worker belongs to the role that joined it: changing its state (its
  * clock, its heartbeat, leaving) needs what joining needs, UPDATE on the
@@ -45,8 +47,10 @@
 #include "storage/condition_variable.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/ipc.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -285,50 +289,86 @@ ps_workers_leave(Relation rel, int32 id, bool owner)
 }
 
 /*
- * Is the transaction's lock on rel in the way of a lock request that waits
- * for it?  Such a request (DROP, TRUNCATE, ALTER TABLE, ps_check) makes
- * every later call on the table queue behind it, the awaited workers'
- * calls included: a pull that keeps waiting for them then waits for
- * itself, and the deadlock detector cannot see it (the pull sleeps on a
- * condition variable, not on a lock).  The waiters are found as
- * pg_blocking_pids() finds them, from the processes' waitLock, under the
- * lock's partition lock (which a process holds when it starts or stops
- * waiting on a lock of that partition).  Our own locks may be fast-path
- * locks with no shared lock object, so LockHasWaiters() cannot be asked.
+ * Does another process wait for a lock that conflicts with one this
+ * transaction holds (on the ps table or on anything else it has used)?
+ * Such a request (TRUNCATE, DROP, ALTER TABLE, ps_check, LOCK TABLE) makes
+ * every later request for that object queue behind it, the awaited
+ * workers' calls among them if they need it: a pull that keeps waiting for
+ * them would wait for itself, and the deadlock detector cannot see it, as
+ * the pull waits on a condition variable, not on a lock.  The waiters are
+ * found as pg_blocking_pids() finds them, from each process's waitLock,
+ * under that lock's partition lock (which a process holds when it starts
+ * or stops waiting on a lock of the partition).  Our own locks may be
+ * fast-path locks with no shared lock object, so LockHasWaiters() cannot
+ * be asked; LockHeldByMe() asks this backend's own lock table.
  */
-static bool
-lock_request_waits(Relation rel)
+static int
+lock_request_waits(void)
 {
-	LOCKTAG		tag;
-	LOCKMASK	held = 0;
-	LOCKMODE	mode;
-	LockMethod	method;
-	LWLock	   *partition;
-	bool		found = false;
 	uint32		i;
 
-	SET_LOCKTAG_RELATION(tag, MyDatabaseId, RelationGetRelid(rel));
-	for (mode = AccessShareLock; mode <= MaxLockMode; mode++)
-		if (LockHeldByMe(&tag, mode))
-			held |= LOCKBIT_ON(mode);
-	if (held == 0)
-		return false;
-	method = GetLockTagsMethodTable(&tag);
-	partition = LockHashPartitionLock(LockTagHashCode(&tag));
-	LWLockAcquire(partition, LW_SHARED);
-	for (i = 0; i < ProcGlobal->allProcCount && !found; i++)
+	for (i = 0; i < ProcGlobal->allProcCount; i++)
 	{
 		PGPROC	   *proc = &ProcGlobal->allProcs[i];
 		LOCK	   *wait = proc->waitLock;
+		LOCKTAG		tag;
+		LWLock	   *partition;
+		LOCKMASK	held = 0;
+		LOCKMODE	mode;
+		bool		blocked;
 
 		if (proc == MyProc || wait == NULL)
 			continue;
-		if (memcmp(&wait->tag, &tag, sizeof(LOCKTAG)) == 0 &&
-			(method->conflictTab[proc->waitLockMode] & held) != 0)
-			found = true;
+		memcpy(&tag, &wait->tag, sizeof(LOCKTAG));	/* re-checked below */
+		partition = LockHashPartitionLock(LockTagHashCode(&tag));
+		LWLockAcquire(partition, LW_SHARED);
+		blocked = proc->waitLock == wait &&
+			memcmp(&wait->tag, &tag, sizeof(LOCKTAG)) == 0;
+		if (blocked)
+		{
+			for (mode = AccessShareLock; mode <= MaxLockMode; mode++)
+				if (LockHeldByMe(&tag, mode))
+					held |= LOCKBIT_ON(mode);
+			blocked = (GetLockTagsMethodTable(&tag)->conflictTab[proc->waitLockMode] & held) != 0;
+		}
+		LWLockRelease(partition);
+		if (blocked)
+			return proc->pid;
 	}
-	LWLockRelease(partition);
-	return found;
+	return 0;
+}
+
+/*
+ * The waiting pull's entry of shared state counts it (nwaiting, which
+ * keeps the entry, and so its condition variable, from being given up).
+ * A pull ended by FATAL (pg_terminate_backend) never reaches its
+ * PG_CATCH: this exit callback takes the count back.
+ */
+static Oid	waiting_relid = InvalidOid;
+
+static void
+uncount_waiter(Oid relid)
+{
+	PsTableState *st = ps_state_lookup(MyDatabaseId, relid);
+
+	if (st == NULL)
+		return;
+	SpinLockAcquire(&st->mutex);
+	if (st->nwaiting > 0)
+		st->nwaiting--;
+	SpinLockRelease(&st->mutex);
+	ps_state_release();
+}
+
+static void
+waiter_exit(int code, Datum arg)
+{
+	if (OidIsValid(waiting_relid))
+	{
+		ConditionVariableCancelSleep();
+		uncount_waiter(waiting_relid);
+		waiting_relid = InvalidOid;
+	}
 }
 
 /*
@@ -337,10 +377,16 @@ lock_request_waits(Relation rel)
 static void
 wait_for_clock(Relation rel, int32 id, int64 clock)
 {
+	static bool exit_callback = false;
 	const PsConfig *cfg = ps_config_get(rel);
 	TimestampTz start = GetCurrentTimestamp();
 	TimestampTz blocked_since = 0;
-	bool		counted = false;
+
+	if (!exit_callback)
+	{
+		before_shmem_exit(waiter_exit, (Datum) 0);
+		exit_callback = true;
+	}
 
 	PG_TRY();
 	{
@@ -366,10 +412,10 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 				need = clock - 1 - (st->consistency == PS_BOUNDED ? st->max_delay : 0);
 				min = slowest(st, &who);
 				ready = st->consistency == PS_EVENTUAL || min >= need;
-				if (!ready && !counted)
+				if (!ready && !OidIsValid(waiting_relid))
 				{
 					st->nwaiting++;
-					counted = true;
+					waiting_relid = RelationGetRelid(rel);
 				}
 			}
 			else
@@ -399,22 +445,26 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 								 ps_worker_timeout)));
 
 			/*
-			 * A lock request queued behind this transaction for longer than
-			 * deadlock_timeout blocks the awaited worker too: give up, as
-			 * the deadlock detector would.
+			 * A lock request waiting for this transaction for longer than
+			 * deadlock_timeout may be what the awaited workers wait behind:
+			 * give up, as the deadlock detector would.
 			 */
-			if (!lock_request_waits(rel))
-				blocked_since = 0;
-			else if (blocked_since == 0)
-				blocked_since = now;
-			else if (TimestampDifferenceExceeds(blocked_since, now, DeadlockTimeout))
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
-						 errmsg("deadlock detected: pull for clock " INT64_FORMAT " of ps table \"%s\" waits for worker %d, whose calls wait for a lock this pull's transaction blocks",
-								clock, RelationGetRelationName(rel), who),
-						 errdetail("Another session waits for a lock on \"%s\" (DROP, TRUNCATE, ALTER TABLE, ps_check) that conflicts with this transaction's; worker %d's next push or pull queues behind it.",
-								   RelationGetRelationName(rel), who),
-						 errhint("Retry the pull when the other statement is done.")));
+			{
+				int			blocked = lock_request_waits();
+
+				if (blocked == 0)
+					blocked_since = 0;
+				else if (blocked_since == 0)
+					blocked_since = now;
+				else if (TimestampDifferenceExceeds(blocked_since, now, DeadlockTimeout))
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
+							 errmsg("deadlock detected: pull for clock " INT64_FORMAT " of ps table \"%s\" waits for worker %d, and process %d waits for a lock this pull's transaction holds",
+									clock, RelationGetRelationName(rel), who, blocked),
+							 errdetail("Process %d waits for a lock that conflicts with one of this transaction's (a DROP, TRUNCATE or ALTER TABLE, say); the awaited workers' calls that need that lock queue behind it, and the pull would wait for itself.",
+									   blocked),
+							 errhint("Retry the pull when the other statement is done.")));
+			}
 			{
 				long		sleep_ms = Min(1000, Max(DeadlockTimeout / 2, 10));
 
@@ -434,27 +484,19 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 	PG_CATCH();
 	{
 		ConditionVariableCancelSleep();
-		if (counted)
+		if (OidIsValid(waiting_relid))
 		{
-			PsTableState *st = ps_state_acquire(rel, cfg);
-
-			SpinLockAcquire(&st->mutex);
-			st->nwaiting--;
-			SpinLockRelease(&st->mutex);
-			ps_state_release();
+			uncount_waiter(waiting_relid);
+			waiting_relid = InvalidOid;
 		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
-	if (counted)
+	if (OidIsValid(waiting_relid))
 	{
-		PsTableState *st = ps_state_acquire(rel, cfg);
-
-		SpinLockAcquire(&st->mutex);
-		st->nwaiting--;
-		SpinLockRelease(&st->mutex);
-		ps_state_release();
+		uncount_waiter(waiting_relid);
+		waiting_relid = InvalidOid;
 	}
 }
 

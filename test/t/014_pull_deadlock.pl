@@ -17,6 +17,9 @@
 #     SQLSTATE 40P01 after deadlock_timeout (ps.wait_timeout is 0, so no
 #     other timeout is involved); then the TRUNCATE and the push complete.
 #   - The same with DROP TABLE: the push then fails, the table is gone.
+#   - The same with a lock on another table: the pull read a feature table,
+#     an ALTER TABLE of it queues behind the pull's transaction, and the
+#     awaited worker's push reads that table too.
 #   - The same with ps_check (SHARE) against the ROW EXCLUSIVE lock of the
 #     pulling transaction's earlier push, which the pull's own ACCESS SHARE
 #     does not conflict with: the pull fails, its transaction gives up its
@@ -93,9 +96,9 @@ for my $ddl ('TRUNCATE w', 'DROP TABLE w')
 	my $t0 = time;
 	$pull->{h}->finish;
 	my $waited = time - $t0;
-	like(${ $pull->{err} }, qr/ERROR:  deadlock detected: pull for clock 2 of ps table "w" waits for worker 2, whose calls wait for a lock this pull's transaction blocks/,
+	like(${ $pull->{err} }, qr/ERROR:  deadlock detected: pull for clock 2 of ps table "w" waits for worker 2, and process \d+ waits for a lock this pull's transaction holds/,
 		"$ddl queued behind a waiting pull, and the awaited push behind it: the pull fails as a deadlock");
-	like(${ $pull->{err} }, qr/DETAIL:  Another session waits for a lock on "w"/, 'saying why');
+	like(${ $pull->{err} }, qr/DETAIL:  Process \d+ waits for a lock that conflicts with one of this transaction's/, 'saying why');
 	cmp_ok($waited, '<', 10, 'within seconds (deadlock_timeout is 300 ms)');
 	$ddl_c->{h}->finish;
 	is(${ $ddl_c->{err} }, '', "then $ddl completes");
@@ -130,7 +133,7 @@ await_wait($check, 'Lock');
 my $push = start_client('push', "SELECT ps_push('w', '{2}', '{10}', 2, 2) > 0");
 await_wait($push, 'Lock');
 $txn->pump until $err =~ /deadlock detected/ || !$txn->pumpable;
-like($err, qr/ERROR:  deadlock detected: pull for clock 2 of ps table "w"/,
+like($err, qr/ERROR:  deadlock detected: pull for clock 2 of ps table "w" waits for worker 2, and process \d+ waits/,
 	'a ps_check queued behind the ROW EXCLUSIVE lock of the pulling transaction: the pull fails');
 # the failed transaction gives its locks up at once (the block stays open)
 $check->{h}->finish;
@@ -140,10 +143,34 @@ is(${ $push->{out} }, "t\n", 'and so does the push');
 $in .= "ROLLBACK;\n\\q\n";
 $txn->finish;
 
+# The lock need not be on the ps table: the pull read a feature table, an
+# ALTER TABLE of that table queues behind the pull's lock on it, and the
+# awaited worker's push reads it too.
+setup_table();
+$node->safe_psql('postgres', q{
+DROP TABLE IF EXISTS feats;
+CREATE TABLE feats (key bigint);
+INSERT INTO feats VALUES (1), (2);
+});
+my $pull = start_client('pull', "SELECT ps_pull('w', ARRAY(SELECT key FROM feats), 1, 2)");
+await_wait($pull, 'Extension');
+my $alter = start_client('alter', 'ALTER TABLE feats ADD COLUMN x int');
+await_wait($alter, 'Lock');
+$push = start_client('push',
+	"SELECT ps_push('w', ARRAY(SELECT key FROM feats), '{10,10}', 2, 2) > 0");
+await_wait($push, 'Lock');
+$pull->{h}->finish;
+like(${ $pull->{err} }, qr/ERROR:  deadlock detected: pull for clock 2 of ps table "w" waits for worker 2/,
+	'an ALTER TABLE queued behind the pull\'s lock on another table it read: the pull fails');
+$alter->{h}->finish;
+is(${ $alter->{err} }, '', 'then the ALTER TABLE completes');
+$push->{h}->finish;
+is(${ $push->{out} }, "t\n", 'and the push that read that table');
+
 # Without a lock request queued the pull waits on, beyond deadlock_timeout,
 # until worker 2 is done with clock 1.
 setup_table();
-my $pull = start_client('pull', "SELECT ps_pull('w', '{1,2}', 1, 2)");
+$pull = start_client('pull', "SELECT ps_pull('w', '{1,2}', 1, 2)");
 await_wait($pull, 'Extension');
 usleep(1_500_000);
 is($node->safe_psql('postgres',

@@ -10,7 +10,6 @@ OBJS = \
 	src/ps.o \
 	src/ps_clock.o \
 	src/ps_config.o \
-	src/ps_defer.o \
 	src/ps_dir.o \
 	src/ps_filter.o \
 	src/ps_funcs.o \

@@ -9,9 +9,12 @@
 --   was not, given the same pushes, hold the same floats), and task
 --   timestamps never go back (ps_wait accepts the ones acknowledged before).
 --   A value the rewrite changes starts its state afresh, as INSERT does.
--- * A statement that inserts into a ps table and reads it gives the result
---   a heap table gives: it does not read its own rows (it used to, and
---   INSERT INTO t SELECT key + 10000, val FROM t never ended).
+-- * A session that writes a ps table while it scans it does not read its
+--   own rows: INSERT INTO t SELECT ... FROM t gives the result a heap table
+--   gives, and so do PL/pgSQL loops, triggers and functions that read the
+--   table and write it (they used to read their own rows, and
+--   INSERT INTO t SELECT key + 10000, val FROM t never ended).  A scan
+--   that would begin only after its statement wrote the table is refused.
 -- * TRUNCATE in the transaction that created the table (in place) leaves
 --   no stale directory behind for the scheduler.
 -- * A push to storage created by the current transaction (CREATE TABLE,
@@ -109,8 +112,10 @@ SELECT last_timestamp >= :mv_ts AS not_back, keys FROM ps_stats('rw_mv');
 SELECT ps_wait('rw_mv', :mv_ts);
 SELECT count(*) FROM rw_mv;
 
--- A statement that reads the ps table it inserts into sees the table as it
--- was when it started, as with a heap table: every row once.
+-- A session that writes a ps table while it scans it does not read what it
+-- writes: its open scans of the table freeze (read on from a copy of the
+-- table as it was) before it writes.  So a statement that inserts into the
+-- ps table it reads gives the result a heap table gives: every row once.
 CREATE TABLE rw_self (key bigint, val real) USING ps;
 INSERT INTO rw_self SELECT g, g FROM generate_series(1, 3000) g;
 INSERT INTO rw_self SELECT key + 10000, val FROM rw_self;
@@ -121,12 +126,14 @@ INSERT INTO rw_self SELECT key + 100000, val FROM rw_self_view;
 WITH src AS (SELECT key, val FROM rw_self WHERE key < 10000)
 INSERT INTO rw_self SELECT key + 1000000, val FROM src;
 SELECT count(*), max(key) FROM rw_self;
--- in place: halve every value (there is no UPDATE)
+-- in place: halve every value (there is no UPDATE); the scan reads the
+-- values as they were
 INSERT INTO rw_self SELECT key, val / 2 FROM rw_self;
 SELECT count(*), sum(val::float8) FROM rw_self;
--- the rows are written only once the statement has read everything, so
--- a statement that fails writes none of them
-INSERT INTO rw_self SELECT key + 5000000, CASE WHEN key = 2999 THEN 1 / 0 ELSE val END FROM rw_self;
+-- as with every INSERT into a ps table, a statement that fails keeps the
+-- rows written before the error (here, those of the 2998 keys below 2999,
+-- which the scan reads first)
+INSERT INTO rw_self SELECT key + 5000000, CASE WHEN key = 2999 THEN 1 / (key - 2999) ELSE val END FROM rw_self;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM rw_self WHERE key >= 5000000;
 -- RETURNING returns the rows; EXPLAIN ANALYZE runs the statement too
@@ -134,16 +141,78 @@ INSERT INTO rw_self SELECT key + 7000000, val FROM rw_self WHERE key <= 3 RETURN
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 INSERT INTO rw_self SELECT key + 8000000, val FROM rw_self WHERE key <= 2;
 SELECT count(*) FROM rw_self WHERE key > 7000000;
--- partitions: INSERT through the parent, reading the parent
+-- partitions: INSERT through the parent, reading the parent.  The plan
+-- reads rw_part_lo, then begins to read rw_part_hi, into which it has
+-- already routed rows: that scan would read them, and is refused with an
+-- error saying so (the rows written before it stay, as with any failed
+-- INSERT).  Through a temporary table it works.
 CREATE TABLE rw_parts (key bigint, val real) PARTITION BY RANGE (key);
 CREATE TABLE rw_part_lo PARTITION OF rw_parts FOR VALUES FROM (MINVALUE) TO (1000000) USING ps;
 CREATE TABLE rw_part_hi PARTITION OF rw_parts FOR VALUES FROM (1000000) TO (MAXVALUE) USING ps;
 INSERT INTO rw_parts SELECT g, 1 FROM generate_series(1, 100) g;
 INSERT INTO rw_parts SELECT key + 999950, val FROM rw_parts;
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM rw_part_lo;
 SELECT count(*) FROM rw_part_hi;
--- a statement that writes but does not read is not held back: its rows are
--- there for the next statement of the same function
+TRUNCATE rw_parts;
+INSERT INTO rw_parts SELECT g, 1 FROM generate_series(1, 100) g;
+CREATE TEMP TABLE rw_parts_src AS SELECT key, val FROM rw_parts;
+INSERT INTO rw_parts SELECT key + 999950, val FROM rw_parts_src;
+SELECT count(*) FROM rw_part_lo;
+SELECT count(*) FROM rw_part_hi;
+-- scanning one partition and inserting into the other is fine
+INSERT INTO rw_parts SELECT key + 2000000, val FROM rw_part_lo WHERE key <= 3;
+SELECT count(*) FROM rw_part_hi;
+-- The reading and the writing need not be one statement: a PL/pgSQL loop
+-- over the table that inserts into it, a trigger that inserts into it for
+-- rows read from it, a view's INSTEAD OF trigger, a set-returning function
+-- in the target list, and pushes from a SELECT over the table all see
+-- every row once.
+CREATE TABLE rw_loop (key bigint, val real) USING ps;
+INSERT INTO rw_loop SELECT g, 1 FROM generate_series(1, 100) g;
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT key, val FROM rw_loop LOOP
+    INSERT INTO rw_loop VALUES (r.key + 100000, r.val);
+  END LOOP; END $$;
+SELECT count(*) FROM rw_loop;
+CREATE TABLE rw_heap (key bigint, val real);
+CREATE FUNCTION rw_into_loop() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO rw_loop VALUES (NEW.key + 1000000, NEW.val); RETURN NULL; END $$;
+CREATE TRIGGER rw_into_loop BEFORE INSERT ON rw_heap FOR EACH ROW EXECUTE FUNCTION rw_into_loop();
+INSERT INTO rw_heap SELECT key, val FROM rw_loop;
+SELECT count(*) FROM rw_loop;
+CREATE VIEW rw_loop_view AS SELECT key, val FROM rw_loop WHERE false;
+CREATE FUNCTION rw_instead() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO rw_loop VALUES (NEW.key, NEW.val); RETURN NEW; END $$;
+CREATE TRIGGER rw_instead INSTEAD OF INSERT ON rw_loop_view FOR EACH ROW EXECUTE FUNCTION rw_instead();
+INSERT INTO rw_loop_view SELECT key + 10000000, val FROM rw_loop;
+SELECT count(*) FROM rw_loop;
+CREATE FUNCTION rw_shifted() RETURNS SETOF rw_loop LANGUAGE sql VOLATILE AS
+  'SELECT key + 100000000, val FROM rw_loop';
+INSERT INTO rw_loop SELECT (rw_shifted()).*;
+SELECT count(*) FROM rw_loop;
+SELECT count(*) FROM (SELECT ps_push('rw_loop', ARRAY[key + 1000000000], '{1}') FROM rw_loop) s;
+SELECT count(*) FROM rw_loop;
+-- A cursor sees the table as it was when its session began to write it;
+-- statements after that write see everything.
+BEGIN;
+DECLARE rw_cur CURSOR FOR SELECT key FROM rw_loop WHERE key < 3;
+FETCH 1 FROM rw_cur;
+INSERT INTO rw_loop VALUES (0, 1), (2, 7);
+FETCH ALL FROM rw_cur;
+COMMIT;
+SELECT * FROM rw_loop WHERE key < 3;
+-- A statement nested in one that reads the table (COPY in a function) is
+-- its own: what it writes is there at once, for the next statement.
+CREATE FUNCTION rw_copy_more() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  COPY rw_loop FROM PROGRAM 'echo 99999999999,5' WITH (FORMAT csv);
+  RETURN (SELECT count(*) FROM rw_loop WHERE key = 99999999999);
+END $$;
+SELECT key, rw_copy_more() FROM rw_loop WHERE key = 1;
+SELECT count(*) FROM rw_loop;
+-- a statement that writes but does not read sees at once what an earlier
+-- statement of the same function wrote
 CREATE FUNCTION rw_two_steps() RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO rw_self VALUES (9000001, 1);
@@ -204,7 +273,14 @@ SELECT ps_pull_range('rw_self', -9223372036854775808, 0);
 \echo :LAST_ERROR_SQLSTATE
 
 DROP FUNCTION rw_two_steps();
-DROP TABLE rw_parts;
+DROP FUNCTION rw_copy_more();
+DROP VIEW rw_loop_view;
+DROP FUNCTION rw_instead();
+DROP TABLE rw_heap;
+DROP FUNCTION rw_into_loop();
+DROP FUNCTION rw_shifted();
+DROP TABLE rw_loop;
+DROP TABLE rw_parts, rw_parts_src;
 DROP VIEW rw_self_view;
 DROP MATERIALIZED VIEW rw_mv;
 DROP TABLE rw_ada, rw_ada_twin, rw_ftrl, rw_ftrl_twin, rw_self, rw_sy, rw_rb;

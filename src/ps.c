@@ -40,7 +40,6 @@
 #include "ps.h"
 #include "ps_clock.h"
 #include "ps_config.h"
-#include "ps_defer.h"
 #include "ps_dir.h"
 #include "ps_filter.h"
 #include "ps_sched.h"
@@ -476,7 +475,6 @@ _PG_init(void)
 	ps_xlog_register();
 	ps_state_init();
 	ps_sched_init();
-	ps_defer_init();
 
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = ps_object_access;

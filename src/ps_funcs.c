@@ -266,6 +266,7 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 {
 	XLogRecPtr	flush_lsn;
 
+	ps_freeze_scans(rel);		/* this backend's scans of rel do not see it */
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
 	if (!ps_sched_push(rel, dir, keys, vals, n, w, worker, clock))
 	{

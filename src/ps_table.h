@@ -53,17 +53,10 @@ extern bool ps_is_ps_relation(Relation rel);
 extern bool ps_relid_is_ps(Oid relid);
 
 /*
- * INSERT and COPY: ps_insert_rows writes rows.  ps_insert_defer_hook, if
- * set, is asked first and may keep the rows to write them later (it
- * returns true then).
+ * Before this backend writes rel, its open scans of rel freeze (they read
+ * on from a copy of the table as it is then): ps_tableam.c.
  */
-struct TupleTableSlot;
-typedef bool (*ps_insert_defer_hook_type) (Relation rel,
-										   struct TupleTableSlot **slots,
-										   int nslots);
-extern PGDLLIMPORT ps_insert_defer_hook_type ps_insert_defer_hook;
-extern void ps_insert_rows(Relation rel, struct TupleTableSlot **slots,
-						   int nslots);
+extern void ps_freeze_scans(Relation rel);
 extern const struct TableAmRoutine *ps_tableam_routine(void);
 extern bool ps_shape(TupleDesc tupdesc, PsShape *shape);
 extern void ps_validate_shape(Relation rel);

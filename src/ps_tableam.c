@@ -35,13 +35,17 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "pgstat.h"
+#include "storage/buffile.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
 #include "storage/smgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
 
 #include "ps.h"
 #include "ps_config.h"
@@ -71,9 +75,56 @@ typedef struct PsScanDescData
 	char	   *page;			/* BLCKSZ copy of the current leaf */
 	MemoryContext rowcxt;		/* arrays of the row last returned */
 	BufferAccessStrategy strategy;	/* ring buffer for big tables */
+	/* open scans of this backend, and the table frozen for this one */
+	struct ScanReg *reg;
+	ResourceOwner owner;		/* at scan_begin: owns the frozen copy */
+	BufFile    *frozen;			/* copy of every leaf, in chain order */
+	BlockNumber *frozen_blk;	/* the leaf each page of it was */
+	long		frozen_n;		/* pages in it */
+	long		frozen_pos;		/* next page to read */
 } PsScanDescData;
 
 typedef PsScanDescData *PsScanDesc;
+
+/*
+ * The open scans of ps tables in this backend.  A ps table has no MVCC: a
+ * scan sees each leaf as it is when it reaches it.  If the backend wrote
+ * into the table it is scanning, ahead of the scan (INSERT INTO t SELECT
+ * key + 10000, val FROM t; a PL/pgSQL loop over t inserting into t; a
+ * trigger; ps_push in a SELECT over t), the scan would read its own rows
+ * and might never end.  So before this backend writes a ps table, its
+ * open scans of that table freeze (ps_freeze_scans): they copy the whole
+ * table, as it is then, into a temporary file and read on from there, as a
+ * heap scan reads on from its snapshot.  Writes by other sessions are
+ * seen by scans that have not frozen, as always.  The registry entry
+ * lives in the scan's memory context, which also unlinks it if the scan
+ * is never ended (an error).
+ */
+typedef struct ScanReg
+{
+	PsScanDesc	scan;			/* NULL once ended */
+	struct ScanReg *next;
+	MemoryContextCallback gone;
+} ScanReg;
+
+static ScanReg *open_scans = NULL;
+
+static void scan_check_writes(Relation rel, Snapshot snapshot);
+
+static void
+scan_unlink(void *arg)
+{
+	ScanReg    *reg = (ScanReg *) arg;
+	ScanReg   **p;
+
+	for (p = &open_scans; *p != NULL; p = &(*p)->next)
+		if (*p == reg)
+		{
+			*p = reg->next;
+			break;
+		}
+	reg->scan = NULL;
+}
 
 const TableAmRoutine *
 ps_tableam_routine(void)
@@ -125,6 +176,7 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("parallel scans of ps tables are not supported")));
 
+	scan_check_writes(rel, snapshot);
 	scan = palloc0(sizeof(PsScanDescData));
 	scan->base.rs_rd = rel;
 	scan->base.rs_snapshot = snapshot;
@@ -145,7 +197,144 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 	/* like heap: big tables are read through a ring, not all of shared buffers */
 	if (RelationGetNumberOfBlocks(rel) > (BlockNumber) NBuffers / 4)
 		scan->strategy = GetAccessStrategy(BAS_BULKREAD);
+
+	scan->owner = CurrentResourceOwner;
+	scan->reg = palloc0(sizeof(ScanReg));
+	scan->reg->scan = scan;
+	scan->reg->gone.func = scan_unlink;
+	scan->reg->gone.arg = scan->reg;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &scan->reg->gone);
+	scan->reg->next = open_scans;
+	open_scans = scan->reg;
 	return (TableScanDesc) scan;
+}
+
+/*
+ * Freeze scan: copy every leaf of its table, in chain order, into a
+ * temporary file owned by the scan's resource owner, in the scan's memory
+ * context.  The scan goes on from the leaf after the one it holds.
+ */
+static void
+freeze_scan(PsScanDesc scan)
+{
+	Relation	rel = scan->base.rs_rd;
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(scan));
+	ResourceOwner save = CurrentResourceOwner;
+	BlockNumber blk;
+	long		cap = 64;
+	long		i;
+
+	CurrentResourceOwner = scan->owner;
+	scan->frozen = BufFileCreateTemp(false);
+	CurrentResourceOwner = save;
+	scan->frozen_blk = palloc(sizeof(BlockNumber) * cap);
+	scan->frozen_n = 0;
+	blk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+	while (blk != InvalidBlockNumber)
+	{
+		char	   *page = palloc(BLCKSZ);
+		BlockNumber next;
+
+		CHECK_FOR_INTERRUPTS();
+		next = ps_store_copy_leaf(rel, blk, page, scan->strategy);
+		BufFileWrite(scan->frozen, page, BLCKSZ);
+		pfree(page);
+		if (scan->frozen_n == cap)
+		{
+			cap *= 2;
+			scan->frozen_blk = repalloc_huge(scan->frozen_blk, sizeof(BlockNumber) * cap);
+		}
+		scan->frozen_blk[scan->frozen_n++] = blk;
+		blk = next;
+	}
+
+	/* where the scan stands: the leaf after the one it holds */
+	scan->frozen_pos = 0;
+	if (scan->started && scan->nextblk == InvalidBlockNumber)
+		scan->frozen_pos = scan->frozen_n;
+	else if (scan->started)
+		for (i = 0; i < scan->frozen_n; i++)
+			if (scan->frozen_blk[i] == scan->nextblk)
+			{
+				scan->frozen_pos = i;
+				break;
+			}
+	if (scan->dim == 0 && scan->frozen_n > 0)
+		scan->dim = ps_dir_get(rel, false, 0, 0)->dim;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The last write of this transaction to each ps table it wrote: its
+ * command id.  A scan whose snapshot predates that write (a command id at
+ * or below it) must not see it, and a scan that begins only now cannot
+ * be given the table as it was before: it is refused (scan_check_writes).
+ */
+typedef struct WrittenRel
+{
+	Oid			relid;
+	LocalTransactionId lxid;
+	CommandId	cid;
+} WrittenRel;
+
+static WrittenRel written[16];
+static int	nwritten = 0;
+
+static void
+note_write(Relation rel)
+{
+	LocalTransactionId lxid = MyProc->lxid;
+	CommandId	cid = GetCurrentCommandId(false);
+	int			i;
+
+	for (i = 0; i < nwritten; i++)
+		if (written[i].relid == RelationGetRelid(rel) || written[i].lxid != lxid)
+			break;
+	if (i == nwritten)
+	{
+		if (nwritten < (int) lengthof(written))
+			nwritten++;
+		else
+			i = 0;				/* forget the oldest: unlikely to matter */
+	}
+	written[i].relid = RelationGetRelid(rel);
+	written[i].lxid = lxid;
+	written[i].cid = cid;
+}
+
+static void
+scan_check_writes(Relation rel, Snapshot snapshot)
+{
+	int			i;
+
+	if (snapshot == NULL || !IsMVCCSnapshot(snapshot))
+		return;
+	for (i = 0; i < nwritten; i++)
+		if (written[i].relid == RelationGetRelid(rel) &&
+			written[i].lxid == MyProc->lxid &&
+			written[i].cid >= snapshot->curcid)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a scan of ps table \"%s\" began after the statement wrote into it",
+							RelationGetRelationName(rel)),
+					 errdetail("A ps table has no snapshots: the scan would read the rows the statement wrote (a plan that reads partitions or UNION branches one after another, inserting as it goes, does this)."),
+					 errhint("Read the rows into a temporary table first (CREATE TEMP TABLE ... AS SELECT ...), then insert from it.")));
+}
+
+/*
+ * This backend is about to write rel: its open scans of rel freeze first,
+ * so that they do not read what it writes (see ScanReg above).
+ */
+void
+ps_freeze_scans(Relation rel)
+{
+	ScanReg    *reg;
+
+	note_write(rel);
+	for (reg = open_scans; reg != NULL; reg = reg->next)
+		if (reg->scan != NULL && reg->scan->frozen == NULL &&
+			RelationGetRelid(reg->scan->base.rs_rd) == RelationGetRelid(rel))
+			freeze_scan(reg->scan);
 }
 
 static void
@@ -153,6 +342,12 @@ ps_scan_end(TableScanDesc sscan)
 {
 	PsScanDesc	scan = (PsScanDesc) sscan;
 
+	scan_unlink(scan->reg);		/* the entry itself goes with its context */
+	if (scan->frozen)
+	{
+		BufFileClose(scan->frozen);
+		pfree(scan->frozen_blk);
+	}
 	MemoryContextDelete(scan->rowcxt);
 	if (scan->strategy)
 		FreeAccessStrategy(scan->strategy);
@@ -168,6 +363,7 @@ ps_scan_rescan(TableScanDesc sscan, ScanKey key, bool set_params,
 
 	scan->started = false;
 	scan->have_page = false;
+	scan->frozen_pos = 0;		/* a frozen scan reads its copy again */
 }
 
 /*
@@ -245,7 +441,8 @@ ps_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 	{
 		scan->started = true;
 		scan->have_page = false;
-		scan->nextblk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+		if (scan->frozen == NULL)
+			scan->nextblk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
 	}
 	for (;;)
 	{
@@ -255,15 +452,34 @@ ps_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			store_row(scan, slot);
 			return true;
 		}
-		if (scan->nextblk == InvalidBlockNumber)
-		{
-			ExecClearTuple(slot);
-			return false;
-		}
 		CHECK_FOR_INTERRUPTS();
-		scan->curblk = scan->nextblk;
-		scan->nextblk = ps_store_copy_leaf(rel, scan->curblk, scan->page,
-										   scan->strategy);
+		if (scan->frozen != NULL)
+		{
+			/* the copy made when this backend began writing the table */
+			if (scan->frozen_pos >= scan->frozen_n)
+			{
+				ExecClearTuple(slot);
+				return false;
+			}
+			if (BufFileSeekBlock(scan->frozen, scan->frozen_pos) != 0 ||
+				BufFileRead(scan->frozen, scan->page, BLCKSZ) != BLCKSZ)
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not read the frozen copy of ps table \"%s\": %m",
+								RelationGetRelationName(rel))));
+			scan->curblk = scan->frozen_blk[scan->frozen_pos++];
+		}
+		else
+		{
+			if (scan->nextblk == InvalidBlockNumber)
+			{
+				ExecClearTuple(slot);
+				return false;
+			}
+			scan->curblk = scan->nextblk;
+			scan->nextblk = ps_store_copy_leaf(rel, scan->curblk, scan->page,
+											   scan->strategy);
+		}
 		scan->have_page = true;
 		scan->pos = 0;
 	}
@@ -466,9 +682,6 @@ ps_scan_sample_next_tuple(TableScanDesc scan, SampleScanState *scanstate,
  * ------------------------------------------------------------------------
  */
 
-/* Set by the upper layer that defers INSERTs of self-reading statements. */
-ps_insert_defer_hook_type ps_insert_defer_hook = NULL;
-
 /*
  * The keys and values of the rows in slots (dim values per key, checked);
  * returns the dim.
@@ -610,11 +823,11 @@ insert_rewrite(Relation rel, Oid srcid, const int64 *keys, const float4 *vals,
 
 /*
  * Write the rows of slots as (key, value) settings, the last row of a key
- * winning.  Like ps_push, the change is not transactional.  Also the way
- * rows deferred by ps_insert_defer_hook are finally written.
+ * winning.  Like ps_push, the change is not transactional.  This backend's
+ * open scans of the table freeze first.
  */
-void
-ps_insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
+static void
+insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 {
 	PsDir	   *dir;
 	int			dim;
@@ -639,6 +852,7 @@ ps_insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		insert_rewrite(rel, srcid, ukeys, uvals, n, dim);
 	else
 	{
+		ps_freeze_scans(rel);
 		cfg = ps_config_get_for_write(rel);
 		dir = ps_table_storage(rel, dim, cfg);
 		w.mode = PS_WRITE_SET;
@@ -657,18 +871,14 @@ static void
 ps_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				int options, BulkInsertState bistate)
 {
-	if (ps_insert_defer_hook && ps_insert_defer_hook(rel, &slot, 1))
-		return;
-	ps_insert_rows(rel, &slot, 1);
+	insert_rows(rel, &slot, 1);
 }
 
 static void
 ps_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 				CommandId cid, int options, BulkInsertState bistate)
 {
-	if (ps_insert_defer_hook && ps_insert_defer_hook(rel, slots, nslots))
-		return;
-	ps_insert_rows(rel, slots, nslots);
+	insert_rows(rel, slots, nslots);
 }
 
 /* ------------------------------------------------------------------------

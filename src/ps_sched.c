@@ -642,16 +642,20 @@ serve_mark_requests(void)
 
 /*
  * A backend is about to write ps changes to rel itself: make sure a time
- * mark precedes them.  Waits for the scheduler; does nothing if none runs
- * (recovery by time then places the changes at the commit record before
- * them).  Storage created in this transaction needs none: it exists only
- * once the transaction's own commit record does.
+ * mark precedes them.  Waits for the scheduler, 50 ms at most (it serves
+ * requests between the groups of a round, so it answers within one
+ * group's apply); goes on without a mark if none runs or the wait runs
+ * out (recovery by time then places the changes at the commit record
+ * before them): a write never waits long for a mark.  Storage created in
+ * this transaction needs none: it exists only once the transaction's own
+ * commit record does.
  */
 void
 ps_sched_time_mark(Relation rel)
 {
 	uint64		ticket;
 	Latch	   *latch;
+	TimestampTz start;
 
 	if (queue == NULL || !RelationNeedsWAL(rel) || ps_storage_is_new(rel) ||
 		!mark_due(GetCurrentTimestamp(), 1))
@@ -667,6 +671,7 @@ ps_sched_time_mark(Relation rel)
 	LWLockRelease(queue_lock);
 	if (latch)
 		SetLatch(latch);
+	start = GetCurrentTimestamp();
 	for (;;)
 	{
 		bool		done;
@@ -674,9 +679,9 @@ ps_sched_time_mark(Relation rel)
 		LWLockAcquire(queue_lock, LW_SHARED);
 		done = queue->marks_written >= ticket || queue->sched_pid == 0;
 		LWLockRelease(queue_lock);
-		if (done)
+		if (done || TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 50))
 			break;
-		ConditionVariableTimedSleep(&queue->done_cv, 100, PG_WAIT_EXTENSION);
+		ConditionVariableTimedSleep(&queue->done_cv, 10, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
 }
@@ -1097,6 +1102,7 @@ scheduler_round(MemoryContext roundcxt)
 		XLogRecPtr	lsn = apply_group_in_xact(&groups[j], roundcxt);
 
 		flush = Max(flush, lsn);
+		serve_mark_requests();	/* backends writing themselves wait for one */
 	}
 
 	/*

@@ -26,7 +26,10 @@
  * hold at most three quarters of them (the rest are always there for
  * plain pushes and INSERTs, which need an entry for their timestamps),
  * one role may have workers on at most ps.max_training_tables_per_role
- * tables (superusers excepted), and workers silent for longer than
+ * tables and half of the training entries (superusers excepted), and a
+ * table's entry stays pinned only while workers are active or pulls wait
+ * on it (a waiting pull that is terminated takes its count back in an
+ * exit callback), and workers silent for longer than
  * ps.worker_timeout are expired whenever an entry or a slot for a new
  * training table is needed, not only when someone touches their table.
  *
@@ -217,6 +220,17 @@ training_entries_max(void)
 }
 
 /*
+ * Tables one role may have workers on at most: the setting, but never more
+ * than half of what tables with workers may hold, so that no single role
+ * takes all of it even when ps.max_tables is small.
+ */
+static int
+per_role_max(void)
+{
+	return Min(ps_max_training_tables_per_role, Max(training_entries_max() / 2, 1));
+}
+
+/*
  * Entries with active workers, and of them those with an active worker
  * joined by role.  Caller holds the lock exclusively.
  */
@@ -262,8 +276,9 @@ has_worker_of(PsTableState *st, Oid role)
  * limits bound what joining can take: tables with workers hold at most
  * three quarters of ps.max_tables entries (the rest stay free for tables
  * without workers, that is, for every plain push and INSERT), and one role
- * has workers on at most ps.max_training_tables_per_role tables at once
- * (superusers are exempt).  Silent workers are expired before counting.
+ * has workers on at most ps.max_training_tables_per_role tables at once,
+ * and never on more than half of those three quarters (superusers are
+ * exempt).  Silent workers are expired before counting.
  * Caller holds ps_state_lock exclusively (ps_state_acquire_exclusive);
  * on error it is released.
  */
@@ -284,7 +299,7 @@ ps_state_check_join(Relation rel, PsTableState *st, Oid role, bool superuser)
 
 	count_training(role, &total, &of_role);
 	if ((new_table && total >= training_entries_max()) ||
-		(new_for_role && !superuser && of_role >= ps_max_training_tables_per_role))
+		(new_for_role && !superuser && of_role >= per_role_max()))
 	{
 		expire_all();
 		SpinLockAcquire(&st->mutex);
@@ -304,14 +319,16 @@ ps_state_check_join(Relation rel, PsTableState *st, Oid role, bool superuser)
 						   total, training_entries_max(), ps_max_tables),
 				 errhint("Let finished workers call ps_leave, or raise ps.max_tables and restart.")));
 	}
-	if (new_for_role && !superuser && of_role >= ps_max_training_tables_per_role)
+	if (new_for_role && !superuser && of_role >= per_role_max())
 	{
 		LWLockRelease(ps_state_lock);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("role \"%s\" has workers on %d ps tables, as many as ps.max_training_tables_per_role allows",
+				 errmsg("role \"%s\" has workers on %d ps tables, as many as one role may",
 						GetUserNameFromId(role, false), of_role),
-				 errhint("Let finished workers call ps_leave, or raise ps.max_training_tables_per_role.")));
+				 errdetail("One role may have workers on ps.max_training_tables_per_role (%d) tables, and on no more than half of the %d that tables with workers may hold.",
+						   ps_max_training_tables_per_role, training_entries_max()),
+				 errhint("Let finished workers call ps_leave, or raise ps.max_training_tables_per_role or ps.max_tables.")));
 	}
 }
 
@@ -642,8 +659,8 @@ pending_xact_callback(XactEvent event, void *arg)
 			if (pending != NIL)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that configured or dropped a ps table"),
-						 errhint("Run ps_configure and DROP TABLE of ps tables outside two-phase transactions.")));
+						 errmsg("cannot prepare a transaction that configured, dropped or rewrote a ps table"),
+						 errhint("Run ps_configure, DROP TABLE and rewrites (ALTER TABLE ... SET UNLOGGED, VACUUM FULL, ...) of ps tables outside two-phase transactions.")));
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:

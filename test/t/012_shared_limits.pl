@@ -11,13 +11,15 @@
 # machine), and 3 s (ALTER SYSTEM and a reload) once they are to expire.
 #
 #   - Per role: regress_attacker, a non-superuser with CREATE, joins a
-#     worker on 8 of its ps tables; the join on a 9th fails with 53400
-#     naming ps.max_training_tables_per_role.  After ps_leave on one of
-#     them, the join on the 9th succeeds at once.
-#   - Globally: regress_attacker2 joins workers on 4 more tables (12 =
-#     three quarters of 16); its join on a 5th, and a join by a third role
+#     worker on 6 of its ps tables; the join on a 7th fails with 53400: one
+#     role may have workers on ps.max_training_tables_per_role (8) tables,
+#     but never on more than half of the 12 that tables with workers may
+#     hold, so that no single role takes them all.  After ps_leave on one
+#     of them, the join on the 7th succeeds at once.
+#   - Globally: regress_attacker2 joins workers on 6 more tables (12 =
+#     three quarters of 16); its join on a 7th, and a join by a third role
 #     in the other database, fail with 53400 and the message of the global
-#     limit.  After ps_leave on one of its tables its 5th join succeeds at
+#     limit.  After ps_leave on one of its tables its 7th join succeeds at
 #     once.
 #   - Meanwhile regress_user in the other database creates 20 ps tables
 #     (more than there are entries, with 12 of the 16 held by the
@@ -27,7 +29,7 @@
 #     first, and larger than 1024 (the metapage's reservation: the entry
 #     was given up and re-read in between).
 #   - A superuser joins a worker on each of the 12 training tables (more
-#     than the per-role limit of 8; ps_workers shows which role joined
+#     than the per-role limit of 6; ps_workers shows which role joined
 #     which worker), where regress_attacker, at its limit, cannot join one
 #     of them; but the superuser's join on a 13th table fails with the
 #     global message.
@@ -54,12 +56,21 @@
 #     with it); PREPARE TRANSACTION works in a database with the extension
 #     and in one without, and COMMIT PREPARED drops the table.  A
 #     transaction that dropped a ps table or ran ps_configure cannot be
-#     prepared (0A000, "cannot prepare a transaction that configured or
-#     dropped a ps table"), and the table, its values and its configuration
-#     are all still there afterwards, with nothing left prepared.
+#     prepared (0A000, "cannot prepare a transaction that configured,
+#     dropped or rewrote a ps table"), and the table, its values and its
+#     configuration are all still there afterwards, with nothing left
+#     prepared.
+#   - A pull waiting for a worker keeps its table's entry of shared state
+#     (the entry holds the condition variable it sleeps on); a waiting pull
+#     ended by pg_terminate_backend (FATAL, no error handler runs) gives it
+#     back too.  16 times: a table, two workers, a waiting pull, terminated,
+#     both workers leave; then pushes to 16 fresh tables, which need every
+#     entry, all succeed (a leaked count used to pin all 16 entries, and
+#     every push of every role then failed with 53400 until a restart).
 use strict;
 use warnings;
 
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -127,39 +138,42 @@ sub tables
 		map { "CREATE TABLE $prefix$_ (key bigint, val real) USING ps" } @n);
 }
 
-my $role_msg = qr/ERROR:  role "regress_attacker" has workers on 8 ps tables, as many as ps.max_training_tables_per_role allows/;
+my $role_msg = qr/ERROR:  role "regress_attacker" has workers on 6 ps tables, as many as one role may/;
+my $role_detail = qr/DETAIL:  One role may have workers on ps.max_training_tables_per_role \(8\) tables, and on no more than half of the 12 that tables with workers may hold\./;
 my $global_detail = qr/DETAIL:  12 tables have live workers; at most 12 may \(three quarters of ps.max_tables = 16, the rest is kept for tables without workers\)\./;
 
 # --- per role ------------------------------------------------------------
 
 as_role('regress_attacker', 'train', tables('a', 1 .. 10));
 is( as_role('regress_attacker', 'train',
-		'SELECT ' . join(', ', map { "ps_join('a$_')" } 1 .. 8)),
-	join('|', (1) x 8),
-	'regress_attacker joins a worker on each of 8 tables');
+		'SELECT ' . join(', ', map { "ps_join('a$_')" } 1 .. 6)),
+	join('|', (1) x 6),
+	'regress_attacker joins a worker on each of 6 tables');
 
-my ($state, $err) = fails_as('regress_attacker', 'train', "SELECT ps_join('a9')");
-is($state, '53400', 'its join on a 9th table fails with 53400');
-like($err, $role_msg, '... naming ps.max_training_tables_per_role');
+my ($state, $err) = fails_as('regress_attacker', 'train', "SELECT ps_join('a7')");
+is($state, '53400', 'its join on a 7th table fails with 53400');
+like($err, $role_msg, '... saying it has as many as one role may');
+like($err, $role_detail,
+	'... which is ps.max_training_tables_per_role (8), but no more than half of the 12 training entries');
 like($err,
-	qr/HINT:  Let finished workers call ps_leave, or raise ps.max_training_tables_per_role\./,
+	qr/HINT:  Let finished workers call ps_leave, or raise ps.max_training_tables_per_role or ps.max_tables\./,
 	'... and what to do');
 
 as_role('regress_attacker', 'train', "SELECT ps_leave('a1', 1)");
-is(as_role('regress_attacker', 'train', "SELECT ps_join('a9')"),
-	'1', 'after ps_leave on one of them, the join on the 9th succeeds at once');
+is(as_role('regress_attacker', 'train', "SELECT ps_join('a7')"),
+	'1', 'after ps_leave on one of them, the join on the 7th succeeds at once');
 
 # --- globally ------------------------------------------------------------
 
-as_role('regress_attacker2', 'train', tables('b', 1 .. 5));
+as_role('regress_attacker2', 'train', tables('b', 1 .. 7));
 is( as_role('regress_attacker2', 'train',
-		'SELECT ' . join(', ', map { "ps_join('b$_')" } 1 .. 4)),
-	'1|1|1|1',
-	'regress_attacker2 joins a worker on 4 more tables: 12 tables have workers');
+		'SELECT ' . join(', ', map { "ps_join('b$_')" } 1 .. 6)),
+	'1|1|1|1|1|1',
+	'regress_attacker2 joins a worker on 6 more tables: 12 tables have workers');
 
-($state, $err) = fails_as('regress_attacker2', 'train', "SELECT ps_join('b5')");
-is($state, '53400', "regress_attacker2's join on a 5th table fails with 53400");
-like($err, qr/ERROR:  too many ps tables with workers to join one on "b5"/,
+($state, $err) = fails_as('regress_attacker2', 'train', "SELECT ps_join('b7')");
+is($state, '53400', "regress_attacker2's join on a 7th table fails with 53400");
+like($err, qr/ERROR:  too many ps tables with workers to join one on "b7"/,
 	'... with the message of the global limit');
 like($err, $global_detail, '... and its numbers');
 like($err,
@@ -172,11 +186,11 @@ is($state, '53400', 'so does a join by a third role in the other database');
 like($err, qr/ERROR:  too many ps tables with workers to join one on "c0"/,
 	'... with the same message');
 
-as_role('regress_attacker2', 'train', "SELECT ps_leave('b4', 1)");
-is(as_role('regress_attacker2', 'train', "SELECT ps_join('b5')"),
-	'1', 'after ps_leave on one of its tables, its 5th join succeeds at once');
+as_role('regress_attacker2', 'train', "SELECT ps_leave('b6', 1)");
+is(as_role('regress_attacker2', 'train', "SELECT ps_join('b7')"),
+	'1', 'after ps_leave on one of its tables, its 7th join succeeds at once');
 
-my @training = ((map { "a$_" } 2 .. 9), (map { "b$_" } 1, 2, 3, 5));
+my @training = ((map { "a$_" } 2 .. 7), (map { "b$_" } 1 .. 5, 7));
 
 # --- plain pushes and INSERTs of others ----------------------------------
 
@@ -206,7 +220,7 @@ my $t_last = time;
 is( $node->safe_psql('train',
 		'SELECT ' . join(', ', map { "ps_join('$_')" } @training)),
 	join('|', (2) x 12),
-	'a superuser joins a worker on each of the 12 tables with workers (more than 8)');
+	'a superuser joins a worker on each of the 12 tables with workers (more than the 6 a role may)');
 is( $node->safe_psql('train',
 		"SELECT string_agg(worker || ':' || state || ':' || role, ' ' ORDER BY worker) FROM ps_workers('a2')"),
 	"1:active:regress_attacker 2:active:$su",
@@ -383,10 +397,10 @@ DROP TABLE p;
 PREPARE TRANSACTION 'drop_p'});
 is($state, '0A000', 'a transaction that dropped a ps table cannot be prepared (0A000)');
 like($err,
-	qr/ERROR:  cannot prepare a transaction that configured or dropped a ps table/,
+	qr/ERROR:  cannot prepare a transaction that configured, dropped or rewrote a ps table/,
 	'... saying so');
 like($err,
-	qr/HINT:  Run ps_configure and DROP TABLE of ps tables outside two-phase transactions\./,
+	qr/HINT:  Run ps_configure, DROP TABLE and rewrites \(ALTER TABLE ... SET UNLOGGED, VACUUM FULL, ...\) of ps tables outside two-phase transactions\./,
 	'... and what to do instead');
 is($node->safe_psql('train', $p_state), 't|{3}|0.5|0',
 	'the table, its values and its configuration are still there, nothing is prepared');
@@ -396,10 +410,46 @@ SELECT ps_configure('p', learning_rate => 0.25) IS NOT NULL;
 PREPARE TRANSACTION 'conf_p'});
 is($state, '0A000', 'a transaction that ran ps_configure cannot be prepared (0A000)');
 like($err,
-	qr/ERROR:  cannot prepare a transaction that configured or dropped a ps table/,
+	qr/ERROR:  cannot prepare a transaction that configured, dropped or rewrote a ps table/,
 	'... saying so');
 is($node->safe_psql('train', $p_state), 't|{3}|0.5|0',
 	'the configuration is unchanged, nothing is prepared');
+
+# --- a terminated waiting pull gives its table's entry back ---------------
+
+$node->safe_psql('train', q{
+CREATE ROLE regress_pinner LOGIN;
+GRANT CREATE ON SCHEMA public TO regress_pinner;
+});
+for my $i (1 .. 16)
+{
+	as_role('regress_pinner', 'train', qq{
+CREATE TABLE pin$i (key bigint, val real) USING ps;
+SELECT ps_configure('pin$i', consistency => 'sequential');
+SELECT ps_join('pin$i'), ps_join('pin$i');
+});
+	my ($pout, $perr) = ('', '');
+	my $h = IPC::Run::start(
+		[
+			'psql', '-XAtq', '-d',
+			$node->connstr('train') . " user=regress_pinner application_name=pin$i",
+			'-c', 'SET ps.wait_timeout = 0',
+			'-c', "SELECT ps_pull('pin$i', '{1}', 1, 5)"
+		],
+		'<', \undef, '>', \$pout, '2>', \$perr);
+	$node->poll_query_until('train',
+		"SELECT wait_event = 'Extension' FROM pg_stat_activity WHERE application_name = 'pin$i'")
+	  or die "the pull on pin$i does not wait";
+	$node->safe_psql('train',
+		"SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = 'pin$i'");
+	$h->finish;
+	as_role('regress_pinner', 'train', "SELECT ps_leave('pin$i', 1), ps_leave('pin$i', 2)");
+}
+as_role('regress_user', 'other', tables('f', 1 .. 16));
+is( as_role('regress_user', 'other',
+		"SELECT string_agg(ps_push(format('f%s', i)::regclass, '{1}', '{1}')::text, ' ' ORDER BY i) FROM generate_series(1, 16) i"),
+	join(' ', (1) x 16),
+	'16 waiting pulls terminated: then pushes to 16 fresh tables, which need every entry, all succeed');
 
 $node->stop;
 done_testing();

@@ -36,6 +36,7 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "ps_dir.h"
 #include "ps_page.h"
@@ -53,6 +54,9 @@ typedef struct PsDirKey
 /* serialised right half of a split (header, first key or keys, values) */
 static char split_buf[sizeof(xl_ps_keys) + sizeof(int64) + PS_PAGE_PAYLOAD];
 
+/* an invalidation came: look for copies of tables that no longer exist */
+static bool sweep_pending = false;
+
 static void
 dir_inval_callback(Datum arg, Oid relid)
 {
@@ -63,7 +67,34 @@ dir_inval_callback(Datum arg, Oid relid)
 	hash_seq_init(&status, dir_hash);
 	while ((dir = hash_seq_search(&status)) != NULL)
 		if (!OidIsValid(relid) || dir->relid == relid)
+		{
 			dir->valid = false;
+			sweep_pending = true;
+		}
+}
+
+static void dir_free(PsDir *dir);
+
+/*
+ * Free the copies of tables that other sessions dropped (this backend's
+ * own DROP frees its copy at once, ps_dir_forget).  No caller can be
+ * using one: a caller holds a lock on the table of any copy it uses, and
+ * the table could not have been dropped under it.
+ */
+static void
+dir_sweep(Oid current)
+{
+	HASH_SEQ_STATUS status;
+	PsDir	   *dir;
+
+	sweep_pending = false;
+	if (!OidIsValid(MyDatabaseId))
+		return;					/* the scheduler: ps_dir_prune does it */
+	hash_seq_init(&status, dir_hash);
+	while ((dir = hash_seq_search(&status)) != NULL)
+		if (!dir->valid && dir->dbid == MyDatabaseId && dir->relid != current &&
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(dir->relid)))
+			dir_free(dir);
 }
 
 static PsDir *
@@ -415,9 +446,13 @@ dir_load(Relation rel, PsDir *dir, uint32 target)
 PsDir *
 ps_dir_get(Relation rel, bool create, int dim, int width)
 {
-	PsDir	   *dir = dir_entry(rel->rd_node.dbNode, RelationGetRelid(rel));
+	PsDir	   *dir;
 	Buffer		metabuf;
 	PsMetaData *meta;
+
+	if (sweep_pending)
+		dir_sweep(RelationGetRelid(rel));
+	dir = dir_entry(rel->rd_node.dbNode, RelationGetRelid(rel));
 
 	if (!dir->valid || !RelFileNodeEquals(dir->node, rel->rd_node))
 		dir_reset(dir, rel);

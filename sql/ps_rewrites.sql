@@ -219,6 +219,85 @@ BEGIN
   RETURN (SELECT count(*) FROM rw_self WHERE key = 9000001);
 END $$;
 SELECT rw_two_steps();
+-- A push in a SELECT writes as INSERT does: the statements after it, in
+-- the transaction, in the same query string, in a function, see it.
+CREATE TABLE rw_fz (key bigint, val real) USING ps;
+BEGIN;
+SELECT ps_push('rw_fz', '{1}', '{1}') > 0 AS pushed;
+SELECT count(*) FROM rw_fz;
+COPY rw_fz TO STDOUT;
+COMMIT;
+SELECT ps_push('rw_fz', '{2}', '{1}') > 0 AS pushed \; SELECT count(*) FROM rw_fz;
+CREATE FUNCTION rw_push_count() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  PERFORM ps_push('rw_fz', '{3}', '{1}');
+  SELECT count(*) INTO n FROM rw_fz;
+  RETURN n;
+END $$;
+SELECT rw_push_count();
+-- A cursor declared before a write but first fetched in a later statement
+-- reads the table as it is when it begins (a ps table has no snapshots);
+-- so does a WITH HOLD cursor, which COMMIT reads.
+BEGIN;
+DECLARE rw_late CURSOR FOR SELECT key FROM rw_fz;
+INSERT INTO rw_fz VALUES (4, 1);
+FETCH ALL FROM rw_late;
+DECLARE rw_hold CURSOR WITH HOLD FOR SELECT key FROM rw_fz;
+INSERT INTO rw_fz VALUES (5, 1);
+COMMIT;
+FETCH ALL FROM rw_hold;
+CLOSE rw_hold;
+-- Within one statement, a cursor opened before a write and first fetched
+-- after it is refused, however many ps tables the statement wrote in
+-- between (the write to rw_fz comes first, then 20 others).
+DO $$
+DECLARE c refcursor; r record;
+BEGIN
+  OPEN c FOR SELECT key FROM rw_fz;
+  INSERT INTO rw_fz VALUES (6, 1);
+  FOR i IN 1..20 LOOP
+    EXECUTE format('CREATE TEMP TABLE rw_fz_%s (key bigint, val real) USING ps', i);
+    EXECUTE format('INSERT INTO rw_fz_%s VALUES (1, 1)', i);
+  END LOOP;
+  FETCH c INTO r;
+END $$;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM rw_fz;
+-- A cursor whose fetch failed in a subtransaction has lost its resource
+-- owner; a later write does not freeze it (that used the freed owner, and
+-- left a temporary file behind: a warning at COMMIT).
+CREATE TABLE rw_big (key bigint, val real) USING ps;
+INSERT INTO rw_big SELECT g, 1 FROM generate_series(1, 100000) g;
+BEGIN;
+DECLARE rw_bad CURSOR FOR SELECT key, 1 / (key - 5) FROM rw_big;
+SAVEPOINT s;
+FETCH 10 FROM rw_bad;
+ROLLBACK TO s;
+INSERT INTO rw_big VALUES (1, 2);
+CLOSE rw_bad;
+COMMIT;
+-- A copy for a scan that fails (here temp_file_limit, caught by the
+-- function) leaves the scan unable to go on, not reading a part of the
+-- table; and the write it came before is not made.
+DO $$
+DECLARE r record; n int := 0;
+BEGIN
+  FOR r IN SELECT key FROM rw_big LOOP
+    n := n + 1;
+    IF n = 5 THEN
+      BEGIN
+        PERFORM pg_catalog.set_config('temp_file_limit', '64kB', true);
+        PERFORM ps_push('rw_big', '{1}', '{1}');
+      EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'push failed: %', SQLERRM;
+      END;
+    END IF;
+  END LOOP;
+  RAISE NOTICE 'read % rows', n;
+END $$;
+\echo :LAST_ERROR_SQLSTATE
+SELECT ps_pull('rw_big', '{1}');
 
 -- TRUNCATE in the transaction that created the table empties its storage
 -- in place; the scheduler must not go on routing keys with the directory
@@ -273,6 +352,8 @@ SELECT ps_pull_range('rw_self', -9223372036854775808, 0);
 \echo :LAST_ERROR_SQLSTATE
 
 DROP FUNCTION rw_two_steps();
+DROP FUNCTION rw_push_count();
+DROP TABLE rw_fz, rw_big;
 DROP FUNCTION rw_copy_more();
 DROP VIEW rw_loop_view;
 DROP FUNCTION rw_instead();

@@ -87,14 +87,17 @@ dir_sweep(Oid current)
 	HASH_SEQ_STATUS status;
 	PsDir	   *dir;
 
-	sweep_pending = false;
 	if (!OidIsValid(MyDatabaseId))
+	{
+		sweep_pending = false;
 		return;					/* the scheduler: ps_dir_prune does it */
+	}
 	hash_seq_init(&status, dir_hash);
 	while ((dir = hash_seq_search(&status)) != NULL)
 		if (!dir->valid && dir->dbid == MyDatabaseId && dir->relid != current &&
 			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(dir->relid)))
 			dir_free(dir);
+	sweep_pending = false;		/* only now: a catalog error leaves it to retry */
 }
 
 static PsDir *

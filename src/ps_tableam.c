@@ -78,6 +78,7 @@ typedef struct PsScanDescData
 	/* open scans of this backend, and the table frozen for this one */
 	struct ScanReg *reg;
 	ResourceOwner owner;		/* at scan_begin: owns the frozen copy */
+	bool		broken;			/* freezing failed: the scan cannot go on */
 	BufFile    *frozen;			/* copy of every leaf, in chain order */
 	BlockNumber *frozen_blk;	/* the leaf each page of it was */
 	long		frozen_n;		/* pages in it */
@@ -97,8 +98,10 @@ typedef PsScanDescData *PsScanDesc;
  * table, as it is then, into a temporary file and read on from there, as a
  * heap scan reads on from its snapshot.  Writes by other sessions are
  * seen by scans that have not frozen, as always.  The registry entry
- * lives in the scan's memory context, which also unlinks it if the scan
- * is never ended (an error).
+ * lives in the scan's memory context, which unlinks it when it goes; so
+ * does the release of the scan's resource owner (a cursor whose fetch
+ * failed in a subtransaction loses its owner, and its relation reference
+ * and temporary files with it, long before its memory goes).
  */
 typedef struct ScanReg
 {
@@ -110,6 +113,8 @@ typedef struct ScanReg
 static ScanReg *open_scans = NULL;
 
 static void scan_check_writes(Relation rel, Snapshot snapshot);
+static void scan_owner_released(ResourceReleasePhase phase, bool isCommit,
+								bool isTopLevel, void *arg);
 
 static void
 scan_unlink(void *arg)
@@ -199,6 +204,15 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 		scan->strategy = GetAccessStrategy(BAS_BULKREAD);
 
 	scan->owner = CurrentResourceOwner;
+	{
+		static bool release_callback = false;
+
+		if (!release_callback)
+		{
+			RegisterResourceReleaseCallback(scan_owner_released, NULL);
+			release_callback = true;
+		}
+	}
 	scan->reg = palloc0(sizeof(ScanReg));
 	scan->reg->scan = scan;
 	scan->reg->gone.func = scan_unlink;
@@ -210,96 +224,180 @@ ps_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 }
 
 /*
+ * A resource owner is being released (CurrentResourceOwner is that owner):
+ * the scans it held are over, whatever their memory says.  They leave the
+ * registry, so that no later write freezes them; their relation reference
+ * and frozen copy go with the owner.
+ */
+static void
+scan_owner_released(ResourceReleasePhase phase, bool isCommit,
+					bool isTopLevel, void *arg)
+{
+	ScanReg    *reg = open_scans;
+
+	if (phase != RESOURCE_RELEASE_BEFORE_LOCKS)
+		return;
+	while (reg != NULL)
+	{
+		ScanReg    *next = reg->next;
+
+		if (reg->scan != NULL && reg->scan->owner == CurrentResourceOwner)
+		{
+			reg->scan->frozen = NULL;	/* its files close with the owner */
+			reg->scan->frozen_blk = NULL;
+			reg->scan->broken = true;
+			scan_unlink(reg);
+		}
+		reg = next;
+	}
+}
+
+/*
  * Freeze scan: copy every leaf of its table, in chain order, into a
  * temporary file owned by the scan's resource owner, in the scan's memory
- * context.  The scan goes on from the leaf after the one it holds.
+ * context.  The scan goes on from the leaf after the one it holds.  If the
+ * copy fails (disk full, temp_file_limit, a cancel), the scan is broken:
+ * its next read raises an error instead of reading a partial copy, also
+ * when the caller catches this one.
  */
 static void
 freeze_scan(PsScanDesc scan)
 {
-	Relation	rel = scan->base.rs_rd;
 	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(scan));
 	ResourceOwner save = CurrentResourceOwner;
-	BlockNumber blk;
-	long		cap = 64;
-	long		i;
 
-	CurrentResourceOwner = scan->owner;
-	scan->frozen = BufFileCreateTemp(false);
-	CurrentResourceOwner = save;
-	scan->frozen_blk = palloc(sizeof(BlockNumber) * cap);
-	scan->frozen_n = 0;
-	blk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
-	while (blk != InvalidBlockNumber)
+	scan->broken = true;		/* until the copy is whole */
+	PG_TRY();
 	{
+		Relation	rel = scan->base.rs_rd;
 		char	   *page = palloc(BLCKSZ);
-		BlockNumber next;
+		long		cap = 64;
+		long		n = 0;
+		long		pos = 0;
+		long		i;
+		BlockNumber *blks = palloc(sizeof(BlockNumber) * cap);
+		BlockNumber blk;
 
-		CHECK_FOR_INTERRUPTS();
-		next = ps_store_copy_leaf(rel, blk, page, scan->strategy);
-		BufFileWrite(scan->frozen, page, BLCKSZ);
-		pfree(page);
-		if (scan->frozen_n == cap)
+		CurrentResourceOwner = scan->owner;
+		scan->frozen = BufFileCreateTemp(false);	/* closed by scan_end */
+		CurrentResourceOwner = save;
+		blk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+		while (blk != InvalidBlockNumber)
 		{
-			cap *= 2;
-			scan->frozen_blk = repalloc_huge(scan->frozen_blk, sizeof(BlockNumber) * cap);
-		}
-		scan->frozen_blk[scan->frozen_n++] = blk;
-		blk = next;
-	}
+			BlockNumber next;
 
-	/* where the scan stands: the leaf after the one it holds */
-	scan->frozen_pos = 0;
-	if (scan->started && scan->nextblk == InvalidBlockNumber)
-		scan->frozen_pos = scan->frozen_n;
-	else if (scan->started)
-		for (i = 0; i < scan->frozen_n; i++)
-			if (scan->frozen_blk[i] == scan->nextblk)
+			CHECK_FOR_INTERRUPTS();
+			next = ps_store_copy_leaf(rel, blk, page, scan->strategy);
+			BufFileWrite(scan->frozen, page, BLCKSZ);
+			if (n == cap)
 			{
-				scan->frozen_pos = i;
-				break;
+				cap *= 2;
+				blks = repalloc_huge(blks, sizeof(BlockNumber) * cap);
 			}
-	if (scan->dim == 0 && scan->frozen_n > 0)
-		scan->dim = ps_dir_get(rel, false, 0, 0)->dim;
+			blks[n++] = blk;
+			blk = next;
+		}
+		pfree(page);
+
+		/* where the scan stands: the leaf after the one it holds */
+		if (scan->started && scan->nextblk == InvalidBlockNumber)
+			pos = n;
+		else if (scan->started)
+			for (i = 0; i < n; i++)
+				if (blks[i] == scan->nextblk)
+				{
+					pos = i;
+					break;
+				}
+		if (scan->dim == 0 && n > 0)
+			scan->dim = ps_dir_get(rel, false, 0, 0)->dim;
+		scan->frozen_blk = blks;
+		scan->frozen_n = n;
+		scan->frozen_pos = pos;
+	}
+	PG_CATCH();
+	{
+		CurrentResourceOwner = save;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	scan->broken = false;
 	MemoryContextSwitchTo(old);
 }
 
 /*
- * The last write of this transaction to each ps table it wrote: its
- * command id.  A scan whose snapshot predates that write (a command id at
- * or below it) must not see it, and a scan that begins only now cannot
- * be given the table as it was before: it is refused (scan_check_writes).
+ * The ps tables the running top-level statement (one client message: a
+ * query string, an extended-protocol Execute, a CALL) wrote, each with the
+ * command id of its last write there.  A scan that begins in the same
+ * statement with a snapshot that predates such a write (its curcid at or
+ * below the write's command id: a partition or UNION branch read after
+ * another was written, a stable function reading the table the statement
+ * fills) would read the statement's own rows where a heap table shows the
+ * old ones, and cannot be given those: it is refused (scan_check_writes).
+ * A scan that begins in a later statement, a cursor's first FETCH after
+ * the write, say, reads the table as it is then.  Entries of earlier
+ * statements are reused; the array grows to the tables one statement
+ * writes.
  */
 typedef struct WrittenRel
 {
 	Oid			relid;
 	LocalTransactionId lxid;
+	TimestampTz stmt;
 	CommandId	cid;
 } WrittenRel;
 
-static WrittenRel written[16];
+static WrittenRel *written = NULL;
 static int	nwritten = 0;
+static int	maxwritten = 0;
+
+static inline bool
+written_now(const WrittenRel *w)
+{
+	return w->lxid == MyProc->lxid &&
+		w->stmt == GetCurrentStatementStartTimestamp();
+}
 
 static void
 note_write(Relation rel)
 {
-	LocalTransactionId lxid = MyProc->lxid;
-	CommandId	cid = GetCurrentCommandId(false);
+	Oid			relid = RelationGetRelid(rel);
+	int			free_slot = -1;
 	int			i;
 
 	for (i = 0; i < nwritten; i++)
-		if (written[i].relid == RelationGetRelid(rel) || written[i].lxid != lxid)
+	{
+		if (written[i].relid == relid)
 			break;
+		if (free_slot < 0 && !written_now(&written[i]))
+			free_slot = i;
+	}
 	if (i == nwritten)
 	{
-		if (nwritten < (int) lengthof(written))
-			nwritten++;
+		if (free_slot >= 0)
+			i = free_slot;
 		else
-			i = 0;				/* forget the oldest: unlikely to matter */
+		{
+			if (nwritten == maxwritten)
+			{
+				maxwritten = Max(16, maxwritten * 2);
+				written = written == NULL ?
+					MemoryContextAlloc(TopMemoryContext, sizeof(WrittenRel) * maxwritten) :
+					repalloc(written, sizeof(WrittenRel) * maxwritten);
+			}
+			nwritten++;
+		}
 	}
-	written[i].relid = RelationGetRelid(rel);
-	written[i].lxid = lxid;
-	written[i].cid = cid;
+	written[i].relid = relid;
+	written[i].lxid = MyProc->lxid;
+	written[i].stmt = GetCurrentStatementStartTimestamp();
+
+	/*
+	 * Mark the command id used: a push in a SELECT writes too, and the next
+	 * statement of the transaction must get a later command id (and a
+	 * snapshot that sees the push) as after an INSERT.
+	 */
+	written[i].cid = GetCurrentCommandId(true);
 }
 
 static void
@@ -311,7 +409,7 @@ scan_check_writes(Relation rel, Snapshot snapshot)
 		return;
 	for (i = 0; i < nwritten; i++)
 		if (written[i].relid == RelationGetRelid(rel) &&
-			written[i].lxid == MyProc->lxid &&
+			written_now(&written[i]) &&
 			written[i].cid >= snapshot->curcid)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -333,6 +431,7 @@ ps_freeze_scans(Relation rel)
 	note_write(rel);
 	for (reg = open_scans; reg != NULL; reg = reg->next)
 		if (reg->scan != NULL && reg->scan->frozen == NULL &&
+			!reg->scan->broken &&
 			RelationGetRelid(reg->scan->base.rs_rd) == RelationGetRelid(rel))
 			freeze_scan(reg->scan);
 }
@@ -344,10 +443,9 @@ ps_scan_end(TableScanDesc sscan)
 
 	scan_unlink(scan->reg);		/* the entry itself goes with its context */
 	if (scan->frozen)
-	{
 		BufFileClose(scan->frozen);
+	if (scan->frozen_blk)
 		pfree(scan->frozen_blk);
-	}
 	MemoryContextDelete(scan->rowcxt);
 	if (scan->strategy)
 		FreeAccessStrategy(scan->strategy);
@@ -453,6 +551,13 @@ ps_scan_getnextslot(TableScanDesc sscan, ScanDirection direction,
 			return true;
 		}
 		CHECK_FOR_INTERRUPTS();
+		if (scan->broken)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("scan of ps table \"%s\" cannot go on: the copy of the table it needed failed",
+							RelationGetRelationName(rel)),
+					 errdetail("Before this session writes a ps table, its open scans of the table copy it to a temporary file, so that they do not read what it writes; that copy failed, and the error said why."),
+					 errhint("Make room for temporary files (temp_file_limit, disk space), or read the table into a temporary table first.")));
 		if (scan->frozen != NULL)
 		{
 			/* the copy made when this backend began writing the table */

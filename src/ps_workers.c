@@ -40,7 +40,9 @@
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
 #include "access/xlog.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -49,7 +51,9 @@
 #include "storage/lock.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 
 #include "utils/builtins.h"
 #include "utils/rel.h"
@@ -289,51 +293,85 @@ ps_workers_leave(Relation rel, int32 id, bool owner)
 }
 
 /*
- * Does another process wait for a lock that conflicts with one this
- * transaction holds (on the ps table or on anything else it has used)?
- * Such a request (TRUNCATE, DROP, ALTER TABLE, ps_check, LOCK TABLE) makes
- * every later request for that object queue behind it, the awaited
- * workers' calls among them if they need it: a pull that keeps waiting for
- * them would wait for itself, and the deadlock detector cannot see it, as
- * the pull waits on a condition variable, not on a lock.  The waiters are
- * found as pg_blocking_pids() finds them, from each process's waitLock,
- * under that lock's partition lock (which a process holds when it starts
- * or stops waiting on a lock of the partition).  Our own locks may be
- * fast-path locks with no shared lock object, so LockHasWaiters() cannot
- * be asked; LockHeldByMe() asks this backend's own lock table.
+ * Is something this pull waits for stuck behind this transaction's locks?
+ * The pull waits on a condition variable, not on a lock, so PostgreSQL's
+ * deadlock detector cannot see such a cycle; this looks for it.  Two kinds
+ * of process count (start, the candidates):
+ *
+ * - a process waiting for a lock on the ps table itself: the awaited
+ *   workers' next calls on the table queue behind such a request (a
+ *   TRUNCATE, DROP, ALTER TABLE or ps_check), as every new request that
+ *   conflicts with a queued one does;
+ * - the session of an awaited worker's last call (pids), wherever it waits:
+ *   behind an ALTER TABLE of a feature table the pull's transaction read,
+ *   or for an advisory lock it holds.
+ *
+ * A candidate is stuck behind us if this backend is among the processes
+ * that block it, directly or through others (pg_blocking_pids, followed
+ * transitively).  A process that waits for one of our locks while no
+ * awaited worker waits behind it (an unrelated session wanting an
+ * advisory lock, a row we updated) is no deadlock, and does not count.
+ * Returns the process that waits for our lock on the way, 0 if none.
  */
 static int
-lock_request_waits(void)
+pull_blocks_itself(Relation rel, const int32 *pids, int npids)
 {
+	LOCKTAG		table;
+	int		   *queue;
+	int			nqueue = 0;
+	int			head;
+	int			maxqueue = MaxBackends + max_prepared_xacts + npids + 1;
 	uint32		i;
 
-	for (i = 0; i < ProcGlobal->allProcCount; i++)
+	SET_LOCKTAG_RELATION(table, MyDatabaseId, RelationGetRelid(rel));
+	queue = palloc(sizeof(int) * maxqueue);
+
+	/*
+	 * Candidates.  Another process's waitLock is read without its
+	 * partition lock: at worst a candidate too many, which
+	 * pg_blocking_pids, taking every partition lock, then clears.
+	 */
+	for (i = 0; i < ProcGlobal->allProcCount && nqueue < maxqueue; i++)
 	{
 		PGPROC	   *proc = &ProcGlobal->allProcs[i];
 		LOCK	   *wait = proc->waitLock;
-		LOCKTAG		tag;
-		LWLock	   *partition;
-		LOCKMASK	held = 0;
-		LOCKMODE	mode;
-		bool		blocked;
 
-		if (proc == MyProc || wait == NULL)
-			continue;
-		memcpy(&tag, &wait->tag, sizeof(LOCKTAG));	/* re-checked below */
-		partition = LockHashPartitionLock(LockTagHashCode(&tag));
-		LWLockAcquire(partition, LW_SHARED);
-		blocked = proc->waitLock == wait &&
-			memcmp(&wait->tag, &tag, sizeof(LOCKTAG)) == 0;
-		if (blocked)
+		if (proc != MyProc && wait != NULL && proc->pid != 0 &&
+			memcmp(&wait->tag, &table, sizeof(LOCKTAG)) == 0)
+			queue[nqueue++] = proc->pid;
+	}
+	for (i = 0; i < (uint32) npids && nqueue < maxqueue; i++)
+	{
+		PGPROC	   *proc = pids[i] != MyProcPid ? BackendPidGetProc(pids[i]) : NULL;
+
+		if (proc != NULL && proc->waitLock != NULL)
+			queue[nqueue++] = pids[i];
+	}
+
+	/* who blocks them, and who blocks those: is it us? */
+	for (head = 0; head < nqueue; head++)
+	{
+		ArrayType  *arr;
+		Datum	   *elems;
+		int			nelems;
+		int			j;
+
+		arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
+													 Int32GetDatum(queue[head])));
+		deconstruct_array(arr, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+						  &elems, NULL, &nelems);
+		for (j = 0; j < nelems; j++)
 		{
-			for (mode = AccessShareLock; mode <= MaxLockMode; mode++)
-				if (LockHeldByMe(&tag, mode))
-					held |= LOCKBIT_ON(mode);
-			blocked = (GetLockTagsMethodTable(&tag)->conflictTab[proc->waitLockMode] & held) != 0;
+			int			pid = DatumGetInt32(elems[j]);
+			int			k;
+
+			if (pid == MyProcPid)
+				return queue[head];
+			for (k = 0; k < nqueue && queue[k] != pid; k++)
+				;
+			if (k == nqueue && nqueue < maxqueue)
+				queue[nqueue++] = pid;
 		}
-		LWLockRelease(partition);
-		if (blocked)
-			return proc->pid;
 	}
 	return 0;
 }
@@ -381,6 +419,11 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 	const PsConfig *cfg = ps_config_get(rel);
 	TimestampTz start = GetCurrentTimestamp();
 	TimestampTz blocked_since = 0;
+	int32	   *pids = palloc(sizeof(int32) * ps_max_workers);
+	MemoryContext checkcxt = AllocSetContextCreate(CurrentMemoryContext,
+												   "ps pull deadlock check",
+												   ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcxt;
 
 	if (!exit_callback)
 	{
@@ -400,6 +443,7 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 			int64		need = 0,
 						min = 0;
 			int32		who = 0;
+			int			npids = 0;
 			bool		ready,
 						dropped;
 
@@ -412,6 +456,17 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 				need = clock - 1 - (st->consistency == PS_BOUNDED ? st->max_delay : 0);
 				min = slowest(st, &who);
 				ready = st->consistency == PS_EVENTUAL || min >= need;
+				if (!ready)
+				{
+					int			i;
+
+					/* the sessions of the awaited workers' last calls */
+					for (i = 0; i < ps_max_workers; i++)
+						if (st->workers[i].state == PS_WORKER_ACTIVE &&
+							st->workers[i].clock < need &&
+							st->workers[i].pid != 0)
+							pids[npids++] = st->workers[i].pid;
+				}
 				if (!ready && !OidIsValid(waiting_relid))
 				{
 					st->nwaiting++;
@@ -445,13 +500,17 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 								 ps_worker_timeout)));
 
 			/*
-			 * A lock request waiting for this transaction for longer than
-			 * deadlock_timeout may be what the awaited workers wait behind:
-			 * give up, as the deadlock detector would.
+			 * Something the pull waits for stuck behind this transaction
+			 * for longer than deadlock_timeout: give up, as the deadlock
+			 * detector would.
 			 */
 			{
-				int			blocked = lock_request_waits();
+				int			blocked;
 
+				MemoryContextReset(checkcxt);
+				oldcxt = MemoryContextSwitchTo(checkcxt);
+				blocked = pull_blocks_itself(rel, pids, npids);
+				MemoryContextSwitchTo(oldcxt);
 				if (blocked == 0)
 					blocked_since = 0;
 				else if (blocked_since == 0)
@@ -461,7 +520,7 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 							(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
 							 errmsg("deadlock detected: pull for clock " INT64_FORMAT " of ps table \"%s\" waits for worker %d, and process %d waits for a lock this pull's transaction holds",
 									clock, RelationGetRelationName(rel), who, blocked),
-							 errdetail("Process %d waits for a lock that conflicts with one of this transaction's (a DROP, TRUNCATE or ALTER TABLE, say); the awaited workers' calls that need that lock queue behind it, and the pull would wait for itself.",
+							 errdetail("Process %d waits for a lock that conflicts with one of this transaction's (a DROP, TRUNCATE or ALTER TABLE, say), and an awaited worker's call, or its session, waits behind it: the pull would wait for itself.",
 									   blocked),
 							 errhint("Retry the pull when the other statement is done.")));
 			}
@@ -492,6 +551,8 @@ wait_for_clock(Relation rel, int32 id, int64 clock)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	MemoryContextDelete(checkcxt);
+	pfree(pids);
 
 	if (OidIsValid(waiting_relid))
 	{

@@ -6,23 +6,10 @@
 
 EXTENSION = ps
 MODULE_big = ps
-OBJS = \
-	src/ps.o \
-	src/ps_clock.o \
-	src/ps_config.o \
-	src/ps_dir.o \
-	src/ps_filter.o \
-	src/ps_funcs.o \
-	src/ps_keys.o \
-	src/ps_page.o \
-	src/ps_rule.o \
-	src/ps_sched.o \
-	src/ps_state.o \
-	src/ps_store.o \
-	src/ps_table.o \
-	src/ps_tableam.o \
-	src/ps_workers.o \
-	src/ps_xlog.o
+# src/server: the extension (the only code with PostgreSQL server headers);
+# src/common: plain C shared with client programs (see README, "How the
+# code is organised").
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c src/server/*.c)))
 
 DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql sql/ps--0.2--0.3.sql sql/ps--0.3.sql
 EXTRA_CLEAN = ps.control
@@ -37,7 +24,7 @@ ISOLATION_OPTS = --inputdir=test/isolation --load-extension=ps
 
 PG_CONFIG ?= pg_config
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
-PG_CPPFLAGS = -Isrc $(OPENBLAS_CFLAGS)
+PG_CPPFLAGS = -Isrc/server -Isrc/common $(OPENBLAS_CFLAGS)
 # -Wextra, less -Wunused-parameter: the access method's callbacks have fixed
 # signatures, and PostgreSQL's own headers trip it too.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter

@@ -37,7 +37,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "ps.h"
+#include "ps_base.h"
 #include "ps_clock.h"
 #include "ps_config.h"
 #include "ps_dir.h"
@@ -53,35 +53,12 @@ PG_MODULE_MAGIC;
 /* provided by OpenBLAS; declared here because cblas.h may not export it */
 extern void openblas_set_num_threads(int num_threads);
 
-int			ps_max_request_keys = 10000000;
-int			ps_max_tables = 1024;
-int			ps_max_workers = 64;
-int			ps_worker_timeout = 60;
-int			ps_max_training_tables_per_role = 64;
-
-bool		ps_preloaded = false;
-
 static object_access_hook_type prev_object_access_hook = NULL;
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 
 void		_PG_init(void);
-
-/*
- * Raise the error every entry point raises when the library was not
- * preloaded.
- */
-void
-ps_check_preloaded(void)
-{
-	if (!ps_preloaded)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("ps must be loaded via shared_preload_libraries"),
-				 errdetail("ps tables need the ps WAL resource manager and shared memory, which exist only when the library is preloaded."),
-				 errhint("Add 'ps' to shared_preload_libraries in postgresql.conf and restart the server.")));
-}
 
 /*
  * Keep the two-column shape of ps tables (new or dropped columns would
@@ -379,6 +356,7 @@ ps_process_utility(PlannedStmt *pstmt, const char *queryString,
 void
 _PG_init(void)
 {
+	ps_table_set_am(ps_tableam_routine());	/* what a ps table is, for all */
 	if (!process_shared_preload_libraries_in_progress)
 		return;					/* entry points will say what to do */
 

@@ -30,12 +30,11 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "ps_base.h"
 #include "ps_clock.h"
 #include "ps_config.h"
 #include "ps_state.h"
-#include "ps_workers.h"
 
-int			ps_max_clock_ranges = 256;
 
 /* Shrink the segment list by one.  Caller holds the entry's mutex. */
 static void

@@ -11,7 +11,6 @@
 
 #include "utils/relcache.h"
 
-extern int	ps_max_clock_ranges;
 
 /* One range of the vector clock: workers[i] is at clocks[i] on [lo, hi]. */
 typedef struct PsClockRange

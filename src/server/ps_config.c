@@ -60,7 +60,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "ps.h"
+#include "ps_base.h"
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_page.h"
@@ -68,7 +68,6 @@
 #include "ps_table.h"
 #include "ps_workers.h"
 
-PG_FUNCTION_INFO_V1(ps_configure);
 
 /* the columns of ps_config, in order */
 #define Anum_cfg_tbl			1
@@ -81,7 +80,7 @@ PG_FUNCTION_INFO_V1(ps_configure);
 #define Anum_cfg_beta			8
 #define Anum_cfg_kkt_filter		9
 #define Anum_cfg_significance	10
-#define Natts_cfg				10
+#define Natts_cfg				PS_CONFIG_NATTS
 
 static const Oid cfg_types[Natts_cfg] = {
 	REGCLASSOID, TEXTOID, TEXTOID, INT4OID, FLOAT4OID, FLOAT4OID, FLOAT4OID,
@@ -116,8 +115,8 @@ ps_consistency_name(PsConsistency c)
 	return consistency_names[c];
 }
 
-static bool
-consistency_parse(const char *name, PsConsistency *c)
+bool
+ps_consistency_parse(const char *name, PsConsistency *c)
 {
 	int			i;
 
@@ -300,7 +299,7 @@ config_from_tuple(Relation crel, HeapTuple tup, Oid relid, PsConfig *cfg)
 					 errmsg("ps_config holds a NULL for table %u", relid)));
 	if (!ps_rule_parse(TextDatumGetCString(values[Anum_cfg_update_rule - 1]),
 					   &cfg->rule.kind) ||
-		!consistency_parse(TextDatumGetCString(values[Anum_cfg_consistency - 1]),
+		!ps_consistency_parse(TextDatumGetCString(values[Anum_cfg_consistency - 1]),
 						   &cfg->consistency))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -435,70 +434,6 @@ ps_config_forget(Oid relid)
 }
 
 /*
- * ps_config_changed() returns trigger: AFTER INSERT, UPDATE or DELETE of a
- * row of ps_config by SQL (a superuser's direct change, pg_restore's COPY;
- * ps_configure writes in C and fires no trigger, doing the same itself):
- * backends drop their cached configuration of the table, and waiting
- * pulls see the new consistency model, when the change commits.
- */
-PG_FUNCTION_INFO_V1(ps_config_changed);
-
-static void
-config_changed(Relation crel, HeapTuple tup, PsConfig *cfg, Oid *relid)
-{
-	bool		isnull;
-
-	*relid = DatumGetObjectId(heap_getattr(tup, Anum_cfg_tbl,
-										   RelationGetDescr(crel), &isnull));
-	*cfg = default_config;
-	if (!isnull)
-		config_from_tuple(crel, tup, *relid, cfg);
-}
-
-Datum
-ps_config_changed(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	PsConfig	oldcfg = default_config;
-	PsConfig	newcfg = default_config;
-	Oid			oldrel = InvalidOid;
-	Oid			newrel = InvalidOid;
-	Relation	crel;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ps_config_changed must be an AFTER ROW trigger of ps_config")));
-	crel = trigdata->tg_relation;
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		config_changed(crel, trigdata->tg_trigtuple, &oldcfg, &oldrel);
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		config_changed(crel, trigdata->tg_newtuple, &newcfg, &newrel);
-	else if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		config_changed(crel, trigdata->tg_trigtuple, &newcfg, &newrel);
-
-	if (OidIsValid(oldrel) && oldrel != newrel &&
-		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(oldrel)))
-	{
-		CacheInvalidateRelcacheByRelid(oldrel);
-		ps_state_consistency_at_commit(oldrel, PS_EVENTUAL, 0,
-									   oldcfg.consistency, oldcfg.max_delay);
-	}
-	if (OidIsValid(newrel) &&
-		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(newrel)))
-	{
-		CacheInvalidateRelcacheByRelid(newrel);
-		ps_state_consistency_at_commit(newrel, newcfg.consistency, newcfg.max_delay,
-									   oldrel == newrel ? oldcfg.consistency : PS_EVENTUAL,
-									   oldrel == newrel ? oldcfg.max_delay : 0);
-	}
-	return PointerGetDatum(NULL);
-}
-
-/*
  * Floats stored per key for a table of this dim under this configuration;
  * errors if too many.
  */
@@ -518,8 +453,37 @@ ps_config_width(Relation rel, const PsConfig *cfg, int dim)
 	return width;
 }
 
-static void
-bad_config(const char *what, const char *detail, const char *hint)
+/*
+ * The storage of a table for a write of dim values per key under the
+ * configuration cfg: created if the table has none, with room for the
+ * update rule's state.  Errors if the storage was made for a rule that
+ * keeps other state (a table restored by pg_restore before its
+ * configuration, for instance).
+ */
+PsDir *
+ps_config_storage(Relation rel, int dim, const PsConfig *cfg)
+{
+	int			width = ps_config_width(rel, cfg, dim);
+	PsDir	   *dir = ps_dir_get(rel, true, dim, width);
+
+	if (dir->dim != dim)
+		ps_dim_mismatch(rel, dim, dir->dim);
+	if (dir->width != width)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ps table \"%s\" holds state for another update rule than its configured %s rule",
+						ps_relname(rel), ps_rule_name(cfg->rule.kind)),
+				 errdetail("The table stores %d floats per key; the %s rule needs %d.",
+						   dir->width, ps_rule_name(cfg->rule.kind), width),
+				 errhint("VACUUM FULL rebuilds the table for its configured rule (starting its state afresh).")));
+	return dir;
+}
+
+/*
+ * Raise the error for a configuration value that cannot be used.
+ */
+void
+ps_config_invalid(const char *what, const char *detail, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -528,182 +492,108 @@ bad_config(const char *what, const char *detail, const char *hint)
 			 errhint("%s", hint)));
 }
 
-/* ps_configure's arguments, by number */
-static const char *const arg_names[] = {
-	"tbl", "update_rule", "consistency", "max_delay", "learning_rate", "l1",
-	"l2", "beta", "kkt_filter", "significance"
-};
-
-static float4
-finite_arg(FunctionCallInfo fcinfo, int argno, float4 current)
+/* The configuration stored for relid: its row, or the defaults. */
+PsConfig
+ps_config_stored(Oid relid)
 {
-	float4		v;
-
-	if (PG_ARGISNULL(argno))
-		return current;
-	v = PG_GETARG_FLOAT4(argno);
-	if (!isfinite(v) || v < 0)
-		bad_config(psprintf("%s is negative or not finite", arg_names[argno]), NULL,
-				   "Pass finite values >= 0 (the learning rate > 0).");
-	return v;
-}
-
-/*
- * Open the table to configure: its owner only.  Existence and ownership
- * are checked in the catalogs before any lock is taken, so a role cannot
- * queue locks on tables it does not own (nor learn their names).
- */
-static Relation
-open_for_configure(Oid relid)
-{
-	Relation	rel;
-
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of %s", ps_visible_relname(relid)),
-				 errhint("Only the owner of a ps table may configure it.")));
-	rel = try_relation_open(relid, ShareUpdateExclusiveLock);
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!ps_is_ps_relation(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a ps table", RelationGetRelationName(rel)),
-				 errhint("Only ps tables have a ps configuration.")));
-	if (rel->rd_rel->relkind == RELKIND_MATVIEW)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cannot configure materialized view \"%s\"",
-						RelationGetRelationName(rel)),
-				 errdetail("A materialized view is written only by REFRESH MATERIALIZED VIEW, never through an update rule."),
-				 errhint("Configure a ps table instead.")));
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("temporary ps tables cannot be configured"),
-				 errhint("Temporary tables use the sum rule and eventual consistency.")));
-	return rel;
-}
-
-/*
- * ps_configure(tbl, update_rule, consistency, max_delay, learning_rate, l1,
- *				l2, beta, kkt_filter, significance) returns ps_config
- *
- * Sets the given parts of a table's configuration (NULL: keep) and returns
- * the whole configuration.  Needs ownership of the table.
- */
-Datum
-ps_configure(PG_FUNCTION_ARGS)
-{
-	Oid			relid;
-	Relation	rel;
-	Relation	crel;
-	Oid			indexoid;
-	HeapTuple	oldtup;
-	HeapTuple	newtup;
 	PsConfig	cfg = default_config;
-	PsConfig	old;
-	PsDir	   *dir;
-	Datum		values[Natts_cfg];
-	bool		nulls[Natts_cfg] = {false};
-	TupleDesc	resultdesc;
+
+	config_read(relid, &cfg);
+	return cfg;
+}
+
+/*
+ * The table a row of ps_config names, and the configuration it holds (the
+ * defaults where the table is NULL).  For the trigger on ps_config.
+ */
+void
+ps_config_from_row(Relation crel, HeapTuple tup, PsConfig *cfg, Oid *relid)
+{
+	bool		isnull;
+
+	*relid = DatumGetObjectId(heap_getattr(tup, Anum_cfg_tbl,
+										   RelationGetDescr(crel), &isnull));
+	*cfg = default_config;
+	if (!isnull)
+		config_from_tuple(crel, tup, *relid, cfg);
+}
+
+/*
+ * Refuse a configuration cfg of rel that cannot apply to it (old: its
+ * configuration now): parameters that mean nothing for the rule or the
+ * consistency model, an FTRL that cannot run, a rule whose state does not
+ * fit values the table already holds, or its dim.
+ */
+void
+ps_config_validate(Relation rel, const PsConfig *cfg, const PsConfig *old)
+{
 	const char *bad;
+	PsDir	   *dir;
 
-	ps_check_preloaded();
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the table of ps_configure must not be NULL")));
-	relid = PG_GETARG_OID(0);
-	rel = open_for_configure(relid);
-
-	crel = open_config_table(RowExclusiveLock, &indexoid, false);
-	oldtup = config_lookup(crel, indexoid, relid);
-	if (oldtup != NULL)
-		config_from_tuple(crel, oldtup, relid, &cfg);
-	old = cfg;
-
-	if (!PG_ARGISNULL(1) &&
-		!ps_rule_parse(text_to_cstring(PG_GETARG_TEXT_PP(1)), &cfg.rule.kind))
-		bad_config("unknown update rule", "The rules are sum, sgd, adagrad and ftrl.",
-				   "Pass one of them as update_rule.");
-	if (!PG_ARGISNULL(2) &&
-		!consistency_parse(text_to_cstring(PG_GETARG_TEXT_PP(2)), &cfg.consistency))
-		bad_config("unknown consistency model",
-				   "The models are eventual, sequential and bounded.",
-				   "Pass one of them as consistency.");
-	if (!PG_ARGISNULL(3))
-	{
-		cfg.max_delay = PG_GETARG_INT32(3);
-		if (cfg.max_delay < 0)
-			bad_config("max_delay is negative", NULL, "Pass a number of clocks >= 0.");
-	}
-	cfg.rule.lr = finite_arg(fcinfo, 4, cfg.rule.lr);
-	cfg.rule.l1 = finite_arg(fcinfo, 5, cfg.rule.l1);
-	cfg.rule.l2 = finite_arg(fcinfo, 6, cfg.rule.l2);
-	cfg.rule.beta = finite_arg(fcinfo, 7, cfg.rule.beta);
-	if (!PG_ARGISNULL(8))
-		cfg.kkt_filter = PG_GETARG_BOOL(8);
-	cfg.significance = finite_arg(fcinfo, 9, cfg.significance);
-
-	/* values that cannot apply to this table */
-	if (cfg.rule.lr <= 0)
-		bad_config("learning_rate must be positive", NULL, "Pass a learning rate > 0.");
-	if (cfg.rule.l1 > 0 && cfg.rule.kind != PS_RULE_FTRL)
-		bad_config("l1 needs the ftrl rule",
-				   "Only FTRL-proximal applies an L1 penalty (and yields exact zeros).",
-				   "Configure update_rule => 'ftrl', or leave l1 at 0.");
-	if ((bad = config_unusable(&cfg)) != NULL)
-		bad_config(bad,
-				   "FTRL's step for a key is learning_rate / (beta + sqrt(n) + learning_rate * l2): with beta and l2 both 0 it is infinite at a key's first push, and an INSERTed weight cannot be kept.",
-				   "Pass beta => 1 (the usual value), or an l2 > 0.");
-	if (cfg.kkt_filter && (cfg.rule.kind != PS_RULE_FTRL || cfg.rule.l1 <= 0))
-		bad_config("kkt_filter needs the ftrl rule with l1 > 0",
-				   "The KKT filter drops pushes of keys that the L1 penalty keeps at zero.",
-				   "Configure update_rule => 'ftrl' and l1 > 0 with it, or leave kkt_filter off.");
-	if (cfg.consistency != PS_BOUNDED && !PG_ARGISNULL(3) && cfg.max_delay > 0)
-		bad_config("max_delay needs bounded consistency",
-				   "Sequential consistency is a max_delay of 0; eventual has no bound.",
-				   "Configure consistency => 'bounded' together with max_delay.");
-	if (cfg.consistency != PS_BOUNDED)
-		cfg.max_delay = 0;
+	if (cfg->rule.lr <= 0)
+		ps_config_invalid("learning_rate must be positive", NULL, "Pass a learning rate > 0.");
+	if (cfg->rule.l1 > 0 && cfg->rule.kind != PS_RULE_FTRL)
+		ps_config_invalid("l1 needs the ftrl rule",
+						  "Only FTRL-proximal applies an L1 penalty (and yields exact zeros).",
+						  "Configure update_rule => 'ftrl', or leave l1 at 0.");
+	if ((bad = config_unusable(cfg)) != NULL)
+		ps_config_invalid(bad,
+						  "FTRL's step for a key is learning_rate / (beta + sqrt(n) + learning_rate * l2): with beta and l2 both 0 it is infinite at a key's first push, and an INSERTed weight cannot be kept.",
+						  "Pass beta => 1 (the usual value), or an l2 > 0.");
+	if (cfg->kkt_filter && (cfg->rule.kind != PS_RULE_FTRL || cfg->rule.l1 <= 0))
+		ps_config_invalid("kkt_filter needs the ftrl rule with l1 > 0",
+						  "The KKT filter drops pushes of keys that the L1 penalty keeps at zero.",
+						  "Configure update_rule => 'ftrl' and l1 > 0 with it, or leave kkt_filter off.");
+	if (cfg->consistency != PS_BOUNDED && cfg->max_delay > 0)
+		ps_config_invalid("max_delay needs bounded consistency",
+						  "Sequential consistency is a max_delay of 0; eventual has no bound.",
+						  "Configure consistency => 'bounded' together with max_delay.");
 
 	dir = ps_dir_get(rel, false, 0, 0);
 	if (dir->dim > 0)
 	{
-		int			width = dir->dim * (1 + ps_rule_nstate(cfg.rule.kind));
+		int			width = dir->dim * (1 + ps_rule_nstate(cfg->rule.kind));
 
 		if (width != dir->width)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("cannot change the update rule of ps table \"%s\" from %s to %s while it holds values",
-							RelationGetRelationName(rel), ps_rule_name(old.rule.kind),
-							ps_rule_name(cfg.rule.kind)),
+							RelationGetRelationName(rel), ps_rule_name(old->rule.kind),
+							ps_rule_name(cfg->rule.kind)),
 					 errdetail("The two rules keep different state with each value (%d and %d floats per value).",
-							   dir->width / dir->dim - 1, ps_rule_nstate(cfg.rule.kind)),
+							   dir->width / dir->dim - 1, ps_rule_nstate(cfg->rule.kind)),
 					 errhint("TRUNCATE the table first, or configure a new table.")));
 	}
 	else if (dir->declared_dim > 0 || ps_known_dim(rel, dir) > 0)
-		ps_config_width(rel, &cfg, ps_known_dim(rel, dir));
+		ps_config_width(rel, cfg, ps_known_dim(rel, dir));
+}
 
-	/* the row, written in C: no permission checks apply to it (see above) */
+/*
+ * Store cfg as rel's configuration (a valid one: ps_config_validate), in
+ * C, so no permission check applies (see above).  values and nulls (of
+ * PS_CONFIG_NATTS) receive the row.  Every backend re-reads the
+ * configuration once this commits; this transaction at once.
+ */
+void
+ps_config_store(Relation rel, const PsConfig *cfg, Datum *values, bool *nulls)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			indexoid;
+	Relation	crel = open_config_table(RowExclusiveLock, &indexoid, false);
+	HeapTuple	oldtup = config_lookup(crel, indexoid, relid);
+	HeapTuple	newtup;
+
+	memset(nulls, 0, sizeof(bool) * Natts_cfg);
 	values[Anum_cfg_tbl - 1] = ObjectIdGetDatum(relid);
-	values[Anum_cfg_update_rule - 1] = CStringGetTextDatum(ps_rule_name(cfg.rule.kind));
-	values[Anum_cfg_consistency - 1] = CStringGetTextDatum(ps_consistency_name(cfg.consistency));
-	values[Anum_cfg_max_delay - 1] = Int32GetDatum(cfg.max_delay);
-	values[Anum_cfg_learning_rate - 1] = Float4GetDatum(cfg.rule.lr);
-	values[Anum_cfg_l1 - 1] = Float4GetDatum(cfg.rule.l1);
-	values[Anum_cfg_l2 - 1] = Float4GetDatum(cfg.rule.l2);
-	values[Anum_cfg_beta - 1] = Float4GetDatum(cfg.rule.beta);
-	values[Anum_cfg_kkt_filter - 1] = BoolGetDatum(cfg.kkt_filter);
-	values[Anum_cfg_significance - 1] = Float4GetDatum(cfg.significance);
+	values[Anum_cfg_update_rule - 1] = CStringGetTextDatum(ps_rule_name(cfg->rule.kind));
+	values[Anum_cfg_consistency - 1] = CStringGetTextDatum(ps_consistency_name(cfg->consistency));
+	values[Anum_cfg_max_delay - 1] = Int32GetDatum(cfg->max_delay);
+	values[Anum_cfg_learning_rate - 1] = Float4GetDatum(cfg->rule.lr);
+	values[Anum_cfg_l1 - 1] = Float4GetDatum(cfg->rule.l1);
+	values[Anum_cfg_l2 - 1] = Float4GetDatum(cfg->rule.l2);
+	values[Anum_cfg_beta - 1] = Float4GetDatum(cfg->rule.beta);
+	values[Anum_cfg_kkt_filter - 1] = BoolGetDatum(cfg->kkt_filter);
+	values[Anum_cfg_significance - 1] = Float4GetDatum(cfg->significance);
 	newtup = heap_form_tuple(RelationGetDescr(crel), values, nulls);
 	if (oldtup != NULL)
 		CatalogTupleUpdate(crel, &oldtup->t_self, newtup);
@@ -711,15 +601,6 @@ ps_configure(PG_FUNCTION_ARGS)
 		CatalogTupleInsert(crel, newtup);
 	table_close(crel, RowExclusiveLock);
 
-	/* every backend re-reads the configuration; waiting pulls see it now */
 	CacheInvalidateRelcache(rel);
 	CommandCounterIncrement();
-	ps_workers_set_consistency(rel, cfg.consistency, cfg.max_delay,
-							   old.consistency, old.max_delay);
-	relation_close(rel, NoLock);
-
-	if (get_call_result_type(fcinfo, NULL, &resultdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(resultdesc),
-													  values, nulls)));
 }

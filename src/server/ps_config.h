@@ -9,6 +9,7 @@
 #ifndef PS_CONFIG_H
 #define PS_CONFIG_H
 
+#include "access/htup.h"
 #include "utils/relcache.h"
 
 #include "ps_dir.h"
@@ -30,10 +31,26 @@ typedef struct PsConfig
 	float4		significance;	/* ps_pull_changed: smallest change sent */
 } PsConfig;
 
+/* columns of a row of ps_config */
+#define PS_CONFIG_NATTS 10
+
 extern const PsConfig *ps_config_get(Relation rel);
 extern const PsConfig *ps_config_get_for_write(Relation rel);
 extern void ps_config_forget(Oid relid);
 extern const char *ps_consistency_name(PsConsistency c);
 extern int	ps_config_width(Relation rel, const PsConfig *cfg, int dim);
+extern PsDir *ps_config_storage(Relation rel, int dim, const PsConfig *cfg);
+
+/* reading and writing rows (ps_configure, the trigger on ps_config) */
+extern bool ps_consistency_parse(const char *name, PsConsistency *c);
+extern void ps_config_invalid(const char *what, const char *detail,
+							  const char *hint) pg_attribute_noreturn();
+extern PsConfig ps_config_stored(Oid relid);
+extern void ps_config_from_row(Relation crel, HeapTuple tup, PsConfig *cfg,
+							   Oid *relid);
+extern void ps_config_validate(Relation rel, const PsConfig *cfg,
+							   const PsConfig *old);
+extern void ps_config_store(Relation rel, const PsConfig *cfg, Datum *values,
+							bool *nulls);
 
 #endif							/* PS_CONFIG_H */

@@ -63,7 +63,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "ps.h"
+#include "ps_base.h"
 #include "ps_clock.h"
 #include "ps_dir.h"
 #include "ps_filter.h"
@@ -72,9 +72,6 @@
 #include "ps_store.h"
 #include "ps_table.h"
 
-bool		ps_use_scheduler = true;
-int			ps_queue_size = 64;	/* MB */
-int			ps_time_mark_interval = 0;	/* ms; -1: no time marks */
 
 #define PS_ERROR_LEN 256
 #define PS_MAX_ROUND 1024		/* pushes taken in one round at most */
@@ -851,7 +848,7 @@ apply_group(PushGroup *g, MemoryContext roundcxt)
 		rel->rd_rel->relkind = RELKIND_RELATION;
 		rel->rd_rel->relpersistence = first->persistence;
 		rel->rd_rel->relname = first->relname;
-		rel->rd_tableam = ps_tableam_routine();
+		rel->rd_tableam = ps_table_am();
 
 		dir = ps_dir_get(rel, false, 0, 0);
 		if (dir->n == 0 || dir->width != first->width || dir->dim != first->dim)

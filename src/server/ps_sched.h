@@ -15,9 +15,6 @@
 #include "ps_dir.h"
 #include "ps_store.h"
 
-extern bool ps_use_scheduler;
-extern int	ps_queue_size;
-extern int	ps_time_mark_interval;
 
 extern void ps_sched_init(void);
 extern bool ps_sched_push(Relation rel, PsDir *dir, const int64 *keys,

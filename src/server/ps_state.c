@@ -50,9 +50,8 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#include "ps.h"
+#include "ps_base.h"
 #include "ps_dir.h"
-#include "ps_clock.h"
 #include "ps_state.h"
 
 /* timestamps reserved per metapage update */

@@ -16,7 +16,7 @@
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
-#include "ps.h"
+#include "ps_base.h"
 #include "ps_config.h"
 
 typedef enum PsWorkerState

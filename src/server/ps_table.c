@@ -17,6 +17,7 @@
 
 #include <math.h>
 
+#include "access/tableam.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -27,9 +28,50 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "ps_config.h"
 #include "ps_page.h"
 #include "ps_table.h"
+
+
+/*
+ * The access method's routine table, registered by the module entry
+ * (_PG_init) before anything else runs: what makes a relation a ps table.
+ * Lower layers ask here rather than call into the access method.
+ */
+static const TableAmRoutine *ps_am = NULL;
+
+void
+ps_table_set_am(const TableAmRoutine *routine)
+{
+	ps_am = routine;
+}
+
+const TableAmRoutine *
+ps_table_am(void)
+{
+	Assert(ps_am != NULL);
+	return ps_am;
+}
+
+/* Is rel a ps table? */
+bool
+ps_is_ps_relation(Relation rel)
+{
+	return ps_am != NULL && rel->rd_tableam == ps_am;
+}
+
+/* Is relid a ps table?  Cheap enough for hooks: one relcache lookup. */
+bool
+ps_relid_is_ps(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		result;
+
+	if (!RelationIsValid(rel))
+		return false;
+	result = ps_is_ps_relation(rel);
+	RelationClose(rel);
+	return result;
+}
 
 /*
  * Find the key and value columns, skipping dropped ones.  Returns false if
@@ -256,32 +298,6 @@ ps_known_dim(Relation rel, PsDir *dir)
 		return dir->dim;
 	}
 	return declared;
-}
-
-/*
- * The storage of a table for a write of dim values per key under the
- * configuration cfg: created if the table has none, with room for the
- * update rule's state.  Errors if the storage was made for a rule that
- * keeps other state (a table restored by pg_restore before its
- * configuration, for instance).
- */
-PsDir *
-ps_table_storage(Relation rel, int dim, const PsConfig *cfg)
-{
-	int			width = ps_config_width(rel, cfg, dim);
-	PsDir	   *dir = ps_dir_get(rel, true, dim, width);
-
-	if (dir->dim != dim)
-		ps_dim_mismatch(rel, dim, dir->dim);
-	if (dir->width != width)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("ps table \"%s\" holds state for another update rule than its configured %s rule",
-						ps_relname(rel), ps_rule_name(cfg->rule.kind)),
-				 errdetail("The table stores %d floats per key; the %s rule needs %d.",
-						   dir->width, ps_rule_name(cfg->rule.kind), width),
-				 errhint("VACUUM FULL rebuilds the table for its configured rule (starting its state afresh).")));
-	return dir;
 }
 
 /*

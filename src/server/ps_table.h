@@ -49,6 +49,9 @@ ps_storage_is_new(Relation rel)
 		rel->rd_firstRelfilenodeSubid != InvalidSubTransactionId;
 }
 
+struct TableAmRoutine;
+extern void ps_table_set_am(const struct TableAmRoutine *routine);
+extern const struct TableAmRoutine *ps_table_am(void);
 extern bool ps_is_ps_relation(Relation rel);
 extern bool ps_relid_is_ps(Oid relid);
 
@@ -66,8 +69,6 @@ extern char *ps_visible_relname(Oid relid);
 extern int	ps_known_dim(Relation rel, PsDir *dir);
 extern int	ps_table_dim(Relation rel, PsDir *dir, int inferred);
 extern void ps_dim_mismatch(Relation rel, int dim, int stored);
-struct PsConfig;
-extern PsDir *ps_table_storage(Relation rel, int dim, const struct PsConfig *cfg);
 extern void ps_check_finite(const float4 *vals, Size n, bool sums);
 
 #endif							/* PS_TABLE_H */

@@ -47,7 +47,7 @@
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
-#include "ps.h"
+#include "ps_base.h"
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_keys.h"
@@ -137,26 +137,6 @@ ps_tableam_routine(void)
 	return &ps_methods;
 }
 
-/* Is rel a ps table? */
-bool
-ps_is_ps_relation(Relation rel)
-{
-	return rel->rd_tableam == &ps_methods;
-}
-
-/* Is relid a ps table?  Cheap enough for hooks: one relcache lookup. */
-bool
-ps_relid_is_ps(Oid relid)
-{
-	Relation	rel = RelationIdGetRelation(relid);
-	bool		result;
-
-	if (!RelationIsValid(rel))
-		return false;
-	result = ps_is_ps_relation(rel);
-	RelationClose(rel);
-	return result;
-}
 
 /* ------------------------------------------------------------------------
  * Scans
@@ -888,7 +868,7 @@ insert_rewrite(Relation rel, Oid srcid, const int64 *keys, const float4 *vals,
 {
 	Relation	src = relation_open(srcid, NoLock); /* the rewrite holds it */
 	const PsConfig *cfg = ps_config_get(src);
-	PsDir	   *dir = ps_table_storage(rel, dim, cfg);
+	PsDir	   *dir = ps_config_storage(rel, dim, cfg);
 	PsWrite		w;
 	float4	   *recs = NULL;
 	uint64		clock = 0;
@@ -959,7 +939,7 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 	{
 		ps_freeze_scans(rel);
 		cfg = ps_config_get_for_write(rel);
-		dir = ps_table_storage(rel, dim, cfg);
+		dir = ps_config_storage(rel, dim, cfg);
 		w.mode = PS_WRITE_SET;
 		w.rule = cfg->rule;
 		w.dim = dim;

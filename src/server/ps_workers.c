@@ -60,12 +60,11 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "ps.h"
+#include "ps_base.h"
 #include "ps_config.h"
 #include "ps_state.h"
 #include "ps_workers.h"
 
-int			ps_wait_timeout = 60000;
 
 static PsWorker *
 find_worker(PsTableState *st, int32 id)
@@ -653,18 +652,6 @@ void
 ps_workers_check(Relation rel, int32 id)
 {
 	touch_worker(rel, id, false, false);
-}
-
-/*
- * The consistency model changed from (old, old_delay): waiting pulls
- * re-check at once, when the change commits.
- */
-void
-ps_workers_set_consistency(Relation rel, PsConsistency c, int max_delay,
-						   PsConsistency old, int old_delay)
-{
-	ps_state_consistency_at_commit(RelationGetRelid(rel), c, max_delay,
-								   old, old_delay);
 }
 
 static const char *const state_names[] = {"free", "active", "left", "dropped"};

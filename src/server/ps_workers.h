@@ -22,16 +22,12 @@ typedef enum PsWorkerCall
 	PS_CALL_PULL
 } PsWorkerCall;
 
-extern int	ps_wait_timeout;
 
 extern int32 ps_workers_join(Relation rel);
 extern void ps_workers_leave(Relation rel, int32 worker, bool owner);
 extern void ps_workers_call(Relation rel, int32 worker, int64 clock,
 							PsWorkerCall call);
 extern void ps_workers_check(Relation rel, int32 worker);
-extern void ps_workers_set_consistency(Relation rel, PsConsistency c,
-									   int max_delay, PsConsistency old,
-									   int old_delay);
 extern void ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc);
 
 #endif							/* PS_WORKERS_H */

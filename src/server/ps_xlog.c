@@ -22,10 +22,10 @@
 #include "access/xlogutils.h"
 #include "storage/bufmgr.h"
 
+#include "ps_base.h"
 #include "ps_page.h"
 #include "ps_xlog.h"
 
-bool		ps_replay_wal_0_2 = false;
 
 static void ps_redo_0_2(XLogReaderState *record);
 static void ps_desc_0_2(StringInfo buf, XLogReaderState *record);

@@ -135,7 +135,6 @@ typedef struct xl_ps_dir_append
 	PsDirEntry	entry;
 } xl_ps_dir_append;
 
-extern bool ps_replay_wal_0_2;
 
 /* Start a ps record: the header goes first into its main data. */
 extern void ps_xlog_begin(void);

@@ -1,0 +1,162 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_sql.c
+ *	  What every SQL entry point does first: check its arguments for NULL,
+ *	  check the caller's privileges on the table before locking it, open it
+ *	  as a ps table.
+ *
+ * Layer 9 (SQL entry points), the helpers of ps_sql_*.c.  A role without
+ * the privilege a function needs cannot even queue a lock on the table:
+ * privileges are checked by OID first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "catalog/pg_class.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/tuplestore.h"
+
+#include "ps_base.h"
+#include "ps_dir.h"
+#include "ps_keys.h"
+#include "ps_page.h"
+#include "ps_state.h"
+#include "ps_store.h"
+#include "ps_table.h"
+#include "ps_config.h"
+#include "ps_workers.h"
+#include "ps_sched.h"
+#include "ps_clock.h"
+#include "ps_filter.h"
+#include "ps_sql.h"
+
+void
+ps_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s of %s must not be NULL", what,
+						get_func_name(fcinfo->flinfo->fn_oid))));
+}
+
+/*
+ * Does the current user have one of the privileges in mode on relid (on
+ * the table, or on every column of it)?  Raises the error if not, naming
+ * the table only if the user could have named it.  Takes no lock.
+ */
+static void
+check_privilege(Oid relid, AclMode mode, const char *detail)
+{
+	bool		missing = false;
+	AclResult	aclresult;
+
+	aclresult = pg_class_aclcheck_ext(relid, GetUserId(), mode, &missing);
+	if (missing)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Pass the table by name, as in ps_pull('w', ...).")));
+	/* the privilege on every column does as well as on the table */
+	if (aclresult != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), mode, ACLMASK_ALL) == ACLCHECK_OK)
+		aclresult = ACLCHECK_OK;
+	if (aclresult != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for %s", ps_visible_relname(relid)),
+				 detail ? errdetail("%s", detail) : 0));
+}
+
+/*
+ * Open a ps table for a request after checking privileges: pushing needs
+ * UPDATE, reading needs SELECT (on the table or on all its columns); with
+ * several bits in mode, any of them will do.  A call that names a worker
+ * changes the worker's state and needs UPDATE as well (worker_call).
+ * Privileges are checked before the lock is taken, so a role without them
+ * cannot queue locks on the table.  The lock is held until the
+ * transaction ends.
+ */
+Relation
+ps_open_table_for(FunctionCallInfo fcinfo, AclMode mode, bool worker_call,
+				  LOCKMODE lockmode)
+{
+	Oid			relid;
+	Relation	rel;
+
+	ps_check_preloaded();
+	ps_arg_not_null(fcinfo, 0, "the table");
+	relid = PG_GETARG_OID(0);
+
+	check_privilege(relid, mode, NULL);
+	if (worker_call && (mode & ACL_UPDATE) == 0)
+		check_privilege(relid, ACL_UPDATE,
+						"A worker's call moves the worker's clock, which the other workers wait on: it needs UPDATE, as ps_join does.");
+
+	rel = try_relation_open(relid, lockmode);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (RecoveryInProgress() && !RelationIsPermanent(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot access temporary or unlogged relations during recovery")));
+	if (!ps_is_ps_relation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ps table", RelationGetRelationName(rel)),
+				 errhint("Create parameter tables with CREATE TABLE ... (key bigint, val real) USING ps, or convert one with ALTER TABLE ... SET ACCESS METHOD ps.")));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s does not apply row-level security policies of \"%s\"",
+						get_func_name(fcinfo->flinfo->fn_oid),
+						RelationGetRelationName(rel)),
+				 errhint("Disable row-level security on the table, or use a role that bypasses it.")));
+	return rel;
+}
+
+Relation
+ps_open_table(FunctionCallInfo fcinfo, AclMode mode, LOCKMODE lockmode)
+{
+	return ps_open_table_for(fcinfo, mode, false, lockmode);
+}
+
+/*
+ * Refuse writes to a ps table that only PostgreSQL may write: a
+ * materialized view (REFRESH writes it).
+ */
+void
+ps_check_writable(FunctionCallInfo fcinfo, Relation rel)
+{
+	if (rel->rd_rel->relkind == RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s cannot write to materialized view \"%s\"",
+						get_func_name(fcinfo->flinfo->fn_oid), RelationGetRelationName(rel)),
+				 errdetail("A materialized view holds what its query computed; only REFRESH MATERIALIZED VIEW writes it."),
+				 errhint("Push to a ps table instead.")));
+}
+
+/* The table's last task timestamp; 0 for a table without storage. */
+uint64
+ps_table_last_ts(Relation rel)
+{
+	return ps_has_storage(rel) ? ps_state_last_ts(rel) : 0;
+}

@@ -1,0 +1,627 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_sql_push.c
+ *	  Pushes and pulls: ps_push, ps_push_range, ps_pull, ps_pull_range and
+ *	  the filtered pulls ps_pull_active and ps_pull_changed.
+ *
+ * Layer 9 (SQL entry points).  Everything a request brings (table,
+ * privileges, NULLs, array shapes, lengths against dim, finite values, size
+ * limits) is checked before anything changes; then sorted keys go to the
+ * store (ps_store.c), through the scheduler's queue where it can take them.
+ *
+ * Pushes are not transactional, like nextval(): they take effect at once,
+ * are not undone by ROLLBACK (unless the table's storage is the
+ * transaction's own), and are durable (WAL flushed) when ps_push returns,
+ * whatever synchronous_commit says.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "catalog/pg_class.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/tuplestore.h"
+
+#include "ps_base.h"
+#include "ps_dir.h"
+#include "ps_keys.h"
+#include "ps_page.h"
+#include "ps_state.h"
+#include "ps_store.h"
+#include "ps_table.h"
+#include "ps_config.h"
+#include "ps_workers.h"
+#include "ps_sched.h"
+#include "ps_clock.h"
+#include "ps_filter.h"
+#include "ps_sql.h"
+
+PG_FUNCTION_INFO_V1(ps_push);
+
+PG_FUNCTION_INFO_V1(ps_pull);
+
+PG_FUNCTION_INFO_V1(ps_push_range);
+
+PG_FUNCTION_INFO_V1(ps_pull_range);
+
+PG_FUNCTION_INFO_V1(ps_pull_active);
+
+PG_FUNCTION_INFO_V1(ps_pull_changed);
+
+/* Does the call pass a worker (argument argno, NULL if not given)? */
+static bool
+names_worker(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_NARGS() > argno && !PG_ARGISNULL(argno);
+}
+
+static void
+check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim)
+{
+	if (nkeys > (uint64) ps_max_request_keys)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s request has " UINT64_FORMAT " keys, more than ps.max_request_keys (%d)",
+						get_func_name(fcinfo->flinfo->fn_oid), nkeys,
+						ps_max_request_keys),
+				 errhint("Split the request, or raise ps.max_request_keys.")));
+	if ((Size) nkeys * dim > (MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(float4))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s request of " UINT64_FORMAT " keys of dim %d exceeds the 1 GB array limit",
+						get_func_name(fcinfo->flinfo->fn_oid), nkeys, dim),
+				 errhint("Split the request.")));
+}
+
+/*
+ * A one-dimensional array argument without NULL elements; returns its
+ * element count and data.
+ */
+static int
+array_arg(FunctionCallInfo fcinfo, int argno, const char *what, void **data)
+{
+	ArrayType  *arr;
+	int			n;
+
+	ps_arg_not_null(fcinfo, argno, what);
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s of %s must be a one-dimensional array", what,
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Flatten vector values in key order: dim values per key.")));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s of %s must not contain NULL elements", what,
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Leave keys without values out of the request: missing keys read as 0.")));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	*data = ps_array_data(arr);
+	return n;
+}
+
+/* A real[] result of n zeroed floats. */
+static ArrayType *
+new_float4_array(Size n, float4 **data)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(float4) * n;
+	ArrayType  *arr;
+
+	if (n == 0)
+	{
+		*data = NULL;
+		return construct_empty_array(FLOAT4OID);
+	}
+	arr = palloc0(nbytes);
+	SET_VARSIZE(arr, nbytes);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = FLOAT4OID;
+	ARR_DIMS(arr)[0] = (int) n;
+	ARR_LBOUND(arr)[0] = 1;
+	*data = (float4 *) ps_array_data(arr);
+	return arr;
+}
+
+/*
+ * Apply sorted, distinct keys to a table, through the scheduler if it takes
+ * the push, and make the push durable.  Returns its task timestamp.
+ */
+static uint64
+push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
+			int n, PsWrite *w, int32 worker, int64 clock)
+{
+	XLogRecPtr	flush_lsn;
+
+	ps_freeze_scans(rel);		/* this backend's scans of rel do not see it */
+	w->ts = ps_state_next_ts(rel, &flush_lsn);
+	if (!ps_sched_push(rel, dir, keys, vals, n, w, worker, clock))
+	{
+		/* the push covers its keys as pushed, filtered or not */
+		int64		lo = n > 0 ? keys[0] : 0;
+		int64		hi = n > 0 ? keys[n - 1] : 0;
+		bool		covers = worker > 0 && n > 0;
+
+		ps_sched_time_mark(rel);
+		if (w->kkt)
+		{
+			/* the filter compacts in place: work on copies */
+			int64	   *k = palloc(sizeof(int64) * n);
+			float4	   *v = palloc(sizeof(float4) * w->dim * n);
+
+			memcpy(k, keys, sizeof(int64) * n);
+			memcpy(v, vals, sizeof(float4) * w->dim * n);
+			n = ps_filter_kkt(rel, dir, &w->rule, k, v, n, w->dim);
+			keys = k;
+			vals = v;
+		}
+		ps_store_write(rel, dir, keys, vals, n, w);
+		if (covers)
+			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
+						 lo, hi);
+	}
+	if (RelationNeedsWAL(rel))
+		XLogFlush(Max(XactLastRecEnd, flush_lsn));
+	return w->ts;
+}
+
+static void
+prepare_write(FunctionCallInfo fcinfo, Relation rel)
+{
+	PreventCommandIfReadOnly(get_func_name(fcinfo->flinfo->fn_oid));
+	PreventCommandIfParallelMode(get_func_name(fcinfo->flinfo->fn_oid));
+	ps_check_writable(fcinfo, rel);
+	if (rel->rd_rel->relispartition)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot write to \"%s\", a partition",
+						get_func_name(fcinfo->flinfo->fn_oid), RelationGetRelationName(rel)),
+				 errdetail("Its keys must satisfy the partition bound, which pushes do not check."),
+				 errhint("Push to an unpartitioned ps table, or INSERT through the partitioned table.")));
+}
+
+/*
+ * The dim of a push of nvals values for nkeys keys; checks the lengths
+ * match.  A table without a dim yet takes the one its first write implies.
+ */
+static int
+push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals)
+{
+	PsDir	   *dir = ps_dir_get(rel, false, 0, 0);
+	int			dim = ps_known_dim(rel, dir);
+
+	if (dim == 0 && nkeys > 0 && nvals % nkeys == 0)
+		dim = ps_table_dim(rel, dir, nvals / nkeys);
+	if (dim == 0 || (int64) nvals != nkeys * dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s: the number of values (%d) does not match the number of keys (" INT64_FORMAT ")",
+						get_func_name(fcinfo->flinfo->fn_oid), nvals, nkeys),
+				 dim > 0 ?
+				 errdetail("Table \"%s\" has dim %d, so it takes " INT64_FORMAT " values for these keys.",
+						   RelationGetRelationName(rel), dim, nkeys * dim) :
+				 errdetail("Table \"%s\" has no dim yet; its first write must carry the same number of values for every key.",
+						   RelationGetRelationName(rel)),
+				 errhint("Pass dim values per key, flattened in key order.")));
+	check_request_size(fcinfo, nkeys, dim);
+	return dim;
+}
+
+/*
+ * Worker and clock arguments at argno and argno + 1: both or neither.
+ * Returns whether they were given.
+ */
+static bool
+worker_args(FunctionCallInfo fcinfo, int argno, int32 *worker, int64 *clock)
+{
+	bool		has_worker = PG_NARGS() > argno && !PG_ARGISNULL(argno);
+	bool		has_clock = PG_NARGS() > argno + 1 && !PG_ARGISNULL(argno + 1);
+
+	if (has_worker != has_clock)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s needs both a worker and a clock, or neither",
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("A worker's call names its id (from ps_join) and the clock (iteration) it belongs to.")));
+	if (!has_worker)
+		return false;
+	*worker = PG_GETARG_INT32(argno);
+	*clock = PG_GETARG_INT64(argno + 1);
+	return true;
+}
+
+/*
+ * Start a push of dim values per key: the configured update rule, the
+ * storage (created if the table has none).  After this point the push
+ * changes the table, so all input checks come before.
+ */
+static PsDir *
+start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
+		   PsWrite *w, int32 *worker, int64 *clock)
+{
+	const PsConfig *cfg = ps_config_get_for_write(rel);
+
+	*worker = 0;
+	*clock = -1;
+	if (worker_args(fcinfo, argno, worker, clock))
+		ps_workers_call(rel, *worker, *clock, PS_CALL_PUSH);
+	w->mode = PS_WRITE_PUSH;
+	w->rule = cfg->rule;
+	w->dim = dim;
+	w->ts = 0;
+	w->kkt = cfg->kkt_filter;
+	w->written = NULL;
+	return ps_config_storage(rel, dim, cfg);
+}
+
+/*
+ * ps_push(tbl regclass, keys bigint[], vals real[], worker int, clock bigint)
+ * returns bigint
+ *
+ * Pushes vals (dim values per key) to keys: the table's update rule turns
+ * them into new values (the sum rule adds them).  Repeated keys add up.  A
+ * worker's push names its id and clock.  Returns the push's task
+ * timestamp.
+ */
+Datum
+ps_push(PG_FUNCTION_ARGS)
+{
+	Relation	rel = ps_open_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
+	int64	   *keys;
+	float4	   *vals;
+	int64	   *ukeys;
+	float4	   *uvals;
+	int			nkeys,
+				nvals,
+				dim,
+				n;
+	PsDir	   *dir;
+	PsWrite		w;
+	int32		worker;
+	int64		clock;
+	uint64		ts;
+
+	prepare_write(fcinfo, rel);
+	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	if (nkeys == 0 && nvals == 0)
+	{
+		int32		worker;
+		int64		clock;
+
+		if (worker_args(fcinfo, 3, &worker, &clock))
+			ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
+		/* a no-op, even on a table whose dim is not known yet */
+		ts = ps_table_last_ts(rel);
+		relation_close(rel, NoLock);
+		PG_RETURN_INT64(ts);
+	}
+	dim = push_dim(fcinfo, rel, nkeys, nvals);
+	ps_check_finite(vals, nvals, false);
+	n = ps_aggregate(keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
+	if (uvals != vals)
+		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
+
+	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
+	ts = push_sorted(rel, dir, ukeys, uvals, n, &w, worker, clock);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(ts);
+}
+
+/*
+ * ps_push_range(tbl regclass, first bigint, vals real[], worker int,
+ *				 clock bigint) returns bigint
+ *
+ * Pushes vals to keys first, first + 1, ... (dim values per key).
+ */
+Datum
+ps_push_range(PG_FUNCTION_ARGS)
+{
+	Relation	rel = ps_open_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
+	int64		first;
+	float4	   *vals;
+	int64	   *keys;
+	int			nvals,
+				dim,
+				i;
+	int64		nkeys;
+	PsDir	   *dir;
+	PsWrite		w;
+	int32		worker;
+	int64		clock;
+	uint64		ts;
+
+	prepare_write(fcinfo, rel);
+	ps_arg_not_null(fcinfo, 1, "the first key");
+	first = PG_GETARG_INT64(1);
+	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	if (nvals == 0)
+	{
+		int32		worker;
+		int64		clock;
+
+		if (worker_args(fcinfo, 3, &worker, &clock))
+			ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
+		ts = ps_table_last_ts(rel);
+		relation_close(rel, NoLock);
+		PG_RETURN_INT64(ts);
+	}
+	dir = ps_dir_get(rel, false, 0, 0);
+	dim = ps_table_dim(rel, dir, 0);
+	if (nvals % dim != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("ps_push_range got %d values, not a multiple of dim %d of table \"%s\"",
+						nvals, dim, RelationGetRelationName(rel)),
+				 errhint("Pass dim values per key, flattened in key order.")));
+	nkeys = nvals / dim;
+	if (nkeys > 0 && first > PG_INT64_MAX - (nkeys - 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("ps_push_range: keys " INT64_FORMAT " and " INT64_FORMAT " more run past the largest bigint",
+						first, nkeys - 1),
+				 errhint("The last key of a range is first + (number of values / dim) - 1; it must be at most 9223372036854775807.")));
+	check_request_size(fcinfo, nkeys, dim);
+	ps_check_finite(vals, nvals, false);
+
+	keys = palloc(sizeof(int64) * nkeys);
+	for (i = 0; i < nkeys; i++)
+		keys[i] = first + i;
+	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
+	ts = push_sorted(rel, dir, keys, vals, (int) nkeys, &w, worker, clock);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(ts);
+}
+
+/*
+ * The dim of a read: the table's, or the declared one if it has no storage.
+ */
+static int
+read_dim(Relation rel, PsDir *dir)
+{
+	return ps_table_dim(rel, dir, 0);
+}
+
+/*
+ * ps_pull(tbl regclass, keys bigint[], worker int, clock bigint)
+ * returns real[]
+ *
+ * The values of keys, dim per key, in the order of keys; keys never
+ * written read as zeros.  A worker's pull for a clock first waits as the
+ * table's consistency model says.
+ */
+Datum
+ps_pull(PG_FUNCTION_ARGS)
+{
+	Relation	rel = ps_open_table_for(fcinfo, ACL_SELECT, names_worker(fcinfo, 2),
+										AccessShareLock);
+	int64	   *keys;
+	int			nkeys,
+				dim,
+				i;
+	PsDir	   *dir;
+	ArrayType  *result;
+	float4	   *out;
+	int32		worker;
+	int64		clock;
+	bool		has_worker;
+
+	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	has_worker = worker_args(fcinfo, 2, &worker, &clock);
+	if (nkeys == 0 && !has_worker)
+	{
+		relation_close(rel, NoLock);
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT4OID));
+	}
+	dir = ps_dir_get(rel, false, 0, 0);
+	dim = read_dim(rel, dir);
+	check_request_size(fcinfo, nkeys, dim);
+	if (has_worker)
+	{
+		/* may wait for the other workers; then read what is there now */
+		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
+		dir = ps_dir_get(rel, false, 0, 0);
+	}
+	result = new_float4_array((Size) nkeys * dim, &out);
+
+	for (i = 1; i < nkeys; i++)
+		if (keys[i] < keys[i - 1])
+			break;
+	if (i >= nkeys)
+		ps_store_read(rel, dir, keys, NULL, nkeys, dim, out);
+	else
+	{
+		int64	   *sorted = palloc(sizeof(int64) * nkeys);
+		int32	   *perm = palloc(sizeof(int32) * nkeys);
+
+		ps_sort_keys(keys, nkeys, sorted, perm);
+		ps_store_read(rel, dir, sorted, perm, nkeys, dim, out);
+	}
+	relation_close(rel, NoLock);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * ps_pull_range(tbl regclass, lo bigint, hi bigint, worker int, clock bigint)
+ * returns real[]
+ *
+ * The values of keys lo .. hi - 1 (hi excluded), dim per key; a worker's
+ * pull waits as ps_pull does.
+ */
+Datum
+ps_pull_range(PG_FUNCTION_ARGS)
+{
+	Relation	rel = ps_open_table_for(fcinfo, ACL_SELECT, names_worker(fcinfo, 3),
+										AccessShareLock);
+	int64		lo,
+				hi;
+	uint64		count;
+	int			dim;
+	PsDir	   *dir;
+	ArrayType  *result;
+	float4	   *out;
+	int32		worker;
+	int64		clock;
+	bool		has_worker;
+
+	ps_arg_not_null(fcinfo, 1, "the lower bound");
+	ps_arg_not_null(fcinfo, 2, "the upper bound");
+	lo = PG_GETARG_INT64(1);
+	hi = PG_GETARG_INT64(2);
+	has_worker = worker_args(fcinfo, 3, &worker, &clock);
+	if (lo > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps_pull_range: lower bound " INT64_FORMAT " is above upper bound " INT64_FORMAT,
+						lo, hi),
+				 errhint("ps_pull_range(tbl, lo, hi) reads keys lo .. hi - 1.")));
+	count = (uint64) hi - (uint64) lo;
+	dir = ps_dir_get(rel, false, 0, 0);
+	dim = read_dim(rel, dir);
+	check_request_size(fcinfo, count, dim);
+	if (has_worker)
+	{
+		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
+		dir = ps_dir_get(rel, false, 0, 0);
+	}
+	result = new_float4_array((Size) count * dim, &out);
+	ps_store_read_range(rel, dir, lo, (int64) count, out);
+	relation_close(rel, NoLock);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * A filtered pull: the distinct keys asked for, in key order, with their
+ * values, of which filter keeps some; returned as (keys, vals).
+ */
+static Datum
+pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
+{
+	Relation	rel = ps_open_table_for(fcinfo, ACL_SELECT, names_worker(fcinfo, 2),
+										AccessShareLock);
+	int64	   *keys;
+	int64	   *sorted;
+	int32	   *perm;
+	float4	   *vals;
+	int			nkeys,
+				n = 0,
+				m,
+				dim,
+				i,
+				j;
+	PsDir	   *dir;
+	int32		worker = 0;
+	int64		clock = -1;
+	bool		has_clock;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	Datum	   *kd;
+	ArrayType  *varr;
+	float4	   *vout;
+
+	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	if (filter == PS_FILTER_CHANGED)
+	{
+		/* the worker is required (whose last pulls count), the clock not */
+		ps_arg_not_null(fcinfo, 2, "the worker");
+		worker = PG_GETARG_INT32(2);
+		has_clock = !PG_ARGISNULL(3);
+		if (has_clock)
+			clock = PG_GETARG_INT64(3);
+	}
+	else
+		has_clock = worker_args(fcinfo, 2, &worker, &clock);
+	dir = ps_dir_get(rel, false, 0, 0);
+	dim = read_dim(rel, dir);
+	check_request_size(fcinfo, nkeys, dim);
+	if (has_clock)
+		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
+	else if (filter == PS_FILTER_CHANGED)
+		ps_workers_check(rel, worker);
+	dir = ps_dir_get(rel, false, 0, 0);
+
+	/* distinct keys in key order, and their values */
+	sorted = palloc(sizeof(int64) * Max(nkeys, 1));
+	perm = palloc(sizeof(int32) * Max(nkeys, 1));
+	ps_sort_keys(keys, nkeys, sorted, perm);
+	for (i = 0; i < nkeys; i++)
+		if (n == 0 || sorted[i] != sorted[n - 1])
+			sorted[n++] = sorted[i];
+	vals = palloc0(sizeof(float4) * dim * Max(n, 1));
+	ps_store_read(rel, dir, sorted, NULL, n, dim, vals);
+
+	if (filter == PS_FILTER_CHANGED)
+		m = ps_filter_changed(rel, worker, ps_config_get(rel)->significance,
+							  sorted, vals, n, dim);
+	else
+	{
+		for (i = 0, m = 0; i < n; i++)
+		{
+			bool		active = false;
+			int			d;
+
+			for (d = 0; d < dim; d++)
+				active |= vals[(Size) i * dim + d] != 0.0f;
+			if (!active)
+				continue;
+			sorted[m] = sorted[i];
+			memmove(vals + (Size) m * dim, vals + (Size) i * dim, sizeof(float4) * dim);
+			m++;
+		}
+		ps_filter_count(MyDatabaseId, RelationGetRelid(rel), PS_FILTER_ACTIVE,
+						n - m, dim);
+	}
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	kd = palloc(sizeof(Datum) * Max(m, 1));
+	for (j = 0; j < m; j++)
+		kd[j] = Int64GetDatum(sorted[j]);
+	values[0] = PointerGetDatum(construct_array(kd, m, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	varr = new_float4_array((Size) m * dim, &vout);
+	if (m > 0)
+		memcpy(vout, vals, sizeof(float4) * dim * m);
+	values[1] = PointerGetDatum(varr);
+	relation_close(rel, NoLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * ps_pull_active(tbl, keys, worker, clock) returns (active_keys, vals):
+ * of keys, those with a nonzero value (the active ones under L1).
+ */
+Datum
+ps_pull_active(PG_FUNCTION_ARGS)
+{
+	return pull_filtered(fcinfo, PS_FILTER_ACTIVE);
+}
+
+/*
+ * ps_pull_changed(tbl, keys, worker, clock) returns (changed_keys, vals):
+ * of keys, those whose value moved by more than the table's significance
+ * since this worker last pulled them here (the significantly-modified
+ * filter), and those it never pulled.
+ */
+Datum
+ps_pull_changed(PG_FUNCTION_ARGS)
+{
+	return pull_filtered(fcinfo, PS_FILTER_CHANGED);
+}

@@ -42,6 +42,7 @@
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_filter.h"
+#include "ps_queue.h"
 #include "ps_sched.h"
 #include "ps_state.h"
 #include "ps_table.h"
@@ -452,6 +453,7 @@ _PG_init(void)
 
 	ps_xlog_register();
 	ps_state_init();
+	ps_queue_init();
 	ps_sched_init();
 
 	prev_object_access_hook = object_access_hook;

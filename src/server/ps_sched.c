@@ -1,19 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * ps_sched.c
- *	  The push queue and the scheduler: a background worker that takes the
+ *	  The scheduler: a background worker that takes the
  *	  pushes of all backends from a shared-memory queue, aggregates those
  *	  of the same table and clock, and applies each aggregate once.
  *
- * A backend's ps_push validates and sorts its keys, takes its task
- * timestamp, and appends the push to a byte ring in shared memory (many
- * producers under one LWLock; the payload is copied outside the lock and
- * published with a flag).  It then sets the scheduler's latch and sleeps on
- * a condition variable until its slot says the push was applied and its
- * WAL flushed, or failed.  So ps_push still returns only when the push is
- * durable and applied, and a worker's later pull sees it.
- *
- * The scheduler takes the published prefix of the queue, groups the pushes
+ * Backends put their pushes into the queue (ps_queue.c).  The scheduler takes the published prefix of the queue, groups the pushes
  * by table and clock (pushes of workers at the same clock, or plain pushes,
  * arriving together), merges each group's sorted keys summing the values
  * of equal keys, and applies the update rule once per key of the aggregate
@@ -38,6 +30,11 @@
  * round are failed rather than applied again on restart; pushes still
  * queued are applied by the restarted scheduler, or taken back and applied
  * by their backends if no scheduler is running.
+ *
+ * Layer 7 (training services), the top of it: the scheduler process
+ * calls the queue, the time marks, the range clocks, the filters and the
+ * store; nothing calls it but PostgreSQL (ps_scheduler_main) and the
+ * module entry (ps_sched_init).
  *
  *-------------------------------------------------------------------------
  */
@@ -68,150 +65,19 @@
 #include "ps_dir.h"
 #include "ps_filter.h"
 #include "ps_page.h"
+#include "ps_marks.h"
+#include "ps_queue.h"
+#include "ps_queue_int.h"
 #include "ps_sched.h"
 #include "ps_store.h"
 #include "ps_table.h"
 
-
-#define PS_ERROR_LEN 256
 #define PS_MAX_ROUND 1024		/* pushes taken in one round at most */
-
-typedef enum PsSlotStatus
-{
-	PS_SLOT_IDLE = 0,
-	PS_SLOT_QUEUED,				/* in the queue, not taken yet */
-	PS_SLOT_APPLYING,			/* taken by the scheduler, or applied directly */
-	PS_SLOT_DONE,
-	PS_SLOT_FAILED
-} PsSlotStatus;
-
-/* An error of the scheduler, passed on to the pushes it failed. */
-typedef struct PsError
-{
-	int			sqlerrcode;
-	char		message[PS_ERROR_LEN];
-	char		detail[PS_ERROR_LEN];
-	char		hint[PS_ERROR_LEN];
-} PsError;
-
-/* A backend's in-flight push; protected by the queue lock. */
-typedef struct PsSlot
-{
-	int32		status;			/* PsSlotStatus */
-	bool		abandoned;		/* its backend stopped waiting */
-	uint64		seq;			/* the push in the ring this slot is for */
-	Oid			dbid;
-	Oid			relid;
-	uint64		ts;
-	PsError		error;			/* of a FAILED push */
-} PsSlot;
-
-typedef struct PsQueue
-{
-	uint64		head;			/* first byte not yet consumed */
-	uint64		tail;			/* first byte not yet reserved */
-	Size		size;			/* bytes in the ring */
-	pid_t		sched_pid;		/* 0: no scheduler running */
-	Latch	   *sched_latch;
-	ConditionVariable space_cv; /* the ring has room again */
-	ConditionVariable done_cv;	/* a push was applied or failed */
-	/* time marks: timestamped commit records ahead of ps WAL */
-	pg_atomic_uint64 last_mark; /* TimestampTz of the last one written */
-	uint64		marks_requested;	/* asked for by backends */
-	uint64		marks_written;	/* requests served */
-	/* counters since the server started, for ps_scheduler() */
-	uint64		rounds;			/* rounds that applied something */
-	uint64		aggregates;		/* groups applied */
-	uint64		pushes;			/* pushes applied */
-	uint64		failed;			/* pushes failed */
-	uint64		keys_pushed;	/* keys in the pushes applied */
-	uint64		keys_applied;	/* keys in the aggregates applied */
-	uint64		directories;	/* directory copies the scheduler holds */
-	PsSlot		slots[FLEXIBLE_ARRAY_MEMBER];	/* MaxBackends */
-} PsQueue;
-
-/* One push in the ring, followed by its keys and values. */
-typedef struct PsTaskHeader
-{
-	uint32		len;			/* bytes of the entry, MAXALIGNed */
-	bool		ready;			/* payload written */
-	bool		skip;			/* padding at the end of the ring */
-	int32		slot;
-	uint64		seq;			/* matches the slot's while it is this push's */
-	Oid			dbid;
-	Oid			relid;
-	RelFileNode node;
-	char		persistence;
-	NameData	relname;
-	int32		dim;
-	int32		width;
-	PsRule		rule;
-	bool		kkt;			/* drop pushes of inactive keys */
-	int32		worker;			/* the pushing worker, 0 for plain pushes */
-	int64		clock;			/* the worker's clock, -1 for plain pushes */
-	uint64		ts;
-	int32		nkeys;
-} PsTaskHeader;
-
-#define TASK_HDRSZ MAXALIGN(sizeof(PsTaskHeader))
-#define TaskKeys(h) ((int64 *) ((char *) (h) + TASK_HDRSZ))
-#define TaskVals(h) ((float4 *) (TaskKeys(h) + (h)->nkeys))
-
-static PsQueue *queue = NULL;
-static char *ring = NULL;
-static LWLock *queue_lock = NULL;
-
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-static bool exit_callback_registered = false;
-
-static Size
-queue_struct_size(void)
-{
-	return add_size(offsetof(PsQueue, slots), mul_size(sizeof(PsSlot), MaxBackends));
-}
-
-static void
-ps_sched_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(add_size(queue_struct_size(),
-									(Size) ps_queue_size * 1024 * 1024));
-	RequestNamedLWLockTranche("ps queue", 1);
-}
-
-static void
-ps_sched_shmem_startup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	queue_lock = &(GetNamedLWLockTranche("ps queue"))->lock;
-	queue = ShmemInitStruct("ps queue", queue_struct_size(), &found);
-	ring = ShmemInitStruct("ps queue ring", (Size) ps_queue_size * 1024 * 1024, &found);
-	if (!found)
-	{
-		memset(queue, 0, queue_struct_size());
-		queue->size = (Size) ps_queue_size * 1024 * 1024;
-		pg_atomic_init_u64(&queue->last_mark, 0);
-		ConditionVariableInit(&queue->space_cv);
-		ConditionVariableInit(&queue->done_cv);
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
 
 void
 ps_sched_init(void)
 {
 	BackgroundWorker worker;
-
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = ps_sched_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = ps_sched_shmem_startup;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -223,528 +89,6 @@ ps_sched_init(void)
 	snprintf(worker.bgw_type, BGW_MAXLEN, "ps scheduler");
 	RegisterBackgroundWorker(&worker);
 }
-
-/* Bytes of ring left before its end at pos, if too few for a header. */
-static inline Size
-unusable_tail(uint64 pos)
-{
-	Size		left = queue->size - (Size) (pos % queue->size);
-
-	return left < TASK_HDRSZ ? left : 0;
-}
-
-static PsSlot *
-my_slot(void)
-{
-	return &queue->slots[MyBackendId - 1];
-}
-
-/* ------------------------------------------------------------------------
- * Producers: backends
- * ------------------------------------------------------------------------
- */
-
-/*
- * Wait until a push of ours that was abandoned earlier has finished.  A
- * DONE or FAILED slot nobody collects (its backend is gone) is free too.
- */
-static void
-wait_slot_idle(PsSlot *slot)
-{
-	for (;;)
-	{
-		bool		idle;
-
-		LWLockAcquire(queue_lock, LW_SHARED);
-		idle = slot->status == PS_SLOT_IDLE || slot->status == PS_SLOT_DONE ||
-			slot->status == PS_SLOT_FAILED;
-		LWLockRelease(queue_lock);
-		if (idle)
-			break;
-		ConditionVariableTimedSleep(&queue->done_cv, 1000, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-}
-
-/* What became of a push its backend stopped waiting for. */
-typedef enum PsOutcome
-{
-	PS_PUSH_NOT_APPLIED,		/* taken out of the queue */
-	PS_PUSH_APPLIED,			/* applied before we looked */
-	PS_PUSH_FAILED,				/* the scheduler failed it */
-	PS_PUSH_UNKNOWN				/* its scheduler died applying it */
-} PsOutcome;
-
-/*
- * Our backend stops waiting for its push (an error, a cancel, or exit).
- * The decision is made under the queue lock held exclusively, the lock
- * under which the scheduler takes pushes: a push still queued is marked
- * abandoned there, and the scheduler, which checks the mark when it takes
- * the push, skips it.  A push the scheduler has taken is waited for until
- * it is applied, so that we hold our lock on the table until then (a DROP
- * or TRUNCATE must not commit while it is being written); interrupts are
- * held, and the wait lasts one apply at most.  Returns what became of it.
- */
-static PsOutcome
-abandon_slot(PsSlot *slot)
-{
-	PsOutcome	outcome = PS_PUSH_NOT_APPLIED;
-
-	HOLD_INTERRUPTS();
-	for (;;)
-	{
-		bool		wait = false;
-
-		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-		switch ((PsSlotStatus) slot->status)
-		{
-			case PS_SLOT_QUEUED:
-				slot->abandoned = true;
-				outcome = PS_PUSH_NOT_APPLIED;
-				break;
-			case PS_SLOT_APPLYING:
-				if (queue->sched_pid != 0)
-					wait = true;
-				else
-				{
-					/* its scheduler exited mid-apply; the next one fails it */
-					slot->abandoned = true;
-					outcome = PS_PUSH_UNKNOWN;
-				}
-				break;
-			case PS_SLOT_DONE:
-				slot->status = PS_SLOT_IDLE;
-				outcome = PS_PUSH_APPLIED;
-				break;
-			case PS_SLOT_FAILED:
-				slot->status = PS_SLOT_IDLE;
-				outcome = PS_PUSH_FAILED;
-				break;
-			case PS_SLOT_IDLE:
-				break;
-		}
-		LWLockRelease(queue_lock);
-		if (!wait)
-			break;
-		ConditionVariableTimedSleep(&queue->done_cv, 100, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-	RESUME_INTERRUPTS();
-	return outcome;
-}
-
-/* A backend that exits while its push is in flight lets the slot go. */
-static void
-backend_exit(int code, Datum arg)
-{
-	if (queue != NULL && MyBackendId != InvalidBackendId)
-		(void) abandon_slot(my_slot());
-}
-
-/*
- * Queue a push of sorted, distinct keys for the scheduler and wait until it
- * is applied.  Returns false, having done nothing, if the scheduler cannot
- * take it: the caller then applies it itself.  Errors of the apply are
- * raised here.
- */
-bool
-ps_sched_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			  int n, const PsWrite *w, int32 worker, int64 clock)
-{
-	Size		need = MAXALIGN(TASK_HDRSZ + sizeof(int64) * n +
-								sizeof(float4) * w->dim * n);
-	PsSlot	   *slot;
-	PsTaskHeader *h;
-	uint64		pos;
-	volatile PsSlotStatus status = PS_SLOT_QUEUED;
-	volatile bool taken_back = false;
-	Latch	   *latch;
-
-	/*
-	 * Storage created in this transaction is the backend's alone until it
-	 * commits, and may be emptied in place (TRUNCATE in the same
-	 * transaction) without the scheduler hearing of it: the backend writes
-	 * it itself.
-	 */
-	if (!ps_use_scheduler || queue == NULL || MyBackendId == InvalidBackendId ||
-		RelationUsesLocalBuffers(rel) || ps_storage_is_new(rel) ||
-		need > queue->size / 4 || queue->sched_pid == 0)
-		return false;
-
-	slot = my_slot();
-	if (!exit_callback_registered)
-	{
-		before_shmem_exit(backend_exit, (Datum) 0);
-		exit_callback_registered = true;
-	}
-	wait_slot_idle(slot);
-
-	/* reserve room; wait for the scheduler to free some if need be */
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	for (;;)
-	{
-		Size		gap = unusable_tail(queue->tail);
-		Size		off = (Size) ((queue->tail + gap) % queue->size);
-		Size		pad = (off + need > queue->size) ? queue->size - off : 0;
-
-		if ((queue->tail - queue->head) + gap + pad + need <= queue->size)
-		{
-			queue->tail += gap;
-			if (pad > 0)
-			{
-				h = (PsTaskHeader *) (ring + off);
-				h->len = pad;
-				h->skip = true;
-				h->ready = true;
-				queue->tail += pad;
-			}
-			break;
-		}
-		LWLockRelease(queue_lock);
-		ConditionVariableTimedSleep(&queue->space_cv, 1000, PG_WAIT_EXTENSION);
-		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	}
-	ConditionVariableCancelSleep();
-	pos = queue->tail;
-	queue->tail += need;
-	h = (PsTaskHeader *) (ring + pos % queue->size);
-	h->len = need;
-	h->ready = false;
-	h->skip = false;
-	slot->status = PS_SLOT_QUEUED;
-	slot->abandoned = false;
-	slot->seq++;
-	slot->dbid = MyDatabaseId;
-	slot->relid = RelationGetRelid(rel);
-	slot->ts = w->ts;
-	latch = queue->sched_latch;
-	LWLockRelease(queue_lock);
-
-	h->slot = MyBackendId - 1;
-	h->seq = slot->seq;			/* only we change it, and not before this push is done */
-	h->dbid = MyDatabaseId;
-	h->relid = RelationGetRelid(rel);
-	h->node = rel->rd_node;
-	h->persistence = rel->rd_rel->relpersistence;
-	namestrcpy(&h->relname, RelationGetRelationName(rel));
-	h->dim = w->dim;
-	h->width = dir->width;
-	h->rule = w->rule;
-	h->kkt = w->kkt;
-	h->worker = worker;
-	h->clock = clock;
-	h->ts = w->ts;
-	h->nkeys = n;
-	memcpy(TaskKeys(h), keys, sizeof(int64) * n);
-	memcpy(TaskVals(h), vals, sizeof(float4) * w->dim * n);
-	pg_write_barrier();
-	h->ready = true;
-	if (latch)
-		SetLatch(latch);
-
-	/*
-	 * Wait for the outcome.  If we are interrupted while the push is
-	 * queued, the scheduler skips it; while it is being applied, we wait
-	 * for the apply to end (abandon_slot) and it is applied, not
-	 * acknowledged.  If no scheduler is running and the push is still
-	 * queued, take it back.
-	 */
-	PG_TRY();
-	{
-		for (;;)
-		{
-			bool		alive;
-
-			LWLockAcquire(queue_lock, LW_SHARED);
-			status = slot->status;
-			alive = queue->sched_pid != 0;
-			LWLockRelease(queue_lock);
-			if (status == PS_SLOT_DONE || status == PS_SLOT_FAILED)
-				break;
-			if (!alive && status == PS_SLOT_QUEUED)
-			{
-				/*
-				 * No scheduler: take the push back.  A scheduler starts
-				 * under this lock, and then finds the slot idle and skips
-				 * the queue entry.
-				 */
-				LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-				if (slot->status == PS_SLOT_QUEUED && queue->sched_pid == 0)
-				{
-					slot->status = PS_SLOT_IDLE;
-					taken_back = true;
-				}
-				LWLockRelease(queue_lock);
-				if (taken_back)
-					break;
-			}
-			ConditionVariableTimedSleep(&queue->done_cv, 1000, PG_WAIT_EXTENSION);
-		}
-		ConditionVariableCancelSleep();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		PsOutcome	outcome;
-		const char *what;
-
-		/* we are in ErrorContext, which FlushErrorState resets */
-		MemoryContextSwitchTo(CurTransactionContext);
-		ConditionVariableCancelSleep();
-		outcome = abandon_slot(slot);
-
-		/* say what became of the push (a client deciding to retry needs it) */
-		switch (outcome)
-		{
-			case PS_PUSH_APPLIED:
-				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was applied before the cancel took effect; do not push it again.",
-								w->ts);
-				break;
-			case PS_PUSH_FAILED:
-				what = psprintf("The push (task timestamp " UINT64_FORMAT ") failed in the scheduler; see ps_wait.",
-								w->ts);
-				break;
-			case PS_PUSH_UNKNOWN:
-				what = psprintf("The scheduler exited while applying the push (task timestamp " UINT64_FORMAT "): it may be partly applied.",
-								w->ts);
-				break;
-			default:
-				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was taken out of the queue and not applied.",
-								w->ts);
-				break;
-		}
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, what) :
-			pstrdup(what);
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-
-	if (taken_back)
-		return false;
-
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	slot->status = PS_SLOT_IDLE;
-	LWLockRelease(queue_lock);
-	if (status == PS_SLOT_FAILED)
-	{
-		PsError		e = slot->error;
-
-		ereport(ERROR,
-				(errcode(e.sqlerrcode),
-				 errmsg("%s", e.message),
-				 e.detail[0] ? errdetail("%s", e.detail) : 0,
-				 e.hint[0] ? errhint("%s", e.hint) : 0));
-	}
-	return true;
-}
-
-/* ------------------------------------------------------------------------
- * Time marks
- *
- * PostgreSQL stops recovery at recovery_target_time, and holds back a
- * standby's replay for recovery_min_apply_delay, only at commit records,
- * and ps changes write none: without help, a restore to a point in time
- * would keep every push after it, and a delayed standby would show pushes
- * at once.  So a commit record stamped with the current time, a "time
- * mark" (an empty transaction with an xid, committed by the scheduler),
- * goes into WAL ahead of ps changes: ahead of every scheduler round (or
- * when the last mark is older than ps.time_mark_interval, if that is
- * set), and when the last mark is older than 1 ms (or the interval)
- * ahead of changes a backend writes itself (pushes the scheduler does not
- * take, INSERT, COPY), which ask the scheduler for one and wait.  Recovery
- * to time T then stops at the first mark after T, before the changes
- * that follow it; a delayed standby holds them back with it.  A mark costs
- * one xid and a commit record; it is committed asynchronously, the flush
- * of the round (or of the push) that follows makes it durable.  Nothing
- * is marked when wal_level is minimal (no archive, no standby), or when
- * ps.time_mark_interval is -1.
- * ------------------------------------------------------------------------
- */
-
-/* Is a mark due before ps WAL written now?  floor_ms: shortest interval. */
-static bool
-mark_due(TimestampTz now, int floor_ms)
-{
-	int			interval = Max(ps_time_mark_interval, floor_ms);
-
-	if (ps_time_mark_interval < 0 || !XLogIsNeeded())
-		return false;
-	return interval == 0 ||
-		TimestampDifferenceExceeds((TimestampTz) pg_atomic_read_u64(&queue->last_mark),
-								   now, interval);
-}
-
-/*
- * The scheduler writes a time mark.  Marks are for recovery by time only:
- * if one cannot be written (PostgreSQL refuses new transaction ids near
- * wraparound), the pushes go on without it, and a warning says so, at most
- * once a minute.
- */
-static void
-write_time_mark(void)
-{
-	static TimestampTz last_warning = 0;
-	TimestampTz now = GetCurrentTimestamp();
-	MemoryContext cxt = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		StartTransactionCommand();
-		(void) GetTopTransactionId();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		if (TimestampDifferenceExceeds(last_warning, now, 60 * 1000))
-		{
-			ereport(WARNING,
-					(errcode(edata->sqlerrcode),
-					 errmsg("ps scheduler could not write a time mark: %s", edata->message),
-					 errdetail("Pushes go on; recovery to a point in time may place them at an earlier commit record."),
-					 edata->hint ? errhint("%s", edata->hint) : 0));
-			last_warning = now;
-		}
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	pg_atomic_write_u64(&queue->last_mark, (uint64) now);
-}
-
-/* The scheduler serves the marks backends asked for. */
-static void
-serve_mark_requests(void)
-{
-	uint64		requested;
-
-	LWLockAcquire(queue_lock, LW_SHARED);
-	requested = queue->marks_requested;
-	LWLockRelease(queue_lock);
-	if (requested <= queue->marks_written)
-		return;
-	write_time_mark();
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	queue->marks_written = requested;
-	LWLockRelease(queue_lock);
-	ConditionVariableBroadcast(&queue->done_cv);
-}
-
-/*
- * A backend is about to write ps changes to rel itself: make sure a time
- * mark precedes them.  Waits for the scheduler, 50 ms at most (it serves
- * requests between the groups of a round, so it answers within one
- * group's apply); goes on without a mark if none runs or the wait runs
- * out (recovery by time then places the changes at the commit record
- * before them): a write never waits long for a mark.  Storage created in
- * this transaction needs none: it exists only once the transaction's own
- * commit record does.
- */
-void
-ps_sched_time_mark(Relation rel)
-{
-	uint64		ticket;
-	Latch	   *latch;
-	TimestampTz start;
-
-	if (queue == NULL || !RelationNeedsWAL(rel) || ps_storage_is_new(rel) ||
-		!mark_due(GetCurrentTimestamp(), 1))
-		return;
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	if (queue->sched_pid == 0)
-	{
-		LWLockRelease(queue_lock);
-		return;
-	}
-	ticket = ++queue->marks_requested;
-	latch = queue->sched_latch;
-	LWLockRelease(queue_lock);
-	if (latch)
-		SetLatch(latch);
-	start = GetCurrentTimestamp();
-	for (;;)
-	{
-		bool		done;
-
-		LWLockAcquire(queue_lock, LW_SHARED);
-		done = queue->marks_written >= ticket || queue->sched_pid == 0;
-		LWLockRelease(queue_lock);
-		if (done || TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 50))
-			break;
-		ConditionVariableTimedSleep(&queue->done_cv, 10, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-}
-
-/*
- * The scheduler's counters: pid (0 if not running), rounds, aggregates,
- * pushes applied and failed, keys pushed, keys applied, and the directory
- * copies it holds.
- */
-void
-ps_sched_counters(int32 *pid, uint64 *counts)
-{
-	if (queue == NULL)
-	{
-		*pid = 0;
-		memset(counts, 0, sizeof(uint64) * PS_SCHED_NCOUNTERS);
-		return;
-	}
-	LWLockAcquire(queue_lock, LW_SHARED);
-	*pid = queue->sched_pid;
-	counts[0] = queue->rounds;
-	counts[1] = queue->aggregates;
-	counts[2] = queue->pushes;
-	counts[3] = queue->failed;
-	counts[4] = queue->keys_pushed;
-	counts[5] = queue->keys_applied;
-	counts[6] = queue->directories;
-	LWLockRelease(queue_lock);
-}
-
-/*
- * Wait until no push of rel with timestamp <= ts is in flight (queued, or
- * being applied by the scheduler).
- */
-void
-ps_sched_wait_ts(Relation rel, uint64 ts)
-{
-	if (queue == NULL)
-		return;
-	for (;;)
-	{
-		bool		busy = false;
-		int			i;
-
-		LWLockAcquire(queue_lock, LW_SHARED);
-		for (i = 0; i < MaxBackends && !busy; i++)
-		{
-			PsSlot	   *s = &queue->slots[i];
-
-			busy = ((s->status == PS_SLOT_QUEUED && !s->abandoned) ||
-					s->status == PS_SLOT_APPLYING) &&
-				s->dbid == MyDatabaseId &&
-				s->relid == RelationGetRelid(rel) && s->ts <= ts;
-		}
-		LWLockRelease(queue_lock);
-		if (!busy)
-			break;
-		ConditionVariableTimedSleep(&queue->done_cv, 1000, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-}
-
-/* ------------------------------------------------------------------------
- * The scheduler
- * ------------------------------------------------------------------------
- */
 
 typedef struct PushGroup
 {
@@ -763,11 +107,11 @@ typedef struct PushGroup
 static void
 scheduler_exit(int code, Datum arg)
 {
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	queue->sched_pid = 0;
-	queue->sched_latch = NULL;
-	LWLockRelease(queue_lock);
-	ConditionVariableBroadcast(&queue->done_cv);
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	ps_queue->sched_pid = 0;
+	ps_queue->sched_latch = NULL;
+	LWLockRelease(ps_queue_lock);
+	ConditionVariableBroadcast(&ps_queue->done_cv);
 }
 
 /*
@@ -1026,23 +370,23 @@ scheduler_round(MemoryContext roundcxt)
 	MemoryContext old;
 
 	/* take the published prefix */
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	pos = queue->head;
-	end = queue->tail;
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	pos = ps_queue->head;
+	end = ps_queue->tail;
 	while (pos < end && ntasks < PS_MAX_ROUND)
 	{
 		PsTaskHeader *h;
 
-		pos += unusable_tail(pos);
+		pos += ps_queue_unusable_tail(pos);
 		if (pos >= end)
 			break;
-		h = (PsTaskHeader *) (ring + pos % queue->size);
+		h = (PsTaskHeader *) (ps_ring + pos % ps_queue->size);
 		if (!h->ready)
 			break;
 		pg_read_barrier();
 		if (!h->skip)
 		{
-			PsSlot	   *s = &queue->slots[h->slot];
+			PsSlot	   *s = &ps_queue->slots[h->slot];
 
 			/*
 			 * Apply only a push its slot still waits for: not one taken back
@@ -1061,12 +405,12 @@ scheduler_round(MemoryContext roundcxt)
 		pos += h->len;
 	}
 	end = pos;
-	if (end == queue->head)
+	if (end == ps_queue->head)
 	{
-		LWLockRelease(queue_lock);
+		LWLockRelease(ps_queue_lock);
 		return false;
 	}
-	LWLockRelease(queue_lock);
+	LWLockRelease(ps_queue_lock);
 
 	/* group by table and clock, keeping queue order */
 	old = MemoryContextSwitchTo(roundcxt);
@@ -1088,8 +432,8 @@ scheduler_round(MemoryContext roundcxt)
 	for (i = 0; i < ntasks; i++)
 		if (tasks[i]->persistence == RELPERSISTENCE_PERMANENT)
 		{
-			if (mark_due(GetCurrentTimestamp(), 0))
-				write_time_mark();
+			if (ps_mark_due(GetCurrentTimestamp(), 0))
+				ps_mark_write();
 			break;
 		}
 
@@ -1099,7 +443,7 @@ scheduler_round(MemoryContext roundcxt)
 		XLogRecPtr	lsn = apply_group_in_xact(&groups[j], roundcxt);
 
 		flush = Max(flush, lsn);
-		serve_mark_requests();	/* backends writing themselves wait for one */
+		ps_mark_serve();	/* backends writing themselves wait for one */
 	}
 
 	/*
@@ -1127,19 +471,19 @@ scheduler_round(MemoryContext roundcxt)
 	if (!XLogRecPtrIsInvalid(flush))
 		XLogFlush(flush);
 
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-	queue->rounds++;
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	ps_queue->rounds++;
 	for (j = 0; j < ngroups; j++)
 	{
 		if (!groups[j].failed)
 		{
-			queue->aggregates++;
-			queue->keys_applied += groups[j].nkeys;
+			ps_queue->aggregates++;
+			ps_queue->keys_applied += groups[j].nkeys;
 		}
 		for (i = 0; i < groups[j].ntasks; i++)
 		{
 			PsTaskHeader *t = groups[j].tasks[i];
-			PsSlot	   *s = &queue->slots[t->slot];
+			PsSlot	   *s = &ps_queue->slots[t->slot];
 			bool		failed = groups[j].failed && !groups[j].applied[i];
 
 			if (s->abandoned)
@@ -1152,18 +496,18 @@ scheduler_round(MemoryContext roundcxt)
 			else
 				s->status = PS_SLOT_DONE;
 			if (failed)
-				queue->failed++;
+				ps_queue->failed++;
 			else
 			{
-				queue->pushes++;
-				queue->keys_pushed += t->nkeys;
+				ps_queue->pushes++;
+				ps_queue->keys_pushed += t->nkeys;
 			}
 		}
 	}
-	queue->head = end;
-	LWLockRelease(queue_lock);
-	ConditionVariableBroadcast(&queue->done_cv);
-	ConditionVariableBroadcast(&queue->space_cv);
+	ps_queue->head = end;
+	LWLockRelease(ps_queue_lock);
+	ConditionVariableBroadcast(&ps_queue->done_cv);
+	ConditionVariableBroadcast(&ps_queue->space_cv);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(roundcxt);
@@ -1199,10 +543,10 @@ ps_scheduler_main(Datum arg)
 	 * Pushes a previous scheduler was applying when it exited may be partly
 	 * applied: fail them rather than apply them twice.
 	 */
-	LWLockAcquire(queue_lock, LW_EXCLUSIVE);
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
 	for (i = 0; i < MaxBackends; i++)
 	{
-		PsSlot	   *s = &queue->slots[i];
+		PsSlot	   *s = &ps_queue->slots[i];
 
 		if (s->status == PS_SLOT_APPLYING)
 		{
@@ -1214,11 +558,11 @@ ps_scheduler_main(Datum arg)
 			strlcpy(s->error.detail, "The push may be partly applied.", PS_ERROR_LEN);
 		}
 	}
-	queue->sched_pid = MyProcPid;
-	queue->sched_latch = MyLatch;
-	LWLockRelease(queue_lock);
+	ps_queue->sched_pid = MyProcPid;
+	ps_queue->sched_latch = MyLatch;
+	LWLockRelease(ps_queue_lock);
 	before_shmem_exit(scheduler_exit, (Datum) 0);
-	ConditionVariableBroadcast(&queue->done_cv);
+	ConditionVariableBroadcast(&ps_queue->done_cv);
 
 	roundcxt = AllocSetContextCreate(TopMemoryContext, "ps scheduler round",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -1231,7 +575,7 @@ ps_scheduler_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		serve_mark_requests();
+		ps_mark_serve();
 		busy = scheduler_round(roundcxt);
 
 		/*
@@ -1245,9 +589,9 @@ ps_scheduler_main(Datum arg)
 			ps_dir_prune(now, 60 * 1000);
 			last_prune = now;
 		}
-		LWLockAcquire(queue_lock, LW_EXCLUSIVE);
-		queue->directories = (uint64) ps_dir_count();
-		LWLockRelease(queue_lock);
+		LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+		ps_queue->directories = (uint64) ps_dir_count();
+		LWLockRelease(ps_queue_lock);
 		if (busy)
 			continue;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -40,7 +40,6 @@
 #include "ps_table.h"
 #include "ps_config.h"
 #include "ps_workers.h"
-#include "ps_sched.h"
 #include "ps_clock.h"
 #include "ps_filter.h"
 #include "ps_sql.h"

@@ -39,7 +39,7 @@
 #include "ps_table.h"
 #include "ps_config.h"
 #include "ps_workers.h"
-#include "ps_sched.h"
+#include "ps_queue.h"
 #include "ps_clock.h"
 #include "ps_filter.h"
 #include "ps_sql.h"
@@ -260,19 +260,19 @@ Datum
 ps_scheduler(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[PS_SCHED_NCOUNTERS + 1];
-	bool		nulls[PS_SCHED_NCOUNTERS + 1] = {false};
+	Datum		values[PS_QUEUE_NCOUNTERS + 1];
+	bool		nulls[PS_QUEUE_NCOUNTERS + 1] = {false};
 	int32		pid;
-	uint64		counts[PS_SCHED_NCOUNTERS];
+	uint64		counts[PS_QUEUE_NCOUNTERS];
 	int			i;
 
 	ps_check_preloaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	ps_sched_counters(&pid, counts);
+	ps_queue_counters(&pid, counts);
 	values[0] = Int32GetDatum(pid);
 	nulls[0] = pid == 0;
-	for (i = 0; i < PS_SCHED_NCOUNTERS; i++)
+	for (i = 0; i < PS_QUEUE_NCOUNTERS; i++)
 		values[i + 1] = Int64GetDatum((int64) counts[i]);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

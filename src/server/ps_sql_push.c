@@ -45,7 +45,8 @@
 #include "ps_table.h"
 #include "ps_config.h"
 #include "ps_workers.h"
-#include "ps_sched.h"
+#include "ps_queue.h"
+#include "ps_marks.h"
 #include "ps_clock.h"
 #include "ps_filter.h"
 #include "ps_sql.h"
@@ -151,14 +152,14 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 
 	ps_freeze_scans(rel);		/* this backend's scans of rel do not see it */
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
-	if (!ps_sched_push(rel, dir, keys, vals, n, w, worker, clock))
+	if (!ps_queue_push(rel, dir, keys, vals, n, w, worker, clock))
 	{
 		/* the push covers its keys as pushed, filtered or not */
 		int64		lo = n > 0 ? keys[0] : 0;
 		int64		hi = n > 0 ? keys[n - 1] : 0;
 		bool		covers = worker > 0 && n > 0;
 
-		ps_sched_time_mark(rel);
+		ps_mark_request(rel);
 		if (w->kkt)
 		{
 			/* the filter compacts in place: work on copies */

@@ -48,7 +48,7 @@
 #include "ps_table.h"
 #include "ps_config.h"
 #include "ps_workers.h"
-#include "ps_sched.h"
+#include "ps_queue.h"
 #include "ps_clock.h"
 #include "ps_filter.h"
 #include "ps_sql.h"
@@ -88,7 +88,7 @@ ps_wait(PG_FUNCTION_ARGS)
 						ts, RelationGetRelationName(rel)),
 				 errdetail("The last timestamp issued is " UINT64_FORMAT ".", last),
 				 errhint("Pass a timestamp returned by ps_push on this table.")));
-	ps_sched_wait_ts(rel, (uint64) ts);
+	ps_queue_wait_ts(rel, (uint64) ts);
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -52,7 +52,7 @@
 #include "ps_dir.h"
 #include "ps_keys.h"
 #include "ps_page.h"
-#include "ps_sched.h"
+#include "ps_marks.h"
 #include "ps_state.h"
 #include "ps_store.h"
 #include "ps_table.h"
@@ -946,7 +946,7 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		w.kkt = false;
 		w.written = NULL;
 		w.ts = ps_state_next_ts(rel, &flush_lsn);
-		ps_sched_time_mark(rel);
+		ps_mark_request(rel);
 		ps_store_write(rel, dir, ukeys, uvals, n, &w);
 	}
 	pgstat_count_heap_insert(rel, nslots);

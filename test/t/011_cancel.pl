@@ -330,7 +330,7 @@ my $gdb_ok = eval {
 	# (%rdi), the mode the second (%esi; LW_EXCLUSIVE is 0).
 	my $b_gdb = start_gdb(
 		'backend', $b_pid, join("\n",
-			'break *LWLockAcquire if $rdi == (long) queue_lock && ($rsi & 0xffffffff) == 0',
+			'break *LWLockAcquire if $rdi == (long) ps_queue_lock && ($rsi & 0xffffffff) == 0',
 			"shell touch '$f{b_armed}'",
 			'continue',
 			"shell touch '$f{b_stopped}'",

@@ -1,0 +1,472 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_queue.c
+ *	  The push queue, backends' side: a push goes into a byte ring in shared
+ *	  memory, and its backend waits until the scheduler has applied it.
+ *
+ * A backend's ps_push validates and sorts its keys, takes its task
+ * timestamp, and appends the push to the ring (many producers under one
+ * LWLock; the payload is copied outside the lock and published with a
+ * flag).  It then sets the scheduler's latch and sleeps on a condition
+ * variable until its slot says the push was applied and its WAL flushed,
+ * or failed.  So ps_push still returns only when the push is durable and
+ * applied, and a worker's later pull sees it.  Pushes the queue cannot take
+ * (temporary tables, storage created in the current transaction, pushes
+ * larger than a quarter of the ring, no scheduler running, ps.scheduler =
+ * off) are applied by the backend itself: ps_queue_push returns false.
+ * A cancel while a push is queued takes it back, under the same lock the
+ * scheduler takes it with, or, if the scheduler has it already, waits
+ * until it is applied and says so.
+ *
+ * Layer 7 (training services).  Calls the layers below; never the
+ * scheduler process (ps_sched.c), which it only wakes through its latch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "access/xlog.h"
+#include "access/xlogutils.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ps_base.h"
+#include "ps_clock.h"
+#include "ps_dir.h"
+#include "ps_filter.h"
+#include "ps_page.h"
+#include "ps_queue.h"
+#include "ps_queue_int.h"
+#include "ps_store.h"
+#include "ps_table.h"
+
+PsQueue    *ps_queue = NULL;
+char	   *ps_ring = NULL;
+LWLock	   *ps_queue_lock = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool exit_callback_registered = false;
+
+static Size
+queue_struct_size(void)
+{
+	return add_size(offsetof(PsQueue, slots), mul_size(sizeof(PsSlot), MaxBackends));
+}
+
+static void
+queue_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(add_size(queue_struct_size(),
+									(Size) ps_queue_size * 1024 * 1024));
+	RequestNamedLWLockTranche("ps queue", 1);
+}
+
+static void
+queue_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ps_queue_lock = &(GetNamedLWLockTranche("ps queue"))->lock;
+	ps_queue = ShmemInitStruct("ps queue", queue_struct_size(), &found);
+	ps_ring = ShmemInitStruct("ps queue ring", (Size) ps_queue_size * 1024 * 1024, &found);
+	if (!found)
+	{
+		memset(ps_queue, 0, queue_struct_size());
+		ps_queue->size = (Size) ps_queue_size * 1024 * 1024;
+		pg_atomic_init_u64(&ps_queue->last_mark, 0);
+		ConditionVariableInit(&ps_queue->space_cv);
+		ConditionVariableInit(&ps_queue->done_cv);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Ask for the queue's shared memory (from _PG_init). */
+void
+ps_queue_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = queue_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = queue_shmem_startup;
+}
+
+static PsSlot *
+my_slot(void)
+{
+	return &ps_queue->slots[MyBackendId - 1];
+}
+
+/*
+ * Wait until a push of ours that was abandoned earlier has finished.  A
+ * DONE or FAILED slot nobody collects (its backend is gone) is free too.
+ */
+static void
+wait_slot_idle(PsSlot *slot)
+{
+	for (;;)
+	{
+		bool		idle;
+
+		LWLockAcquire(ps_queue_lock, LW_SHARED);
+		idle = slot->status == PS_SLOT_IDLE || slot->status == PS_SLOT_DONE ||
+			slot->status == PS_SLOT_FAILED;
+		LWLockRelease(ps_queue_lock);
+		if (idle)
+			break;
+		ConditionVariableTimedSleep(&ps_queue->done_cv, 1000, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}
+
+/* What became of a push its backend stopped waiting for. */
+typedef enum PsOutcome
+{
+	PS_PUSH_NOT_APPLIED,		/* taken out of the queue */
+	PS_PUSH_APPLIED,			/* applied before we looked */
+	PS_PUSH_FAILED,				/* the scheduler failed it */
+	PS_PUSH_UNKNOWN				/* its scheduler died applying it */
+} PsOutcome;
+
+/*
+ * Our backend stops waiting for its push (an error, a cancel, or exit).
+ * The decision is made under the queue lock held exclusively, the lock
+ * under which the scheduler takes pushes: a push still queued is marked
+ * abandoned there, and the scheduler, which checks the mark when it takes
+ * the push, skips it.  A push the scheduler has taken is waited for until
+ * it is applied, so that we hold our lock on the table until then (a DROP
+ * or TRUNCATE must not commit while it is being written); interrupts are
+ * held, and the wait lasts one apply at most.  Returns what became of it.
+ */
+static PsOutcome
+abandon_slot(PsSlot *slot)
+{
+	PsOutcome	outcome = PS_PUSH_NOT_APPLIED;
+
+	HOLD_INTERRUPTS();
+	for (;;)
+	{
+		bool		wait = false;
+
+		LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+		switch ((PsSlotStatus) slot->status)
+		{
+			case PS_SLOT_QUEUED:
+				slot->abandoned = true;
+				outcome = PS_PUSH_NOT_APPLIED;
+				break;
+			case PS_SLOT_APPLYING:
+				if (ps_queue->sched_pid != 0)
+					wait = true;
+				else
+				{
+					/* its scheduler exited mid-apply; the next one fails it */
+					slot->abandoned = true;
+					outcome = PS_PUSH_UNKNOWN;
+				}
+				break;
+			case PS_SLOT_DONE:
+				slot->status = PS_SLOT_IDLE;
+				outcome = PS_PUSH_APPLIED;
+				break;
+			case PS_SLOT_FAILED:
+				slot->status = PS_SLOT_IDLE;
+				outcome = PS_PUSH_FAILED;
+				break;
+			case PS_SLOT_IDLE:
+				break;
+		}
+		LWLockRelease(ps_queue_lock);
+		if (!wait)
+			break;
+		ConditionVariableTimedSleep(&ps_queue->done_cv, 100, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	RESUME_INTERRUPTS();
+	return outcome;
+}
+
+/* A backend that exits while its push is in flight lets the slot go. */
+static void
+backend_exit(int code, Datum arg)
+{
+	if (ps_queue != NULL && MyBackendId != InvalidBackendId)
+		(void) abandon_slot(my_slot());
+}
+
+/*
+ * Queue a push of sorted, distinct keys for the scheduler and wait until it
+ * is applied.  Returns false, having done nothing, if the scheduler cannot
+ * take it: the caller then applies it itself.  Errors of the apply are
+ * raised here.
+ */
+bool
+ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
+			  int n, const PsWrite *w, int32 worker, int64 clock)
+{
+	Size		need = MAXALIGN(TASK_HDRSZ + sizeof(int64) * n +
+								sizeof(float4) * w->dim * n);
+	PsSlot	   *slot;
+	PsTaskHeader *h;
+	uint64		pos;
+	volatile PsSlotStatus status = PS_SLOT_QUEUED;
+	volatile bool taken_back = false;
+	Latch	   *latch;
+
+	/*
+	 * Storage created in this transaction is the backend's alone until it
+	 * commits, and may be emptied in place (TRUNCATE in the same
+	 * transaction) without the scheduler hearing of it: the backend writes
+	 * it itself.
+	 */
+	if (!ps_use_scheduler || ps_queue == NULL || MyBackendId == InvalidBackendId ||
+		RelationUsesLocalBuffers(rel) || ps_storage_is_new(rel) ||
+		need > ps_queue->size / 4 || ps_queue->sched_pid == 0)
+		return false;
+
+	slot = my_slot();
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(backend_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+	wait_slot_idle(slot);
+
+	/* reserve room; wait for the scheduler to free some if need be */
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	for (;;)
+	{
+		Size		gap = ps_queue_unusable_tail(ps_queue->tail);
+		Size		off = (Size) ((ps_queue->tail + gap) % ps_queue->size);
+		Size		pad = (off + need > ps_queue->size) ? ps_queue->size - off : 0;
+
+		if ((ps_queue->tail - ps_queue->head) + gap + pad + need <= ps_queue->size)
+		{
+			ps_queue->tail += gap;
+			if (pad > 0)
+			{
+				h = (PsTaskHeader *) (ps_ring + off);
+				h->len = pad;
+				h->skip = true;
+				h->ready = true;
+				ps_queue->tail += pad;
+			}
+			break;
+		}
+		LWLockRelease(ps_queue_lock);
+		ConditionVariableTimedSleep(&ps_queue->space_cv, 1000, PG_WAIT_EXTENSION);
+		LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	}
+	ConditionVariableCancelSleep();
+	pos = ps_queue->tail;
+	ps_queue->tail += need;
+	h = (PsTaskHeader *) (ps_ring + pos % ps_queue->size);
+	h->len = need;
+	h->ready = false;
+	h->skip = false;
+	slot->status = PS_SLOT_QUEUED;
+	slot->abandoned = false;
+	slot->seq++;
+	slot->dbid = MyDatabaseId;
+	slot->relid = RelationGetRelid(rel);
+	slot->ts = w->ts;
+	latch = ps_queue->sched_latch;
+	LWLockRelease(ps_queue_lock);
+
+	h->slot = MyBackendId - 1;
+	h->seq = slot->seq;			/* only we change it, and not before this push is done */
+	h->dbid = MyDatabaseId;
+	h->relid = RelationGetRelid(rel);
+	h->node = rel->rd_node;
+	h->persistence = rel->rd_rel->relpersistence;
+	namestrcpy(&h->relname, RelationGetRelationName(rel));
+	h->dim = w->dim;
+	h->width = dir->width;
+	h->rule = w->rule;
+	h->kkt = w->kkt;
+	h->worker = worker;
+	h->clock = clock;
+	h->ts = w->ts;
+	h->nkeys = n;
+	memcpy(TaskKeys(h), keys, sizeof(int64) * n);
+	memcpy(TaskVals(h), vals, sizeof(float4) * w->dim * n);
+	pg_write_barrier();
+	h->ready = true;
+	if (latch)
+		SetLatch(latch);
+
+	/*
+	 * Wait for the outcome.  If we are interrupted while the push is
+	 * queued, the scheduler skips it; while it is being applied, we wait
+	 * for the apply to end (abandon_slot) and it is applied, not
+	 * acknowledged.  If no scheduler is running and the push is still
+	 * queued, take it back.
+	 */
+	PG_TRY();
+	{
+		for (;;)
+		{
+			bool		alive;
+
+			LWLockAcquire(ps_queue_lock, LW_SHARED);
+			status = slot->status;
+			alive = ps_queue->sched_pid != 0;
+			LWLockRelease(ps_queue_lock);
+			if (status == PS_SLOT_DONE || status == PS_SLOT_FAILED)
+				break;
+			if (!alive && status == PS_SLOT_QUEUED)
+			{
+				/*
+				 * No scheduler: take the push back.  A scheduler starts
+				 * under this lock, and then finds the slot idle and skips
+				 * the queue entry.
+				 */
+				LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+				if (slot->status == PS_SLOT_QUEUED && ps_queue->sched_pid == 0)
+				{
+					slot->status = PS_SLOT_IDLE;
+					taken_back = true;
+				}
+				LWLockRelease(ps_queue_lock);
+				if (taken_back)
+					break;
+			}
+			ConditionVariableTimedSleep(&ps_queue->done_cv, 1000, PG_WAIT_EXTENSION);
+		}
+		ConditionVariableCancelSleep();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		PsOutcome	outcome;
+		const char *what;
+
+		/* we are in ErrorContext, which FlushErrorState resets */
+		MemoryContextSwitchTo(CurTransactionContext);
+		ConditionVariableCancelSleep();
+		outcome = abandon_slot(slot);
+
+		/* say what became of the push (a client deciding to retry needs it) */
+		switch (outcome)
+		{
+			case PS_PUSH_APPLIED:
+				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was applied before the cancel took effect; do not push it again.",
+								w->ts);
+				break;
+			case PS_PUSH_FAILED:
+				what = psprintf("The push (task timestamp " UINT64_FORMAT ") failed in the scheduler; see ps_wait.",
+								w->ts);
+				break;
+			case PS_PUSH_UNKNOWN:
+				what = psprintf("The scheduler exited while applying the push (task timestamp " UINT64_FORMAT "): it may be partly applied.",
+								w->ts);
+				break;
+			default:
+				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was taken out of the queue and not applied.",
+								w->ts);
+				break;
+		}
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, what) :
+			pstrdup(what);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	if (taken_back)
+		return false;
+
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	slot->status = PS_SLOT_IDLE;
+	LWLockRelease(ps_queue_lock);
+	if (status == PS_SLOT_FAILED)
+	{
+		PsError		e = slot->error;
+
+		ereport(ERROR,
+				(errcode(e.sqlerrcode),
+				 errmsg("%s", e.message),
+				 e.detail[0] ? errdetail("%s", e.detail) : 0,
+				 e.hint[0] ? errhint("%s", e.hint) : 0));
+	}
+	return true;
+}
+
+/*
+ * The scheduler's counters: pid (0 if not running), rounds, aggregates,
+ * pushes applied and failed, keys pushed, keys applied, and the directory
+ * copies it holds.
+ */
+void
+ps_queue_counters(int32 *pid, uint64 *counts)
+{
+	if (ps_queue == NULL)
+	{
+		*pid = 0;
+		memset(counts, 0, sizeof(uint64) * PS_QUEUE_NCOUNTERS);
+		return;
+	}
+	LWLockAcquire(ps_queue_lock, LW_SHARED);
+	*pid = ps_queue->sched_pid;
+	counts[0] = ps_queue->rounds;
+	counts[1] = ps_queue->aggregates;
+	counts[2] = ps_queue->pushes;
+	counts[3] = ps_queue->failed;
+	counts[4] = ps_queue->keys_pushed;
+	counts[5] = ps_queue->keys_applied;
+	counts[6] = ps_queue->directories;
+	LWLockRelease(ps_queue_lock);
+}
+
+/*
+ * Wait until no push of rel with timestamp <= ts is in flight (queued, or
+ * being applied by the scheduler).
+ */
+void
+ps_queue_wait_ts(Relation rel, uint64 ts)
+{
+	if (ps_queue == NULL)
+		return;
+	for (;;)
+	{
+		bool		busy = false;
+		int			i;
+
+		LWLockAcquire(ps_queue_lock, LW_SHARED);
+		for (i = 0; i < MaxBackends && !busy; i++)
+		{
+			PsSlot	   *s = &ps_queue->slots[i];
+
+			busy = ((s->status == PS_SLOT_QUEUED && !s->abandoned) ||
+					s->status == PS_SLOT_APPLYING) &&
+				s->dbid == MyDatabaseId &&
+				s->relid == RelationGetRelid(rel) && s->ts <= ts;
+		}
+		LWLockRelease(ps_queue_lock);
+		if (!busy)
+			break;
+		ConditionVariableTimedSleep(&ps_queue->done_cv, 1000, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}

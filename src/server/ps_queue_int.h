@@ -1,0 +1,122 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_queue_int.h
+ *	  The push queue in shared memory: the ring of pushes, and the slots in
+ *	  which backends wait for their outcome.
+ *
+ * Layer 7 (training services).  Included only by the queue's own files:
+ * ps_queue.c (backends put pushes in), ps_marks.c (time marks) and
+ * ps_sched.c (the scheduler takes them out).  Everything else uses
+ * ps_queue.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_QUEUE_INT_H
+#define PS_QUEUE_INT_H
+
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/relfilenode.h"
+
+#include "ps_rule.h"
+
+#define PS_ERROR_LEN 256
+
+typedef enum PsSlotStatus
+{
+	PS_SLOT_IDLE = 0,
+	PS_SLOT_QUEUED,				/* in the queue, not taken yet */
+	PS_SLOT_APPLYING,			/* taken by the scheduler, or applied directly */
+	PS_SLOT_DONE,
+	PS_SLOT_FAILED
+} PsSlotStatus;
+
+/* An error of the scheduler, passed on to the pushes it failed. */
+typedef struct PsError
+{
+	int			sqlerrcode;
+	char		message[PS_ERROR_LEN];
+	char		detail[PS_ERROR_LEN];
+	char		hint[PS_ERROR_LEN];
+} PsError;
+
+/* A backend's in-flight push; protected by the queue lock. */
+typedef struct PsSlot
+{
+	int32		status;			/* PsSlotStatus */
+	bool		abandoned;		/* its backend stopped waiting */
+	uint64		seq;			/* the push in the ring this slot is for */
+	Oid			dbid;
+	Oid			relid;
+	uint64		ts;
+	PsError		error;			/* of a FAILED push */
+} PsSlot;
+
+typedef struct PsQueue
+{
+	uint64		head;			/* first byte not yet consumed */
+	uint64		tail;			/* first byte not yet reserved */
+	Size		size;			/* bytes in the ring */
+	pid_t		sched_pid;		/* 0: no scheduler running */
+	Latch	   *sched_latch;
+	ConditionVariable space_cv; /* the ring has room again */
+	ConditionVariable done_cv;	/* a push was applied or failed */
+	/* time marks: timestamped commit records ahead of ps WAL */
+	pg_atomic_uint64 last_mark; /* TimestampTz of the last one written */
+	uint64		marks_requested;	/* asked for by backends */
+	uint64		marks_written;	/* requests served */
+	/* counters since the server started, for ps_scheduler() */
+	uint64		rounds;			/* rounds that applied something */
+	uint64		aggregates;		/* groups applied */
+	uint64		pushes;			/* pushes applied */
+	uint64		failed;			/* pushes failed */
+	uint64		keys_pushed;	/* keys in the pushes applied */
+	uint64		keys_applied;	/* keys in the aggregates applied */
+	uint64		directories;	/* directory copies the scheduler holds */
+	PsSlot		slots[FLEXIBLE_ARRAY_MEMBER];	/* MaxBackends */
+} PsQueue;
+
+/* One push in the ring, followed by its keys and values. */
+typedef struct PsTaskHeader
+{
+	uint32		len;			/* bytes of the entry, MAXALIGNed */
+	bool		ready;			/* payload written */
+	bool		skip;			/* padding at the end of the ring */
+	int32		slot;
+	uint64		seq;			/* matches the slot's while it is this push's */
+	Oid			dbid;
+	Oid			relid;
+	RelFileNode node;
+	char		persistence;
+	NameData	relname;
+	int32		dim;
+	int32		width;
+	PsRule		rule;
+	bool		kkt;			/* drop pushes of inactive keys */
+	int32		worker;			/* the pushing worker, 0 for plain pushes */
+	int64		clock;			/* the worker's clock, -1 for plain pushes */
+	uint64		ts;
+	int32		nkeys;
+} PsTaskHeader;
+
+#define TASK_HDRSZ MAXALIGN(sizeof(PsTaskHeader))
+#define TaskKeys(h) ((int64 *) ((char *) (h) + TASK_HDRSZ))
+#define TaskVals(h) ((float4 *) (TaskKeys(h) + (h)->nkeys))
+
+/* in shared memory, attached by every process (ps_queue.c) */
+extern PsQueue *ps_queue;
+extern char *ps_ring;
+extern LWLock *ps_queue_lock;
+
+/* Bytes of ring left before its end at pos, if too few for a header. */
+static inline Size
+ps_queue_unusable_tail(uint64 pos)
+{
+	Size		left = ps_queue->size - (Size) (pos % ps_queue->size);
+
+	return left < TASK_HDRSZ ? left : 0;
+}
+
+#endif							/* PS_QUEUE_INT_H */

@@ -37,6 +37,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "ps_am.h"
 #include "ps_base.h"
 #include "ps_clock.h"
 #include "ps_config.h"

@@ -36,6 +36,7 @@
 #include "utils/rls.h"
 #include "utils/tuplestore.h"
 
+#include "ps_am.h"
 #include "ps_base.h"
 #include "ps_dir.h"
 #include "ps_keys.h"

@@ -55,12 +55,6 @@ extern const struct TableAmRoutine *ps_table_am(void);
 extern bool ps_is_ps_relation(Relation rel);
 extern bool ps_relid_is_ps(Oid relid);
 
-/*
- * Before this backend writes rel, its open scans of rel freeze (they read
- * on from a copy of the table as it is then): ps_tableam.c.
- */
-extern void ps_freeze_scans(Relation rel);
-extern const struct TableAmRoutine *ps_tableam_routine(void);
 extern bool ps_shape(TupleDesc tupdesc, PsShape *shape);
 extern void ps_validate_shape(Relation rel);
 extern const char *ps_relname(Relation rel);

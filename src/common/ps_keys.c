@@ -12,19 +12,25 @@
  * sets need few passes).  Stability matters: it makes "last row wins" and
  * the order of summation well defined.
  *
+ * Layer 1 (pure code), in src/common: plain C99, compiled into the server
+ * and into client programs alike.  It must include no PostgreSQL header
+ * and no file of src/server; memory comes from the allocator the caller
+ * passes (palloc in the server, malloc in a client).
+ *
  *-------------------------------------------------------------------------
  */
-#include "postgres.h"
+#include <stdint.h>
+#include <string.h>
 
 #include "ps_keys.h"
 
 typedef struct KeyIdx
 {
-	uint64		k;				/* key with the sign bit flipped */
-	int32		idx;			/* position in the request */
+	uint64_t	k;				/* key with the sign bit flipped */
+	int32_t		idx;			/* position in the request */
 } KeyIdx;
 
-#define SIGN_FLIP(x) ((uint64) (x) ^ (UINT64CONST(1) << 63))
+#define SIGN_FLIP(x) ((uint64_t) (x) ^ (UINT64_C(1) << 63))
 
 static void
 insertion_sort(KeyIdx *a, int n)
@@ -47,11 +53,12 @@ insertion_sort(KeyIdx *a, int n)
  * perm[i] its position in keys.  Equal keys keep their request order.
  */
 void
-ps_sort_keys(const int64 *keys, int n, int64 *sorted, int32 *perm)
+ps_sort_keys(const PsKeysAlloc *mem, const int64_t *keys, int n,
+			 int64_t *sorted, int32_t *perm)
 {
 	KeyIdx	   *a,
 			   *b;
-	uint32		(*counts)[256];
+	uint32_t	(*counts)[256];
 	int			i,
 				pass;
 
@@ -60,13 +67,13 @@ ps_sort_keys(const int64 *keys, int n, int64 *sorted, int32 *perm)
 			break;
 	if (i >= n)
 	{
-		memcpy(sorted, keys, sizeof(int64) * n);
+		memcpy(sorted, keys, sizeof(int64_t) * n);
 		for (i = 0; i < n; i++)
 			perm[i] = i;
 		return;
 	}
 
-	a = palloc(sizeof(KeyIdx) * n);
+	a = mem->alloc(sizeof(KeyIdx) * n);
 	for (i = 0; i < n; i++)
 	{
 		a[i].k = SIGN_FLIP(keys[i]);
@@ -77,28 +84,29 @@ ps_sort_keys(const int64 *keys, int n, int64 *sorted, int32 *perm)
 		insertion_sort(a, n);
 	else
 	{
-		b = palloc(sizeof(KeyIdx) * n);
-		counts = palloc0(sizeof(uint32) * 256 * 8);
+		b = mem->alloc(sizeof(KeyIdx) * n);
+		counts = mem->alloc(sizeof(uint32_t) * 256 * 8);
+		memset(counts, 0, sizeof(uint32_t) * 256 * 8);
 		for (i = 0; i < n; i++)
 		{
-			uint64		k = a[i].k;
+			uint64_t	k = a[i].k;
 
 			for (pass = 0; pass < 8; pass++)
 				counts[pass][(k >> (pass * 8)) & 0xFF]++;
 		}
 		for (pass = 0; pass < 8; pass++)
 		{
-			uint32	   *c = counts[pass];
-			uint32		sum = 0;
+			uint32_t   *c = counts[pass];
+			uint32_t	sum = 0;
 			int			shift = pass * 8;
 			KeyIdx	   *t;
 
 			/* a byte equal in every key leaves the order unchanged */
-			if (c[(a[0].k >> shift) & 0xFF] == (uint32) n)
+			if (c[(a[0].k >> shift) & 0xFF] == (uint32_t) n)
 				continue;
 			for (i = 0; i < 256; i++)
 			{
-				uint32		cnt = c[i];
+				uint32_t	cnt = c[i];
 
 				c[i] = sum;
 				sum += cnt;
@@ -109,16 +117,16 @@ ps_sort_keys(const int64 *keys, int n, int64 *sorted, int32 *perm)
 			a = b;
 			b = t;
 		}
-		pfree(b);
-		pfree(counts);
+		mem->free(b);
+		mem->free(counts);
 	}
 
 	for (i = 0; i < n; i++)
 	{
-		sorted[i] = (int64) SIGN_FLIP(a[i].k);
+		sorted[i] = (int64_t) SIGN_FLIP(a[i].k);
 		perm[i] = a[i].idx;
 	}
-	pfree(a);
+	mem->free(a);
 }
 
 /*
@@ -128,13 +136,13 @@ ps_sort_keys(const int64 *keys, int n, int64 *sorted, int32 *perm)
  * strictly ascending the inputs are returned as they are.
  */
 int
-ps_aggregate(const int64 *keys, const float4 *vals, int n, int dim,
-			 PsDupRule rule, int64 **ukeys, float4 **uvals)
+ps_aggregate(const PsKeysAlloc *mem, const int64_t *keys, const float *vals,
+			 int n, int dim, PsDupRule rule, int64_t **ukeys, float **uvals)
 {
-	int64	   *sorted;
-	int32	   *perm;
-	int64	   *ok;
-	float4	   *ov;
+	int64_t    *sorted;
+	int32_t    *perm;
+	int64_t    *ok;
+	float	   *ov;
 	int			i,
 				m;
 
@@ -143,39 +151,39 @@ ps_aggregate(const int64 *keys, const float4 *vals, int n, int dim,
 			break;
 	if (i >= n)
 	{
-		*ukeys = (int64 *) keys;
-		*uvals = (float4 *) vals;
+		*ukeys = (int64_t *) keys;
+		*uvals = (float *) vals;
 		return n;
 	}
 
-	sorted = palloc(sizeof(int64) * n);
-	perm = palloc(sizeof(int32) * n);
-	ps_sort_keys(keys, n, sorted, perm);
+	sorted = mem->alloc(sizeof(int64_t) * n);
+	perm = mem->alloc(sizeof(int32_t) * n);
+	ps_sort_keys(mem, keys, n, sorted, perm);
 
 	ok = sorted;				/* compacted in place */
-	ov = palloc(sizeof(float4) * dim * n);
+	ov = mem->alloc(sizeof(float) * dim * n);
 	m = 0;
 	for (i = 0; i < n; i++)
 	{
-		const float4 *src = vals + (Size) perm[i] * dim;
-		float4	   *dst;
+		const float *src = vals + (size_t) perm[i] * dim;
+		float	   *dst;
 		int			d;
 
 		if (m > 0 && ok[m - 1] == sorted[i])
 		{
-			dst = ov + (Size) (m - 1) * dim;
+			dst = ov + (size_t) (m - 1) * dim;
 			if (rule == PS_DUP_SUM)
 				for (d = 0; d < dim; d++)
 					dst[d] += src[d];
 			else
-				memcpy(dst, src, sizeof(float4) * dim);
+				memcpy(dst, src, sizeof(float) * dim);
 			continue;
 		}
 		ok[m] = sorted[i];
-		memcpy(ov + (Size) m * dim, src, sizeof(float4) * dim);
+		memcpy(ov + (size_t) m * dim, src, sizeof(float) * dim);
 		m++;
 	}
-	pfree(perm);
+	mem->free(perm);
 	*ukeys = ok;
 	*uvals = ov;
 	return m;

@@ -13,6 +13,11 @@
  * function call in a server without the setting), it registers nothing and
  * every entry point refuses to run, saying how to fix it.
  *
+ * Layer 10 (module entry): _PG_init defines the parameters, registers
+ * the WAL resource manager, the access method, shared memory and the
+ * scheduler, and installs the hooks.  It may call every layer; nothing
+ * calls it (what all need is in ps_base.c).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,7 +44,6 @@
 
 #include "ps_am.h"
 #include "ps_base.h"
-#include "ps_clock.h"
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_filter.h"
@@ -47,7 +51,6 @@
 #include "ps_sched.h"
 #include "ps_state.h"
 #include "ps_table.h"
-#include "ps_workers.h"
 #include "ps_xlog.h"
 
 PG_MODULE_MAGIC;

@@ -1,11 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * ps_am.h
- *	  The ps table access method, as the layers above it use it.
+ *	  The ps table access method's routine table.
  *
- * Layer 8 (access method).  Included by the SQL entry points and the
- * module entry; nothing below includes it (they ask ps_table.h whether a
- * relation is a ps table).
+ * Layer 8 (access method).  Included by the module entry; nothing below
+ * includes it (they ask ps_table.h whether a relation is a ps table).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,11 +17,5 @@ struct TableAmRoutine;
 
 /* the routine table (the module entry registers it with ps_table.c) */
 extern const struct TableAmRoutine *ps_tableam_routine(void);
-
-/*
- * Before this backend writes rel, its open scans of rel freeze: they read
- * on from a copy of the table as it is then (ps_am_scan.c).
- */
-extern void ps_freeze_scans(Relation rel);
 
 #endif							/* PS_AM_H */

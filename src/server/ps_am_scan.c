@@ -48,16 +48,12 @@
 #include "utils/snapmgr.h"
 
 #include "ps_base.h"
-#include "ps_config.h"
 #include "ps_dir.h"
-#include "ps_keys.h"
 #include "ps_page.h"
-#include "ps_marks.h"
-#include "ps_state.h"
 #include "ps_store.h"
 #include "ps_table.h"
-#include "ps_am.h"
 #include "ps_am_int.h"
+#include "ps_am_scan.h"
 
 typedef struct PsScanDescData
 {

@@ -47,13 +47,15 @@
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_keys.h"
-#include "ps_page.h"
 #include "ps_marks.h"
 #include "ps_state.h"
 #include "ps_store.h"
 #include "ps_table.h"
-#include "ps_am.h"
 #include "ps_am_int.h"
+#include "ps_am_scan.h"
+
+/* ps_keys.c (src/common) allocates through this */
+static const PsKeysAlloc keys_palloc = {palloc, pfree};
 
 /*
  * The keys and values of the rows in slots (dim values per key, checked);
@@ -220,7 +222,7 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 
 	/* commit then flushes WAL, as for any write */
 	(void) GetCurrentTransactionId();
-	n = ps_aggregate(keys, vals, nslots, dim, PS_DUP_LAST, &ukeys, &uvals);
+	n = ps_aggregate(&keys_palloc, keys, vals, nslots, dim, PS_DUP_LAST, &ukeys, &uvals);
 	if (OidIsValid(srcid = ps_rewrite_source(rel)))
 		insert_rewrite(rel, srcid, ukeys, uvals, n, dim);
 	else

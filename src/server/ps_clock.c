@@ -21,6 +21,9 @@
  * overstates, what has been applied; failing that, the oldest segment is
  * forgotten.  Like worker membership, range clocks are not persistent.
  *
+ * Layer 7 (training services): range vector clocks, kept in the shared
+ * state; calls only the shared state and the base.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -32,7 +35,6 @@
 
 #include "ps_base.h"
 #include "ps_clock.h"
-#include "ps_config.h"
 #include "ps_state.h"
 
 

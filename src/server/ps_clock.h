@@ -4,6 +4,8 @@
  *	  Range vector clocks: per key range, the clock of every worker whose
  *	  pushes to that range have been applied.
  *
+ * Layer 7 (training services).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_CLOCK_H

@@ -1,16 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * ps_config.c
- *	  Per-table configuration: the ps_config table, ps_configure(), and the
- *	  backend's cached copy of each table's configuration.
+ *	  Per-table configuration: the rows of the ps_config table, read,
+ *	  checked and written in C, and the backend's cached copy of each
+ *	  table's configuration.
  *
  * The configuration of a ps table (update rule, consistency model, their
  * parameters) is a row of the extension's table ps_config, so it is plain
  * SQL to read, is dumped by pg_dump and replicated with the database.  A
  * table without a row has the defaults: the sum rule, eventual consistency.
- * Only ps_configure() writes rows, after checking that the caller owns the
- * table and that the values make sense for it; the object access hook
- * (ps.c) deletes the row of a dropped table through ps_config_forget().
+ * Only ps_configure() (ps_sql_train.c) writes rows, after checking that the
+ * caller owns the table and, here, that the values make sense for it
+ * (ps_config_validate, ps_config_store); the object access hook (ps.c)
+ * deletes the row of a dropped table through ps_config_forget().
  *
  * No SQL is run here.  The rows are read and written in C through the
  * table's primary-key index, like a system catalog (CatalogTupleInsert and
@@ -26,8 +28,13 @@
  *
  * Backends cache each table's configuration, dropped when ps_configure()
  * invalidates the table's relcache entry.  The consistency model and
- * max_delay are also copied into shared memory (ps_workers.c), where
+ * max_delay are also copied into the shared state (ps_state.c), where
  * waiting pulls see a change as soon as it commits.
+ *
+ * Layer 5 (configuration), above the table shape: reads and writes
+ * ps_config rows in C.  It must not run SQL, nor call the shared state,
+ * the workers or the SQL entry points: the SQL layer (ps_sql_train.c)
+ * tells waiting pulls of a change.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,9 +71,7 @@
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_page.h"
-#include "ps_state.h"
 #include "ps_table.h"
-#include "ps_workers.h"
 
 
 /* the columns of ps_config, in order */
@@ -109,7 +114,7 @@ static const PsConfig default_config = {
 
 static const char *const consistency_names[] = {"eventual", "sequential", "bounded"};
 
-const char *
+static const char *
 ps_consistency_name(PsConsistency c)
 {
 	return consistency_names[c];

@@ -4,6 +4,8 @@
  *	  Per-table configuration: update rule, consistency model, and their
  *	  parameters.
  *
+ * Layer 5 (configuration).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_CONFIG_H
@@ -37,7 +39,6 @@ typedef struct PsConfig
 extern const PsConfig *ps_config_get(Relation rel);
 extern const PsConfig *ps_config_get_for_write(Relation rel);
 extern void ps_config_forget(Oid relid);
-extern const char *ps_consistency_name(PsConsistency c);
 extern int	ps_config_width(Relation rel, const PsConfig *cfg, int dim);
 extern PsDir *ps_config_storage(Relation rel, int dim, const PsConfig *cfg);
 

@@ -22,6 +22,10 @@
  * holding the metapage lock, so this cannot deadlock with writers that lock
  * leaves in key order.
  *
+ * Layer 3 (directory): the metapage, the leaf directory, splits; calls
+ * the page layout and WAL.  Knows nothing of update rules, configuration
+ * or workers.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -4,6 +4,8 @@
  *	  The metapage, the leaf directory and leaf splits of a ps table, and
  *	  the backend-local copy of the directory that routes keys to leaves.
  *
+ * Layer 3 (directory).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_DIR_H

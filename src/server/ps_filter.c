@@ -24,6 +24,9 @@
  * taken (8 bytes of key and 4 per value), in the table's shared state;
  * ps_filters() shows the counts (since the server started).
  *
+ * Layer 7 (training services): the filters; calls the shared state, the
+ * store and the rules, never the scheduler or the queue (which call it).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

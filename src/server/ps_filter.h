@@ -4,6 +4,8 @@
  *	  The paper's filters: the KKT filter for pushes under the L1 rule, and
  *	  the significantly-modified filter for pulls.
  *
+ * Layer 7 (training services).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_FILTER_H

@@ -51,13 +51,8 @@
 #include "utils/rel.h"
 
 #include "ps_base.h"
-#include "ps_clock.h"
-#include "ps_dir.h"
-#include "ps_filter.h"
-#include "ps_page.h"
 #include "ps_marks.h"
 #include "ps_queue_int.h"
-#include "ps_store.h"
 #include "ps_table.h"
 
 /* ------------------------------------------------------------------------

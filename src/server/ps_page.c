@@ -11,6 +11,9 @@
  * lock or raise an error: these routines run inside critical sections.
  * Callers check that a change fits before making it.
  *
+ * Layer 1 (pure code): the byte layout of pages; includes and calls no
+ * other file of ps but ps_base.h.  Knows nothing of buffers, WAL or tables.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -25,6 +25,8 @@
  *
  * This file and ps_page.c know nothing about buffers, locks or WAL.
  *
+ * Layer 1 (pure code).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_PAGE_H

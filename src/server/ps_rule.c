@@ -15,6 +15,9 @@
  * no memory allocation or errors: the storage layer runs it under leaf
  * locks and checks the results for overflow itself.
  *
+ * Layer 1 (pure code): arithmetic on floats; no buffers, no tables, no
+ * other file of ps.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -3,6 +3,8 @@
  * ps_rule.h
  *	  Server-side update rules: how a pushed value changes a stored one.
  *
+ * Layer 1 (pure code).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_RULE_H

@@ -1,14 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * ps_sched.c
- *	  The scheduler: a background worker that takes the
- *	  pushes of all backends from a shared-memory queue, aggregates those
- *	  of the same table and clock, and applies each aggregate once.
+ *	  The scheduler: a background worker that takes the pushes of all
+ *	  backends from the shared-memory queue, aggregates those of the same
+ *	  table and clock, and applies each aggregate once.
  *
- * Backends put their pushes into the queue (ps_queue.c).  The scheduler takes the published prefix of the queue, groups the pushes
- * by table and clock (pushes of workers at the same clock, or plain pushes,
- * arriving together), merges each group's sorted keys summing the values
- * of equal keys, and applies the update rule once per key of the aggregate
+ * Backends put their pushes into the queue (ps_queue.c).  The scheduler
+ * takes the published prefix of the queue, groups the pushes by table and
+ * clock (pushes of workers at the same clock, or plain pushes, arriving
+ * together), merges each group's sorted keys summing the values of equal
+ * keys, and applies the update rule once per key of the aggregate
  * (ps_store.c: one lock and one WAL record per up to 32 leaves).  It then
  * flushes WAL once for the whole round and acknowledges every push of it.
  * With several workers pushing at once, the aggregate visits each leaf
@@ -60,11 +61,9 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "ps_base.h"
 #include "ps_clock.h"
 #include "ps_dir.h"
 #include "ps_filter.h"
-#include "ps_page.h"
 #include "ps_marks.h"
 #include "ps_queue.h"
 #include "ps_queue_int.h"

@@ -32,13 +32,11 @@
 
 #include "ps_base.h"
 #include "ps_dir.h"
-#include "ps_keys.h"
 #include "ps_page.h"
 #include "ps_state.h"
 #include "ps_store.h"
 #include "ps_table.h"
 #include "ps_config.h"
-#include "ps_workers.h"
 #include "ps_queue.h"
 #include "ps_clock.h"
 #include "ps_filter.h"

@@ -36,11 +36,10 @@
 #include "utils/rls.h"
 #include "utils/tuplestore.h"
 
-#include "ps_am.h"
+#include "ps_am_scan.h"
 #include "ps_base.h"
 #include "ps_dir.h"
 #include "ps_keys.h"
-#include "ps_page.h"
 #include "ps_state.h"
 #include "ps_store.h"
 #include "ps_table.h"
@@ -51,6 +50,9 @@
 #include "ps_clock.h"
 #include "ps_filter.h"
 #include "ps_sql.h"
+
+/* ps_keys.c (src/common) allocates through this */
+static const PsKeysAlloc keys_palloc = {palloc, pfree};
 
 PG_FUNCTION_INFO_V1(ps_push);
 
@@ -273,6 +275,22 @@ start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
 }
 
 /*
+ * A push of nothing changes no value, even on a table whose dim is not
+ * known yet; a worker's still moves its clock.  Returns the table's last
+ * task timestamp.
+ */
+static uint64
+empty_push(FunctionCallInfo fcinfo, Relation rel)
+{
+	int32		worker;
+	int64		clock;
+
+	if (worker_args(fcinfo, 3, &worker, &clock))
+		ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
+	return ps_table_last_ts(rel);
+}
+
+/*
  * ps_push(tbl regclass, keys bigint[], vals real[], worker int, clock bigint)
  * returns bigint
  *
@@ -304,19 +322,13 @@ ps_push(PG_FUNCTION_ARGS)
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
 	if (nkeys == 0 && nvals == 0)
 	{
-		int32		worker;
-		int64		clock;
-
-		if (worker_args(fcinfo, 3, &worker, &clock))
-			ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
-		/* a no-op, even on a table whose dim is not known yet */
-		ts = ps_table_last_ts(rel);
+		ts = empty_push(fcinfo, rel);
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
 	dim = push_dim(fcinfo, rel, nkeys, nvals);
 	ps_check_finite(vals, nvals, false);
-	n = ps_aggregate(keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
+	n = ps_aggregate(&keys_palloc, keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
 	if (uvals != vals)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
@@ -355,12 +367,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
 	if (nvals == 0)
 	{
-		int32		worker;
-		int64		clock;
-
-		if (worker_args(fcinfo, 3, &worker, &clock))
-			ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
-		ts = ps_table_last_ts(rel);
+		ts = empty_push(fcinfo, rel);
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
@@ -401,6 +408,27 @@ read_dim(Relation rel, PsDir *dir)
 }
 
 /*
+ * What both pulls do before reading count keys: the table's dim, the
+ * request's size against the limits, a worker's wait for the others (then
+ * the directory as it is after it), and the result array.
+ */
+static ArrayType *
+pull_prepare(FunctionCallInfo fcinfo, Relation rel, uint64 count,
+			 bool has_worker, int32 worker, int64 clock,
+			 PsDir **dir, int *dim, float4 **out)
+{
+	*dir = ps_dir_get(rel, false, 0, 0);
+	*dim = read_dim(rel, *dir);
+	check_request_size(fcinfo, count, *dim);
+	if (has_worker)
+	{
+		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
+		*dir = ps_dir_get(rel, false, 0, 0);
+	}
+	return new_float4_array((Size) count * *dim, out);
+}
+
+/*
  * ps_pull(tbl regclass, keys bigint[], worker int, clock bigint)
  * returns real[]
  *
@@ -420,8 +448,8 @@ ps_pull(PG_FUNCTION_ARGS)
 	PsDir	   *dir;
 	ArrayType  *result;
 	float4	   *out;
-	int32		worker;
-	int64		clock;
+	int32		worker = 0;
+	int64		clock = 0;
 	bool		has_worker;
 
 	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
@@ -431,16 +459,8 @@ ps_pull(PG_FUNCTION_ARGS)
 		relation_close(rel, NoLock);
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT4OID));
 	}
-	dir = ps_dir_get(rel, false, 0, 0);
-	dim = read_dim(rel, dir);
-	check_request_size(fcinfo, nkeys, dim);
-	if (has_worker)
-	{
-		/* may wait for the other workers; then read what is there now */
-		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
-		dir = ps_dir_get(rel, false, 0, 0);
-	}
-	result = new_float4_array((Size) nkeys * dim, &out);
+	result = pull_prepare(fcinfo, rel, nkeys, has_worker, worker, clock,
+						  &dir, &dim, &out);
 
 	for (i = 1; i < nkeys; i++)
 		if (keys[i] < keys[i - 1])
@@ -452,7 +472,7 @@ ps_pull(PG_FUNCTION_ARGS)
 		int64	   *sorted = palloc(sizeof(int64) * nkeys);
 		int32	   *perm = palloc(sizeof(int32) * nkeys);
 
-		ps_sort_keys(keys, nkeys, sorted, perm);
+		ps_sort_keys(&keys_palloc, keys, nkeys, sorted, perm);
 		ps_store_read(rel, dir, sorted, perm, nkeys, dim, out);
 	}
 	relation_close(rel, NoLock);
@@ -478,8 +498,8 @@ ps_pull_range(PG_FUNCTION_ARGS)
 	PsDir	   *dir;
 	ArrayType  *result;
 	float4	   *out;
-	int32		worker;
-	int64		clock;
+	int32		worker = 0;
+	int64		clock = 0;
 	bool		has_worker;
 
 	ps_arg_not_null(fcinfo, 1, "the lower bound");
@@ -494,15 +514,8 @@ ps_pull_range(PG_FUNCTION_ARGS)
 						lo, hi),
 				 errhint("ps_pull_range(tbl, lo, hi) reads keys lo .. hi - 1.")));
 	count = (uint64) hi - (uint64) lo;
-	dir = ps_dir_get(rel, false, 0, 0);
-	dim = read_dim(rel, dir);
-	check_request_size(fcinfo, count, dim);
-	if (has_worker)
-	{
-		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
-		dir = ps_dir_get(rel, false, 0, 0);
-	}
-	result = new_float4_array((Size) count * dim, &out);
+	result = pull_prepare(fcinfo, rel, count, has_worker, worker, clock,
+						  &dir, &dim, &out);
 	ps_store_read_range(rel, dir, lo, (int64) count, out);
 	relation_close(rel, NoLock);
 	PG_RETURN_ARRAYTYPE_P(result);
@@ -562,7 +575,7 @@ pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 	/* distinct keys in key order, and their values */
 	sorted = palloc(sizeof(int64) * Max(nkeys, 1));
 	perm = palloc(sizeof(int32) * Max(nkeys, 1));
-	ps_sort_keys(keys, nkeys, sorted, perm);
+	ps_sort_keys(&keys_palloc, keys, nkeys, sorted, perm);
 	for (i = 0; i < nkeys; i++)
 		if (n == 0 || sorted[i] != sorted[n - 1])
 			sorted[n++] = sorted[i];

@@ -33,6 +33,11 @@
  * ps.worker_timeout are expired whenever an entry or a slot for a new
  * training table is needed, not only when someone touches their table.
  *
+ * Layer 6 (shared state): per-table entries in shared memory; calls the
+ * configuration and the directory.  Must not call the training services
+ * above it (workers, clocks, filters, scheduler), which keep their data
+ * in these entries.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

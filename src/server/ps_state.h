@@ -4,6 +4,8 @@
  *	  Per-table state in shared memory: task timestamps, the consistency
  *	  model in force, and the workers training on the table.
  *
+ * Layer 6 (shared state).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_STATE_H

@@ -17,6 +17,11 @@
  * so batches of concurrent writers cannot deadlock.  A group that does not
  * fit its leaf flushes the batch, splits the leaf (ps_dir.c) and retries.
  *
+ * Layer 4 (store): pushes and pulls of sorted keys on a table's leaves,
+ * with the update rule; calls the directory, pages, rules and WAL.  The
+ * caller has validated, sorted and locked: nothing here checks privileges
+ * or reads the configuration.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -4,6 +4,8 @@
  *	  Reading and writing values of sorted keys across the leaves of a ps
  *	  table.
  *
+ * Layer 4 (store).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_STORE_H

@@ -11,6 +11,10 @@
  * along; a table without one takes the dim of its first write.  Once a
  * table has storage its dim is fixed in the metapage.
  *
+ * Layer 5 (table shape): what a ps table is (its access method, two
+ * columns, dim) and the checks on values; calls only PostgreSQL and the
+ * layers below.  Must not read the configuration (ps_config.c is above).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -4,6 +4,8 @@
  *	  What a ps table is: its columns, its dim, and value checks shared by
  *	  the access method and the SQL functions.
  *
+ * Layer 5 (table shape).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_TABLE_H

@@ -36,6 +36,11 @@
  * under its spinlock.  It is not persistent: after a server restart,
  * workers join again.
  *
+ * Layer 7 (training services): workers and the consistency models'
+ * waits; calls the shared state and the configuration.  A configuration
+ * change reaches waiting pulls through the shared state, not through
+ * here.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -75,6 +80,38 @@ find_worker(PsTableState *st, int32 id)
 		if (st->workers[i].state != PS_WORKER_FREE && st->workers[i].id == id)
 			return &st->workers[i];
 	return NULL;
+}
+
+/*
+ * Under st's mutex: the worker id that a call may act as, with its
+ * heartbeat (last_seen, pid) taken.  NULL if it may not: *state says the
+ * worker's state if it cannot make calls (FREE: unknown), *role the role
+ * it belongs to if that is not the caller's, me (trusted: the caller may
+ * act as any worker of the table).
+ */
+static PsWorker *
+claim_worker(PsTableState *st, int32 id, Oid me, bool trusted,
+			 TimestampTz now, int *state, Oid *role)
+{
+	PsWorker   *w = find_worker(st, id);
+
+	*state = PS_WORKER_FREE;
+	*role = InvalidOid;
+	if (w == NULL)
+		return NULL;
+	if (w->state != PS_WORKER_ACTIVE)
+	{
+		*state = w->state;
+		return NULL;
+	}
+	if (!trusted && w->role != me)
+	{
+		*role = w->role;
+		return NULL;
+	}
+	w->last_seen = now;
+	w->pid = MyProcPid;
+	return w;
 }
 
 /* The slowest live worker's clock, and who it is (-1, 0 if none). */
@@ -245,35 +282,23 @@ touch_worker(Relation rel, int32 id, bool leave, bool trusted)
 	{
 		PsTableState *st = ps_state_acquire(rel, ps_config_get(rel));
 		PsWorker   *w;
-		int			state = PS_WORKER_FREE;
-		Oid			role = InvalidOid;
+		int			state;
+		Oid			role;
 
 		SpinLockAcquire(&st->mutex);
-		w = find_worker(st, id);
-		if (w && w->state == PS_WORKER_ACTIVE)
+		w = claim_worker(st, id, me, trusted, now, &state, &role);
+		if (w && leave)
 		{
-			if (!trusted && w->role != me)
-				role = w->role;
-			else
-			{
-				w->last_seen = now;
-				w->pid = MyProcPid;
-				if (leave)
-				{
-					w->state = PS_WORKER_LEFT;
-					st->nactive--;
-				}
-			}
+			w->state = PS_WORKER_LEFT;
+			st->nactive--;
 		}
-		else if (w)
-			state = w->state;
 		SpinLockRelease(&st->mutex);
-		if (leave && w && state == PS_WORKER_FREE && !OidIsValid(role))
+		if (w && leave)
 			ConditionVariableBroadcast(&st->cv);
 		ps_state_release();
 
-		if (w == NULL || state != PS_WORKER_FREE)
-			bad_worker(rel, id, w ? state : PS_WORKER_FREE);
+		if (w == NULL && !OidIsValid(role))
+			bad_worker(rel, id, state);
 		if (!OidIsValid(role))
 			return;
 		check_acts_as(rel, id, role);
@@ -585,47 +610,35 @@ ps_workers_call(Relation rel, int32 id, int64 clock, PsWorkerCall call)
 	{
 		PsTableState *st = ps_state_acquire(rel, cfg);
 		PsWorker   *w;
-		int			state = PS_WORKER_FREE;
+		int			state;
 		int64		position = 0;
 		bool		advanced = false;
 		bool		backwards = false;
-		Oid			role = InvalidOid;
+		Oid			role;
 
 		SpinLockAcquire(&st->mutex);
-		w = find_worker(st, id);
-		if (w && w->state == PS_WORKER_ACTIVE)
+		w = claim_worker(st, id, me, trusted, now, &state, &role);
+		if (w && clock < w->position)
 		{
-			if (!trusted && w->role != me)
-				role = w->role;
-			else
-			{
-				w->last_seen = now;
-				w->pid = MyProcPid;
-				if (clock < w->position)
-				{
-					backwards = true;
-					position = w->position;
-				}
-				else
-				{
-					w->position = clock;
-					if (clock - 1 > w->clock)
-					{
-						w->clock = clock - 1;
-						advanced = true;
-					}
-				}
-			}
+			backwards = true;
+			position = w->position;
 		}
 		else if (w)
-			state = w->state;
+		{
+			w->position = clock;
+			if (clock - 1 > w->clock)
+			{
+				w->clock = clock - 1;
+				advanced = true;
+			}
+		}
 		SpinLockRelease(&st->mutex);
 		if (advanced)
 			ConditionVariableBroadcast(&st->cv);
 		ps_state_release();
 
-		if (w == NULL || state != PS_WORKER_FREE)
-			bad_worker(rel, id, w ? state : PS_WORKER_FREE);
+		if (w == NULL && !OidIsValid(role))
+			bad_worker(rel, id, state);
 		if (OidIsValid(role))
 		{
 			check_acts_as(rel, id, role);

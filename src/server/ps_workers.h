@@ -4,6 +4,8 @@
  *	  Training workers of a table: membership, heartbeats, clocks and the
  *	  waits of the consistency models.
  *
+ * Layer 7 (training services).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_WORKERS_H
@@ -13,7 +15,6 @@
 #include "utils/relcache.h"
 #include "utils/tuplestore.h"
 
-#include "ps_config.h"
 
 /* what a worker's call does to its clock */
 typedef enum PsWorkerCall

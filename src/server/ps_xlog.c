@@ -13,6 +13,10 @@
  * resource manager to exist: a server that finds ps records in WAL without
  * it refuses to start recovery.
  *
+ * Layer 2 (WAL): builds and replays records of page changes; calls only
+ * the page layout.  Redo must not touch the catalogs, shared ps state or
+ * anything that needs a database connection.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

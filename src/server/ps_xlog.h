@@ -7,6 +7,8 @@
  * never the change itself, so replaying a record twice gives the same page.
  * Records are built by ps_dir.c and ps_store.c; ps_xlog.c replays them.
  *
+ * Layer 2 (WAL).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PS_XLOG_H

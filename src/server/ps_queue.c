@@ -213,44 +213,18 @@ backend_exit(int code, Datum arg)
 }
 
 /*
- * Queue a push of sorted, distinct keys for the scheduler and wait until it
- * is applied.  Returns false, having done nothing, if the scheduler cannot
- * take it: the caller then applies it itself.  Errors of the apply are
- * raised here.
+ * Put a push of n keys (need bytes) into the ring for slot: reserve room,
+ * waiting for the scheduler to free some if need be, fill the entry
+ * outside the lock, publish it and wake the scheduler.
  */
-bool
-ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			  int n, const PsWrite *w, int32 worker, int64 clock)
+static void
+enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
+		const float4 *vals, int n, const PsWrite *w, int32 worker, int64 clock)
 {
-	Size		need = MAXALIGN(TASK_HDRSZ + sizeof(int64) * n +
-								sizeof(float4) * w->dim * n);
-	PsSlot	   *slot;
 	PsTaskHeader *h;
 	uint64		pos;
-	volatile PsSlotStatus status = PS_SLOT_QUEUED;
-	volatile bool taken_back = false;
 	Latch	   *latch;
 
-	/*
-	 * Storage created in this transaction is the backend's alone until it
-	 * commits, and may be emptied in place (TRUNCATE in the same
-	 * transaction) without the scheduler hearing of it: the backend writes
-	 * it itself.
-	 */
-	if (!ps_use_scheduler || ps_queue == NULL || MyBackendId == InvalidBackendId ||
-		RelationUsesLocalBuffers(rel) || ps_storage_is_new(rel) ||
-		need > ps_queue->size / 4 || ps_queue->sched_pid == 0)
-		return false;
-
-	slot = my_slot();
-	if (!exit_callback_registered)
-	{
-		before_shmem_exit(backend_exit, (Datum) 0);
-		exit_callback_registered = true;
-	}
-	wait_slot_idle(slot);
-
-	/* reserve room; wait for the scheduler to free some if need be */
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
 	for (;;)
 	{
@@ -312,14 +286,43 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	h->ready = true;
 	if (latch)
 		SetLatch(latch);
+}
 
-	/*
-	 * Wait for the outcome.  If we are interrupted while the push is
-	 * queued, the scheduler skips it; while it is being applied, we wait
-	 * for the apply to end (abandon_slot) and it is applied, not
-	 * acknowledged.  If no scheduler is running and the push is still
-	 * queued, take it back.
-	 */
+/* What became of the push with task timestamp ts, for a cancel's DETAIL. */
+static char *
+outcome_detail(PsOutcome outcome, uint64 ts)
+{
+	switch (outcome)
+	{
+		case PS_PUSH_APPLIED:
+			return psprintf("The push (task timestamp " UINT64_FORMAT ") was applied before the cancel took effect; do not push it again.",
+							ts);
+		case PS_PUSH_FAILED:
+			return psprintf("The push (task timestamp " UINT64_FORMAT ") failed in the scheduler; see ps_wait.",
+							ts);
+		case PS_PUSH_UNKNOWN:
+			return psprintf("The scheduler exited while applying the push (task timestamp " UINT64_FORMAT "): it may be partly applied.",
+							ts);
+		default:
+			return psprintf("The push (task timestamp " UINT64_FORMAT ") was taken out of the queue and not applied.",
+							ts);
+	}
+}
+
+/*
+ * Wait for the outcome of slot's push (task timestamp ts): DONE or FAILED
+ * in *status, true; false if it was taken back because no scheduler runs
+ * (the caller then applies it).  If we are interrupted while the push is
+ * queued, the scheduler skips it; while it is being applied, we wait for
+ * the apply to end (abandon_slot) and it is applied, not acknowledged:
+ * the error's DETAIL says which.
+ */
+static bool
+await_outcome(PsSlot *slot, uint64 ts, PsSlotStatus *status)
+{
+	volatile PsSlotStatus st = PS_SLOT_QUEUED;
+	volatile bool taken_back = false;
+
 	PG_TRY();
 	{
 		for (;;)
@@ -327,12 +330,12 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 			bool		alive;
 
 			LWLockAcquire(ps_queue_lock, LW_SHARED);
-			status = slot->status;
+			st = slot->status;
 			alive = ps_queue->sched_pid != 0;
 			LWLockRelease(ps_queue_lock);
-			if (status == PS_SLOT_DONE || status == PS_SLOT_FAILED)
+			if (st == PS_SLOT_DONE || st == PS_SLOT_FAILED)
 				break;
-			if (!alive && status == PS_SLOT_QUEUED)
+			if (!alive && st == PS_SLOT_QUEUED)
 			{
 				/*
 				 * No scheduler: take the push back.  A scheduler starts
@@ -356,34 +359,12 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-		PsOutcome	outcome;
-		const char *what;
+		char	   *what;
 
 		/* we are in ErrorContext, which FlushErrorState resets */
 		MemoryContextSwitchTo(CurTransactionContext);
 		ConditionVariableCancelSleep();
-		outcome = abandon_slot(slot);
-
-		/* say what became of the push (a client deciding to retry needs it) */
-		switch (outcome)
-		{
-			case PS_PUSH_APPLIED:
-				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was applied before the cancel took effect; do not push it again.",
-								w->ts);
-				break;
-			case PS_PUSH_FAILED:
-				what = psprintf("The push (task timestamp " UINT64_FORMAT ") failed in the scheduler; see ps_wait.",
-								w->ts);
-				break;
-			case PS_PUSH_UNKNOWN:
-				what = psprintf("The scheduler exited while applying the push (task timestamp " UINT64_FORMAT "): it may be partly applied.",
-								w->ts);
-				break;
-			default:
-				what = psprintf("The push (task timestamp " UINT64_FORMAT ") was taken out of the queue and not applied.",
-								w->ts);
-				break;
-		}
+		what = outcome_detail(abandon_slot(slot), ts);
 		edata = CopyErrorData();
 		FlushErrorState();
 		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, what) :
@@ -391,8 +372,45 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	*status = st;
+	return !taken_back;
+}
 
-	if (taken_back)
+/*
+ * Queue a push of sorted, distinct keys for the scheduler and wait until it
+ * is applied.  Returns false, having done nothing, if the scheduler cannot
+ * take it: the caller then applies it itself.  Errors of the apply are
+ * raised here.
+ */
+bool
+ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
+			  int n, const PsWrite *w, int32 worker, int64 clock)
+{
+	Size		need = MAXALIGN(TASK_HDRSZ + sizeof(int64) * n +
+								sizeof(float4) * w->dim * n);
+	PsSlot	   *slot;
+	PsSlotStatus status;
+
+	/*
+	 * Storage created in this transaction is the backend's alone until it
+	 * commits, and may be emptied in place (TRUNCATE in the same
+	 * transaction) without the scheduler hearing of it: the backend writes
+	 * it itself.
+	 */
+	if (!ps_use_scheduler || ps_queue == NULL || MyBackendId == InvalidBackendId ||
+		RelationUsesLocalBuffers(rel) || ps_storage_is_new(rel) ||
+		need > ps_queue->size / 4 || ps_queue->sched_pid == 0)
+		return false;
+
+	slot = my_slot();
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(backend_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+	wait_slot_idle(slot);
+	enqueue(rel, dir, slot, need, keys, vals, n, w, worker, clock);
+	if (!await_outcome(slot, w->ts, &status))
 		return false;
 
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);

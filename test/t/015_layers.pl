@@ -13,6 +13,8 @@
 #     a higher layer (read from the built objects with nm: every .c must
 #     have its .o, so run this after the build, as make installcheck does).
 #   - Includes and calls together form no cycle between files.
+#   - README.md's "How the code is organised" names every .c file once, in
+#     the layer the file says.
 #
 # It reads the tree it runs in; it starts no server.
 use strict;
@@ -169,5 +171,37 @@ for my $i (0 .. $#cycle - 1)
 	$why .= "$cycle[$i] -> $cycle[$i + 1]: $edges{$cycle[$i]}{$cycle[$i + 1]}\n";
 }
 is($why, '', 'includes and calls form no cycle between files');
+
+# README's diagram: lines that begin with a layer number, and the lines
+# that continue them, name the files of that layer.
+my $readme = slurp_file('README.md');
+my ($section) = $readme =~ /^## How the code is organised\n(.*?)^## /ms;
+ok(defined $section, 'README has its section "How the code is organised"');
+my %readme_layer;
+my @twice;
+my $current;
+for my $l (split /\n/, $section // '')
+{
+	$current = $1 if $l =~ /^\s?(\d+) \S/;
+	$current = undef if $l =~ /^```/;
+	next unless defined $current;
+	for my $c ($l =~ /\b((?:common\/)?ps\w*\.c)\b/g)
+	{
+		my $f = basename($c);
+		push @twice, $f if exists $readme_layer{$f};
+		$readme_layer{$f} = $current;
+	}
+}
+my @mismatch;
+for my $c (grep { /\.c$/ } @files)
+{
+	my $in = $readme_layer{$c};
+	push @mismatch, "$c: layer $layer{$c}, README " . ($in // 'does not name it')
+	  if !defined $in || !defined $layer{$c} || $in != $layer{$c};
+}
+push @mismatch, "$_: in README, not in the tree"
+  for grep { !exists $dir_of{$_} } sort keys %readme_layer;
+is(join("\n", @mismatch, map { "$_: named twice" } @twice), '',
+	'README names every .c file once, in its layer');
 
 done_testing();

@@ -24,7 +24,8 @@
  *
  * Layer 7 (training services): backends ask (ps_mark_request), the
  * scheduler writes (ps_mark_write, ps_mark_serve); both meet in the
- * queue's shared memory.
+ * queue's shared memory.  A mark must never hold a write back for long,
+ * nor fail one: marks are for recovery by time only.
  *
  *-------------------------------------------------------------------------
  */

@@ -7,7 +7,8 @@
  *
  * Layer 9 (SQL entry points), the helpers of ps_sql_*.c.  A role without
  * the privilege a function needs cannot even queue a lock on the table:
- * privileges are checked by OID first.
+ * privileges are checked by OID first.  Nothing here may lock a table
+ * before that check, nor name a table to a role that could not name it.
  *
  *-------------------------------------------------------------------------
  */

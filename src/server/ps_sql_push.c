@@ -8,6 +8,8 @@
  * privileges, NULLs, array shapes, lengths against dim, finite values, size
  * limits) is checked before anything changes; then sorted keys go to the
  * store (ps_store.c), through the scheduler's queue where it can take them.
+ * Nothing below re-checks a request: nothing may reach the store or the
+ * queue from here unchecked.
  *
  * Pushes are not transactional, like nextval(): they take effect at once,
  * are not undone by ROLLBACK (unless the table's storage is the

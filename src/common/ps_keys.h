@@ -14,7 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* where the functions get their memory: palloc/pfree, malloc/free */
+/*
+ * Where the functions get their memory: palloc/pfree in the server, a
+ * client's own.  alloc must not return NULL: palloc raises an error, a
+ * client's wrapper of malloc must abort or longjmp on failure.  (int64_t
+ * is PostgreSQL's int64 on the 64-bit Linux this is built for.)
+ */
 typedef struct PsKeysAlloc
 {
 	void	   *(*alloc) (size_t size);

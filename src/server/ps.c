@@ -10,8 +10,10 @@
  * The library must be loaded through shared_preload_libraries: the WAL
  * resource manager can only be registered then, and shared memory only
  * requested then.  Loaded any other way (a plain CREATE EXTENSION or a
- * function call in a server without the setting), it registers nothing and
- * every entry point refuses to run, saying how to fix it.
+ * function call in a server without the setting), it registers only the
+ * access method's routine table with ps_table.c (so that a ps table is
+ * known as one), and every entry point refuses to run, saying how to fix
+ * it.
  *
  * Layer 10 (module entry): _PG_init defines the parameters, registers
  * the WAL resource manager, the access method, shared memory and the

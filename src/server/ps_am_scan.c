@@ -10,8 +10,9 @@
  * parallel scans are refused.
  *
  * Layer 8 (access method): called by PostgreSQL's executor and DDL through
- * the routine table (ps_am.c); calls the layers below, never the SQL entry
- * points or the module entry.
+ * the routine table (ps_am.c), and by every writer before it writes
+ * (ps_freeze_scans: ps_am_write.c, ps_sql_push.c); calls the layers below,
+ * never the SQL entry points or the module entry.
  *
  *-------------------------------------------------------------------------
  */

@@ -40,8 +40,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -54,10 +52,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
-#include "commands/trigger.h"
-#include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -65,7 +60,6 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 
 #include "ps_base.h"
 #include "ps_config.h"
@@ -497,14 +491,22 @@ ps_config_invalid(const char *what, const char *detail, const char *hint)
 			 errhint("%s", hint)));
 }
 
-/* The configuration stored for relid: its row, or the defaults. */
-PsConfig
-ps_config_stored(Oid relid)
+/*
+ * Begin changing relid's configuration: its row is read under the lock
+ * ps_config_store writes with, and written back at the same tuple, so a
+ * change that another transaction commits in between fails ("tuple
+ * concurrently updated") instead of being overwritten.  e->cfg holds the
+ * configuration now (the defaults without a row).
+ */
+void
+ps_config_begin_edit(Oid relid, PsConfigEdit *e)
 {
-	PsConfig	cfg = default_config;
-
-	config_read(relid, &cfg);
-	return cfg;
+	e->relid = relid;
+	e->crel = open_config_table(RowExclusiveLock, &e->indexoid, false);
+	e->oldtup = config_lookup(e->crel, e->indexoid, relid);
+	e->cfg = default_config;
+	if (e->oldtup != NULL)
+		config_from_tuple(e->crel, e->oldtup, relid, &e->cfg);
 }
 
 /*
@@ -574,22 +576,21 @@ ps_config_validate(Relation rel, const PsConfig *cfg, const PsConfig *old)
 }
 
 /*
- * Store cfg as rel's configuration (a valid one: ps_config_validate), in
- * C, so no permission check applies (see above).  values and nulls (of
- * PS_CONFIG_NATTS) receive the row.  Every backend re-reads the
- * configuration once this commits; this transaction at once.
+ * Store cfg (a valid one: ps_config_validate) as the configuration of the
+ * table being edited (rel), in C, so no permission check applies (see
+ * above).  values and nulls (of PS_CONFIG_NATTS) receive the row.  Every
+ * backend re-reads the configuration once this commits; this transaction
+ * at once.
  */
 void
-ps_config_store(Relation rel, const PsConfig *cfg, Datum *values, bool *nulls)
+ps_config_store(Relation rel, PsConfigEdit *e, const PsConfig *cfg,
+				Datum *values, bool *nulls)
 {
-	Oid			relid = RelationGetRelid(rel);
-	Oid			indexoid;
-	Relation	crel = open_config_table(RowExclusiveLock, &indexoid, false);
-	HeapTuple	oldtup = config_lookup(crel, indexoid, relid);
 	HeapTuple	newtup;
 
+	Assert(RelationGetRelid(rel) == e->relid);
 	memset(nulls, 0, sizeof(bool) * Natts_cfg);
-	values[Anum_cfg_tbl - 1] = ObjectIdGetDatum(relid);
+	values[Anum_cfg_tbl - 1] = ObjectIdGetDatum(e->relid);
 	values[Anum_cfg_update_rule - 1] = CStringGetTextDatum(ps_rule_name(cfg->rule.kind));
 	values[Anum_cfg_consistency - 1] = CStringGetTextDatum(ps_consistency_name(cfg->consistency));
 	values[Anum_cfg_max_delay - 1] = Int32GetDatum(cfg->max_delay);
@@ -599,12 +600,13 @@ ps_config_store(Relation rel, const PsConfig *cfg, Datum *values, bool *nulls)
 	values[Anum_cfg_beta - 1] = Float4GetDatum(cfg->rule.beta);
 	values[Anum_cfg_kkt_filter - 1] = BoolGetDatum(cfg->kkt_filter);
 	values[Anum_cfg_significance - 1] = Float4GetDatum(cfg->significance);
-	newtup = heap_form_tuple(RelationGetDescr(crel), values, nulls);
-	if (oldtup != NULL)
-		CatalogTupleUpdate(crel, &oldtup->t_self, newtup);
+	newtup = heap_form_tuple(RelationGetDescr(e->crel), values, nulls);
+	if (e->oldtup != NULL)
+		CatalogTupleUpdate(e->crel, &e->oldtup->t_self, newtup);
 	else
-		CatalogTupleInsert(crel, newtup);
-	table_close(crel, RowExclusiveLock);
+		CatalogTupleInsert(e->crel, newtup);
+	table_close(e->crel, RowExclusiveLock);
+	e->crel = NULL;
 
 	CacheInvalidateRelcache(rel);
 	CommandCounterIncrement();

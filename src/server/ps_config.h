@@ -46,12 +46,23 @@ extern PsDir *ps_config_storage(Relation rel, int dim, const PsConfig *cfg);
 extern bool ps_consistency_parse(const char *name, PsConsistency *c);
 extern void ps_config_invalid(const char *what, const char *detail,
 							  const char *hint) pg_attribute_noreturn();
-extern PsConfig ps_config_stored(Oid relid);
 extern void ps_config_from_row(Relation crel, HeapTuple tup, PsConfig *cfg,
 							   Oid *relid);
 extern void ps_config_validate(Relation rel, const PsConfig *cfg,
 							   const PsConfig *old);
-extern void ps_config_store(Relation rel, const PsConfig *cfg, Datum *values,
-							bool *nulls);
+
+/* a row being changed: read, then written back at the same tuple */
+typedef struct PsConfigEdit
+{
+	Oid			relid;
+	Relation	crel;			/* ps_config, RowExclusiveLock */
+	Oid			indexoid;
+	HeapTuple	oldtup;			/* NULL: no row yet */
+	PsConfig	cfg;			/* the configuration now */
+} PsConfigEdit;
+
+extern void ps_config_begin_edit(Oid relid, PsConfigEdit *e);
+extern void ps_config_store(Relation rel, PsConfigEdit *e, const PsConfig *cfg,
+							Datum *values, bool *nulls);
 
 #endif							/* PS_CONFIG_H */

@@ -25,7 +25,7 @@
  * ps_filters() shows the counts (since the server started).
  *
  * Layer 7 (training services): the filters; calls the shared state, the
- * store and the rules, never the scheduler or the queue (which call it).
+ * store and the rules, never the scheduler (which calls it) or the queue.
  *
  *-------------------------------------------------------------------------
  */

@@ -56,29 +56,6 @@
 #include "ps_queue_int.h"
 #include "ps_table.h"
 
-/* ------------------------------------------------------------------------
- * Time marks
- *
- * PostgreSQL stops recovery at recovery_target_time, and holds back a
- * standby's replay for recovery_min_apply_delay, only at commit records,
- * and ps changes write none: without help, a restore to a point in time
- * would keep every push after it, and a delayed standby would show pushes
- * at once.  So a commit record stamped with the current time, a "time
- * mark" (an empty transaction with an xid, committed by the scheduler),
- * goes into WAL ahead of ps changes: ahead of every scheduler round (or
- * when the last mark is older than ps.time_mark_interval, if that is
- * set), and when the last mark is older than 1 ms (or the interval)
- * ahead of changes a backend writes itself (pushes the scheduler does not
- * take, INSERT, COPY), which ask the scheduler for one and wait.  Recovery
- * to time T then stops at the first mark after T, before the changes
- * that follow it; a delayed standby holds them back with it.  A mark costs
- * one xid and a commit record; it is committed asynchronously, the flush
- * of the round (or of the push) that follows makes it durable.  Nothing
- * is marked when wal_level is minimal (no archive, no standby), or when
- * ps.time_mark_interval is -1.
- * ------------------------------------------------------------------------
- */
-
 /* Is a mark due before ps WAL written now?  floor_ms: shortest interval. */
 bool
 ps_mark_due(TimestampTz now, int floor_ms)

@@ -47,7 +47,6 @@
 
 #include "ps_base.h"
 #include "ps_dir.h"
-#include "ps_filter.h"
 #include "ps_queue.h"
 #include "ps_queue_int.h"
 #include "ps_store.h"

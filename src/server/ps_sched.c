@@ -19,11 +19,9 @@
  * relfilenode through a fake relcache entry, as WAL replay does, with the
  * table's OID set so that its extension lock is the backends' lock.  Each
  * group is applied in its own transaction: an error (an overflowing sum)
- * fails that group's pushes and nothing else.  Pushes it cannot take
- * (temporary tables, tables created in the same transaction under
- * wal_level = minimal, pushes larger than a quarter of the queue, no
- * scheduler running, ps.scheduler = off) are applied by the backend
- * itself, as are INSERT and COPY.
+ * fails that group's pushes and nothing else.  Pushes the queue does not
+ * take (ps_queue.c says which) are applied by their backends, as are
+ * INSERT and COPY.
  *
  * Crash safety: a push is acknowledged only after it is applied and its WAL
  * flushed, so a crash loses only unacknowledged pushes (the queue is not
@@ -65,7 +63,6 @@
 #include "ps_dir.h"
 #include "ps_filter.h"
 #include "ps_marks.h"
-#include "ps_queue.h"
 #include "ps_queue_int.h"
 #include "ps_sched.h"
 #include "ps_store.h"

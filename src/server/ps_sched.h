@@ -11,8 +11,6 @@
 #ifndef PS_SCHED_H
 #define PS_SCHED_H
 
-#include "postgres.h"
-
 extern void ps_sched_init(void);
 extern PGDLLEXPORT void ps_scheduler_main(Datum arg);
 

@@ -218,6 +218,7 @@ ps_configure(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	Relation	rel;
+	PsConfigEdit edit;
 	PsConfig	cfg;
 	PsConfig	old;
 	Datum		values[PS_CONFIG_NATTS];
@@ -231,7 +232,8 @@ ps_configure(PG_FUNCTION_ARGS)
 				 errmsg("the table of ps_configure must not be NULL")));
 	relid = PG_GETARG_OID(0);
 	rel = open_for_configure(relid);
-	old = cfg = ps_config_stored(relid);
+	ps_config_begin_edit(relid, &edit);
+	old = cfg = edit.cfg;
 
 	if (!PG_ARGISNULL(1) &&
 		!ps_rule_parse(text_to_cstring(PG_GETARG_TEXT_PP(1)), &cfg.rule.kind))
@@ -259,7 +261,7 @@ ps_configure(PG_FUNCTION_ARGS)
 	cfg.significance = finite_arg(fcinfo, 9, cfg.significance);
 
 	ps_config_validate(rel, &cfg, &old);
-	ps_config_store(rel, &cfg, values, nulls);
+	ps_config_store(rel, &edit, &cfg, values, nulls);
 	ps_state_consistency_at_commit(relid, cfg.consistency, cfg.max_delay,
 								   old.consistency, old.max_delay);
 	relation_close(rel, NoLock);

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ps_workers.c
- *	  Training workers of a ps table: ps_join, ps_leave, ps_workers,
- *	  heartbeats, worker clocks, and the waits of the consistency models.
+ *	  Training workers of a ps table: joining, leaving, heartbeats, worker
+ *	  clocks, and the waits of the consistency models (for ps_join,
+ *	  ps_leave, ps_workers and the worker calls of ps_sql_*.c).
  *
  * A worker joins a table and gets an id; its clock starts at the clock of
  * the slowest live worker (0 for the first).  Every push and pull a worker

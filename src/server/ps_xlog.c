@@ -14,7 +14,7 @@
  * it refuses to start recovery.
  *
  * Layer 2 (WAL): builds and replays records of page changes; calls only
- * the page layout.  Redo must not touch the catalogs, shared ps state or
+ * the page layout (and reads ps.replay_wal_0_2 from the base).  Redo must not touch the catalogs, shared ps state or
  * anything that needs a database connection.
  *
  *-------------------------------------------------------------------------

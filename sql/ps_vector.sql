@@ -147,3 +147,29 @@ SELECT key, cardinality(val), val[1], val[1000] FROM vec_1000 ORDER BY key LIMIT
 SELECT sum(x) FROM unnest(ps_pull_range('vec_1000', 0, 30)) x;
 
 DROP TABLE vec3, vec4, vec_rev, vec_free, vec_ins, vec_big, vec_1000;
+
+-- Long ranges: ps_push_range of 200000 keys (more than the store's 65536
+-- keys at a time), over leaves that exist and leaves that do not, with
+-- dim 1 and dim 3; through the scheduler (a lone push, applied from its
+-- queue entry) and applied by the backend (ps.scheduler = off): the same
+-- exact values, each the sum of what reached it.
+CREATE TABLE rng1_a (key bigint, val real) USING ps;
+CREATE TABLE rng1_b (key bigint, val real) USING ps;
+CREATE TABLE rng3_a (key bigint, val real[] CHECK (cardinality(val) = 3)) USING ps;
+CREATE TABLE rng3_b (key bigint, val real[] CHECK (cardinality(val) = 3)) USING ps;
+SELECT ps_push_range(t, 60000, array_fill(1::real, ARRAY[10000 * d])) > 0 AS pushed
+  FROM (VALUES ('rng1_a'::regclass, 1), ('rng1_b', 1), ('rng3_a', 3), ('rng3_b', 3)) v(t, d);
+SELECT ps_push_range('rng1_a', 0, (SELECT array_agg((g % 7)::real) FROM generate_series(0, 199999) g)) > 0 AS pushed;
+SELECT ps_push_range('rng3_a', 0, (SELECT array_agg((g % 5)::real) FROM generate_series(0, 599999) g)) > 0 AS pushed;
+SET ps.scheduler = off;
+SELECT ps_push_range('rng1_b', 0, (SELECT array_agg((g % 7)::real) FROM generate_series(0, 199999) g)) > 0 AS pushed;
+SELECT ps_push_range('rng3_b', 0, (SELECT array_agg((g % 5)::real) FROM generate_series(0, 599999) g)) > 0 AS pushed;
+RESET ps.scheduler;
+SELECT count(*), sum(val::float8) FROM rng1_a;
+SELECT count(*), sum(v::float8) FROM rng3_a, unnest(val) v;
+(SELECT * FROM rng1_a EXCEPT SELECT * FROM rng1_b) UNION ALL (SELECT * FROM rng1_b EXCEPT SELECT * FROM rng1_a);
+(SELECT * FROM rng3_a EXCEPT SELECT * FROM rng3_b) UNION ALL (SELECT * FROM rng3_b EXCEPT SELECT * FROM rng3_a);
+SELECT ps_pull('rng1_a', '{0,6,59999,60000,65535,65536,69999,70000,199999,200000}');
+SELECT ps_pull('rng3_a', '{65535,65536,70000}');
+SELECT ps_check('rng1_a') > 0 AS ok, ps_check('rng3_a') > 0 AS ok3;
+DROP TABLE rng1_a, rng1_b, rng3_a, rng3_b;

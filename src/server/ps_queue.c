@@ -218,7 +218,8 @@ backend_exit(int code, Datum arg)
  */
 static void
 enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
-		const float4 *vals, int n, const PsWrite *w, int32 worker, int64 clock)
+		int64 first, const float4 *vals, int n, const PsWrite *w,
+		int32 worker, int64 clock)
 {
 	PsTaskHeader *h;
 	uint64		pos;
@@ -279,7 +280,10 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 	h->clock = clock;
 	h->ts = w->ts;
 	h->nkeys = n;
-	memcpy(TaskKeys(h), keys, sizeof(int64) * n);
+	h->range = (keys == NULL);
+	h->first = first;
+	if (keys != NULL)
+		memcpy(TaskKeys(h), keys, sizeof(int64) * n);
 	memcpy(TaskVals(h), vals, sizeof(float4) * w->dim * n);
 	pg_write_barrier();
 	h->ready = true;
@@ -376,16 +380,18 @@ await_outcome(PsSlot *slot, uint64 ts, PsSlotStatus *status)
 }
 
 /*
- * Queue a push of sorted, distinct keys for the scheduler and wait until it
- * is applied.  Returns false, having done nothing, if the scheduler cannot
- * take it: the caller then applies it itself.  Errors of the apply are
- * raised here.
+ * Queue a push of sorted, distinct keys (keys; or, keys NULL, the range
+ * first .. first + n - 1, of which only the values go into the queue) for
+ * the scheduler, and wait until it is applied.  Returns false, having
+ * done nothing, if the scheduler cannot take it: the caller then applies
+ * it itself.  Errors of the apply are raised here.
  */
 bool
-ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			  int n, const PsWrite *w, int32 worker, int64 clock)
+ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
+			  const float4 *vals, int n, const PsWrite *w, int32 worker,
+			  int64 clock)
 {
-	Size		need = MAXALIGN(TASK_HDRSZ + sizeof(int64) * n +
+	Size		need = MAXALIGN(TASK_HDRSZ + (keys ? sizeof(int64) * n : 0) +
 								sizeof(float4) * w->dim * n);
 	PsSlot	   *slot;
 	PsSlotStatus status;
@@ -408,7 +414,7 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		exit_callback_registered = true;
 	}
 	wait_slot_idle(slot);
-	enqueue(rel, dir, slot, need, keys, vals, n, w, worker, clock);
+	enqueue(rel, dir, slot, need, keys, first, vals, n, w, worker, clock);
 	if (!await_outcome(slot, w->ts, &status))
 		return false;
 

@@ -18,8 +18,8 @@
 
 extern void ps_queue_init(void);
 extern bool ps_queue_push(Relation rel, PsDir *dir, const int64 *keys,
-						  const float4 *vals, int n, const PsWrite *w,
-						  int32 worker, int64 clock);
+						  int64 first, const float4 *vals, int n,
+						  const PsWrite *w, int32 worker, int64 clock);
 extern void ps_queue_wait_ts(Relation rel, uint64 ts);
 
 /* pid of the scheduler, and its counters (ps_scheduler()) */

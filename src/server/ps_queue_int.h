@@ -99,11 +99,25 @@ typedef struct PsTaskHeader
 	int64		clock;			/* the worker's clock, -1 for plain pushes */
 	uint64		ts;
 	int32		nkeys;
+	bool		range;			/* keys first .. first + nkeys - 1, not stored */
+	int64		first;
 } PsTaskHeader;
 
+/*
+ * The payload: nkeys sorted, distinct keys (not for a range), then dim
+ * values per key.
+ */
 #define TASK_HDRSZ MAXALIGN(sizeof(PsTaskHeader))
 #define TaskKeys(h) ((int64 *) ((char *) (h) + TASK_HDRSZ))
-#define TaskVals(h) ((float4 *) (TaskKeys(h) + (h)->nkeys))
+#define TaskVals(h) ((h)->range ? (float4 *) TaskKeys(h) : \
+					 (float4 *) (TaskKeys(h) + (h)->nkeys))
+
+/* Key i of a push, stored or of its range. */
+static inline int64
+TaskKey(const PsTaskHeader *h, int i)
+{
+	return h->range ? h->first + i : TaskKeys(h)[i];
+}
 
 /* in shared memory, attached by every process (ps_queue.c) */
 extern PsQueue *ps_queue;

@@ -93,7 +93,8 @@ typedef struct PushGroup
 	bool		failed;
 	PsError		error;
 	int			nkeys;			/* keys in the aggregate */
-	int64	   *keys;			/* the keys written, ascending */
+	const int64 *keys;			/* the keys written, ascending; NULL: */
+	int64		first;			/* the range first .. of a lone range push */
 	int			nwrite;			/* how many (the KKT filter drops some) */
 	int			written;		/* of them, written when an error came */
 	bool	   *applied;		/* per push of a failed group: written whole */
@@ -137,16 +138,16 @@ aggregate(PushGroup *g, int dim, int64 **okeys, float4 **ovals)
 
 		for (t = 0; t < k; t++)
 			if (pos[t] < g->tasks[t]->nkeys &&
-				(!any || TaskKeys(g->tasks[t])[pos[t]] < min))
+				(!any || TaskKey(g->tasks[t], pos[t]) < min))
 			{
-				min = TaskKeys(g->tasks[t])[pos[t]];
+				min = TaskKey(g->tasks[t], pos[t]);
 				any = true;
 			}
 		if (!any)
 			break;
 		keys[n] = min;
 		for (t = 0; t < k; t++)
-			if (pos[t] < g->tasks[t]->nkeys && TaskKeys(g->tasks[t])[pos[t]] == min)
+			if (pos[t] < g->tasks[t]->nkeys && TaskKey(g->tasks[t], pos[t]) == min)
 			{
 				const float4 *src = TaskVals(g->tasks[t]) + (Size) pos[t] * dim;
 				float4	   *dst = vals + (Size) n * dim;
@@ -194,19 +195,6 @@ apply_group(PushGroup *g, MemoryContext roundcxt)
 		if (dir->n == 0 || dir->width != first->width || dir->dim != first->dim)
 			elog(ERROR, "ps scheduler: storage of \"%s\" changed while the push was queued",
 				 NameStr(first->relname));
-		/* the keys outlive a failed transaction: see scheduler_round */
-		{
-			MemoryContext old = MemoryContextSwitchTo(roundcxt);
-
-			n = aggregate(g, first->dim, &keys, &vals);
-			MemoryContextSwitchTo(old);
-		}
-		g->nkeys = n;
-		ps_check_finite(vals, (Size) n * first->dim, true);
-		if (first->kkt)
-			n = ps_filter_kkt(rel, dir, &first->rule, keys, vals, n, first->dim);
-		g->keys = keys;
-		g->nwrite = n;
 		w.mode = PS_WRITE_PUSH;
 		w.rule = first->rule;
 		w.dim = first->dim;
@@ -215,15 +203,46 @@ apply_group(PushGroup *g, MemoryContext roundcxt)
 		w.ts = 0;
 		for (t = 0; t < g->ntasks; t++)
 			w.ts = Max(w.ts, g->tasks[t]->ts);
-		ps_store_write(rel, dir, keys, vals, n, &w);
+		if (g->ntasks == 1 && !first->kkt)
+		{
+			/*
+			 * A group of one push is applied from the queue as it stands,
+			 * a range as a range: nothing to merge, nothing to copy (its
+			 * values were checked by its backend).
+			 */
+			g->nkeys = g->nwrite = first->nkeys;
+			g->keys = first->range ? NULL : TaskKeys(first);
+			g->first = first->first;
+			if (first->range)
+				ps_store_write_range(rel, dir, first->first, TaskVals(first),
+									 first->nkeys, &w);
+			else
+				ps_store_write(rel, dir, TaskKeys(first), TaskVals(first),
+							   first->nkeys, &w);
+		}
+		else
+		{
+			/* the keys outlive a failed transaction: see scheduler_round */
+			MemoryContext old = MemoryContextSwitchTo(roundcxt);
+
+			n = aggregate(g, first->dim, &keys, &vals);
+			MemoryContextSwitchTo(old);
+			g->nkeys = n;
+			ps_check_finite(vals, (Size) n * first->dim, true);
+			if (first->kkt)
+				n = ps_filter_kkt(rel, dir, &first->rule, keys, vals, n, first->dim);
+			g->keys = keys;
+			g->nwrite = n;
+			ps_store_write(rel, dir, keys, vals, n, &w);
+		}
 		lsn = XactLastRecEnd;
 
 		/* each worker's clock now holds on the range its push covered */
 		for (t = 0; t < g->ntasks; t++)
 			if (g->tasks[t]->worker > 0 && g->tasks[t]->nkeys > 0)
 				ps_clock_set(first->dbid, first->relid, g->tasks[t]->worker,
-							 g->tasks[t]->clock, TaskKeys(g->tasks[t])[0],
-							 TaskKeys(g->tasks[t])[g->tasks[t]->nkeys - 1]);
+							 g->tasks[t]->clock, TaskKey(g->tasks[t], 0),
+							 TaskKey(g->tasks[t], g->tasks[t]->nkeys - 1));
 	}
 	PG_FINALLY();
 	{
@@ -285,18 +304,20 @@ static int
 task_keys_written(const PushGroup *g, const PsTaskHeader *t)
 {
 	int64		first;
-	const int64 *k = TaskKeys(t);
 	int			lo = 0,
 				hi = t->nkeys;
 
 	if (g->written >= g->nwrite)
 		return t->nkeys;
-	first = g->keys[g->written];
+	/* the first key the group did not write */
+	first = g->keys ? g->keys[g->written] : g->first + g->written;
+	if (t->range)
+		return (int) Max(0, Min((int64) t->nkeys, first - t->first));
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (k[mid] < first)
+		if (TaskKeys(t)[mid] < first)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -316,8 +337,8 @@ task_fully_written(const PushGroup *g, const PsTaskHeader *t)
 	if (g->written == 0 || task_keys_written(g, t) < t->nkeys)
 		return false;
 	if (t->worker > 0 && t->nkeys > 0)
-		ps_clock_set(t->dbid, t->relid, t->worker, t->clock, TaskKeys(t)[0],
-					 TaskKeys(t)[t->nkeys - 1]);
+		ps_clock_set(t->dbid, t->relid, t->worker, t->clock, TaskKey(t, 0),
+					 TaskKey(t, t->nkeys - 1));
 	return true;
 }
 

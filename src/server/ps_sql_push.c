@@ -146,22 +146,23 @@ new_float4_array(Size n, float4 **data)
 }
 
 /*
- * Apply sorted, distinct keys to a table, through the scheduler if it takes
- * the push, and make the push durable.  Returns its task timestamp.
+ * Apply sorted, distinct keys (or, keys NULL, the range first .. first +
+ * n - 1) to a table, through the scheduler if it takes the push, and make
+ * the push durable.  Returns its task timestamp.
  */
 static uint64
-push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
-			int n, PsWrite *w, int32 worker, int64 clock)
+push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
+			const float4 *vals, int n, PsWrite *w, int32 worker, int64 clock)
 {
 	XLogRecPtr	flush_lsn;
 
 	ps_freeze_scans(rel);		/* this backend's scans of rel do not see it */
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
-	if (!ps_queue_push(rel, dir, keys, vals, n, w, worker, clock))
+	if (!ps_queue_push(rel, dir, keys, first, vals, n, w, worker, clock))
 	{
 		/* the push covers its keys as pushed, filtered or not */
-		int64		lo = n > 0 ? keys[0] : 0;
-		int64		hi = n > 0 ? keys[n - 1] : 0;
+		int64		lo = n == 0 ? 0 : keys ? keys[0] : first;
+		int64		hi = n == 0 ? 0 : keys ? keys[n - 1] : first + n - 1;
 		bool		covers = worker > 0 && n > 0;
 
 		ps_mark_request(rel);
@@ -170,14 +171,19 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 			/* the filter compacts in place: work on copies */
 			int64	   *k = palloc(sizeof(int64) * n);
 			float4	   *v = palloc(sizeof(float4) * w->dim * n);
+			int			i;
 
-			memcpy(k, keys, sizeof(int64) * n);
+			for (i = 0; i < n; i++)
+				k[i] = keys ? keys[i] : first + i;
 			memcpy(v, vals, sizeof(float4) * w->dim * n);
 			n = ps_filter_kkt(rel, dir, &w->rule, k, v, n, w->dim);
 			keys = k;
 			vals = v;
 		}
-		ps_store_write(rel, dir, keys, vals, n, w);
+		if (keys != NULL)
+			ps_store_write(rel, dir, keys, vals, n, w);
+		else
+			ps_store_write_range(rel, dir, first, vals, n, w);
 		if (covers)
 			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
 						 lo, hi);
@@ -335,7 +341,7 @@ ps_push(PG_FUNCTION_ARGS)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
 	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
-	ts = push_sorted(rel, dir, ukeys, uvals, n, &w, worker, clock);
+	ts = push_sorted(rel, dir, ukeys, 0, uvals, n, &w, worker, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -352,10 +358,8 @@ ps_push_range(PG_FUNCTION_ARGS)
 	Relation	rel = ps_open_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
 	int64		first;
 	float4	   *vals;
-	int64	   *keys;
 	int			nvals,
-				dim,
-				i;
+				dim;
 	int64		nkeys;
 	PsDir	   *dir;
 	PsWrite		w;
@@ -391,11 +395,8 @@ ps_push_range(PG_FUNCTION_ARGS)
 	check_request_size(fcinfo, nkeys, dim);
 	ps_check_finite(vals, nvals, false);
 
-	keys = palloc(sizeof(int64) * nkeys);
-	for (i = 0; i < nkeys; i++)
-		keys[i] = first + i;
 	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
-	ts = push_sorted(rel, dir, keys, vals, (int) nkeys, &w, worker, clock);
+	ts = push_sorted(rel, dir, NULL, first, vals, (int) nkeys, &w, worker, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }

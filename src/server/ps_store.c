@@ -63,6 +63,12 @@ typedef struct WriteBatch
 	BatchBlock	blocks[PS_MAX_SET_BLOCKS];
 } WriteBatch;
 
+/* keys made at a time for a range write (ps_store_write_range) */
+#define RANGE_CHUNK 65536
+
+static void store_write(Relation rel, PsDir *dir, const int64 *keys,
+						int64 first, const float4 *vals, int n,
+						const PsWrite *w);
 static void write_keys(Relation rel, PsDir *dir, const int64 *keys,
 					   const float4 *vals, int n, const PsWrite *w,
 					   WriteBatch *batch, int *slots);
@@ -410,6 +416,25 @@ void
 ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 			   int n, const PsWrite *w)
 {
+	store_write(rel, dir, keys, 0, vals, n, w);
+}
+
+/*
+ * Write the range of keys first .. first + n - 1 as ps_store_write does,
+ * without a key array: the keys are made RANGE_CHUNK at a time, so a
+ * range of any length needs a fixed amount of memory.
+ */
+void
+ps_store_write_range(Relation rel, PsDir *dir, int64 first,
+					 const float4 *vals, int n, const PsWrite *w)
+{
+	store_write(rel, dir, NULL, first, vals, n, w);
+}
+
+static void
+store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
+			const float4 *vals, int n, const PsWrite *w)
+{
 	static bool record_space_ready = false;
 	WriteBatch	batch;
 	int		   *slots;
@@ -427,7 +452,7 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		record_space_ready = true;
 	}
 
-	slots = palloc(sizeof(int) * n);
+	slots = palloc(sizeof(int) * (keys ? n : Min(n, RANGE_CHUNK)));
 	batch.rel = rel;
 	batch.ts = w->ts;
 	batch.nblocks = 0;
@@ -445,7 +470,26 @@ ps_store_write(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		*w->written = 0;
 	PG_TRY();
 	{
-		write_keys(rel, dir, keys, vals, n, w, &batch, slots);
+		if (keys != NULL)
+			write_keys(rel, dir, keys, vals, n, w, &batch, slots);
+		else
+		{
+			int			instride = (w->mode == PS_WRITE_RECORDS) ? dir->width : w->dim;
+			int64	   *chunk = palloc(sizeof(int64) * Min(n, RANGE_CHUNK));
+			int			off;
+
+			for (off = 0; off < n; off += RANGE_CHUNK)
+			{
+				int			m = Min(RANGE_CHUNK, n - off);
+				int			j;
+
+				for (j = 0; j < m; j++)
+					chunk[j] = first + off + j;
+				write_keys(rel, dir, chunk, vals + (Size) off * instride, m, w,
+						   &batch, slots);
+			}
+			pfree(chunk);
+		}
 	}
 	PG_CATCH();
 	{

@@ -39,6 +39,8 @@ typedef struct PsWrite
 
 extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,
 						   const float4 *vals, int n, const PsWrite *w);
+extern void ps_store_write_range(Relation rel, PsDir *dir, int64 first,
+								 const float4 *vals, int n, const PsWrite *w);
 extern void ps_store_read(Relation rel, PsDir *dir, const int64 *keys,
 						  const int32 *perm, int n, int nfloats, float4 *out);
 extern void ps_store_read_clock(Relation rel, PsDir *dir, const int64 *keys,

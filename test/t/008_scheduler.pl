@@ -17,6 +17,14 @@
 #   - A session terminated while its push is queued (scheduler stopped with
 #     SIGSTOP): the push is not applied, and later sessions (which reuse its
 #     backend slot) push as usual.
+#   - Range pushes travel as ranges (values only) and a group of one push is
+#     applied from the queue without a copy: with the scheduler stopped,
+#     two ps_push_range (one of 150000 keys, more than two of the store's
+#     65536-key chunks, over leaves that exist and leaves that do not) and
+#     an explicit push overlapping both wait in the queue, with a worker's
+#     range push of its own clock; released, they are applied as two
+#     aggregates (the three plain pushes together, the worker's alone),
+#     every sum is exact, and the worker's range clock covers its range.
 #   - ps.scheduler = off: a session's pushes are applied by its backend.
 use strict;
 use warnings;
@@ -236,6 +244,54 @@ for my $i (1 .. 4)
 is(join(',', @late), 't,t,t,t', 'the sessions after it push as usual');
 is($node->safe_psql('postgres', "SELECT ps_pull('agg', '{-1,-2}')"), '{0,4}',
 	'the terminated push was not applied, the later ones were');
+
+# --- ranges in the queue --------------------------------------------------------
+
+$node->safe_psql('postgres', q{
+CREATE TABLE rg (key bigint, val real) USING ps;
+SELECT ps_configure('rg', consistency => 'eventual');
+SELECT ps_push_range('rg', 140000, array_fill(1::real, ARRAY[20000]));
+});
+my $rw = $node->safe_psql('postgres', "SELECT ps_join('rg')");
+my ($sched) = counters();
+my (undef, $aggs0, $pushes0) = counters();
+kill 'STOP', $sched;
+my @rq;
+for my $sql (
+	"SELECT ps_push_range('rg', 0, array_fill(1::real, ARRAY[150000])) > 0",
+	"SELECT ps_push('rg', '{5,70000,149999,200000}', '{10,10,10,10}') > 0",
+	"SELECT ps_push_range('rg', 100000, array_fill(2::real, ARRAY[100000])) > 0",
+	"SELECT ps_push_range('rg', 300000, array_fill(1::real, ARRAY[10]), $rw, 3) > 0")
+{
+	my ($o, $e) = ('', '');
+	my $h = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', $sql ],
+		'<', \undef, '>', \$o, '2>', \$e);
+	push @rq, [ $h, \$o, \$e ];
+	ok( $node->poll_query_until(
+			'postgres', "SELECT count(*) = " . scalar(@rq) . q{ FROM pg_stat_activity
+			  WHERE query LIKE 'SELECT ps_push%(''rg''%' AND wait_event = 'Extension'}),
+		'push ' . scalar(@rq) . ' waits in the queue of the stopped scheduler');
+}
+kill 'CONT', $sched;
+$_->[0]->finish for @rq;
+is(join(',', map { ${ $_->[1] } =~ s/\n//r } @rq), 't,t,t,t', 'the four pushes are acknowledged');
+is(join('', map { ${ $_->[2] } } @rq), '', 'without an error');
+my (undef, $aggs1, $pushes1) = counters();
+is($pushes1 - $pushes0, 4, 'the scheduler applied the four pushes');
+is($aggs1 - $aggs0, 2, 'as two aggregates: the plain pushes together, the worker\'s alone');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT ps_pull('rg', '{0,5,65535,65536,99999,100000,139999,140000,149999,150000,159999,160000,199999,200000,200001,300000,300009,300010}')"
+	),
+	'{1,11,1,1,1,3,3,4,14,3,3,2,2,10,0,1,1,0}',
+	'every key holds the exact sum of the pushes that reached it');
+is($node->safe_psql('postgres', 'SELECT count(*), sum(val) FROM rg'), '200011|370050',
+	'and no other key changed');
+is( $node->safe_psql(
+		'postgres', "SELECT lo, hi, clocks FROM ps_clocks('rg') WHERE 300000 BETWEEN lo AND hi"),
+	'300000|300009|{3}',
+	'the worker\'s clock is set on exactly the range it pushed');
+is($node->safe_psql('postgres', "SELECT ps_check('rg') > 0"), 't', 'ps_check passes');
 
 # --- ps.scheduler = off --------------------------------------------------------
 

@@ -697,6 +697,40 @@ is( $node->safe_psql(
   FROM unnest(ps_pull('f', ARRAY(SELECT generate_series(0, 79)::bigint)
                         || ARRAY(SELECT generate_series(100000, 100079)::bigint))) AS x}),
 	'10240|3|3', 'after the failures, pushes to stored keys work, through the scheduler and not');
+
+# (f) Range pushes (only values travel through the queue; the store makes
+# the keys in chunks), each alone: over the last stored keys and on into
+# new keys.  The filled leaves hold exactly 31 keys each, and the new keys
+# go to the last of them, which must split, with no room to: the keys of
+# the leaves before it are written (50 - 31 = 19 of the first range, 100 -
+# 31 = 69 of the second), the last leaf's are not, through the scheduler
+# and applied by the backend alike, and the error says so.
+for my $case ([ 1, $next - 50, 3050, 19 ], [ 0, $next - 100, 3100, 69 ])
+{
+	my ($scheduler, $first, $n, $stored) = @$case;
+	my $via = $scheduler ? 'through the scheduler' : 'applied by the backend';
+	my ($out, $rerr) = ('', '');
+	$node->psql(
+		'postgres',
+		"\\set VERBOSITY verbose\nSET ps.scheduler = " . ($scheduler ? 'on' : 'off') . ";\n"
+		  . "SELECT ps_push_range('f', $first, array_fill(1::real, ARRAY[$n * 64]));",
+		stdout => \$out,
+		stderr => \$rerr);
+	like($rerr, $extend, "a range push $via fails extending the file");
+	like($rerr, qr/^DETAIL:  The push is partly applied: $stored of its $n keys were written before the error and keep their new values\.$/m,
+		"it says $stored of its $n keys were written");
+}
+is( $node->safe_psql(
+		'postgres', qq{SELECT count(*) FILTER (WHERE k < $next - 50 AND x = 2),
+       count(*) FILTER (WHERE k >= $next - 50 AND k < $next - 31 AND x = 3),
+       count(*) FILTER (WHERE k >= $next - 31 AND x = 1)
+  FROM generate_series($next - 100, $next - 1) k, unnest(ps_pull('f', ARRAY[k])) AS x}),
+	(50 * 64) . '|' . (19 * 64) . '|' . (31 * 64),
+	'the keys written hold their new values (one push or two), the last leaf\'s their old ones');
+is($node->safe_psql('postgres', "SELECT count(*) FROM f WHERE key >= $next AND key < $next + 3100"),
+	'0', 'and no new key was written');
+my (undef, undef, $sfailed4) = scheduler_counters($node);
+is($sfailed4 - $sfailed3, 2, 'the scheduler failed two more pushes: Y, and the range');
 is($node->safe_psql('postgres', "SELECT ps_check('f')"), $count, 'ps_check passes on f');
 
 $node->stop;

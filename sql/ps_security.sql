@@ -158,7 +158,7 @@ SELECT lo, hi, keys, pages, workers, clocks FROM ps_ranges('sec_w');
 SELECT ps_leave('sec_w', 1);
 SELECT worker, state, clock, role FROM ps_workers('sec_w');
 SELECT ps_check('sec_w'), ps_check('sec_plain'), ps_version(),
-       (SELECT rounds IS NOT NULL FROM ps_scheduler()) AS scheduler;
+       (SELECT bool_and(rounds IS NOT NULL) FROM ps_scheduler()) AS scheduler;
 SELECT dim, keys, leaves FROM ps_stats('sec_w');
 
 -- INSERT, INSERT ... SELECT from the same table (written once the

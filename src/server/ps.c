@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include <cblas.h>
+#include <unistd.h>
 
 #include "access/table.h"
 #include "access/xact.h"
@@ -422,6 +423,28 @@ _PG_init(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+
+	/* one applier per CPU core, at most 4 by default */
+	{
+		long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		ps_scheduler_workers = (int) Max(1, Min(ncpu, 4));
+	}
+	DefineCustomIntVariable("ps.scheduler_workers",
+							"Appliers in the scheduler's pool (background workers).",
+							"Aggregates of different tables and clocks are applied in parallel, one per applier. Default: one per CPU core, at most 4. Each takes a slot of max_worker_processes.",
+							&ps_scheduler_workers,
+							ps_scheduler_workers, 1, PS_MAX_APPLIERS,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.gather_window",
+							"Longest time the scheduler holds back a workers' push for the other workers' pushes of its clock.",
+							"Under sequential and bounded-delay consistency only, and only while a live worker of the table has not reached that clock; 0 applies every push at once.",
+							&ps_gather_window,
+							1, 0, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("ps.queue_size",
 							"Shared memory for pushes waiting for the scheduler.",

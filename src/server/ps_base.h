@@ -13,7 +13,9 @@
 #ifndef PS_BASE_H
 #define PS_BASE_H
 
-#define PS_VERSION_STR "0.3"
+#define PS_VERSION_STR "0.4"
+
+#define PS_MAX_APPLIERS 16		/* ps.scheduler_workers at most */
 
 /* requests and shared state */
 extern int	ps_max_request_keys;
@@ -28,6 +30,8 @@ extern int	ps_wait_timeout;
 
 /* the scheduler */
 extern bool ps_use_scheduler;
+extern int	ps_scheduler_workers;
+extern int	ps_gather_window;
 extern int	ps_queue_size;
 extern int	ps_time_mark_interval;
 

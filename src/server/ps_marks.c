@@ -112,7 +112,7 @@ ps_mark_write(void)
 	pg_atomic_write_u64(&ps_queue->last_mark, (uint64) now);
 }
 
-/* The scheduler serves the marks backends asked for. */
+/* An applier serves the marks backends asked for. */
 void
 ps_mark_serve(void)
 {
@@ -124,8 +124,9 @@ ps_mark_serve(void)
 	if (requested <= ps_queue->marks_written)
 		return;
 	ps_mark_write();
+	/* another applier may have served later requests meanwhile */
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
-	ps_queue->marks_written = requested;
+	ps_queue->marks_written = Max(ps_queue->marks_written, requested);
 	LWLockRelease(ps_queue_lock);
 	ConditionVariableBroadcast(&ps_queue->done_cv);
 }
@@ -144,30 +145,27 @@ void
 ps_mark_request(Relation rel)
 {
 	uint64		ticket;
-	Latch	   *latch;
 	TimestampTz start;
 
 	if (ps_queue == NULL || !RelationNeedsWAL(rel) || ps_storage_is_new(rel) ||
 		!ps_mark_due(GetCurrentTimestamp(), 1))
 		return;
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
-	if (ps_queue->sched_pid == 0)
+	if (ps_queue->running == 0)
 	{
 		LWLockRelease(ps_queue_lock);
 		return;
 	}
 	ticket = ++ps_queue->marks_requested;
-	latch = ps_queue->sched_latch;
 	LWLockRelease(ps_queue_lock);
-	if (latch)
-		SetLatch(latch);
+	ps_queue_wake_applier();
 	start = GetCurrentTimestamp();
 	for (;;)
 	{
 		bool		done;
 
 		LWLockAcquire(ps_queue_lock, LW_SHARED);
-		done = ps_queue->marks_written >= ticket || ps_queue->sched_pid == 0;
+		done = ps_queue->marks_written >= ticket || ps_queue->running == 0;
 		LWLockRelease(ps_queue_lock);
 		if (done || TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 50))
 			break;

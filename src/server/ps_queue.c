@@ -7,19 +7,20 @@
  * A backend's ps_push validates and sorts its keys, takes its task
  * timestamp, and appends the push to the ring (many producers under one
  * LWLock; the payload is copied outside the lock and published with a
- * flag).  It then sets the scheduler's latch and sleeps on a condition
- * variable until its slot says the push was applied and its WAL flushed,
- * or failed.  So ps_push still returns only when the push is durable and
+ * flag).  It then wakes an idle applier of the scheduler's pool (if all
+ * are busy, the next to finish its round finds the push) and sleeps on a
+ * condition variable until its slot says the push was applied and its WAL
+ * flushed, or failed.  So ps_push still returns only when the push is durable and
  * applied, and a worker's later pull sees it.  Pushes the queue cannot take
  * (temporary tables, storage created in the current transaction, pushes
  * larger than a quarter of the ring, no scheduler running, ps.scheduler =
  * off) are applied by the backend itself: ps_queue_push returns false.
  * A cancel while a push is queued takes it back, under the same lock the
- * scheduler takes it with, or, if the scheduler has it already, waits
- * until it is applied and says so.
+ * appliers take it with, or, if an applier has it already, waits until it
+ * is applied and says so.
  *
  * Layer 7 (training services).  Calls the layers below; never the
- * scheduler process (ps_sched.c), which it only wakes through its latch.
+ * appliers (ps_sched.c), which it only wakes through their latches.
  *
  *-------------------------------------------------------------------------
  */
@@ -89,8 +90,13 @@ queue_shmem_startup(void)
 	ps_ring = ShmemInitStruct("ps queue ring", (Size) ps_queue_size * 1024 * 1024, &found);
 	if (!found)
 	{
+		int			i;
+
 		memset(ps_queue, 0, queue_struct_size());
 		ps_queue->size = (Size) ps_queue_size * 1024 * 1024;
+		ps_queue->nappliers = ps_scheduler_workers;
+		for (i = 0; i < PS_MAX_APPLIERS; i++)
+			pg_atomic_init_u32(&ps_queue->appliers[i].idle, 0);
 		pg_atomic_init_u64(&ps_queue->last_mark, 0);
 		ConditionVariableInit(&ps_queue->space_cv);
 		ConditionVariableInit(&ps_queue->done_cv);
@@ -112,6 +118,36 @@ static PsSlot *
 my_slot(void)
 {
 	return &ps_queue->slots[MyBackendId - 1];
+}
+
+/*
+ * Wake one idle applier.  Called after the push is published (ready set):
+ * an applier marks itself idle before it looks at the queue a last time
+ * and sleeps, so either it sees the push or we see it idle.  If none is
+ * idle, the busy ones look at the queue again when their round ends.
+ */
+void
+ps_queue_wake_applier(void)
+{
+	int			i;
+
+	pg_memory_barrier();
+	for (i = 0; i < ps_queue->nappliers; i++)
+	{
+		PsApplier  *a = &ps_queue->appliers[i];
+		uint32		expected = 1;
+
+		/* the first to clear the flag wakes it; others look further */
+		if (pg_atomic_read_u32(&a->idle) == 1 &&
+			pg_atomic_compare_exchange_u32(&a->idle, &expected, 0))
+		{
+			Latch	   *latch = a->latch;
+
+			if (latch)
+				SetLatch(latch);
+			return;
+		}
+	}
 }
 
 /*
@@ -173,11 +209,11 @@ abandon_slot(PsSlot *slot)
 				outcome = PS_PUSH_NOT_APPLIED;
 				break;
 			case PS_SLOT_APPLYING:
-				if (ps_queue->sched_pid != 0)
+				if (ps_queue->appliers[slot->applier].pid != 0)
 					wait = true;
 				else
 				{
-					/* its scheduler exited mid-apply; the next one fails it */
+					/* its applier exited mid-apply; its next run fails it */
 					slot->abandoned = true;
 					outcome = PS_PUSH_UNKNOWN;
 				}
@@ -223,7 +259,6 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 {
 	PsTaskHeader *h;
 	uint64		pos;
-	Latch	   *latch;
 
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
 	for (;;)
@@ -256,13 +291,16 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 	h->len = need;
 	h->ready = false;
 	h->skip = false;
+	h->done = false;
+	h->held = false;
+	h->taken_by = -1;
 	slot->status = PS_SLOT_QUEUED;
 	slot->abandoned = false;
 	slot->seq++;
 	slot->dbid = MyDatabaseId;
 	slot->relid = RelationGetRelid(rel);
 	slot->ts = w->ts;
-	latch = ps_queue->sched_latch;
+	slot->applier = -1;
 	LWLockRelease(ps_queue_lock);
 
 	h->slot = MyBackendId - 1;
@@ -285,10 +323,10 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 	if (keys != NULL)
 		memcpy(TaskKeys(h), keys, sizeof(int64) * n);
 	memcpy(TaskVals(h), vals, sizeof(float4) * w->dim * n);
+	h->queued = GetCurrentTimestamp();
 	pg_write_barrier();
 	h->ready = true;
-	if (latch)
-		SetLatch(latch);
+	ps_queue_wake_applier();
 }
 
 /* What became of the push with task timestamp ts, for a cancel's DETAIL. */
@@ -334,19 +372,19 @@ await_outcome(PsSlot *slot, uint64 ts, PsSlotStatus *status)
 
 			LWLockAcquire(ps_queue_lock, LW_SHARED);
 			st = slot->status;
-			alive = ps_queue->sched_pid != 0;
+			alive = ps_queue->running > 0;
 			LWLockRelease(ps_queue_lock);
 			if (st == PS_SLOT_DONE || st == PS_SLOT_FAILED)
 				break;
 			if (!alive && st == PS_SLOT_QUEUED)
 			{
 				/*
-				 * No scheduler: take the push back.  A scheduler starts
-				 * under this lock, and then finds the slot idle and skips
+				 * No applier: take the push back.  An applier starts under
+				 * this lock, and then finds the slot idle and passes over
 				 * the queue entry.
 				 */
 				LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
-				if (slot->status == PS_SLOT_QUEUED && ps_queue->sched_pid == 0)
+				if (slot->status == PS_SLOT_QUEUED && ps_queue->running == 0)
 				{
 					slot->status = PS_SLOT_IDLE;
 					taken_back = true;
@@ -404,7 +442,7 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	 */
 	if (!ps_use_scheduler || ps_queue == NULL || MyBackendId == InvalidBackendId ||
 		RelationUsesLocalBuffers(rel) || ps_storage_is_new(rel) ||
-		need > ps_queue->size / 4 || ps_queue->sched_pid == 0)
+		need > ps_queue->size / 4 || ps_queue->running == 0)
 		return false;
 
 	slot = my_slot();
@@ -435,29 +473,36 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 }
 
 /*
- * The scheduler's counters: pid (0 if not running), rounds, aggregates,
- * pushes applied and failed, keys pushed, keys applied, and the directory
- * copies it holds.
+ * The counters of each applier (PS_QUEUE_NCOUNTERS per applier, in the
+ * order of ps_scheduler()), with its pid (0 if not running).  Returns the
+ * number of appliers.
  */
-void
-ps_queue_counters(int32 *pid, uint64 *counts)
+int
+ps_queue_counters(int32 *pids, uint64 *counts)
 {
+	int			i;
+
 	if (ps_queue == NULL)
-	{
-		*pid = 0;
-		memset(counts, 0, sizeof(uint64) * PS_QUEUE_NCOUNTERS);
-		return;
-	}
+		return 0;
 	LWLockAcquire(ps_queue_lock, LW_SHARED);
-	*pid = ps_queue->sched_pid;
-	counts[0] = ps_queue->rounds;
-	counts[1] = ps_queue->aggregates;
-	counts[2] = ps_queue->pushes;
-	counts[3] = ps_queue->failed;
-	counts[4] = ps_queue->keys_pushed;
-	counts[5] = ps_queue->keys_applied;
-	counts[6] = ps_queue->directories;
+	for (i = 0; i < ps_queue->nappliers; i++)
+	{
+		PsApplier  *a = &ps_queue->appliers[i];
+		uint64	   *c = counts + (Size) i * PS_QUEUE_NCOUNTERS;
+
+		pids[i] = a->pid;
+		c[0] = a->rounds;
+		c[1] = a->aggregates;
+		c[2] = a->pushes;
+		c[3] = a->failed;
+		c[4] = a->keys_pushed;
+		c[5] = a->keys_applied;
+		c[6] = a->directories;
+		c[7] = a->gather_waits;
+		c[8] = a->gather_us;
+	}
 	LWLockRelease(ps_queue_lock);
+	return i;
 }
 
 /*

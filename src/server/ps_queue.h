@@ -23,7 +23,7 @@ extern bool ps_queue_push(Relation rel, PsDir *dir, const int64 *keys,
 extern void ps_queue_wait_ts(Relation rel, uint64 ts);
 
 /* pid of the scheduler, and its counters (ps_scheduler()) */
-#define PS_QUEUE_NCOUNTERS 7
-extern void ps_queue_counters(int32 *pid, uint64 *counts);
+#define PS_QUEUE_NCOUNTERS 9
+extern int	ps_queue_counters(int32 *pids, uint64 *counts);
 
 #endif							/* PS_QUEUE_H */

@@ -5,9 +5,9 @@
  *	  which backends wait for their outcome.
  *
  * Layer 7 (training services).  Included only by the queue's own files:
- * ps_queue.c (backends put pushes in), ps_marks.c (time marks) and
- * ps_sched.c (the scheduler takes them out).  Everything else uses
- * ps_queue.h.
+ * ps_queue.c (backends put pushes in), ps_marks.c (time marks),
+ * ps_sched.c (the appliers take them out) and ps_apply.c (and apply
+ * them).  Everything else uses ps_queue.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,7 +19,9 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/relfilenode.h"
+#include "utils/timestamp.h"
 
+#include "ps_base.h"
 #include "ps_rule.h"
 
 #define PS_ERROR_LEN 256
@@ -28,7 +30,7 @@ typedef enum PsSlotStatus
 {
 	PS_SLOT_IDLE = 0,
 	PS_SLOT_QUEUED,				/* in the queue, not taken yet */
-	PS_SLOT_APPLYING,			/* taken by the scheduler, or applied directly */
+	PS_SLOT_APPLYING,			/* taken by an applier (slot->applier) */
 	PS_SLOT_DONE,
 	PS_SLOT_FAILED
 } PsSlotStatus;
@@ -51,39 +53,62 @@ typedef struct PsSlot
 	Oid			dbid;
 	Oid			relid;
 	uint64		ts;
+	int32		applier;		/* of an APPLYING push: who applies it */
 	PsError		error;			/* of a FAILED push */
 } PsSlot;
 
-typedef struct PsQueue
+/*
+ * One applier of the scheduler's pool, and what it did since the server
+ * started (kept across its restarts).  Protected by the queue lock, but
+ * for idle, which backends read without it to choose whom to wake.
+ */
+typedef struct PsApplier
 {
-	uint64		head;			/* first byte not yet consumed */
-	uint64		tail;			/* first byte not yet reserved */
-	Size		size;			/* bytes in the ring */
-	pid_t		sched_pid;		/* 0: no scheduler running */
-	Latch	   *sched_latch;
-	ConditionVariable space_cv; /* the ring has room again */
-	ConditionVariable done_cv;	/* a push was applied or failed */
-	/* time marks: timestamped commit records ahead of ps WAL */
-	pg_atomic_uint64 last_mark; /* TimestampTz of the last one written */
-	uint64		marks_requested;	/* asked for by backends */
-	uint64		marks_written;	/* requests served */
-	/* counters since the server started, for ps_scheduler() */
+	pid_t		pid;			/* 0: not running */
+	Latch	   *latch;
+	pg_atomic_uint32 idle;		/* waits for work, its latch reset */
 	uint64		rounds;			/* rounds that applied something */
 	uint64		aggregates;		/* groups applied */
 	uint64		pushes;			/* pushes applied */
 	uint64		failed;			/* pushes failed */
 	uint64		keys_pushed;	/* keys in the pushes applied */
 	uint64		keys_applied;	/* keys in the aggregates applied */
-	uint64		directories;	/* directory copies the scheduler holds */
+	uint64		directories;	/* directory copies it holds */
+	uint64		gather_waits;	/* groups held back for the gather window */
+	uint64		gather_us;		/* time they were held back, microseconds */
+} PsApplier;
+
+typedef struct PsQueue
+{
+	uint64		head;			/* first byte not yet consumed */
+	uint64		tail;			/* first byte not yet reserved */
+	Size		size;			/* bytes in the ring */
+	int32		nappliers;		/* ps.scheduler_workers */
+	int32		running;		/* appliers running now */
+	ConditionVariable space_cv; /* the ring has room again */
+	ConditionVariable done_cv;	/* a push was applied or failed */
+	/* time marks: timestamped commit records ahead of ps WAL */
+	pg_atomic_uint64 last_mark; /* TimestampTz of the last one written */
+	uint64		marks_requested;	/* asked for by backends */
+	uint64		marks_written;	/* requests served */
+	PsApplier	appliers[PS_MAX_APPLIERS];
 	PsSlot		slots[FLEXIBLE_ARRAY_MEMBER];	/* MaxBackends */
 } PsQueue;
 
-/* One push in the ring, followed by its keys and values. */
+/*
+ * One push in the ring, followed by its keys and values.  len, skip,
+ * taken_by and done change under the queue lock only; the rest is written
+ * by the pushing backend before it sets ready.
+ */
 typedef struct PsTaskHeader
 {
 	uint32		len;			/* bytes of the entry, MAXALIGNed */
 	bool		ready;			/* payload written */
 	bool		skip;			/* padding at the end of the ring */
+	bool		done;			/* applied, failed or passed over: room again */
+	bool		held;			/* was held back for the gather window */
+	int32		taken_by;		/* the applier that took it, -1: none */
+	TimestampTz queued;			/* when it was published */
 	int32		slot;
 	uint64		seq;			/* matches the slot's while it is this push's */
 	Oid			dbid;
@@ -123,6 +148,9 @@ TaskKey(const PsTaskHeader *h, int i)
 extern PsQueue *ps_queue;
 extern char *ps_ring;
 extern LWLock *ps_queue_lock;
+
+/* Wake an idle applier, if one is (ps_queue.c). */
+extern void ps_queue_wake_applier(void);
 
 /* Bytes of ring left before its end at pos, if too few for a header. */
 static inline Size

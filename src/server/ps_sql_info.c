@@ -249,30 +249,70 @@ ps_filters(PG_FUNCTION_ARGS)
 }
 
 /*
- * ps_scheduler() returns (pid, rounds, aggregates, pushes, failed,
- * keys_pushed, keys_applied, directories): what the scheduler did since
- * the server started, and the table directories it holds now.  pushes / aggregates is how many pushes an apply served on
- * average, keys_pushed / keys_applied how much aggregation saved.
+ * ps_scheduler() returns a row per applier of the scheduler's pool:
+ * (applier, pid, rounds, aggregates, pushes, failed, keys_pushed,
+ * keys_applied, directories, gather_waits, gather_time), what it did since
+ * the server started and the table directories it holds now; pid is NULL
+ * for an applier not running.  pushes / aggregates is how many pushes an
+ * apply served on average, keys_pushed / keys_applied how much
+ * aggregation saved; gather_time (ms) is how long the gather window held
+ * groups back.  Declared as in version 0.3 (a single row without the
+ * applier and gather columns), it returns the pool's totals.
  */
 Datum
 ps_scheduler(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[PS_QUEUE_NCOUNTERS + 1];
-	bool		nulls[PS_QUEUE_NCOUNTERS + 1] = {false};
-	int32		pid;
-	uint64		counts[PS_QUEUE_NCOUNTERS];
-	int			i;
+	int32		pids[PS_MAX_APPLIERS];
+	uint64		counts[PS_MAX_APPLIERS * PS_QUEUE_NCOUNTERS];
+	int			n,
+				i,
+				k;
 
 	ps_check_preloaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	ps_queue_counters(&pid, counts);
-	values[0] = Int32GetDatum(pid);
-	nulls[0] = pid == 0;
-	for (i = 0; i < PS_QUEUE_NCOUNTERS; i++)
-		values[i + 1] = Int64GetDatum((int64) counts[i]);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	n = ps_queue_counters(pids, counts);
+	if (tupdesc->natts == 8)
+	{
+		/* version 0.3: pid, rounds .. directories, totals of the pool */
+		Datum		values[8];
+		bool		nulls[8] = {false};
+		int32		pid = 0;
+
+		for (k = 0; k < 7; k++)
+		{
+			uint64		sum = 0;
+
+			for (i = 0; i < n; i++)
+				sum += counts[i * PS_QUEUE_NCOUNTERS + k];
+			values[k + 1] = Int64GetDatum((int64) sum);
+		}
+		for (i = 0; i < n && pid == 0; i++)
+			pid = pids[i];
+		values[0] = Int32GetDatum(pid);
+		nulls[0] = pid == 0;
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < n; i++)
+	{
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		Datum		values[PS_QUEUE_NCOUNTERS + 2];
+		bool		nulls[PS_QUEUE_NCOUNTERS + 2] = {false};
+		const uint64 *c = counts + (Size) i * PS_QUEUE_NCOUNTERS;
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = Int32GetDatum(pids[i]);
+		nulls[1] = pids[i] == 0;
+		for (k = 0; k < PS_QUEUE_NCOUNTERS - 1; k++)
+			values[k + 2] = Int64GetDatum((int64) c[k]);
+		/* gather time in ms */
+		values[PS_QUEUE_NCOUNTERS + 1] = Float8GetDatum((double) c[PS_QUEUE_NCOUNTERS - 1] / 1000.0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /*

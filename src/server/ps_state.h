@@ -35,6 +35,7 @@ typedef struct PsWorker
 	int32		state;			/* PsWorkerState */
 	int64		clock;			/* clocks up to this are complete */
 	int64		position;		/* highest clock the worker has used */
+	int64		pushed;			/* highest clock it pushed at, -1: none */
 	TimestampTz last_seen;		/* last call (heartbeat) */
 	TimestampTz joined;			/* when it joined: tells apart reused ids */
 	Oid			role;			/* the role that joined it */

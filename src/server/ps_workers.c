@@ -256,6 +256,7 @@ ps_workers_join(Relation rel)
 	slot->state = PS_WORKER_ACTIVE;
 	slot->clock = start;
 	slot->position = start;
+	slot->pushed = -1;
 	slot->last_seen = now;
 	slot->joined = now;
 	slot->role = role;
@@ -627,6 +628,8 @@ ps_workers_call(Relation rel, int32 id, int64 clock, PsWorkerCall call)
 		else if (w)
 		{
 			w->position = clock;
+			if (call == PS_CALL_PUSH)
+				w->pushed = Max(w->pushed, clock);
 			if (clock - 1 > w->clock)
 			{
 				w->clock = clock - 1;
@@ -706,4 +709,38 @@ ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc)
 		values[5] = ObjectIdGetDatum(copy[i].role);
 		tuplestore_putvalues(ts, desc, values, nulls);
 	}
+}
+
+/*
+ * For the scheduler's gather window: how many live workers of a table
+ * under sequential or bounded-delay consistency have not pushed at clock
+ * yet (and so may still push for it).  0 for eventual consistency,
+ * or if the table has no shared state.  Reads the state, changes nothing;
+ * a worker silent for longer than ps.worker_timeout is not counted.
+ */
+int
+ps_workers_behind(Oid dbid, Oid relid, int64 clock)
+{
+	PsTableState *st = ps_state_lookup(dbid, relid);
+	TimestampTz now = GetCurrentTimestamp();
+	int			n = 0;
+	int			i;
+
+	if (st == NULL)
+		return 0;
+	SpinLockAcquire(&st->mutex);
+	if (st->consistency != PS_EVENTUAL)
+		for (i = 0; i < ps_max_workers; i++)
+		{
+			PsWorker   *w = &st->workers[i];
+
+			if (w->state == PS_WORKER_ACTIVE && w->pushed < clock &&
+				(ps_worker_timeout == 0 ||
+				 !TimestampDifferenceExceeds(w->last_seen, now,
+											 ps_worker_timeout * 1000)))
+				n++;
+		}
+	SpinLockRelease(&st->mutex);
+	ps_state_release();
+	return n;
 }

@@ -30,5 +30,6 @@ extern void ps_workers_call(Relation rel, int32 worker, int64 clock,
 							PsWorkerCall call);
 extern void ps_workers_check(Relation rel, int32 worker);
 extern void ps_workers_list(Relation rel, Tuplestorestate *ts, TupleDesc desc);
+extern int	ps_workers_behind(Oid dbid, Oid relid, int64 clock);
 
 #endif							/* PS_WORKERS_H */

@@ -225,7 +225,7 @@ typedef struct Counters
 static Counters
 counters(PGconn *c)
 {
-	PGresult   *res = run(c, "SELECT aggregates, pushes, "
+	PGresult   *res = run(c, "SELECT sum(aggregates), sum(pushes), "
 						  "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint "
 						  "FROM ps_scheduler()", 0, NULL, NULL, 1);
 	Counters	k;

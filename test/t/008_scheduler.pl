@@ -1,27 +1,29 @@
 # Copyright: the ps authors.  Licensed like the rest of ps.
 #
 # 008_scheduler.pl: the scheduler aggregates concurrent pushes, loses none,
-# and applies none twice, also when it is stopped or killed mid-queue.
+# and applies none twice, also when its appliers are stopped or killed
+# mid-queue.  The scheduler runs as a pool of three appliers here.
 #
 #   - Six clients push at once, each push adding 1 to 1000 keys every push
 #     shares and to one key of its own: the sums are exact, and the
 #     scheduler served several pushes per apply (ps_scheduler(): fewer
 #     aggregates than pushes, fewer keys applied than pushed).
-#   - The scheduler is terminated three times while four clients push
-#     (pg_terminate_backend): it is back within seconds, every
+#   - Each of the three appliers is terminated in turn while four clients
+#     push (pg_terminate_backend): it is back within seconds, every
 #     acknowledged push is applied exactly once, and a push that failed was
 #     applied at most once.
-#   - The scheduler is killed with SIGKILL while four clients push (a crash
+#   - An applier is killed with SIGKILL while four clients push (a crash
 #     mid-queue: the postmaster restarts every process): after recovery,
 #     every acknowledged push is there exactly once, none twice.
-#   - A session terminated while its push is queued (scheduler stopped with
-#     SIGSTOP): the push is not applied, and later sessions (which reuse its
-#     backend slot) push as usual.
+#   - A session terminated while its push is queued (every applier stopped
+#     with SIGSTOP): the push is not applied, and later sessions (which
+#     reuse its backend slot) push as usual.
 #   - Range pushes travel as ranges (values only) and a group of one push is
-#     applied from the queue without a copy: with the scheduler stopped,
+#     applied from the queue without a copy: with the appliers stopped,
 #     two ps_push_range (one of 150000 keys, more than two of the store's
 #     65536-key chunks, over leaves that exist and leaves that do not) and
-#     an explicit push overlapping both wait in the queue, with a worker's
+#     an explicit push overlapping both wait in the queue of the stopped
+#     appliers, with a worker's
 #     range push of its own clock; released, they are applied as two
 #     aggregates (the three plain pushes together, the worker's alone),
 #     every sum is exact, and the worker's range clock covers its range.
@@ -46,6 +48,7 @@ restart_after_crash = on
 # 001_crash.pl): a forgotten flush loses acknowledged pushes in the crash.
 wal_writer_delay = '10000ms'
 ps.time_mark_interval = -1
+ps.scheduler_workers = 3
 });
 $node->start;
 $node->safe_psql(
@@ -127,11 +130,20 @@ sub check_pushes
 	return $acked_total;
 }
 
+# The appliers' pids (comma-separated, by applier), then the pool's sums.
 sub counters
 {
 	return split /\|/,
 	  $node->safe_psql('postgres',
-		'SELECT pid, aggregates, pushes, failed, keys_pushed, keys_applied FROM ps_scheduler()');
+		q{SELECT string_agg(coalesce(pid::text, '-'), ',' ORDER BY applier),
+		    sum(aggregates), sum(pushes), sum(failed), sum(keys_pushed), sum(keys_applied)
+		  FROM ps_scheduler()});
+}
+
+sub applier_pids
+{
+	my ($pids) = counters();
+	return split /,/, $pids;
 }
 
 # --- aggregation -------------------------------------------------------------
@@ -159,26 +171,27 @@ cmp_ok($ka1 - $ka0, '<', $kp1 - $kp0,
 	'touching fewer keys than were pushed: ' . ($ka1 - $ka0) . ' of ' . ($kp1 - $kp0));
 is($node->safe_psql('postgres', "SELECT ps_check('agg')"), '1900', 'ps_check passes');
 
-# --- the scheduler is terminated while clients push -------------------------
+# --- appliers are terminated while clients push ------------------------------
 
 $node->safe_psql('postgres', 'CREATE TABLE term (key bigint, val real) USING ps');
-my ($pid0) = counters();
+my @pids0 = applier_pids();
+is(scalar(grep { /^\d+$/ } @pids0), 3, 'three appliers run');
 @clients = start_clients('term', 4, 400, 0);
-my %seen_pids = ($pid0 => 1);
-for my $round (1 .. 3)
+my %seen_pids = map { $_ => 1 } @pids0;
+for my $applier (1 .. 3)
 {
 	usleep(300_000);
-	my ($pid) = counters();
+	my $pid = (applier_pids())[ $applier - 1 ];
 	$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
 	ok( $node->poll_query_until(
-			'postgres', "SELECT pid IS NOT NULL AND pid <> $pid FROM ps_scheduler()"),
-		"the scheduler is back after being terminated ($round)");
-	my ($new) = counters();
-	$seen_pids{$new} = 1;
+			'postgres',
+			"SELECT pid IS NOT NULL AND pid <> $pid FROM ps_scheduler() WHERE applier = $applier"),
+		"applier $applier is back after being terminated");
+	$seen_pids{ (applier_pids())[ $applier - 1 ] } = 1;
 }
 $_->{h}->finish for @clients;
-is(scalar(keys %seen_pids), 4, 'four scheduler processes in turn');
-my $acked = check_pushes('term', 'terminated scheduler', 400, @clients);
+is(scalar(keys %seen_pids), 6, 'six applier processes in all: three, and three restarted');
+my $acked = check_pushes('term', 'terminated appliers', 400, @clients);
 cmp_ok($acked, '>', 0, "pushes went on around the restarts ($acked acknowledged)");
 my $errors = join '', map { ${ $_->{err} } } @clients;
 my @other = grep { !/scheduler exited while applying|may be partly applied|^\s*$|CONTEXT|^psql/ }
@@ -187,7 +200,7 @@ is(scalar(@other), 0, 'the only errors are pushes the scheduler was applying whe
   or diag $errors;
 is($node->safe_psql('postgres', "SELECT ps_check('term') > 0"), 't', 'ps_check passes');
 
-# --- the scheduler is killed: a crash mid-queue -------------------------------
+# --- an applier is killed: a crash mid-queue ----------------------------------
 
 $node->safe_psql('postgres', 'CREATE TABLE crash (key bigint, val real) USING ps');
 @clients = start_clients('crash', 4, 2000, 1);
@@ -198,13 +211,14 @@ until (scalar(keys %{ acked($clients[0]) }) >= 20)
 	die 'clients too slow' if time > $deadline;
 	usleep(50_000);
 }
-my ($victim) = counters();
+my $victim = (applier_pids())[1];
 kill 'KILL', $victim;
 $_->{h}->finish for @clients;    # they lose their connections
-ok( $node->poll_query_until('postgres', 'SELECT pid IS NOT NULL FROM ps_scheduler()'),
-	'the server restarted after the crash, with a scheduler');
+ok( $node->poll_query_until('postgres',
+		'SELECT count(pid) = 3 FROM ps_scheduler()'),
+	'the server restarted after the crash, with its three appliers');
 like($node->safe_psql('postgres', 'SELECT 1'), qr/1/, 'and accepts connections');
-$acked = check_pushes('crash', 'killed scheduler', 2000, @clients);
+$acked = check_pushes('crash', 'killed applier', 2000, @clients);
 cmp_ok($acked, '>=', 20, "$acked pushes were acknowledged before the crash");
 is($node->safe_psql('postgres', "SELECT ps_check('crash') > 0"), 't', 'ps_check passes');
 like(slurp_file($node->logfile), qr/ps scheduler.*was terminated by signal 9/,
@@ -212,11 +226,11 @@ like(slurp_file($node->logfile), qr/ps scheduler.*was terminated by signal 9/,
 
 # --- a session terminated while its push is queued -----------------------------
 
-# With the scheduler stopped (SIGSTOP), a session's push waits in the queue;
-# the session is terminated.  Its push is not applied, and its backend slot
-# does not hold up the sessions that come after it.
-my ($stopped) = counters();
-kill 'STOP', $stopped;
+# With every applier stopped (SIGSTOP), a session's push waits in the
+# queue; the session is terminated.  Its push is not applied, and its
+# backend slot does not hold up the sessions that come after it.
+my @stopped = applier_pids();
+kill 'STOP', @stopped;
 my ($qout, $qerr) = ('', '');
 my $queued = IPC::Run::start(
 	[
@@ -227,12 +241,12 @@ my $queued = IPC::Run::start(
 ok( $node->poll_query_until(
 		'postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
 		  WHERE query LIKE 'SELECT ps_push(''agg'', ''{-1}''%' AND wait_event = 'Extension'}),
-	'a push waits in the queue of the stopped scheduler');
+	'a push waits in the queue of the stopped appliers');
 $node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
   WHERE query LIKE 'SELECT ps_push(''agg'', ''{-1}''%'});
 $queued->finish;
 like($qerr, qr/terminating connection/, 'its session is terminated');
-kill 'CONT', $stopped;
+kill 'CONT', @stopped;
 my @late;
 for my $i (1 .. 4)
 {
@@ -253,9 +267,9 @@ SELECT ps_configure('rg', consistency => 'eventual');
 SELECT ps_push_range('rg', 140000, array_fill(1::real, ARRAY[20000]));
 });
 my $rw = $node->safe_psql('postgres', "SELECT ps_join('rg')");
-my ($sched) = counters();
+my @sched = applier_pids();
 my (undef, $aggs0, $pushes0) = counters();
-kill 'STOP', $sched;
+kill 'STOP', @sched;
 my @rq;
 for my $sql (
 	"SELECT ps_push_range('rg', 0, array_fill(1::real, ARRAY[150000])) > 0",
@@ -270,14 +284,14 @@ for my $sql (
 	ok( $node->poll_query_until(
 			'postgres', "SELECT count(*) = " . scalar(@rq) . q{ FROM pg_stat_activity
 			  WHERE query LIKE 'SELECT ps_push%(''rg''%' AND wait_event = 'Extension'}),
-		'push ' . scalar(@rq) . ' waits in the queue of the stopped scheduler');
+		'push ' . scalar(@rq) . ' waits in the queue of the stopped appliers');
 }
-kill 'CONT', $sched;
+kill 'CONT', @sched;
 $_->[0]->finish for @rq;
 is(join(',', map { ${ $_->[1] } =~ s/\n//r } @rq), 't,t,t,t', 'the four pushes are acknowledged');
 is(join('', map { ${ $_->[2] } } @rq), '', 'without an error');
 my (undef, $aggs1, $pushes1) = counters();
-is($pushes1 - $pushes0, 4, 'the scheduler applied the four pushes');
+is($pushes1 - $pushes0, 4, 'the appliers applied the four pushes');
 is($aggs1 - $aggs0, 2, 'as two aggregates: the plain pushes together, the worker\'s alone');
 is( $node->safe_psql(
 		'postgres',

@@ -2,7 +2,8 @@
 #
 # 009_upgrade.pl: databases whose extension is at an older version (0.1:
 # before configurations, workers and filters; 0.2: before the library ran
-# no SQL of its own) under the current library.
+# no SQL of its own; 0.3: before the scheduler was a pool of appliers)
+# under the current library.
 #
 #   - At 0.1, writes fail with a clear error saying to update the extension
 #     (the library needs the extension's ps_config table); reads work.
@@ -11,8 +12,10 @@
 #     ps_config as a member of the extension, not by name), so it cannot
 #     set other users' update rules; the update refuses to run until the
 #     planted table is gone.
-#   - ALTER EXTENSION ps UPDATE brings 0.1 (through 0.2) and 0.2 to 0.3
-#     with exactly the objects of a fresh CREATE EXTENSION ps: the same
+#   - At 0.3, ps_scheduler() as 0.3 declared it (one row) works under the
+#     0.4 library and gives the totals of the pool of appliers.
+#   - ALTER EXTENSION ps UPDATE brings 0.1 (through 0.2 and 0.3), 0.2 and
+#     0.3 to 0.4 with exactly the objects of a fresh CREATE EXTENSION ps: the same
 #     functions with the same arguments, results, volatility, parallel
 #     safety and comments, the same ps_config table, constraints and
 #     privileges and trigger, and no event trigger (0.2's is gone).
@@ -33,6 +36,14 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE old');
 $node->safe_psql('postgres', 'CREATE DATABASE mid');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('postgres', 'CREATE DATABASE v03');
+$node->safe_psql('v03', "CREATE EXTENSION ps VERSION '0.3'");
+$node->safe_psql('v03', 'CREATE TABLE w3 (key bigint, val real) USING ps');
+my $before = $node->safe_psql('v03', 'SELECT rounds FROM ps_scheduler()');
+is($node->safe_psql('v03', "SELECT ps_push('w3', '{1,2}', '{1,2}'); SELECT ps_pull('w3', '{1,2}')"),
+	"1\n{1,2}", 'a push at 0.3 under the 0.4 library');
+is($node->safe_psql('v03', "SELECT count(*), bool_and(pid IS NOT NULL), sum(rounds) - $before, sum(pushes) >= 1 FROM ps_scheduler()"),
+	'1|t|1|t', 'ps_scheduler() declared as in 0.3 gives one row: the totals of the pool');
 $node->safe_psql(
 	'old', q{
 CREATE EXTENSION ps VERSION '0.1';
@@ -83,10 +94,15 @@ is($node->safe_psql('mid', "SELECT count(*) FROM pg_event_trigger"), '1',
 	'0.2 has the event trigger');
 $node->safe_psql('mid', 'ALTER EXTENSION ps UPDATE');
 $node->safe_psql('fresh', 'CREATE EXTENSION ps');
+$node->safe_psql('v03', 'ALTER EXTENSION ps UPDATE');
+is($node->safe_psql('v03', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
+	'0.4', '0.3 updated to 0.4');
+is($node->safe_psql('v03', 'SELECT count(*) = current_setting(\'ps.scheduler_workers\')::int FROM ps_scheduler()'),
+	't', 'and ps_scheduler() gives a row per applier');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.3', '0.1 updated to 0.3');
+	'0.4', '0.1 updated to 0.4');
 is($node->safe_psql('mid', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.3', '0.2 updated to 0.3');
+	'0.4', '0.2 updated to 0.4');
 is($node->safe_psql('mid', "SELECT update_rule FROM ps_config WHERE tbl = 'w2'::regclass"),
 	'sgd', 'the update keeps configurations');
 
@@ -128,6 +144,8 @@ is($node->safe_psql('old', $members), $fresh_members,
 	'0.1 updated has exactly the objects of a fresh install');
 is($node->safe_psql('mid', $members), $fresh_members,
 	'0.2 updated has exactly the objects of a fresh install');
+is($node->safe_psql('v03', $members), $fresh_members,
+	'0.3 updated has exactly the objects of a fresh install');
 my $fresh_config = $node->safe_psql('fresh', $config);
 like($fresh_config, qr/no event triggers/, 'a fresh install has no event trigger');
 like($fresh_config, qr/CREATE TRIGGER ps_config_changed AFTER INSERT OR DELETE OR UPDATE ON public\.ps_config FOR EACH ROW EXECUTE FUNCTION ps_config_changed\(\)/,
@@ -136,6 +154,8 @@ is($node->safe_psql('old', $config), $fresh_config,
 	'0.1 updated: the same ps_config table and privileges, no event trigger');
 is($node->safe_psql('mid', $config), $fresh_config,
 	'0.2 updated: the same ps_config table and privileges, no event trigger');
+is($node->safe_psql('v03', $config), $fresh_config,
+	'0.3 updated: the same ps_config table and privileges');
 
 # Everything works after the update.
 is( $node->safe_psql(

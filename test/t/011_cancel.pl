@@ -53,186 +53,12 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
 
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PsGdb;
+
 my $timeout = $PostgreSQL::Test::Utils::timeout_default;
 my $tmp = PostgreSQL::Test::Utils::tempdir;
-
-# ---------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------
-
-# Every gdb session and background client started, so that they can be
-# released and stopped whatever happens (END below, and the eval around
-# the gdb part).  A gdb left attached would keep a server process stopped,
-# and the framework's own END (an immediate stop of every node) would hang.
-my @gdbs;       # { h => IPC::Run handle, out => \$out, files => [...] }
-my @clients;    # IPC::Run handles
-
-# gdb commands that wait (inside gdb, so that the inferior stays stopped)
-# until a file appears: how the test moves each gdb session on.  The wait
-# is bounded, so that a gdb never outlives the test.
-sub gdb_wait_for
-{
-	my ($file) = @_;
-	my $n = $timeout * 20;
-	return "shell i=0; while [ ! -e '$file' ] && [ \$i -lt $n ]; do sleep 0.05; i=\$((i+1)); done";
-}
-
-# Start gdb in the background on a script attaching to pid.  @files are the
-# files its script waits for (created by release_gdb to let it finish).
-sub start_gdb
-{
-	my ($name, $pid, $body, @files) = @_;
-	my $script = "$tmp/$name.gdb";
-	open(my $fh, '>', $script) or die "cannot write $script: $!";
-	# Signals the server sends its processes are passed on silently:
-	# SIGINT is the cancel itself, SIGUSR1 and SIGURG wake latches.
-	print $fh <<"EOF";
-set pagination off
-set confirm off
-set width 0
-handle SIGINT nostop noprint pass
-handle SIGUSR1 nostop noprint pass
-handle SIGUSR2 nostop noprint pass
-handle SIGURG nostop noprint pass
-handle SIGALRM nostop noprint pass
-handle SIGPIPE nostop noprint pass
-handle SIGCHLD nostop noprint pass
-handle SIGTERM nostop noprint pass
-handle SIGQUIT nostop noprint pass
-attach $pid
-$body
-delete
-detach
-quit
-EOF
-	close $fh;
-	my $out = '';
-	local $ENV{DEBUGINFOD_URLS} = '';    # no symbol downloads
-	local $ENV{SHELL} = '/bin/sh';       # runs the script's shell commands
-	my $h = IPC::Run::start([ 'gdb', '-batch', '-nx', '-q', '-x', $script ],
-		'<', \undef, '>', \$out, '2>&1');
-	my $g = { name => $name, h => $h, out => \$out, files => [@files] };
-	push @gdbs, $g;
-	return $g;
-}
-
-# Wait until a file exists; die if one of the gdb sessions given exits
-# first (it could not attach, or a command of its script failed).
-sub wait_for_file
-{
-	my ($file, $what, @watch) = @_;
-	my $deadline = time + $timeout;
-	until (-e $file)
-	{
-		for my $g (@watch)
-		{
-			$g->{h}->pump_nb if $g->{h}->pumpable;
-			die "gdb ($g->{name}) exited before $what (gdb must be able to attach "
-			  . "to the server's processes: same uid and kernel.yama.ptrace_scope = 0, "
-			  . "or CAP_SYS_PTRACE):\n${ $g->{out} }"
-			  unless $g->{h}->pumpable;
-		}
-		die "timed out waiting for $what" if time > $deadline;
-		usleep(20_000);
-	}
-	$_->{h}->pump_nb for grep { $_->{h}->pumpable } @watch;
-	return 1;
-}
-
-# Wait until a gdb session has printed something matching $re (its output
-# comes through a pipe, some time after the commands ran); returns whether
-# it did.
-sub gdb_printed
-{
-	my ($g, $re) = @_;
-	my $deadline = time + $timeout;
-	while (${ $g->{out} } !~ $re)
-	{
-		return 0 if !$g->{h}->pumpable || time > $deadline;
-		$g->{h}->pump_nb;
-		usleep(20_000);
-	}
-	return 1;
-}
-
-# Let a gdb session run to its end (create every file its script waits for:
-# it deletes its breakpoints and detaches); if it does not end, SIGTERM
-# (gdb then detaches too, also from inside a `continue`), then SIGKILL.
-sub release_gdb
-{
-	my ($g) = @_;
-	return if $g->{released};
-	$g->{released} = 1;
-	for my $f (@{ $g->{files} })
-	{
-		if (open(my $fh, '>', $f)) { close $fh; }
-	}
-	my $h = $g->{h};
-	for my $signal (undef, 'TERM', 'KILL')
-	{
-		$h->signal($signal) if defined $signal && $h->pumpable;
-		my $deadline = time + 10;
-		while ($h->pumpable && time < $deadline)
-		{
-			$h->pump_nb;
-			usleep(20_000);
-		}
-		last unless $h->pumpable;
-	}
-	eval { $h->finish; };
-	return;
-}
-
-sub release_everything
-{
-	release_gdb($_) for @gdbs;
-	for my $c (@clients)
-	{
-		eval { $c->kill_kill if $c->pumpable; $c->finish; };
-	}
-	@clients = ();
-	return;
-}
-
-END
-{
-	local $?;    # keep the test's exit status
-	release_everything();
-}
-
-sub touch
-{
-	my ($file) = @_;
-	open(my $fh, '>', $file) or die "cannot create $file: $!";
-	close $fh;
-	return;
-}
-
-# The state letter of a process in /proc ('t': stopped by its tracer).
-sub proc_state
-{
-	my ($pid) = @_;
-	open(my $fh, '<', "/proc/$pid/stat") or return 'gone';
-	my $stat = <$fh>;
-	close $fh;
-	return $stat =~ /^\d+ \(.*\) (\S) /s ? $1 : '?';
-}
-
-# A psql client in the background, identified by its application_name.
-sub start_client
-{
-	my ($node, $appname, $sql) = @_;
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[
-			'psql', '-XAtq', '-v', 'VERBOSITY=verbose', '-d',
-			$node->connstr('postgres') . " application_name=$appname",
-			'-c', $sql
-		],
-		'<', \undef, '>', \$out, '2>', \$err);
-	push @clients, $h;
-	return { h => $h, out => \$out, err => \$err };
-}
 
 sub scheduler_counters
 {
@@ -254,6 +80,8 @@ shared_preload_libraries = 'ps'
 wal_consistency_checking = 'ps'
 shared_buffers = 32MB
 max_connections = 30
+# one applier, the one gdb freezes (016_appliers.pl has several)
+ps.scheduler_workers = 1
 });
 $primary->start;
 $primary->safe_psql(
@@ -416,7 +244,7 @@ my $gdb_ok = eval {
 };
 my $gdb_error = $@;
 release_everything();
-note "gdb session ($_->{name}):\n${ $_->{out} }" for @gdbs;
+note_gdb_sessions();
 ok($gdb_ok, 'the gdb part ran to its end') or diag $gdb_error;
 
 # t is empty after the TRUNCATE, and takes pushes to its new storage (and
@@ -479,7 +307,7 @@ for my $c (1 .. 4)
 	my $h = IPC::Run::start(
 		[ 'psql', '-XAtq', '-d', $primary->connstr('postgres'), '-f', $script ],
 		'<', \undef, '>', \$out, '2>', \$err);
-	push @clients, $h;
+	track_client($h);
 	push @pushers, { h => $h, out => \$out, err => \$err, c => $c };
 }
 $_->{h}->finish for @pushers;
@@ -517,7 +345,9 @@ my $limit_kb = 48 * 1024;             # ulimit -f counts 1024-byte blocks
 my $limit_blocks = $limit_kb / 8;     # 8 kB pages a file may hold
 my $node = PostgreSQL::Test::Cluster->new('fsize');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'\n");
+# one applier: (e) stops it to have two pushes aggregated in one round
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'ps'\nps.scheduler_workers = 1\n");
 
 # $node->start cannot take a limit: start the postmaster as it would, under
 # ulimit -f, and tell the node object it runs (_update_pid, as start does),

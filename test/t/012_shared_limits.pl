@@ -84,6 +84,8 @@ shared_preload_libraries = 'ps'
 ps.max_tables = 16
 ps.max_training_tables_per_role = 8
 ps.worker_timeout = 3600
+# one applier: the directory copies it holds are counted exactly below
+ps.scheduler_workers = 1
 max_prepared_transactions = 5
 autovacuum = off
 });

@@ -229,7 +229,7 @@ $standby->stop;
 
 sub sched_pushes
 {
-	return $primary->safe_psql('postgres', 'SELECT pushes FROM ps_scheduler()');
+	return $primary->safe_psql('postgres', 'SELECT sum(pushes) FROM ps_scheduler()');
 }
 
 my ($t1, $t1_lsn) = take_time();

@@ -1,4 +1,4 @@
-/* ps extension, version 0.3: the ps table access method, the SQL API, configuration, workers and filters */
+/* ps extension, version 0.4: the ps table access method, the SQL API, configuration, workers and filters */
 
 -- Every object this script names is schema-qualified (@extschema@ or
 -- pg_catalog), so that nothing the installing role's search_path finds can
@@ -184,11 +184,13 @@ CREATE FUNCTION @extschema@.ps_filters(tbl regclass,
 COMMENT ON FUNCTION @extschema@.ps_filters(regclass) IS
 	'keys and bytes each filter removed from pushes and pulls since the server started';
 
-CREATE FUNCTION @extschema@.ps_scheduler(OUT pid integer, OUT rounds bigint,
-	OUT aggregates bigint, OUT pushes bigint, OUT failed bigint,
-	OUT keys_pushed bigint, OUT keys_applied bigint, OUT directories bigint)
-	RETURNS record
+CREATE FUNCTION @extschema@.ps_scheduler(OUT applier integer, OUT pid integer,
+	OUT rounds bigint, OUT aggregates bigint, OUT pushes bigint,
+	OUT failed bigint, OUT keys_pushed bigint, OUT keys_applied bigint,
+	OUT directories bigint, OUT gather_waits bigint,
+	OUT gather_time double precision)
+	RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'ps_scheduler'
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.ps_scheduler() IS
-	'what the scheduler did since the server started: rounds, aggregates, pushes, keys; the table directories it holds';
+	'what each applier of the scheduler did since the server started: rounds, aggregates, pushes, keys, gather-window waits (ms); the table directories it holds';

@@ -187,10 +187,10 @@ COMMENT ON FUNCTION @extschema@.ps_filters(regclass) IS
 CREATE FUNCTION @extschema@.ps_scheduler(OUT applier integer, OUT pid integer,
 	OUT rounds bigint, OUT aggregates bigint, OUT pushes bigint,
 	OUT failed bigint, OUT keys_pushed bigint, OUT keys_applied bigint,
-	OUT directories bigint, OUT gather_waits bigint,
+	OUT directories bigint, OUT split_parts bigint, OUT gather_waits bigint,
 	OUT gather_time double precision)
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'ps_scheduler'
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.ps_scheduler() IS
-	'what each applier of the scheduler did since the server started: rounds, aggregates, pushes, keys, gather-window waits (ms); the table directories it holds';
+	'what each applier of the scheduler did since the server started: rounds, aggregates, pushes, keys, parts of split groups, gather-window waits (ms); the table directories it holds';

@@ -150,8 +150,9 @@ DROP TABLE vec3, vec4, vec_rev, vec_free, vec_ins, vec_big, vec_1000;
 
 -- Long ranges: ps_push_range of 200000 keys (more than the store's 65536
 -- keys at a time), over leaves that exist and leaves that do not, with
--- dim 1 and dim 3; through the scheduler (a lone push, applied from its
--- queue entry) and applied by the backend (ps.scheduler = off): the same
+-- dim 1 and dim 3; through the scheduler's queue (ps.scheduler = always:
+-- a lone push, applied from its queue entry, in key-range parts by idle
+-- appliers) and applied by the backend (ps.scheduler = off): the same
 -- exact values, each the sum of what reached it.
 CREATE TABLE rng1_a (key bigint, val real) USING ps;
 CREATE TABLE rng1_b (key bigint, val real) USING ps;
@@ -159,6 +160,7 @@ CREATE TABLE rng3_a (key bigint, val real[] CHECK (cardinality(val) = 3)) USING 
 CREATE TABLE rng3_b (key bigint, val real[] CHECK (cardinality(val) = 3)) USING ps;
 SELECT ps_push_range(t, 60000, array_fill(1::real, ARRAY[10000 * d])) > 0 AS pushed
   FROM (VALUES ('rng1_a'::regclass, 1), ('rng1_b', 1), ('rng3_a', 3), ('rng3_b', 3)) v(t, d);
+SET ps.scheduler = always;
 SELECT ps_push_range('rng1_a', 0, (SELECT array_agg((g % 7)::real) FROM generate_series(0, 199999) g)) > 0 AS pushed;
 SELECT ps_push_range('rng3_a', 0, (SELECT array_agg((g % 5)::real) FROM generate_series(0, 599999) g)) > 0 AS pushed;
 SET ps.scheduler = off;

@@ -361,6 +361,21 @@ ps_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 }
 
+/* ps.scheduler; "on" (and its synonyms) is auto, the default */
+static const struct config_enum_entry scheduler_modes[] = {
+	{"auto", PS_SCHEDULER_AUTO, false},
+	{"always", PS_SCHEDULER_ALWAYS, false},
+	{"off", PS_SCHEDULER_OFF, false},
+	{"on", PS_SCHEDULER_AUTO, true},
+	{"true", PS_SCHEDULER_AUTO, true},
+	{"yes", PS_SCHEDULER_AUTO, true},
+	{"1", PS_SCHEDULER_AUTO, true},
+	{"false", PS_SCHEDULER_OFF, true},
+	{"no", PS_SCHEDULER_OFF, true},
+	{"0", PS_SCHEDULER_OFF, true},
+	{NULL, 0, false}
+};
+
 void
 _PG_init(void)
 {
@@ -416,11 +431,12 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
-	DefineCustomBoolVariable("ps.scheduler",
-							 "Sends pushes to the scheduler, which aggregates concurrent ones.",
-							 "Off: each push is applied by its own backend.",
-							 &ps_use_scheduler,
-							 true,
+	DefineCustomEnumVariable("ps.scheduler",
+							 "Which pushes go to the scheduler, which aggregates the pushes of a table and clock.",
+							 "auto: those that can be aggregated in its queue (another push of their table and clock waits there, or the gather window holds them); always: every push it can take; off: none, each push is applied by its own backend.",
+							 &ps_scheduler_mode,
+							 PS_SCHEDULER_AUTO,
+							 scheduler_modes,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 

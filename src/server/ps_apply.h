@@ -20,19 +20,20 @@ typedef struct PsGroup
 {
 	PsTaskHeader **tasks;		/* in queue (timestamp) order */
 	int			ntasks;
-	bool		failed;
-	PsError		error;
-	int			nkeys;			/* keys in the aggregate */
-	const int64 *keys;			/* the keys written, ascending; NULL: */
-	int64		first;			/* the range first .. of a lone range push */
+	int64		lo;				/* the part of the key space to apply */
+	int64		hi;
+	PsPartResult result;		/* what ps_apply_group did */
+	bool	   *applied;		/* per push (ps_apply_outcomes) */
+	PsError    *errors;			/* per push not applied: its error */
+	/* private to ps_apply.c */
+	const int64 *wkeys;			/* the keys written, ascending; NULL: */
+	int64		wfirst;			/* the range wfirst .. */
 	int			nwrite;			/* how many (the KKT filter drops some) */
 	int			written;		/* of them, written when an error came */
-	bool	   *applied;		/* per push: applied (all its keys written) */
-	PsError    *errors;			/* per push not applied: its error */
 } PsGroup;
 
 extern bool ps_apply_same_group(const PsTaskHeader *a, const PsTaskHeader *b);
 extern XLogRecPtr ps_apply_group(PsGroup *g, MemoryContext roundcxt);
-extern void ps_apply_outcomes(PsGroup *g);
+extern void ps_apply_outcomes(PsGroup *g, const PsPartResult *parts, int nparts);
 
 #endif							/* PS_APPLY_H */

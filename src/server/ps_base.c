@@ -22,7 +22,7 @@ int			ps_max_clock_ranges = 256;
 int			ps_worker_timeout = 60;	/* s */
 int			ps_wait_timeout = 60000;	/* ms */
 
-bool		ps_use_scheduler = true;
+int			ps_scheduler_mode = PS_SCHEDULER_AUTO;
 int			ps_scheduler_workers = 2;	/* set from the CPU count in _PG_init */
 int			ps_gather_window = 1;	/* ms; 0: no gathering */
 int			ps_queue_size = 64;	/* MB */

@@ -29,7 +29,15 @@ extern int	ps_worker_timeout;
 extern int	ps_wait_timeout;
 
 /* the scheduler */
-extern bool ps_use_scheduler;
+/* ps.scheduler */
+typedef enum PsSchedulerMode
+{
+	PS_SCHEDULER_OFF,			/* every push applied by its backend */
+	PS_SCHEDULER_AUTO,			/* queued when it can be aggregated there */
+	PS_SCHEDULER_ALWAYS			/* every push the queue can take */
+} PsSchedulerMode;
+
+extern int	ps_scheduler_mode;
 extern int	ps_scheduler_workers;
 extern int	ps_gather_window;
 extern int	ps_queue_size;

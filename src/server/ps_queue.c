@@ -52,6 +52,7 @@
 #include "ps_queue_int.h"
 #include "ps_store.h"
 #include "ps_table.h"
+#include "ps_workers.h"
 
 PsQueue    *ps_queue = NULL;
 char	   *ps_ring = NULL;
@@ -163,7 +164,7 @@ wait_slot_idle(PsSlot *slot)
 
 		LWLockAcquire(ps_queue_lock, LW_SHARED);
 		idle = slot->status == PS_SLOT_IDLE || slot->status == PS_SLOT_DONE ||
-			slot->status == PS_SLOT_FAILED;
+			slot->status == PS_SLOT_FAILED || slot->status == PS_SLOT_DIRECT;
 		LWLockRelease(ps_queue_lock);
 		if (idle)
 			break;
@@ -209,7 +210,13 @@ abandon_slot(PsSlot *slot)
 				outcome = PS_PUSH_NOT_APPLIED;
 				break;
 			case PS_SLOT_APPLYING:
-				if (ps_queue->appliers[slot->applier].pid != 0)
+
+				/*
+				 * The parts of a split group are applied by several
+				 * appliers; any applier running finishes or fails them.
+				 */
+				if (slot->split >= 0 ? ps_queue->running > 0 :
+					ps_queue->appliers[slot->applier].pid != 0)
 					wait = true;
 				else
 				{
@@ -225,6 +232,9 @@ abandon_slot(PsSlot *slot)
 			case PS_SLOT_FAILED:
 				slot->status = PS_SLOT_IDLE;
 				outcome = PS_PUSH_FAILED;
+				break;
+			case PS_SLOT_DIRECT:
+				slot->status = PS_SLOT_IDLE;
 				break;
 			case PS_SLOT_IDLE:
 				break;
@@ -300,7 +310,9 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 	slot->dbid = MyDatabaseId;
 	slot->relid = RelationGetRelid(rel);
 	slot->ts = w->ts;
+	slot->clock = clock;
 	slot->applier = -1;
+	slot->split = -1;
 	LWLockRelease(ps_queue_lock);
 
 	h->slot = MyBackendId - 1;
@@ -418,11 +430,74 @@ await_outcome(PsSlot *slot, uint64 ts, PsSlotStatus *status)
 }
 
 /*
+ * Under the queue lock: should a push of rel at clock go to the queue?
+ * Only if it can be aggregated there: another push of its table and clock
+ * waits in the queue (not taken yet), or as many as there are appliers are
+ * being applied (so that pushes arriving now would wait for one anyway).
+ * Otherwise its backend applies it at once, as fast as without the
+ * scheduler: handing it over costs context switches and cache misses and
+ * buys nothing.
+ */
+static bool
+worth_queueing(Oid relid, int64 clock)
+{
+	int			busy = 0,
+				i;
+
+	for (i = 0; i < MaxBackends; i++)
+	{
+		PsSlot	   *s = &ps_queue->slots[i];
+
+		if (i == MyBackendId - 1 || s->dbid != MyDatabaseId ||
+			s->relid != relid || s->clock != clock)
+			continue;
+		if (s->status == PS_SLOT_QUEUED && !s->abandoned)
+			return true;
+		if (s->status == PS_SLOT_APPLYING || s->status == PS_SLOT_DIRECT)
+			busy++;
+	}
+	return busy >= ps_queue->nappliers;
+}
+
+/*
+ * A push its backend applies itself (ps_queue_push returned false) is
+ * done, applied (nkeys keys) or failed: it no longer counts as in flight.
+ */
+void
+ps_queue_direct_done(bool applied, int nkeys)
+{
+	PsSlot	   *slot;
+
+	if (ps_queue == NULL || MyBackendId == InvalidBackendId)
+		return;
+	slot = my_slot();
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	if (slot->status != PS_SLOT_DIRECT)
+	{
+		/* not one the queue chose to leave to us */
+		LWLockRelease(ps_queue_lock);
+		return;
+	}
+	slot->status = PS_SLOT_IDLE;
+	if (applied)
+	{
+		ps_queue->direct_pushes++;
+		ps_queue->direct_keys += nkeys;
+	}
+	else
+		ps_queue->direct_failed++;
+	LWLockRelease(ps_queue_lock);
+	ConditionVariableBroadcast(&ps_queue->done_cv);
+}
+
+/*
  * Queue a push of sorted, distinct keys (keys; or, keys NULL, the range
  * first .. first + n - 1, of which only the values go into the queue) for
  * the scheduler, and wait until it is applied.  Returns false, having
- * done nothing, if the scheduler cannot take it: the caller then applies
- * it itself.  Errors of the apply are raised here.
+ * done nothing, if the scheduler cannot take it, or if nothing in the
+ * queue could be aggregated with it (worth_queueing; the gather window):
+ * the caller then applies it itself, and calls ps_queue_direct_done when
+ * it has.  Errors of the apply are raised here.
  */
 bool
 ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
@@ -433,6 +508,7 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 								sizeof(float4) * w->dim * n);
 	PsSlot	   *slot;
 	PsSlotStatus status;
+	bool		gather;
 
 	/*
 	 * Storage created in this transaction is the backend's alone until it
@@ -440,7 +516,8 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	 * transaction) without the scheduler hearing of it: the backend writes
 	 * it itself.
 	 */
-	if (!ps_use_scheduler || ps_queue == NULL || MyBackendId == InvalidBackendId ||
+	if (ps_scheduler_mode == PS_SCHEDULER_OFF || ps_queue == NULL ||
+		MyBackendId == InvalidBackendId ||
 		RelationUsesLocalBuffers(rel) || ps_storage_is_new(rel) ||
 		need > ps_queue->size / 4 || ps_queue->running == 0)
 		return false;
@@ -452,6 +529,28 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 		exit_callback_registered = true;
 	}
 	wait_slot_idle(slot);
+
+	/*
+	 * A workers' push the gather window will hold for the other workers of
+	 * its clock goes to the queue; any other push only if it is worth it.
+	 */
+	gather = ps_scheduler_mode == PS_SCHEDULER_AUTO && worker > 0 &&
+		clock >= 0 && ps_gather_window > 0 &&
+		ps_workers_behind(MyDatabaseId, RelationGetRelid(rel), clock) > 0;
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	if (ps_scheduler_mode == PS_SCHEDULER_AUTO && !gather &&
+		!worth_queueing(RelationGetRelid(rel), clock))
+	{
+		slot->status = PS_SLOT_DIRECT;
+		slot->abandoned = false;
+		slot->dbid = MyDatabaseId;
+		slot->relid = RelationGetRelid(rel);
+		slot->ts = w->ts;
+		slot->clock = clock;
+		LWLockRelease(ps_queue_lock);
+		return false;
+	}
+	LWLockRelease(ps_queue_lock);
 	enqueue(rel, dir, slot, need, keys, first, vals, n, w, worker, clock);
 	if (!await_outcome(slot, w->ts, &status))
 		return false;
@@ -473,9 +572,11 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 }
 
 /*
- * The counters of each applier (PS_QUEUE_NCOUNTERS per applier, in the
- * order of ps_scheduler()), with its pid (0 if not running).  Returns the
- * number of appliers.
+ * The counters of the pushing backends (row 0: pushes they applied
+ * themselves under ps.scheduler = auto, each an aggregate of its own) and
+ * of each applier (rows 1 ..), PS_QUEUE_NCOUNTERS per row in the order of
+ * ps_scheduler(), with the applier's pid (0 if not running).  Returns the
+ * number of rows.
  */
 int
 ps_queue_counters(int32 *pids, uint64 *counts)
@@ -484,13 +585,18 @@ ps_queue_counters(int32 *pids, uint64 *counts)
 
 	if (ps_queue == NULL)
 		return 0;
+	memset(counts, 0, sizeof(uint64) * PS_QUEUE_NCOUNTERS * (ps_queue->nappliers + 1));
 	LWLockAcquire(ps_queue_lock, LW_SHARED);
+	pids[0] = 0;
+	counts[1] = counts[2] = ps_queue->direct_pushes;
+	counts[3] = ps_queue->direct_failed;
+	counts[4] = counts[5] = ps_queue->direct_keys;
 	for (i = 0; i < ps_queue->nappliers; i++)
 	{
 		PsApplier  *a = &ps_queue->appliers[i];
-		uint64	   *c = counts + (Size) i * PS_QUEUE_NCOUNTERS;
+		uint64	   *c = counts + (Size) (i + 1) * PS_QUEUE_NCOUNTERS;
 
-		pids[i] = a->pid;
+		pids[i + 1] = a->pid;
 		c[0] = a->rounds;
 		c[1] = a->aggregates;
 		c[2] = a->pushes;
@@ -498,11 +604,12 @@ ps_queue_counters(int32 *pids, uint64 *counts)
 		c[4] = a->keys_pushed;
 		c[5] = a->keys_applied;
 		c[6] = a->directories;
-		c[7] = a->gather_waits;
-		c[8] = a->gather_us;
+		c[7] = a->parts;
+		c[8] = a->gather_waits;
+		c[9] = a->gather_us;
 	}
 	LWLockRelease(ps_queue_lock);
-	return i;
+	return i + 1;
 }
 
 /*
@@ -525,7 +632,7 @@ ps_queue_wait_ts(Relation rel, uint64 ts)
 			PsSlot	   *s = &ps_queue->slots[i];
 
 			busy = ((s->status == PS_SLOT_QUEUED && !s->abandoned) ||
-					s->status == PS_SLOT_APPLYING) &&
+					s->status == PS_SLOT_APPLYING || s->status == PS_SLOT_DIRECT) &&
 				s->dbid == MyDatabaseId &&
 				s->relid == RelationGetRelid(rel) && s->ts <= ts;
 		}

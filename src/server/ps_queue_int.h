@@ -31,6 +31,7 @@ typedef enum PsSlotStatus
 	PS_SLOT_IDLE = 0,
 	PS_SLOT_QUEUED,				/* in the queue, not taken yet */
 	PS_SLOT_APPLYING,			/* taken by an applier (slot->applier) */
+	PS_SLOT_DIRECT,				/* being applied by its own backend */
 	PS_SLOT_DONE,
 	PS_SLOT_FAILED
 } PsSlotStatus;
@@ -53,7 +54,9 @@ typedef struct PsSlot
 	Oid			dbid;
 	Oid			relid;
 	uint64		ts;
-	int32		applier;		/* of an APPLYING push: who applies it */
+	int64		clock;			/* of the pushing worker, -1 for plain pushes */
+	int32		applier;		/* of an APPLYING push: who took it */
+	int32		split;			/* ... and the split its group is, or -1 */
 	PsError		error;			/* of a FAILED push */
 } PsSlot;
 
@@ -74,9 +77,56 @@ typedef struct PsApplier
 	uint64		keys_pushed;	/* keys in the pushes applied */
 	uint64		keys_applied;	/* keys in the aggregates applied */
 	uint64		directories;	/* directory copies it holds */
+	uint64		parts;			/* parts of split groups it applied */
 	uint64		gather_waits;	/* groups held back for the gather window */
 	uint64		gather_us;		/* time they were held back, microseconds */
 } PsApplier;
+
+/*
+ * What applying one part of a group (keys lo .. hi; a whole group is one
+ * part) did: enough to tell each push how much of it was written.
+ */
+typedef struct PsPartResult
+{
+	int64		lo;
+	int64		hi;
+	bool		failed;
+	bool		unknown;		/* its applier exited: may be partly written */
+	bool		complete;		/* every key of it written (or filtered) */
+	int64		stop;			/* if not: the first key it did not write */
+	bool		wrote;			/* it wrote something */
+	int32		nkeys;			/* keys in its aggregate */
+	PsError		error;			/* of a failed part */
+} PsPartResult;
+
+#define PS_SPLIT_MAX_TASKS 64	/* pushes in a group split across appliers */
+#define PS_MAX_SPLITS 8			/* groups split at once */
+#define PS_PART_CLOSED (-2)		/* taker of a part not open yet */
+#define PS_PART_OPEN (-1)		/* ... of one open to any applier */
+
+/* A part of a split group: one applier applies it. */
+typedef struct PsPart
+{
+	int32		taker;			/* applier, or PS_PART_OPEN, PS_PART_CLOSED */
+	bool		done;
+	PsPartResult result;		/* lo, hi set when the split is made */
+} PsPart;
+
+/*
+ * A large group split by key ranges, so that several appliers apply its
+ * parts at once.  The applier that took the group (the leader) makes it;
+ * the one that finishes its last part acknowledges the pushes.
+ */
+typedef struct PsSplit
+{
+	bool		used;
+	int32		leader;
+	int32		ntasks;
+	int32		nparts;
+	int32		ndone;
+	Size		tasks[PS_SPLIT_MAX_TASKS];	/* ring offsets, queue order */
+	PsPart		parts[PS_MAX_APPLIERS];
+} PsSplit;
 
 typedef struct PsQueue
 {
@@ -91,7 +141,12 @@ typedef struct PsQueue
 	pg_atomic_uint64 last_mark; /* TimestampTz of the last one written */
 	uint64		marks_requested;	/* asked for by backends */
 	uint64		marks_written;	/* requests served */
+	/* pushes applied by their own backends, ps.scheduler = auto */
+	uint64		direct_pushes;
+	uint64		direct_failed;
+	uint64		direct_keys;
 	PsApplier	appliers[PS_MAX_APPLIERS];
+	PsSplit		splits[PS_MAX_SPLITS];
 	PsSlot		slots[FLEXIBLE_ARRAY_MEMBER];	/* MaxBackends */
 } PsQueue;
 

@@ -66,6 +66,7 @@
 #include "ps_workers.h"
 
 #define PS_MAX_ROUND 1024		/* pushes taken in one round at most */
+#define PS_SPLIT_MIN_KEYS 8192	/* keys per part of a split group, at least */
 
 static int	my_applier = -1;	/* this applier's number, from 0 */
 
@@ -156,15 +157,84 @@ hold_back(PsTaskHeader *h, TimestampTz now, TimestampTz *until)
 	return true;
 }
 
+/* What take_work gives an applier to do. */
+typedef struct Work
+{
+	int			ntasks;			/* pushes taken, into the caller's array */
+	int			split;			/* or: a part of this split, -1: none */
+	int			part;
+	bool		new_split;		/* the applier made the split: opens it */
+	bool		more;			/* takeable pushes were left for others */
+	TimestampTz until;			/* a held-back group is due then (0: none) */
+} Work;
+
 /*
- * Take pushes to apply: the groups of the queue no other applier has
- * taken (all of them if no other applier is idle, else the first), up to
- * PS_MAX_ROUND pushes.  Returns the number taken into tasks; *more says
- * whether takeable pushes were left for another applier, *until when a
- * group held back for the gather window is due (0: none).
+ * Under the queue lock: split the group of tasks[0 .. n - 1] by key ranges
+ * into parts for this applier and idle ones, if it is large enough.
+ * Returns the split, or -1.  The parts beyond the first stay closed until
+ * the applier has written its time mark (open_split).
  */
 static int
-take_pushes(PsTaskHeader **tasks, bool *more, TimestampTz *until)
+make_split(PsTaskHeader **tasks, int n, int idle)
+{
+	PsTaskHeader *big = tasks[0];
+	Size		total = 0;
+	PsSplit    *sp = NULL;
+	int			nparts,
+				i,
+				j;
+
+	if (n > PS_SPLIT_MAX_TASKS || idle == 0)
+		return -1;
+	for (i = 0; i < n; i++)
+	{
+		total += tasks[i]->nkeys;
+		if (tasks[i]->nkeys > big->nkeys)
+			big = tasks[i];
+	}
+	nparts = (int) Min((Size) (idle + 1), total / PS_SPLIT_MIN_KEYS);
+	nparts = Min(nparts, big->nkeys);
+	if (nparts < 2)
+		return -1;
+	for (j = 0; j < PS_MAX_SPLITS && ps_queue->splits[j].used; j++)
+		;
+	if (j == PS_MAX_SPLITS)
+		return -1;
+	sp = &ps_queue->splits[j];
+	memset(sp, 0, sizeof(PsSplit));
+	sp->used = true;
+	sp->leader = my_applier;
+	sp->ntasks = n;
+	sp->nparts = nparts;
+	for (i = 0; i < n; i++)
+	{
+		sp->tasks[i] = (Size) ((char *) tasks[i] - ps_ring);
+		ps_queue->slots[tasks[i]->slot].split = j;
+	}
+
+	/* key ranges cut at quantiles of the largest push's keys */
+	for (i = 0; i < nparts; i++)
+	{
+		PsPartResult *r = &sp->parts[i].result;
+
+		sp->parts[i].taker = i == 0 ? my_applier : PS_PART_CLOSED;
+		r->lo = i == 0 ? PG_INT64_MIN :
+			TaskKey(big, (int) ((int64) big->nkeys * i / nparts));
+		if (i > 0)
+			sp->parts[i - 1].result.hi = r->lo - 1;
+	}
+	sp->parts[nparts - 1].result.hi = PG_INT64_MAX;
+	return j;
+}
+
+/*
+ * Take work: a part of a split group that no applier has taken yet; or
+ * the groups of the queue no other applier has taken (all of them if no
+ * other applier is idle, else the first, split across idle appliers if
+ * large), up to PS_MAX_ROUND pushes.
+ */
+static void
+take_work(PsTaskHeader **tasks, Work *work)
 {
 	PsApplier  *me = &ps_queue->appliers[my_applier];
 	PsTaskHeader *leads[PS_MAX_ROUND];	/* first push of each group taken */
@@ -172,19 +242,40 @@ take_pushes(PsTaskHeader **tasks, bool *more, TimestampTz *until)
 	int			nleads = 0,
 				nheld = 0,
 				ntasks = 0,
-				i;
-	bool		others_idle = false;
+				idle = 0,
+				i,
+				j;
 	TimestampTz now = GetCurrentTimestamp();
 	uint64		pos;
 
-	*more = false;
-	*until = 0;
+	memset(work, 0, sizeof(Work));
+	work->split = -1;
 	for (i = 0; i < ps_queue->nappliers; i++)
 		if (i != my_applier && ps_queue->appliers[i].pid != 0 &&
 			pg_atomic_read_u32(&ps_queue->appliers[i].idle) == 1)
-			others_idle = true;
+			idle++;
 
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+
+	/* first, the open parts of split groups */
+	for (i = 0; i < PS_MAX_SPLITS; i++)
+	{
+		PsSplit    *sp = &ps_queue->splits[i];
+
+		if (!sp->used)
+			continue;
+		for (j = 0; j < sp->nparts; j++)
+			if (sp->parts[j].taker == PS_PART_OPEN)
+			{
+				sp->parts[j].taker = my_applier;
+				work->split = i;
+				work->part = j;
+				pg_atomic_write_u32(&me->idle, 0);
+				LWLockRelease(ps_queue_lock);
+				return;
+			}
+	}
+
 	advance_head();
 	for (pos = ps_queue->head; pos < ps_queue->tail;)
 	{
@@ -216,7 +307,7 @@ take_pushes(PsTaskHeader **tasks, bool *more, TimestampTz *until)
 		}
 		if (ntasks >= PS_MAX_ROUND)
 		{
-			*more = true;
+			work->more = true;
 			continue;
 		}
 		for (i = 0; i < nleads; i++)
@@ -225,22 +316,20 @@ take_pushes(PsTaskHeader **tasks, bool *more, TimestampTz *until)
 		if (i == nleads)
 		{
 			/* a group not taken yet: held back, left to another, or ours */
-			int			j;
-
 			for (j = 0; j < nheld; j++)
 				if (ps_apply_same_group(held[j], h))
 					break;
 			if (j < nheld)
 				continue;
-			if (hold_back(h, now, until))
+			if (hold_back(h, now, &work->until))
 			{
 				h->held = true;
 				held[nheld++] = h;
 				continue;
 			}
-			if (nleads > 0 && others_idle)
+			if (nleads > 0 && idle > 0)
 			{
-				*more = true;
+				work->more = true;
 				continue;
 			}
 			leads[nleads++] = h;
@@ -254,56 +343,163 @@ take_pushes(PsTaskHeader **tasks, bool *more, TimestampTz *until)
 		h->taken_by = my_applier;
 		s->status = PS_SLOT_APPLYING;
 		s->applier = my_applier;
+		s->split = -1;
 		tasks[ntasks++] = h;
+	}
+	work->ntasks = ntasks;
+	if (nleads == 1)
+	{
+		work->split = make_split(tasks, ntasks, idle);
+		work->part = 0;
+		work->new_split = work->split >= 0;
 	}
 	if (ntasks > 0)
 		pg_atomic_write_u32(&me->idle, 0);
 	LWLockRelease(ps_queue_lock);
-	return ntasks;
 }
 
 /*
- * One round: take pushes, apply them group by group, flush WAL once,
- * acknowledge.  Returns false if there was nothing to take; *until is when
- * a group held back for the gather window is due (0: none).
+ * Under the queue lock: settle the pushes of a group applied: acknowledge
+ * those applied, fail the others, give their room in the queue back, and
+ * count them for this applier.
  */
-static bool
-applier_round(MemoryContext roundcxt, TimestampTz *until)
+static void
+settle_group(PsGroup *g, bool failed, int nkeys)
 {
 	PsApplier  *me = &ps_queue->appliers[my_applier];
-	PsTaskHeader *tasks[PS_MAX_ROUND];
-	PsGroup    *groups;
-	int			ntasks,
-				ngroups = 0,
-				i,
-				j;
-	bool		more;
-	XLogRecPtr	flush = InvalidXLogRecPtr;
-	MemoryContext old;
+	int			i;
 
-	ntasks = take_pushes(tasks, &more, until);
-	if (ntasks == 0)
-		return false;
-	if (more)
-		ps_queue_wake_applier();
-
-	/* group by table and clock, keeping queue order */
-	old = MemoryContextSwitchTo(roundcxt);
-	groups = palloc0(sizeof(PsGroup) * ntasks);
-	for (i = 0; i < ntasks; i++)
+	if (!failed)
 	{
-		for (j = 0; j < ngroups; j++)
-			if (ps_apply_same_group(groups[j].tasks[0], tasks[i]))
-				break;
-		if (j == ngroups)
-		{
-			groups[j].tasks = palloc(sizeof(PsTaskHeader *) * ntasks);
-			ngroups++;
-		}
-		groups[j].tasks[groups[j].ntasks++] = tasks[i];
+		me->aggregates++;
+		me->keys_applied += nkeys;
 	}
+	for (i = 0; i < g->ntasks; i++)
+	{
+		PsTaskHeader *t = g->tasks[i];
+		PsSlot	   *s = &ps_queue->slots[t->slot];
 
-	/* a time mark ahead of the round's WAL (logged tables only) */
+		if (s->abandoned)
+			s->status = PS_SLOT_IDLE;
+		else if (!g->applied[i])
+		{
+			s->status = PS_SLOT_FAILED;
+			s->error = g->errors[i];
+		}
+		else
+			s->status = PS_SLOT_DONE;
+		s->applier = -1;
+		s->split = -1;
+		if (g->applied[i])
+		{
+			me->pushes++;
+			me->keys_pushed += t->nkeys;
+		}
+		else
+			me->failed++;
+		t->done = true;
+	}
+}
+
+/* The pushes of a split, as a group with their headers in the ring. */
+static void
+split_group(PsSplit *sp, PsGroup *g)
+{
+	int			i;
+
+	memset(g, 0, sizeof(PsGroup));
+	g->ntasks = sp->ntasks;
+	g->tasks = palloc(sizeof(PsTaskHeader *) * sp->ntasks);
+	for (i = 0; i < sp->ntasks; i++)
+		g->tasks[i] = (PsTaskHeader *) (ps_ring + sp->tasks[i]);
+}
+
+/*
+ * Every part of split k is done: work out each push's outcome from the
+ * parts' results, set the range clocks, and settle the pushes.  Called
+ * without the queue lock by the one applier that finished the last part.
+ */
+static void
+complete_split(int k)
+{
+	PsSplit    *sp = &ps_queue->splits[k];
+	PsPartResult results[PS_MAX_APPLIERS];
+	PsGroup		g;
+	bool		failed = false;
+	int			nkeys = 0,
+				j;
+
+	/* nobody changes the split now: it is done, and still in use */
+	for (j = 0; j < sp->nparts; j++)
+	{
+		results[j] = sp->parts[j].result;
+		failed |= results[j].failed;
+		nkeys += results[j].nkeys;
+	}
+	split_group(sp, &g);
+	ps_apply_outcomes(&g, results, sp->nparts);
+
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	settle_group(&g, failed, nkeys);
+	sp->used = false;
+	advance_head();
+	LWLockRelease(ps_queue_lock);
+	ConditionVariableBroadcast(&ps_queue->done_cv);
+	ConditionVariableBroadcast(&ps_queue->space_cv);
+}
+
+/*
+ * Apply part j of split k: its key range of every push of the group, with
+ * its WAL flushed before it counts as done.  The applier that finishes the
+ * last part completes the split.
+ */
+static void
+apply_part(int k, int j, MemoryContext roundcxt)
+{
+	PsSplit    *sp = &ps_queue->splits[k];
+	PsApplier  *me = &ps_queue->appliers[my_applier];
+	PsGroup		g;
+	XLogRecPtr	lsn;
+	bool		last;
+
+	split_group(sp, &g);
+	g.lo = sp->parts[j].result.lo;
+	g.hi = sp->parts[j].result.hi;
+	lsn = ps_apply_group(&g, roundcxt);
+	if (!XLogRecPtrIsInvalid(lsn))
+		XLogFlush(lsn);
+
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	sp->parts[j].result = g.result;
+	sp->parts[j].done = true;
+	last = ++sp->ndone == sp->nparts;
+	me->parts++;
+	LWLockRelease(ps_queue_lock);
+	if (last)
+		complete_split(k);
+}
+
+/* The leader of a new split has written its time mark: open the parts. */
+static void
+open_split(int k)
+{
+	PsSplit    *sp = &ps_queue->splits[k];
+	int			j;
+
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	for (j = 1; j < sp->nparts; j++)
+		sp->parts[j].taker = PS_PART_OPEN;
+	LWLockRelease(ps_queue_lock);
+	for (j = 1; j < sp->nparts; j++)
+		ps_queue_wake_applier();
+}
+
+/* A time mark ahead of WAL for these pushes (logged tables only). */
+static void
+mark_ahead(PsTaskHeader **tasks, int ntasks)
+{
+	int			i;
+
 	for (i = 0; i < ntasks; i++)
 		if (tasks[i]->persistence == RELPERSISTENCE_PERMANENT)
 		{
@@ -311,6 +507,71 @@ applier_round(MemoryContext roundcxt, TimestampTz *until)
 				ps_mark_write();
 			break;
 		}
+}
+
+/*
+ * One round: take work and do it.  Pushes taken are applied group by
+ * group with one WAL flush for them all, and acknowledged; a large lone
+ * group is split, this applier applying its first part; a part of another
+ * applier's split is applied.  Returns false if there was nothing to take;
+ * *until is when a group held back for the gather window is due (0: none).
+ */
+static bool
+applier_round(MemoryContext roundcxt, TimestampTz *until)
+{
+	PsApplier  *me = &ps_queue->appliers[my_applier];
+	PsTaskHeader *tasks[PS_MAX_ROUND];
+	PsGroup    *groups;
+	Work		work;
+	int			ngroups = 0,
+				i,
+				j;
+	XLogRecPtr	flush = InvalidXLogRecPtr;
+	MemoryContext old;
+
+	take_work(tasks, &work);
+	*until = work.until;
+	if (work.ntasks == 0 && work.split < 0)
+		return false;
+	if (work.more)
+		ps_queue_wake_applier();
+	old = MemoryContextSwitchTo(roundcxt);
+
+	if (work.split >= 0)
+	{
+		if (work.new_split)
+		{
+			mark_ahead(tasks, work.ntasks);
+			open_split(work.split);
+			LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+			me->rounds++;
+			LWLockRelease(ps_queue_lock);
+		}
+		apply_part(work.split, work.part, roundcxt);
+		ps_mark_serve();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(roundcxt);
+		return true;
+	}
+
+	/* group by table and clock, keeping queue order */
+	groups = palloc0(sizeof(PsGroup) * work.ntasks);
+	for (i = 0; i < work.ntasks; i++)
+	{
+		for (j = 0; j < ngroups; j++)
+			if (ps_apply_same_group(groups[j].tasks[0], tasks[i]))
+				break;
+		if (j == ngroups)
+		{
+			groups[j].tasks = palloc(sizeof(PsTaskHeader *) * work.ntasks);
+			groups[j].lo = PG_INT64_MIN;
+			groups[j].hi = PG_INT64_MAX;
+			ngroups++;
+		}
+		groups[j].tasks[groups[j].ntasks++] = tasks[i];
+	}
+
+	mark_ahead(tasks, work.ntasks);
 
 	/* apply each group in a transaction of its own */
 	for (j = 0; j < ngroups; j++)
@@ -318,7 +579,7 @@ applier_round(MemoryContext roundcxt, TimestampTz *until)
 		XLogRecPtr	lsn = ps_apply_group(&groups[j], roundcxt);
 
 		flush = Max(flush, lsn);
-		ps_apply_outcomes(&groups[j]);
+		ps_apply_outcomes(&groups[j], &groups[j].result, 1);
 		ps_mark_serve();		/* backends writing themselves wait for one */
 	}
 
@@ -329,39 +590,7 @@ applier_round(MemoryContext roundcxt, TimestampTz *until)
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
 	me->rounds++;
 	for (j = 0; j < ngroups; j++)
-	{
-		PsGroup    *g = &groups[j];
-
-		if (!g->failed)
-		{
-			me->aggregates++;
-			me->keys_applied += g->nkeys;
-		}
-		for (i = 0; i < g->ntasks; i++)
-		{
-			PsTaskHeader *t = g->tasks[i];
-			PsSlot	   *s = &ps_queue->slots[t->slot];
-
-			if (s->abandoned)
-				s->status = PS_SLOT_IDLE;
-			else if (!g->applied[i])
-			{
-				s->status = PS_SLOT_FAILED;
-				s->error = g->errors[i];
-			}
-			else
-				s->status = PS_SLOT_DONE;
-			s->applier = -1;
-			if (g->applied[i])
-			{
-				me->pushes++;
-				me->keys_pushed += t->nkeys;
-			}
-			else
-				me->failed++;
-			t->done = true;
-		}
-	}
+		settle_group(&groups[j], groups[j].result.failed, groups[j].result.nkeys);
 	advance_head();
 	LWLockRelease(ps_queue_lock);
 	ConditionVariableBroadcast(&ps_queue->done_cv);
@@ -375,19 +604,24 @@ applier_round(MemoryContext roundcxt, TimestampTz *until)
 /*
  * Under the queue lock: the pushes a previous run of this applier had
  * taken when it exited may be partly applied: fail them rather than apply
- * them twice, and give their room in the queue back.
+ * them twice, and give their room in the queue back.  The parts of split
+ * groups it was applying (or, as their leader, had not opened yet) fail
+ * the same way; the splits so finished are returned in done[] (their
+ * number), to be completed without the lock.
  */
-static void
-fail_previous_run(void)
+static int
+fail_previous_run(int *done)
 {
 	uint64		pos;
-	int			i;
+	int			ndone = 0,
+				i,
+				j;
 
 	for (i = 0; i < MaxBackends; i++)
 	{
 		PsSlot	   *s = &ps_queue->slots[i];
 
-		if (s->status == PS_SLOT_APPLYING && s->applier == my_applier)
+		if (s->status == PS_SLOT_APPLYING && s->applier == my_applier && s->split < 0)
 		{
 			s->status = s->abandoned ? PS_SLOT_IDLE : PS_SLOT_FAILED;
 			s->applier = -1;
@@ -398,6 +632,35 @@ fail_previous_run(void)
 			strlcpy(s->error.detail, "The push may be partly applied.", PS_ERROR_LEN);
 		}
 	}
+	for (i = 0; i < PS_MAX_SPLITS; i++)
+	{
+		PsSplit    *sp = &ps_queue->splits[i];
+		bool		mine = false;
+
+		if (!sp->used)
+			continue;
+		for (j = 0; j < sp->nparts; j++)
+		{
+			PsPart	   *p = &sp->parts[j];
+
+			if (p->done || !(p->taker == my_applier ||
+							 (p->taker == PS_PART_CLOSED && sp->leader == my_applier)))
+				continue;
+			p->done = true;
+			p->result.failed = p->result.unknown = true;
+			p->result.complete = false;
+			p->result.stop = p->result.lo;
+			p->result.error.sqlerrcode = ERRCODE_OPERATOR_INTERVENTION;
+			strlcpy(p->result.error.message,
+					"the ps scheduler exited while applying this push", PS_ERROR_LEN);
+			strlcpy(p->result.error.detail, "The push may be partly applied.",
+					PS_ERROR_LEN);
+			sp->ndone++;
+			mine = true;
+		}
+		if (mine && sp->ndone == sp->nparts)
+			done[ndone++] = i;
+	}
 	for (pos = ps_queue->head; pos < ps_queue->tail;)
 	{
 		PsTaskHeader *h = entry_at(&pos);
@@ -405,10 +668,12 @@ fail_previous_run(void)
 		if (pos >= ps_queue->tail)
 			break;
 		pos += h->len;
-		if (!h->skip && h->taken_by == my_applier)
+		if (!h->skip && h->taken_by == my_applier && !h->done &&
+			ps_queue->slots[h->slot].split < 0)
 			h->done = true;
 	}
 	advance_head();
+	return ndone;
 }
 
 void
@@ -419,6 +684,9 @@ ps_scheduler_main(Datum arg)
 	TimestampTz last_prune = GetCurrentTimestamp();
 	TimestampTz now;
 	bool		busy;
+	int			splits_done[PS_MAX_SPLITS];
+	int			nsplits,
+				i;
 
 	my_applier = DatumGetInt32(arg);
 	me = &ps_queue->appliers[my_applier];
@@ -440,12 +708,14 @@ ps_scheduler_main(Datum arg)
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
-	fail_previous_run();
+	nsplits = fail_previous_run(splits_done);
 	me->pid = MyProcPid;
 	me->latch = MyLatch;
 	ps_queue->running++;
 	LWLockRelease(ps_queue_lock);
 	before_shmem_exit(applier_exit, (Datum) 0);
+	for (i = 0; i < nsplits; i++)
+		complete_split(splits_done[i]);
 	ConditionVariableBroadcast(&ps_queue->done_cv);
 	ConditionVariableBroadcast(&ps_queue->space_cv);
 

@@ -249,22 +249,25 @@ ps_filters(PG_FUNCTION_ARGS)
 }
 
 /*
- * ps_scheduler() returns a row per applier of the scheduler's pool:
+ * ps_scheduler() returns a row per applier of the scheduler's pool, and
+ * row 0 for the pushes their own backends applied under ps.scheduler =
+ * auto (nothing in the queue to aggregate them with):
  * (applier, pid, rounds, aggregates, pushes, failed, keys_pushed,
- * keys_applied, directories, gather_waits, gather_time), what it did since
- * the server started and the table directories it holds now; pid is NULL
- * for an applier not running.  pushes / aggregates is how many pushes an
- * apply served on average, keys_pushed / keys_applied how much
- * aggregation saved; gather_time (ms) is how long the gather window held
- * groups back.  Declared as in version 0.3 (a single row without the
+ * keys_applied, directories, split_parts, gather_waits, gather_time), what
+ * it did since the server started and the table directories it holds now;
+ * pid is NULL for an applier not running.  pushes / aggregates is how many
+ * pushes an apply served on average, keys_pushed / keys_applied how much
+ * aggregation saved; split_parts counts the parts of large groups it
+ * applied beside other appliers, gather_time (ms) how long the gather
+ * window held groups back.  Declared as in version 0.3 (a single row without the
  * applier and gather columns), it returns the pool's totals.
  */
 Datum
 ps_scheduler(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	int32		pids[PS_MAX_APPLIERS];
-	uint64		counts[PS_MAX_APPLIERS * PS_QUEUE_NCOUNTERS];
+	int32		pids[PS_MAX_APPLIERS + 1];
+	uint64		counts[(PS_MAX_APPLIERS + 1) * PS_QUEUE_NCOUNTERS];
 	int			n,
 				i,
 				k;
@@ -288,7 +291,7 @@ ps_scheduler(PG_FUNCTION_ARGS)
 				sum += counts[i * PS_QUEUE_NCOUNTERS + k];
 			values[k + 1] = Int64GetDatum((int64) sum);
 		}
-		for (i = 0; i < n && pid == 0; i++)
+		for (i = 1; i < n && pid == 0; i++)
 			pid = pids[i];
 		values[0] = Int32GetDatum(pid);
 		nulls[0] = pid == 0;
@@ -303,7 +306,7 @@ ps_scheduler(PG_FUNCTION_ARGS)
 		bool		nulls[PS_QUEUE_NCOUNTERS + 2] = {false};
 		const uint64 *c = counts + (Size) i * PS_QUEUE_NCOUNTERS;
 
-		values[0] = Int32GetDatum(i + 1);
+		values[0] = Int32GetDatum(i);	/* 0: the pushing backends */
 		values[1] = Int32GetDatum(pids[i]);
 		nulls[1] = pids[i] == 0;
 		for (k = 0; k < PS_QUEUE_NCOUNTERS - 1; k++)

@@ -145,6 +145,40 @@ new_float4_array(Size n, float4 **data)
 	return arr;
 }
 
+/* Apply a push in this backend (the scheduler did not take it). */
+static void
+push_here(Relation rel, PsDir *dir, const int64 *keys, int64 first,
+		  const float4 *vals, int n, PsWrite *w, int32 worker, int64 clock)
+{
+	/* the push covers its keys as pushed, filtered or not */
+	int64		lo = n == 0 ? 0 : keys ? keys[0] : first;
+	int64		hi = n == 0 ? 0 : keys ? keys[n - 1] : first + n - 1;
+	bool		covers = worker > 0 && n > 0;
+
+	ps_mark_request(rel);
+	if (w->kkt)
+	{
+		/* the filter compacts in place: work on copies */
+		int64	   *k = palloc(sizeof(int64) * n);
+		float4	   *v = palloc(sizeof(float4) * w->dim * n);
+		int			i;
+
+		for (i = 0; i < n; i++)
+			k[i] = keys ? keys[i] : first + i;
+		memcpy(v, vals, sizeof(float4) * w->dim * n);
+		n = ps_filter_kkt(rel, dir, &w->rule, k, v, n, w->dim);
+		keys = k;
+		vals = v;
+	}
+	if (keys != NULL)
+		ps_store_write(rel, dir, keys, vals, n, w);
+	else
+		ps_store_write_range(rel, dir, first, vals, n, w);
+	if (covers)
+		ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
+					 lo, hi);
+}
+
 /*
  * Apply sorted, distinct keys (or, keys NULL, the range first .. first +
  * n - 1) to a table, through the scheduler if it takes the push, and make
@@ -160,35 +194,22 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
 	if (!ps_queue_push(rel, dir, keys, first, vals, n, w, worker, clock))
 	{
-		/* the push covers its keys as pushed, filtered or not */
-		int64		lo = n == 0 ? 0 : keys ? keys[0] : first;
-		int64		hi = n == 0 ? 0 : keys ? keys[n - 1] : first + n - 1;
-		bool		covers = worker > 0 && n > 0;
-
-		ps_mark_request(rel);
-		if (w->kkt)
+		/* in flight for the queue's choices (and ps_wait) until done */
+		PG_TRY();
 		{
-			/* the filter compacts in place: work on copies */
-			int64	   *k = palloc(sizeof(int64) * n);
-			float4	   *v = palloc(sizeof(float4) * w->dim * n);
-			int			i;
-
-			for (i = 0; i < n; i++)
-				k[i] = keys ? keys[i] : first + i;
-			memcpy(v, vals, sizeof(float4) * w->dim * n);
-			n = ps_filter_kkt(rel, dir, &w->rule, k, v, n, w->dim);
-			keys = k;
-			vals = v;
+			push_here(rel, dir, keys, first, vals, n, w, worker, clock);
+			if (RelationNeedsWAL(rel))
+				XLogFlush(Max(XactLastRecEnd, flush_lsn));
 		}
-		if (keys != NULL)
-			ps_store_write(rel, dir, keys, vals, n, w);
-		else
-			ps_store_write_range(rel, dir, first, vals, n, w);
-		if (covers)
-			ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
-						 lo, hi);
+		PG_CATCH();
+		{
+			ps_queue_direct_done(false, 0);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		ps_queue_direct_done(true, n);
 	}
-	if (RelationNeedsWAL(rel))
+	else if (RelationNeedsWAL(rel))
 		XLogFlush(Max(XactLastRecEnd, flush_lsn));
 	return w->ts;
 }

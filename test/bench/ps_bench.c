@@ -330,6 +330,8 @@ main(int argc, char **argv)
 		pull_ps[s] = measure(sql, nkeys, sizes[s], 0, reps, 1, 2);
 		if (s == 0)
 		{
+			/* through the scheduler's queue: a lone push, split by the appliers */
+			exec("SET ps.scheduler = always");
 			rpush_ps = measure_range("SELECT ps_push_range('bench_ps_1000000', 0, array_fill(1::real, ARRAY[1000000]))",
 									 reps, 1);
 			/* the same, applied by the backend itself */
@@ -391,8 +393,8 @@ main(int argc, char **argv)
 		   "with sparse keys: %.2f\n",
 		   push_ps[1].median / push_ps[0].median,
 		   push_sp[1].median / push_sp[0].median);
-	printf("range push of 1M floats: %.2f ms through the scheduler, %.2f ms applied by the backend "
-		   "(ps.scheduler = off): %.2fx (target <= 1.15)\n",
+	printf("range push of 1M floats: %.2f ms through the scheduler (ps.scheduler = always), "
+		   "%.2f ms applied by the backend (ps.scheduler = off): %.2fx (target <= 1.15)\n",
 		   rpush_ps.median, rpush_direct.median, rpush_ps.median / rpush_direct.median);
 	printf("targets: push >= 30x heap upsert: %s (%.1fx, %.1fx); pull >= 10x heap pull: %s (%.1fx, %.1fx)\n",
 		   push_heap[0].median / push_ps[0].median >= 30 && push_heap[1].median / push_ps[1].median >= 30 ? "met" : "MISSED",

@@ -16,15 +16,22 @@
  *			  every update rule;
  *	  dense:  ps_pull_range / ps_push_range of keys 0 .. 99999, the same
  *			  range for every worker; the sum rule, a quarter of the
- *			  iterations.
+ *			  iterations;
+ *	  shared: ps_pull / ps_push of 10k distinct uniform keys, the same
+ *			  batches for every worker (workers that share all their keys,
+ *			  where aggregation saves the most); the sum and sgd rules.
  * Batches are drawn before the clock starts; every call sends and receives
  * binary arrays.  A figure is all workers' pushes (and keys pushed)
  * divided by the wall time from the start signal to the last worker's
- * end, after a CHECKPOINT.  For the aggregated runs ps_scheduler() gives
- * the pushes applied per aggregate; for both, the WAL written per push
- * (pg_current_wal_lsn before and after).  The benchmark fails if the
- * scheduler did not apply exactly the aggregated runs' pushes, or applied
- * any with ps.scheduler = off.
+ * end, after a CHECKPOINT; each is the median of REPEATS runs, the
+ * aggregated and applied-alone runs taking turns.  Aggregated runs use the
+ * server's ps.gather_window (1 ms by default); under bounded and
+ * sequential consistency with several workers they are measured again
+ * with the window off (ps.gather_window = 0), to show what it buys.  For
+ * the aggregated runs ps_scheduler() gives the pushes applied per
+ * aggregate; for all, the WAL written per push (pg_current_wal_lsn before
+ * and after).  The benchmark fails if the scheduler did not apply exactly
+ * the aggregated runs' pushes, or applied any with ps.scheduler = off.
  *
  * Usage: ps_bench_workers [conninfo] [iterations]   (run by test/bench/run.sh)
  */
@@ -42,8 +49,10 @@
 #include "bench_util.h"
 
 #define NKEYS_TABLE 1000000
+#define REPEATS 3				/* runs per figure, the median shown */
 static int	batch = 10000;		/* keys per push */
 static int	dense = 0;			/* push and pull the range 0 .. batch-1 */
+static int	shared = 0;			/* every worker the same uniform batches */
 
 static const char *conninfo;
 
@@ -122,7 +131,8 @@ make_batch(Batch *b, unsigned int *seed)
 	{
 		double		u = rand_r(seed) / (RAND_MAX + 1.0);
 
-		k[i] = dense ? i : (int64_t) (NKEYS_TABLE * u * u * u);
+		k[i] = dense ? i : shared ? (int64_t) (NKEYS_TABLE * u) :
+			(int64_t) (NKEYS_TABLE * u * u * u);
 	}
 	qsort(k, batch, sizeof(int64_t), cmp_int64);
 	for (i = 0; i < batch; i++)
@@ -148,7 +158,7 @@ worker_main(const char *tbl, int wno, int iters, int scheduler, int ready_fd,
 {
 	PGconn	   *c = connect_or_die();
 	Batch	   *batches = malloc(sizeof(Batch) * iters);
-	unsigned int seed = 12345 + 7919 * wno;
+	unsigned int seed = 12345 + (shared ? 0 : 7919 * wno);
 	char		sql[256],
 				pullsql[256],
 				pushsql[256],
@@ -158,7 +168,7 @@ worker_main(const char *tbl, int wno, int iters, int scheduler, int ready_fd,
 	PGresult   *res;
 	int			i;
 
-	exec(c, scheduler ? "SET ps.scheduler = on" : "SET ps.scheduler = off");
+	exec(c, scheduler ? "SET ps.scheduler = auto" : "SET ps.scheduler = off");
 	snprintf(sql, sizeof(sql), "SELECT ps_join('%s')", tbl);
 	res = run(c, sql, 0, NULL, NULL, 1);
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
@@ -320,6 +330,53 @@ run_workers(PGconn *c, const char *tbl, int nworkers, int iters, int scheduler)
 	return f;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median figure of n runs (each field on its own). */
+static Figure
+median(Figure *runs, int n)
+{
+	double		v[REPEATS];
+	Figure		m;
+	int			i,
+				f;
+
+	for (f = 0; f < 4; f++)
+	{
+		for (i = 0; i < n; i++)
+			v[i] = ((double *) &runs[i])[f];
+		qsort(v, n, sizeof(double), cmp_double);
+		((double *) &m)[f] = v[n / 2];
+	}
+	return m;
+}
+
+/* Set ps.gather_window for the whole server (0: off, -1: the default). */
+static void
+set_gather_window(PGconn *c, int ms)
+{
+	char		sql[128];
+	PGresult   *res;
+
+	if (ms < 0)
+		snprintf(sql, sizeof(sql), "ALTER SYSTEM RESET ps.gather_window");
+	else
+		snprintf(sql, sizeof(sql), "ALTER SYSTEM SET ps.gather_window = %d", ms);
+	exec(c, sql);
+	exec(c, "SELECT pg_reload_conf()");
+	/* the appliers read it at their next wake-up; give them one */
+	usleep(200 * 1000);
+	res = run(c, "SELECT current_setting('ps.gather_window')", 0, NULL, NULL, 1);
+	PQclear(res);
+}
+
 /* one table per rule; every consistency model and number of workers */
 static void
 workload(PGconn *c, const char *name, const char *title,
@@ -333,13 +390,13 @@ workload(PGconn *c, const char *name, const char *title,
 				m,
 				w;
 
-	printf("\n%s, %d iterations per worker\n\n", title, iters);
-	printf("| %-7s | %-11s | %7s | %12s | %12s | %8s | %11s | %12s | %12s | %11s | %10s |\n",
+	printf("\n%s, %d iterations per worker, median of %d runs\n\n", title, iters, REPEATS);
+	printf("| %-7s | %-11s | %7s | %12s | %12s | %8s | %11s | %14s | %12s | %12s | %11s | %10s |\n",
 		   "rule", "consistency", "workers", "aggr. push/s", "aggr. keys/s",
-		   "push/app", "aggr. WAL/p", "alone push/s", "alone keys/s",
+		   "push/app", "aggr. WAL/p", "no window: p/a", "alone push/s", "alone keys/s",
 		   "alone WAL/p", "aggr/alone");
 	printf("|---------|-------------|---------|--------------|--------------|----------|"
-		   "-------------|--------------|--------------|-------------|------------|\n");
+		   "-------------|----------------|--------------|--------------|-------------|------------|\n");
 	fflush(stdout);
 	for (r = 0; r < nrules; r++)
 	{
@@ -358,14 +415,38 @@ workload(PGconn *c, const char *name, const char *title,
 			exec(c, sql);
 			for (w = 0; w < 3; w++)
 			{
-				Figure		agg = run_workers(c, tbl, nworkers[w], iters, 1);
-				Figure		alone = run_workers(c, tbl, nworkers[w], iters, 0);
+				Figure		aggs[REPEATS],
+							alones[REPEATS],
+							nows[REPEATS],
+							agg,
+							alone,
+							nowin;
+				char		nowin_text[32] = "";
+				int			k;
 
-				printf("| %-7s | %-11s | %7d | %12.0f | %12.0f | %8.2f | %8.1f kB | %12.0f | %12.0f | %8.1f kB | %9.2fx |\n",
+				for (k = 0; k < REPEATS; k++)
+				{
+					aggs[k] = run_workers(c, tbl, nworkers[w], iters, 1);
+					alones[k] = run_workers(c, tbl, nworkers[w], iters, 0);
+				}
+				agg = median(aggs, REPEATS);
+				alone = median(alones, REPEATS);
+				if (m > 0 && nworkers[w] > 1)
+				{
+					/* what the gather window buys: the same, without it */
+					set_gather_window(c, 0);
+					for (k = 0; k < REPEATS; k++)
+						nows[k] = run_workers(c, tbl, nworkers[w], iters, 1);
+					set_gather_window(c, -1);
+					nowin = median(nows, REPEATS);
+					snprintf(nowin_text, sizeof(nowin_text), "%.2f, %.1f kB",
+							 nowin.per_apply, nowin.wal_kb);
+				}
+				printf("| %-7s | %-11s | %7d | %12.0f | %12.0f | %8.2f | %8.1f kB | %14s | %12.0f | %12.0f | %8.1f kB | %9.2fx |\n",
 					   rules[r], m == 1 ? "bounded(2)" : models[m],
 					   nworkers[w], agg.pushes_s, agg.keys_s, agg.per_apply,
-					   agg.wal_kb, alone.pushes_s, alone.keys_s, alone.wal_kb,
-					   agg.pushes_s / alone.pushes_s);
+					   agg.wal_kb, nowin_text, alone.pushes_s, alone.keys_s,
+					   alone.wal_kb, agg.pushes_s / alone.pushes_s);
 				fflush(stdout);
 				fprintf(stderr, "  %s %s %s, %d workers done (%.0f s)\n", name,
 						rules[r], models[m], nworkers[w], (now_ms() - t0) / 1000);
@@ -404,6 +485,14 @@ main(int argc, char **argv)
 			 "Dense: each iteration pulls and pushes the range of keys 0 .. %d (every worker the same)",
 			 batch - 1);
 	workload(c, "dense", title, rules, 1, iters / 4, t0);
+
+	batch = 10000;
+	dense = 0;
+	shared = 1;
+	snprintf(title, sizeof(title),
+			 "Shared: each iteration pulls and pushes the same %d uniform keys in every worker",
+			 batch);
+	workload(c, "shared", title, rules, 2, iters, t0);
 	PQfinish(c);
 	return 0;
 }

@@ -30,6 +30,8 @@ $primary->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'ps'
 wal_consistency_checking = 'ps'
+# every push through the scheduler but those with ps.scheduler = off
+ps.scheduler = always
 });
 $primary->start;
 $primary->safe_psql(

@@ -65,7 +65,7 @@ sub scheduler_counters
 	my ($node) = @_;
 	return split /\|/,
 	  $node->safe_psql('postgres',
-		'SELECT pid, pushes, failed FROM ps_scheduler()');
+		'SELECT pid, pushes, failed FROM ps_scheduler() WHERE applier = 1');
 }
 
 # ---------------------------------------------------------------------------
@@ -80,8 +80,10 @@ shared_preload_libraries = 'ps'
 wal_consistency_checking = 'ps'
 shared_buffers = 32MB
 max_connections = 30
-# one applier, the one gdb freezes (016_appliers.pl has several)
+# one applier, the one gdb freezes (016_appliers.pl has several), and
+# every push through the queue
 ps.scheduler_workers = 1
+ps.scheduler = always
 });
 $primary->start;
 $primary->safe_psql(
@@ -181,7 +183,7 @@ my $gdb_ok = eval {
 	touch($f{sched_go});
 	wait_for_file($f{sched_stopped}, 'the scheduler stopping in ps_store_write',
 		$sched_gdb);
-	ok(gdb_printed($sched_gdb, qr/Breakpoint 1, ps_store_write .*\n#1 [^\n]*\bapply_group \(/s),
+	ok(gdb_printed($sched_gdb, qr/Breakpoint 1, ps_store_write .*\n#1 [^\n]*\b(?:write|apply)_group \(/s),
 		'the scheduler took the push and is frozen inside its apply')
 	  or diag ${ $sched_gdb->{out} };
 
@@ -299,7 +301,7 @@ for my $c (1 .. 4)
 	{
 		print $fh
 		  "SELECT 'ack', $c, $p, ps_push('cs', pkeys($c, $p), array_fill(1::real, ARRAY[1001])) IS NOT NULL;\n";
-		print $fh "SELECT 'cancel', pg_cancel_backend(pid) FROM ps_scheduler();\n"
+		print $fh "SELECT 'cancel', pg_cancel_backend(pid) FROM ps_scheduler() WHERE applier = 1;\n"
 		  if $c == 1 && $p % 4 == 2;
 	}
 	close $fh;
@@ -347,7 +349,7 @@ my $node = PostgreSQL::Test::Cluster->new('fsize');
 $node->init;
 # one applier: (e) stops it to have two pushes aggregated in one round
 $node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'ps'\nps.scheduler_workers = 1\n");
+	"shared_preload_libraries = 'ps'\nps.scheduler_workers = 1\nps.scheduler = always\n");
 
 # $node->start cannot take a limit: start the postmaster as it would, under
 # ulimit -f, and tell the node object it runs (_update_pid, as start does),
@@ -395,7 +397,7 @@ sub push_keys
 	my ($out, $err) = ('', '');
 	$node->psql(
 		'postgres',
-		"\\set VERBOSITY verbose\nSET ps.scheduler = " . ($scheduler ? 'on' : 'off') . ";\n"
+		"\\set VERBOSITY verbose\nSET ps.scheduler = " . ($scheduler ? 'always' : 'off') . ";\n"
 		  . "SELECT ps_push('f', $keys, array_fill(1::real, ARRAY[$m * 64]));",
 		stdout => \$out,
 		stderr => \$err);
@@ -542,7 +544,7 @@ for my $case ([ 1, $next - 50, 3050, 19 ], [ 0, $next - 100, 3100, 69 ])
 	my ($out, $rerr) = ('', '');
 	$node->psql(
 		'postgres',
-		"\\set VERBOSITY verbose\nSET ps.scheduler = " . ($scheduler ? 'on' : 'off') . ";\n"
+		"\\set VERBOSITY verbose\nSET ps.scheduler = " . ($scheduler ? 'always' : 'off') . ";\n"
 		  . "SELECT ps_push_range('f', $first, array_fill(1::real, ARRAY[$n * 64]));",
 		stdout => \$out,
 		stderr => \$rerr);

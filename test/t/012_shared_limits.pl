@@ -84,8 +84,10 @@ shared_preload_libraries = 'ps'
 ps.max_tables = 16
 ps.max_training_tables_per_role = 8
 ps.worker_timeout = 3600
-# one applier: the directory copies it holds are counted exactly below
+# one applier, taking every push: the directory copies it holds are
+# counted exactly below
 ps.scheduler_workers = 1
+ps.scheduler = always
 max_prepared_transactions = 5
 autovacuum = off
 });
@@ -320,14 +322,14 @@ cmp_ok($after_drop, '<', 1_000_000, '... until its table is dropped');
 # --- the scheduler's directory copies ----------------------------------------
 
 $node->safe_psql('train', tables('d', 1 .. 60));
-my $pushes0 = $node->safe_psql('train', 'SELECT pushes FROM ps_scheduler()');
+my $pushes0 = $node->safe_psql('train', 'SELECT pushes FROM ps_scheduler() WHERE applier = 1');
 is( $node->safe_psql('train',
 		"SELECT count(ps_push(format('d%s', i)::regclass, '{1}', '{1}')) FROM generate_series(1, 60) i"),
 	'60', 'one push to each of 60 ps tables');
-is($node->safe_psql('train', 'SELECT pushes FROM ps_scheduler()') - $pushes0,
+is($node->safe_psql('train', 'SELECT pushes FROM ps_scheduler() WHERE applier = 1') - $pushes0,
 	60, '... all through the scheduler');
 ok( $node->poll_query_until('train',
-		'SELECT directories >= 60 FROM ps_scheduler()'),
+		'SELECT directories >= 60 FROM ps_scheduler() WHERE applier = 1'),
 	'the scheduler holds at least 60 directory copies');
 
 $node->safe_psql('train',
@@ -336,9 +338,9 @@ my $count_ps =
   q{SELECT count(*) FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'ps'};
 my $alive = $node->safe_psql('train', $count_ps) + $node->safe_psql('other', $count_ps);
 ok( $node->poll_query_until('train',
-		"SELECT directories <= $alive FROM ps_scheduler()"),
+		"SELECT directories <= $alive FROM ps_scheduler() WHERE applier = 1"),
 	"once the dropped tables' files are gone, the scheduler keeps at most one copy per ps table alive ($alive)");
-is($node->safe_psql('train', 'SELECT directories FROM ps_scheduler()'),
+is($node->safe_psql('train', 'SELECT directories FROM ps_scheduler() WHERE applier = 1'),
 	'20',
 	'... exactly those of the 20 tables of the other database, pushed to less than a minute ago');
 

@@ -56,6 +56,8 @@ $primary->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'ps'
 ps.queue_size = 1
+# "through the scheduler" below means through its queue
+ps.scheduler = always
 autovacuum = off
 checkpoint_timeout = 1h
 max_wal_size = 1GB
@@ -229,7 +231,7 @@ $standby->stop;
 
 sub sched_pushes
 {
-	return $primary->safe_psql('postgres', 'SELECT sum(pushes) FROM ps_scheduler()');
+	return $primary->safe_psql('postgres', 'SELECT sum(pushes) FROM ps_scheduler() WHERE applier > 0');
 }
 
 my ($t1, $t1_lsn) = take_time();

@@ -18,10 +18,23 @@
 #     and it is not applied when the appliers run again.
 #   - ps_scheduler() counts per applier: more than one applied pushes, and
 #     the pool's sums match the pushes made.
+#   - Large groups are split by key ranges across idle appliers: two
+#     pushes of 30000 keys queued while the appliers are stopped are one
+#     aggregate applied in several parts, with exact sums.  A part that
+#     fails (an overflow at the top key) fails the pushes with keys in it,
+#     each told how many of its keys were written, and exactly that many
+#     hold their new values.  Appliers terminated in turn while two clients
+#     push such groups: acknowledged pushes applied exactly once, failed
+#     ones at most once.
 #   - A failing aggregate fails only its pushes: one client's pushes that
 #     overflow a value of table bad fail, while two clients pushing to
 #     table good through the same pool have every push acknowledged and
 #     exact sums.
+#   - ps.scheduler = auto (the default): a push is queued only if it can be
+#     aggregated there (the gather window holds it, or a push of its table
+#     and clock waits in the queue); otherwise its backend applies it, and
+#     row 0 of ps_scheduler() counts it.  The gather tests below run under
+#     auto.
 #   - The gather window: under sequential consistency a worker's push of
 #     clock 0 is held back while the table's other worker has not pushed
 #     at that clock, and both are applied as one aggregate when it does
@@ -52,6 +65,7 @@ $node->append_conf(
 shared_preload_libraries = 'ps'
 max_connections = 30
 ps.scheduler_workers = 3
+ps.scheduler = always
 ps.gather_window = 0
 ps.time_mark_interval = -1
 });
@@ -68,14 +82,14 @@ SELECT ps_push('a', ARRAY(SELECT generate_series(1, 10)::bigint), array_fill(0::
 sub applier_pids
 {
 	return map { split /\|/ } split /\n/,
-	  $node->safe_psql('postgres', 'SELECT applier, pid FROM ps_scheduler() ORDER BY applier');
+	  $node->safe_psql('postgres', 'SELECT applier, pid FROM ps_scheduler() WHERE applier > 0 ORDER BY applier');
 }
 
 # applier number => pushes, and the pool's sums of pushes and failed
 sub applier_pushes
 {
 	return map { split /\|/ } split /\n/,
-	  $node->safe_psql('postgres', 'SELECT applier, pushes FROM ps_scheduler() ORDER BY applier');
+	  $node->safe_psql('postgres', 'SELECT applier, pushes FROM ps_scheduler() WHERE applier > 0 ORDER BY applier');
 }
 
 sub pool_sums
@@ -121,7 +135,7 @@ my $gdb_ok = eval {
 		"SELECT ps_push('a', ARRAY(SELECT generate_series(1, 10)::bigint), array_fill(1::real, ARRAY[10]))");
 	touch($f{go});
 	wait_for_file($f{stopped}, 'applier 1 stopping in ps_store_write', $gdb);
-	ok(gdb_printed($gdb, qr/Breakpoint 1, ps_store_write .*\n#1 [^\n]*\bapply_group \(/s),
+	ok(gdb_printed($gdb, qr/Breakpoint 1, ps_store_write .*\n#1 [^\n]*\b(?:write|apply)_group \(/s),
 		'applier 1 took the push to a and is frozen inside its apply')
 	  or diag ${ $gdb->{out} };
 	kill 'CONT', $pid{2}, $pid{3};
@@ -189,6 +203,136 @@ my @busy = grep { $pushes1{$_} > $pushes0{$_} } 1 .. 3;
 cmp_ok(scalar(@busy), '>=', 2, 'more than one applier applied them (appliers ' . join(',', @busy) . ')');
 is($node->safe_psql('postgres', "SELECT ps_check('a') > 0 AND ps_check('b') > 0"), 't', 'ps_check passes');
 
+# --- large groups are split across appliers -----------------------------------
+
+# With every applier stopped, two pushes of 30000 keys each wait in the
+# queue; released, the applier that takes them splits the group by key
+# ranges, and idle appliers apply the other parts.
+sub stopped_pushes
+{
+	my ($tbl, @sql) = @_;
+	my %p = applier_pids();
+	kill 'STOP', values %p;
+	my @c;
+	for my $i (0 .. $#sql)
+	{
+		push @c, start_client($node, "split$i", $sql[$i]);
+		ok(waits_in_extension("split$i"), "push $i to $tbl waits in the queue of the stopped appliers");
+	}
+	kill 'CONT', values %p;
+	$_->{h}->finish for @c;
+	return @c;
+}
+
+sub split_counts
+{
+	return split /\|/, $node->safe_psql('postgres',
+		'SELECT sum(aggregates), sum(pushes), sum(split_parts), sum(failed) FROM ps_scheduler()');
+}
+
+$node->safe_psql('postgres', 'CREATE TABLE s (key bigint, val real) USING ps');
+my @k0 = split_counts();
+my @c = stopped_pushes('s',
+	"SELECT ps_push('s', ARRAY(SELECT generate_series(0, 29999)::bigint), array_fill(1::real, ARRAY[30000])) > 0",
+	"SELECT ps_push('s', ARRAY(SELECT generate_series(10000, 39999)::bigint), array_fill(1::real, ARRAY[30000])) > 0");
+is(join(',', map { ${ $_->{out} } =~ s/\n//r } @c), 't,t', 'both pushes are acknowledged');
+my @k1 = split_counts();
+is($k1[0] - $k0[0], 1, 'as one aggregate');
+is($k1[1] - $k0[1], 2, 'of two pushes');
+cmp_ok($k1[2] - $k0[2], '>=', 2, 'applied in ' . ($k1[2] - $k0[2]) . ' parts by several appliers');
+is($node->safe_psql('postgres',
+		"SELECT count(*), sum(val), min(val) FILTER (WHERE key BETWEEN 10000 AND 29999), max(val) FILTER (WHERE key < 10000 OR key >= 30000) FROM s"),
+	'40000|60000|2|1', 'every key holds the exact sum');
+
+# A part that fails: key 39999 holds 3e38 and the second push adds 3e38
+# more.  Each push is told how many of its keys were written, and exactly
+# that many hold their new values.
+$node->safe_psql('postgres', q{
+CREATE TABLE sf (key bigint, val real) USING ps;
+SELECT ps_push('sf', '{39999}', '{3e38}');
+});
+@k0 = split_counts();
+@c = stopped_pushes('sf',
+	"SELECT ps_push('sf', ARRAY(SELECT generate_series(0, 29999)::bigint), array_fill(1::real, ARRAY[30000])) > 0",
+	"SELECT ps_push('sf', ARRAY(SELECT generate_series(20000, 39999)::bigint), array_append(array_fill(1::real, ARRAY[19999]), 3e38::real)) > 0");
+@k1 = split_counts();
+cmp_ok($k1[2] - $k0[2], '>=', 2, 'the group was split (' . ($k1[2] - $k0[2]) . ' parts)');
+like(${ $c[1]{err} }, qr/ERROR:  22003: push overflows a value of ps table "sf"\nDETAIL:  The push is partly applied: (\d+) of its 20000 keys were written before the error and keep their new values \(it was aggregated with 1 other push\)\./,
+	'the push that overflows fails, saying how much of it was written');
+my ($n_b) = ${ $c[1]{err} } =~ /partly applied: (\d+) of/;
+is($node->safe_psql('postgres', "SELECT count(*) FROM sf WHERE key BETWEEN 20000 AND 39999 AND val BETWEEN 1 AND 2"),
+	$n_b // -1, "exactly $n_b of its keys hold their new values");
+my $a_written = $node->safe_psql('postgres', "SELECT count(*) FROM sf WHERE key BETWEEN 0 AND 29999 AND val >= 1");
+if (${ $c[0]{out} } eq "t\n")
+{
+	is($a_written, 30000, 'the other push is acknowledged, and all its keys were written');
+}
+else
+{
+	my ($n_a) = ${ $c[0]{err} } =~ /partly applied: (\d+) of its 30000 keys/;
+	is($a_written, $n_a // -1, "the other push fails, saying $n_a of its keys were written, as they were");
+}
+is($node->safe_psql('postgres', "SELECT val FROM sf WHERE key = 39999"), '3e+38', 'the overflowing key is unchanged');
+is($node->safe_psql('postgres', "SELECT ps_check('s') > 0 AND ps_check('sf') > 0"), 't', 'ps_check passes');
+
+# Appliers are terminated in turn while two clients push groups large
+# enough to be split: every acknowledged push is applied exactly once, a
+# failed one at most once.
+$node->safe_psql('postgres', q{
+CREATE TABLE st (key bigint, val real) USING ps;
+CREATE FUNCTION skeys(c int, p int) RETURNS bigint[] LANGUAGE sql IMMUTABLE
+AS $$ SELECT array_append(ARRAY(SELECT generate_series(0, 19999)::bigint), c * 1000000 + p) $$;
+});
+my @pushers;
+for my $c (1, 2)
+{
+	my $script = "$tmp/split$c.sql";
+	open(my $fh, '>', $script) or die "cannot write $script: $!";
+	print $fh "SELECT 'ack', $_, ps_push('st', skeys($c, $_), array_fill(1::real, ARRAY[20001])) IS NOT NULL;\n"
+	  for 1 .. 150;
+	close $fh;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-f', $script ],
+		'<', \undef, '>', \$out, '2>', \$err);
+	push @pushers, { h => $h, out => \$out, err => \$err, c => $c };
+}
+for my $applier (1 .. 3)
+{
+	usleep(250_000);
+	my %p = applier_pids();
+	$node->safe_psql('postgres', "SELECT pg_terminate_backend($p{$applier})");
+	ok($node->poll_query_until('postgres',
+			"SELECT pid IS NOT NULL AND pid <> $p{$applier} FROM ps_scheduler() WHERE applier = $applier"),
+		"applier $applier is back after being terminated");
+}
+$_->{h}->finish for @pushers;
+my %val = map { split /\|/ } split /\n/,
+  $node->safe_psql('postgres', 'SELECT key, val FROM st WHERE key >= 1000000');
+my ($acked, $once, $atmost) = (0, 1, 1);
+for my $pu (@pushers)
+{
+	my %ack = map { $_ => 1 } ${ $pu->{out} } =~ /^ack\|(\d+)\|t$/mg;
+	$acked += scalar(keys %ack);
+	for my $p (1 .. 150)
+	{
+		my $v = $val{ $pu->{c} * 1000000 + $p } // 0;
+		$once = 0 if $ack{$p} && $v != 1;
+		$atmost = 0 if $v > 1;
+	}
+}
+ok($once, "every acknowledged push is applied exactly once ($acked acknowledged)");
+ok($atmost, 'no push is applied twice');
+my ($smin, $smax) = split /\|/, $node->safe_psql('postgres', 'SELECT min(val), max(val) FROM st WHERE key < 20000');
+cmp_ok($smin, '>=', $acked, "the shared keys count every acknowledged push ($smin)");
+cmp_ok($smax, '<=', 300, 'and no push twice');
+my @other = grep { !/scheduler exited while applying|may be partly applied|partly applied|^\s*$|CONTEXT|^psql/ }
+  split /\n/, join '', map { ${ $_->{err} } } @pushers;
+is(scalar(@other), 0, 'the only errors are pushes an applier was applying when stopped')
+  or diag join "\n", @other;
+cmp_ok($node->safe_psql('postgres', 'SELECT sum(split_parts) FROM ps_scheduler()'), '>', $k1[2],
+	'the pushes were applied in parts');
+is($node->safe_psql('postgres', "SELECT ps_check('st') > 0"), 't', 'ps_check passes');
+
 # --- a failing aggregate fails only its pushes -------------------------------
 
 $node->safe_psql('postgres', q{
@@ -240,11 +384,14 @@ ok($node->poll_query_until('postgres', "SELECT current_setting('ps.gather_window
 my ($g1, $g2) = split /\n/, $node->safe_psql('postgres', "SELECT ps_join('g'); SELECT ps_join('g')");
 my (undef, undef, $waits0) = pool_sums();
 my ($aggs0) = $node->safe_psql('postgres', 'SELECT sum(aggregates) FROM ps_scheduler()');
-my $first = start_client($node, 'gather1', "SELECT ps_push('g', '{1,2}', '{1,1}', $g1, 0) > 0");
+# These pushes run with ps.scheduler = auto, the default: a push goes to
+# the queue only if it can be aggregated there.
+my $auto = 'SET ps.scheduler = auto;';
+my $first = start_client($node, 'gather1', "$auto SELECT ps_push('g', '{1,2}', '{1,1}', $g1, 0) > 0");
 ok(waits_in_extension('gather1'), "worker ${g1}'s push of clock 0 is held back");
 usleep(300_000);
 ok($first->{h}->pumpable, '... while worker ' . $g2 . ' has not pushed at clock 0');
-is($node->safe_psql('postgres', "SELECT ps_push('g', '{2,3}', '{1,1}', $g2, 0) > 0"), 't',
+is($node->safe_psql('postgres', "$auto SELECT ps_push('g', '{2,3}', '{1,1}', $g2, 0) > 0"), 't',
 	"worker $g2 pushes at clock 0");
 $first->{h}->finish;
 is(${ $first->{out} } . ${ $first->{err} }, "t\n", "and worker ${g1}'s push returns, acknowledged");
@@ -260,7 +407,7 @@ is($node->safe_psql('postgres', "SELECT ps_pull('g', '{1,2,3}')"), '{1,2,1}', 't
 $node->safe_psql('postgres', q{ALTER SYSTEM SET ps.gather_window = '400ms'; SELECT pg_reload_conf();});
 ok($node->poll_query_until('postgres', "SELECT current_setting('ps.gather_window') = '400ms'"),
 	'ps.gather_window is 400ms');
-is($node->safe_psql('postgres', "SELECT ps_push('g', '{1}', '{1}', $g1, 1) > 0"), 't',
+is($node->safe_psql('postgres', "$auto SELECT ps_push('g', '{1}', '{1}', $g1, 1) > 0"), 't',
 	"worker ${g1}'s push of clock 1 is applied though worker $g2 never pushes at clock 1");
 my (undef, undef, $waits2) = pool_sums();
 is($waits2 - $waits1, 1, '... after being held back for the window');
@@ -272,11 +419,31 @@ $node->safe_psql('postgres', q{ALTER SYSTEM SET ps.gather_window = '5s'; SELECT 
 ok($node->poll_query_until('postgres', "SELECT current_setting('ps.gather_window') = '5s'"),
 	'ps.gather_window is 5s again');
 my $start = time;
-is($node->safe_psql('postgres', "SELECT ps_push('ge', '{1}', '{1}', $e1, 0) > 0"), 't',
+my $direct0 = $node->safe_psql('postgres', 'SELECT pushes FROM ps_scheduler() WHERE applier = 0');
+is($node->safe_psql('postgres', "$auto SELECT ps_push('ge', '{1}', '{1}', $e1, 0) > 0"), 't',
 	'under eventual consistency a worker pushes at a clock the other has not reached');
 my (undef, undef, $waits3) = pool_sums();
 is($waits3 - $waits2, 0, '... and is not held back');
 cmp_ok(time - $start, '<', 5, '... for the window (it returned sooner)');
+is($node->safe_psql('postgres', 'SELECT pushes FROM ps_scheduler() WHERE applier = 0') - $direct0, 1,
+	'... nor queued: with nothing to aggregate it with, its backend applied it (row 0 of ps_scheduler())');
+
+# ps.scheduler = auto: a lone plain push is applied by its backend; with
+# ps.scheduler = always it goes through the queue.
+my %by0 = map { split /\|/ } split /\n/, $node->safe_psql('postgres', 'SELECT applier, pushes FROM ps_scheduler()');
+is($node->safe_psql('postgres', "$auto SELECT ps_push('ge', '{5}', '{1}') > 0"), 't', 'a lone push under auto');
+is($node->safe_psql('postgres', "SELECT ps_push('ge', '{5}', '{1}') > 0"), 't', 'and one under always');
+my %by1 = map { split /\|/ } split /\n/, $node->safe_psql('postgres', 'SELECT applier, pushes FROM ps_scheduler()');
+is($by1{0} - $by0{0}, 1, 'the one under auto was applied by its backend');
+is((sum0(map { $by1{$_} } 1 .. 3) - sum0(map { $by0{$_} } 1 .. 3)), 1, 'the other by an applier');
+is($node->safe_psql('postgres', "SELECT ps_pull('ge', '{1,5}')"), '{1,2}', 'both are applied');
+
+sub sum0
+{
+	my $t = 0;
+	$t += $_ for @_;
+	return $t;
+}
 
 $node->stop;
 done_testing();

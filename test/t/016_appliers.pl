@@ -34,7 +34,9 @@
 #     aggregated there (the gather window holds it, or a push of its table
 #     and clock waits in the queue); otherwise its backend applies it, and
 #     row 0 of ps_scheduler() counts it.  The gather tests below run under
-#     auto.
+#     auto, and so do four clients pushing to one table at once: some of
+#     their pushes applied by their backends, some queued and aggregated,
+#     every one exactly once.
 #   - The gather window: under sequential consistency a worker's push of
 #     clock 0 is held back while the table's other worker has not pushed
 #     at that clock, and both are applied as one aggregate when it does
@@ -437,6 +439,34 @@ my %by1 = map { split /\|/ } split /\n/, $node->safe_psql('postgres', 'SELECT ap
 is($by1{0} - $by0{0}, 1, 'the one under auto was applied by its backend');
 is((sum0(map { $by1{$_} } 1 .. 3) - sum0(map { $by0{$_} } 1 .. 3)), 1, 'the other by an applier');
 is($node->safe_psql('postgres', "SELECT ps_pull('ge', '{1,5}')"), '{1,2}', 'both are applied');
+
+# Under auto, concurrent plain pushes of one table: some applied by their
+# backends, some queued behind pushes in flight and aggregated; every one
+# exactly once either way.
+$node->safe_psql('postgres', 'CREATE TABLE mix (key bigint, val real) USING ps');
+my $total0 = $node->safe_psql('postgres', 'SELECT sum(pushes) FROM ps_scheduler()');
+my @mixers;
+for my $c (1 .. 4)
+{
+	my $script = "$tmp/mix$c.sql";
+	open(my $fh, '>', $script) or die "cannot write $script: $!";
+	print $fh "SET ps.scheduler = auto;\n";
+	print $fh "SELECT 'ack', ps_push('mix', array_append(ARRAY(SELECT generate_series(0, 999)::bigint), $c * 1000000 + $_), array_fill(1::real, ARRAY[1001])) > 0;\n"
+	  for 1 .. 100;
+	close $fh;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-f', $script ],
+		'<', \undef, '>', \$out, '2>', \$err);
+	push @mixers, { h => $h, out => \$out, err => \$err };
+}
+$_->{h}->finish for @mixers;
+is(join(',', map { scalar(() = ${ $_->{out} } =~ /^ack\|t$/mg) } @mixers), '100,100,100,100',
+	'under auto, four clients have their 100 pushes each acknowledged');
+is($node->safe_psql('postgres',
+		'SELECT count(*) FILTER (WHERE key < 1000), min(val) FILTER (WHERE key < 1000), max(val) FILTER (WHERE key < 1000), count(*) FILTER (WHERE key >= 1000000 AND val = 1) FROM mix'),
+	'1000|400|400|400', 'every push applied exactly once');
+is($node->safe_psql('postgres', 'SELECT sum(pushes) FROM ps_scheduler()') - $total0, 400,
+	'ps_scheduler() counts each, by its backend (row 0) or an applier');
 
 sub sum0
 {

@@ -4,8 +4,12 @@
  *	  The push queue, backends' side: a push goes into a byte ring in shared
  *	  memory, and its backend waits until the scheduler has applied it.
  *
- * A backend's ps_push validates and sorts its keys, takes its task
- * timestamp, and appends the push to the ring (many producers under one
+ * A backend's ps_push validates and sorts its keys and takes its task
+ * timestamp.  Under ps.scheduler = auto it queues the push only if the
+ * push can be aggregated there (worth_queueing, the gather window), and
+ * applies it itself otherwise (status DIRECT while it does, so that other
+ * pushes and ps_wait see it in flight).  A push to queue is appended to
+ * the ring (many producers under one
  * LWLock; the payload is copied outside the lock and published with a
  * flag).  It then wakes an idle applier of the scheduler's pool (if all
  * are busy, the next to finish its round finds the push) and sleeps on a

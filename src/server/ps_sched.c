@@ -18,6 +18,13 @@
  * locks, as two backends do.  A worker's own pushes stay in order: its
  * backend waits for each until it is applied.
  *
+ * Splits: a large group (PS_SPLIT_MIN_KEYS per part, two parts at least)
+ * taken while other appliers are idle is cut by key ranges into parts,
+ * one per idle applier and one for the taker (the leader), who opens them
+ * once its time mark is written.  Each part is applied by one applier,
+ * merged from the pushes' keys in its range; the applier that finishes
+ * the last part works out the pushes' outcomes and acknowledges them.
+ *
  * The gather window (ps.gather_window): a workers' push of a table under
  * sequential or bounded-delay consistency is held back, at most that long
  * after it was queued, while a live worker of the table has not pushed at

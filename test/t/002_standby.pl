@@ -44,11 +44,16 @@ $primary->safe_psql('postgres', 'CREATE EXTENSION ps');
 is($primary->safe_psql('postgres', 'SHOW wal_consistency_checking'),
 	'ps', 'the primary checks the consistency of ps WAL records');
 
+# A replication slot keeps the WAL the standby has not received yet: the
+# split workload below writes more than max_wal_size (every record with a
+# full-page image for wal_consistency_checking), faster than the standby
+# may replay it.
+$primary->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('standby')");
 $primary->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'base', has_streaming => 1);
 # queries on the standby are never cancelled for conflicts with replay
-$standby->append_conf('postgresql.conf', 'hot_standby_feedback = on');
+$standby->append_conf('postgresql.conf', "hot_standby_feedback = on\nprimary_slot_name = 'standby'");
 $standby->start;
 
 # ---------------------------------------------------------------------------

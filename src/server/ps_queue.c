@@ -125,6 +125,21 @@ my_slot(void)
 	return &ps_queue->slots[MyBackendId - 1];
 }
 
+/* Under the queue lock: our slot holds a push of rel in flight. */
+static void
+slot_in_flight(PsSlot *slot, PsSlotStatus status, Relation rel, uint64 ts,
+			   int64 clock)
+{
+	slot->status = status;
+	slot->abandoned = false;
+	slot->dbid = MyDatabaseId;
+	slot->relid = RelationGetRelid(rel);
+	slot->ts = ts;
+	slot->clock = clock;
+	slot->applier = -1;
+	slot->split = -1;
+}
+
 /*
  * Wake one idle applier.  Called after the push is published (ready set):
  * an applier marks itself idle before it looks at the queue a last time
@@ -308,15 +323,8 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 	h->done = false;
 	h->held = false;
 	h->taken_by = -1;
-	slot->status = PS_SLOT_QUEUED;
-	slot->abandoned = false;
 	slot->seq++;
-	slot->dbid = MyDatabaseId;
-	slot->relid = RelationGetRelid(rel);
-	slot->ts = w->ts;
-	slot->clock = clock;
-	slot->applier = -1;
-	slot->split = -1;
+	slot_in_flight(slot, PS_SLOT_QUEUED, rel, w->ts, clock);
 	LWLockRelease(ps_queue_lock);
 
 	h->slot = MyBackendId - 1;
@@ -545,12 +553,7 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	if (ps_scheduler_mode == PS_SCHEDULER_AUTO && !gather &&
 		!worth_queueing(RelationGetRelid(rel), clock))
 	{
-		slot->status = PS_SLOT_DIRECT;
-		slot->abandoned = false;
-		slot->dbid = MyDatabaseId;
-		slot->relid = RelationGetRelid(rel);
-		slot->ts = w->ts;
-		slot->clock = clock;
+		slot_in_flight(slot, PS_SLOT_DIRECT, rel, w->ts, clock);
 		LWLockRelease(ps_queue_lock);
 		return false;
 	}

@@ -608,6 +608,16 @@ applier_round(MemoryContext roundcxt, TimestampTz *until)
 	return true;
 }
 
+/* The error of a push an applier was applying when it exited. */
+static void
+exited_error(PsError *e)
+{
+	memset(e, 0, sizeof(PsError));
+	e->sqlerrcode = ERRCODE_OPERATOR_INTERVENTION;
+	strlcpy(e->message, "the ps scheduler exited while applying this push", PS_ERROR_LEN);
+	strlcpy(e->detail, "The push may be partly applied.", PS_ERROR_LEN);
+}
+
 /*
  * Under the queue lock: the pushes a previous run of this applier had
  * taken when it exited may be partly applied: fail them rather than apply
@@ -632,11 +642,7 @@ fail_previous_run(int *done)
 		{
 			s->status = s->abandoned ? PS_SLOT_IDLE : PS_SLOT_FAILED;
 			s->applier = -1;
-			memset(&s->error, 0, sizeof(PsError));
-			s->error.sqlerrcode = ERRCODE_OPERATOR_INTERVENTION;
-			strlcpy(s->error.message, "the ps scheduler exited while applying this push",
-					PS_ERROR_LEN);
-			strlcpy(s->error.detail, "The push may be partly applied.", PS_ERROR_LEN);
+			exited_error(&s->error);
 		}
 	}
 	for (i = 0; i < PS_MAX_SPLITS; i++)
@@ -657,11 +663,7 @@ fail_previous_run(int *done)
 			p->result.failed = p->result.unknown = true;
 			p->result.complete = false;
 			p->result.stop = p->result.lo;
-			p->result.error.sqlerrcode = ERRCODE_OPERATOR_INTERVENTION;
-			strlcpy(p->result.error.message,
-					"the ps scheduler exited while applying this push", PS_ERROR_LEN);
-			strlcpy(p->result.error.detail, "The push may be partly applied.",
-					PS_ERROR_LEN);
+			exited_error(&p->result.error);
 			sp->ndone++;
 			mine = true;
 		}

@@ -456,9 +456,9 @@ _PG_init(void)
 
 	DefineCustomIntVariable("ps.gather_window",
 							"Longest time the scheduler holds back a workers' push for the other workers' pushes of its clock.",
-							"Under sequential and bounded-delay consistency only, and only while a live worker of the table has not reached that clock; 0 applies every push at once.",
+							"Under sequential and bounded-delay consistency only, and only while a live worker of the table has not reached that clock. Default 0: no push is held back. A window saves WAL and writes when workers share keys, and costs throughput where the appliers have no cores of their own.",
 							&ps_gather_window,
-							1, 0, 10000,
+							0, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 

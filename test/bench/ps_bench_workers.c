@@ -24,13 +24,13 @@
  * binary arrays.  A figure is all workers' pushes (and keys pushed)
  * divided by the wall time from the start signal to the last worker's
  * end, after a CHECKPOINT; each is the median of REPEATS runs, the
- * aggregated and applied-alone runs taking turns.  Aggregated runs use the
- * server's ps.gather_window (1 ms by default); under bounded and
- * sequential consistency with several workers they are measured again
- * with the window off (ps.gather_window = 0), to show what it buys.  For
- * the aggregated runs ps_scheduler() gives the pushes applied per
- * aggregate; for all, the WAL written per push (pg_current_wal_lsn before
- * and after).  The benchmark fails if the scheduler did not apply exactly
+ * settings taking turns.  The aggregated runs use the server's defaults
+ * (ps.scheduler = auto, no gather window); under bounded and sequential
+ * consistency with several workers they are measured once more with a
+ * gather window of WINDOW_MS, to show what it buys and costs.  For the
+ * aggregated runs ps_scheduler() gives the pushes applied per aggregate;
+ * for all, the WAL written per push (pg_current_wal_lsn before and
+ * after).  The benchmark fails if the scheduler did not apply exactly
  * the aggregated runs' pushes, or applied any with ps.scheduler = off.
  *
  * Usage: ps_bench_workers [conninfo] [iterations]   (run by test/bench/run.sh)
@@ -50,6 +50,7 @@
 
 #define NKEYS_TABLE 1000000
 #define REPEATS 3				/* runs per figure, the median shown */
+#define WINDOW_MS 1				/* the gather window measured beside */
 static int	batch = 10000;		/* keys per push */
 static int	dense = 0;			/* push and pull the range 0 .. batch-1 */
 static int	shared = 0;			/* every worker the same uniform batches */
@@ -391,12 +392,13 @@ workload(PGconn *c, const char *name, const char *title,
 				w;
 
 	printf("\n%s, %d iterations per worker, median of %d runs\n\n", title, iters, REPEATS);
-	printf("| %-7s | %-11s | %7s | %12s | %12s | %8s | %11s | %14s | %12s | %12s | %11s | %10s |\n",
+	printf("| %-7s | %-11s | %7s | %12s | %12s | %8s | %11s | %12s | %12s | %11s | %10s | %21s | %10s |\n",
 		   "rule", "consistency", "workers", "aggr. push/s", "aggr. keys/s",
-		   "push/app", "aggr. WAL/p", "no window: p/a", "alone push/s", "alone keys/s",
-		   "alone WAL/p", "aggr/alone");
+		   "push/app", "aggr. WAL/p", "alone push/s", "alone keys/s",
+		   "alone WAL/p", "aggr/alone", "window: push/s, p/a, WAL/p", "win/alone");
 	printf("|---------|-------------|---------|--------------|--------------|----------|"
-		   "-------------|----------------|--------------|--------------|-------------|------------|\n");
+		   "-------------|--------------|--------------|-------------|------------|"
+		   "-----------------------------|------------|\n");
 	fflush(stdout);
 	for (r = 0; r < nrules; r++)
 	{
@@ -417,36 +419,43 @@ workload(PGconn *c, const char *name, const char *title,
 			{
 				Figure		aggs[REPEATS],
 							alones[REPEATS],
-							nows[REPEATS],
+							wins[REPEATS],
 							agg,
 							alone,
-							nowin;
-				char		nowin_text[32] = "";
-				int			k;
+							win;
+				char		win_text[48] = "",
+							ratio_text[16] = "";
+				int			window = m > 0 && nworkers[w] > 1,
+							k;
 
 				for (k = 0; k < REPEATS; k++)
 				{
 					aggs[k] = run_workers(c, tbl, nworkers[w], iters, 1);
 					alones[k] = run_workers(c, tbl, nworkers[w], iters, 0);
+					if (window)
+					{
+						/* what a gather window buys and costs */
+						set_gather_window(c, WINDOW_MS);
+						wins[k] = run_workers(c, tbl, nworkers[w], iters, 1);
+						set_gather_window(c, -1);
+					}
 				}
 				agg = median(aggs, REPEATS);
 				alone = median(alones, REPEATS);
-				if (m > 0 && nworkers[w] > 1)
+				if (window)
 				{
-					/* what the gather window buys: the same, without it */
-					set_gather_window(c, 0);
-					for (k = 0; k < REPEATS; k++)
-						nows[k] = run_workers(c, tbl, nworkers[w], iters, 1);
-					set_gather_window(c, -1);
-					nowin = median(nows, REPEATS);
-					snprintf(nowin_text, sizeof(nowin_text), "%.2f, %.1f kB",
-							 nowin.per_apply, nowin.wal_kb);
+					win = median(wins, REPEATS);
+					snprintf(win_text, sizeof(win_text), "%.0f, %.2f, %.1f kB",
+							 win.pushes_s, win.per_apply, win.wal_kb);
+					snprintf(ratio_text, sizeof(ratio_text), "%.2fx",
+							 win.pushes_s / alone.pushes_s);
 				}
-				printf("| %-7s | %-11s | %7d | %12.0f | %12.0f | %8.2f | %8.1f kB | %14s | %12.0f | %12.0f | %8.1f kB | %9.2fx |\n",
+				printf("| %-7s | %-11s | %7d | %12.0f | %12.0f | %8.2f | %8.1f kB | %12.0f | %12.0f | %8.1f kB | %9.2fx | %27s | %10s |\n",
 					   rules[r], m == 1 ? "bounded(2)" : models[m],
 					   nworkers[w], agg.pushes_s, agg.keys_s, agg.per_apply,
-					   agg.wal_kb, nowin_text, alone.pushes_s, alone.keys_s,
-					   alone.wal_kb, agg.pushes_s / alone.pushes_s);
+					   agg.wal_kb, alone.pushes_s, alone.keys_s,
+					   alone.wal_kb, agg.pushes_s / alone.pushes_s, win_text,
+					   ratio_text);
 				fflush(stdout);
 				fprintf(stderr, "  %s %s %s, %d workers done (%.0f s)\n", name,
 						rules[r], models[m], nworkers[w], (now_ms() - t0) / 1000);

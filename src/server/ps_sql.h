@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ps_sql.h
- *	  What the SQL entry points (ps_sql_*.c) share: argument checks, and
- *	  opening a ps table after checking privileges.
+ *	  What the SQL entry points (ps_sql_*.c) share: argument checks,
+ *	  opening a ps table after checking privileges, and the push path.
  *
  * Layer 9 (SQL entry points).  Only ps_sql*.c include this.
  *
@@ -23,5 +23,15 @@ extern Relation ps_open_table(FunctionCallInfo fcinfo, AclMode mode,
 							  LOCKMODE lockmode);
 extern void ps_check_writable(FunctionCallInfo fcinfo, Relation rel);
 extern uint64 ps_table_last_ts(Relation rel);
+
+/* ps_sql_push.c: the checks and the write every push goes through */
+extern void ps_sql_check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim);
+extern void ps_sql_prepare_write(FunctionCallInfo fcinfo, Relation rel);
+extern int	ps_sql_push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals);
+extern uint64 ps_sql_push(Relation rel, const int64 *keys, int64 first,
+						  const float4 *vals, int n, int dim, bool has_worker,
+						  int32 worker, int64 clock);
+extern uint64 ps_sql_empty_push(Relation rel, bool has_worker, int32 worker,
+								int64 clock);
 
 #endif							/* PS_SQL_H */

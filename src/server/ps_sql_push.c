@@ -75,8 +75,9 @@ names_worker(FunctionCallInfo fcinfo, int argno)
 	return PG_NARGS() > argno && !PG_ARGISNULL(argno);
 }
 
-static void
-check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim)
+/* A request of nkeys keys of dim values each is within the limits. */
+void
+ps_sql_check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim)
 {
 	if (nkeys > (uint64) ps_max_request_keys)
 		ereport(ERROR,
@@ -214,8 +215,9 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	return w->ts;
 }
 
-static void
-prepare_write(FunctionCallInfo fcinfo, Relation rel)
+/* What every push checks of its table before anything else. */
+void
+ps_sql_prepare_write(FunctionCallInfo fcinfo, Relation rel)
 {
 	PreventCommandIfReadOnly(get_func_name(fcinfo->flinfo->fn_oid));
 	PreventCommandIfParallelMode(get_func_name(fcinfo->flinfo->fn_oid));
@@ -233,8 +235,8 @@ prepare_write(FunctionCallInfo fcinfo, Relation rel)
  * The dim of a push of nvals values for nkeys keys; checks the lengths
  * match.  A table without a dim yet takes the one its first write implies.
  */
-static int
-push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals)
+int
+ps_sql_push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals)
 {
 	PsDir	   *dir = ps_dir_get(rel, false, 0, 0);
 	int			dim = ps_known_dim(rel, dir);
@@ -252,7 +254,7 @@ push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals)
 				 errdetail("Table \"%s\" has no dim yet; its first write must carry the same number of values for every key.",
 						   RelationGetRelationName(rel)),
 				 errhint("Pass dim values per key, flattened in key order.")));
-	check_request_size(fcinfo, nkeys, dim);
+	ps_sql_check_request_size(fcinfo, nkeys, dim);
 	return dim;
 }
 
@@ -280,20 +282,19 @@ worker_args(FunctionCallInfo fcinfo, int argno, int32 *worker, int64 *clock)
 }
 
 /*
- * Start a push of dim values per key: the configured update rule, the
- * storage (created if the table has none).  After this point the push
- * changes the table, so all input checks come before.
+ * Start a push of dim values per key (of worker at clock, if has_worker):
+ * the configured update rule, the storage (created if the table has
+ * none).  After this point the push changes the table, so all input
+ * checks come before.
  */
 static PsDir *
-start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
-		   PsWrite *w, int32 *worker, int64 *clock)
+start_push(Relation rel, int dim, PsWrite *w, bool has_worker, int32 worker,
+		   int64 clock)
 {
 	const PsConfig *cfg = ps_config_get_for_write(rel);
 
-	*worker = 0;
-	*clock = -1;
-	if (worker_args(fcinfo, argno, worker, clock))
-		ps_workers_call(rel, *worker, *clock, PS_CALL_PUSH);
+	if (has_worker)
+		ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
 	w->mode = PS_WRITE_PUSH;
 	w->rule = cfg->rule;
 	w->dim = dim;
@@ -304,17 +305,30 @@ start_push(FunctionCallInfo fcinfo, Relation rel, int dim, int argno,
 }
 
 /*
+ * Push n sorted, distinct keys (or, keys NULL, the range first .. first +
+ * n - 1) of dim values each, checked by the caller, for worker at clock
+ * if has_worker.  Returns the push's task timestamp.
+ */
+uint64
+ps_sql_push(Relation rel, const int64 *keys, int64 first, const float4 *vals,
+			int n, int dim, bool has_worker, int32 worker, int64 clock)
+{
+	PsWrite		w;
+	PsDir	   *dir = start_push(rel, dim, &w, has_worker, worker, clock);
+
+	return push_sorted(rel, dir, keys, first, vals, n, &w,
+					   has_worker ? worker : 0, has_worker ? clock : -1);
+}
+
+/*
  * A push of nothing changes no value, even on a table whose dim is not
  * known yet; a worker's still moves its clock.  Returns the table's last
  * task timestamp.
  */
-static uint64
-empty_push(FunctionCallInfo fcinfo, Relation rel)
+uint64
+ps_sql_empty_push(Relation rel, bool has_worker, int32 worker, int64 clock)
 {
-	int32		worker;
-	int64		clock;
-
-	if (worker_args(fcinfo, 3, &worker, &clock))
+	if (has_worker)
 		ps_workers_call(rel, worker, clock, PS_CALL_PUSH);
 	return ps_table_last_ts(rel);
 }
@@ -340,29 +354,28 @@ ps_push(PG_FUNCTION_ARGS)
 				nvals,
 				dim,
 				n;
-	PsDir	   *dir;
-	PsWrite		w;
-	int32		worker;
-	int64		clock;
+	int32		worker = 0;
+	int64		clock = -1;
+	bool		has_worker;
 	uint64		ts;
 
-	prepare_write(fcinfo, rel);
+	ps_sql_prepare_write(fcinfo, rel);
 	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	has_worker = worker_args(fcinfo, 3, &worker, &clock);
 	if (nkeys == 0 && nvals == 0)
 	{
-		ts = empty_push(fcinfo, rel);
+		ts = ps_sql_empty_push(rel, has_worker, worker, clock);
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
-	dim = push_dim(fcinfo, rel, nkeys, nvals);
+	dim = ps_sql_push_dim(fcinfo, rel, nkeys, nvals);
 	ps_check_finite(vals, nvals, false);
 	n = ps_aggregate(&keys_palloc, keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
 	if (uvals != vals)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
-	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
-	ts = push_sorted(rel, dir, ukeys, 0, uvals, n, &w, worker, clock);
+	ts = ps_sql_push(rel, ukeys, 0, uvals, n, dim, has_worker, worker, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -383,18 +396,19 @@ ps_push_range(PG_FUNCTION_ARGS)
 				dim;
 	int64		nkeys;
 	PsDir	   *dir;
-	PsWrite		w;
-	int32		worker;
-	int64		clock;
+	int32		worker = 0;
+	int64		clock = -1;
+	bool		has_worker;
 	uint64		ts;
 
-	prepare_write(fcinfo, rel);
+	ps_sql_prepare_write(fcinfo, rel);
 	ps_arg_not_null(fcinfo, 1, "the first key");
 	first = PG_GETARG_INT64(1);
 	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	has_worker = worker_args(fcinfo, 3, &worker, &clock);
 	if (nvals == 0)
 	{
-		ts = empty_push(fcinfo, rel);
+		ts = ps_sql_empty_push(rel, has_worker, worker, clock);
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
@@ -413,11 +427,10 @@ ps_push_range(PG_FUNCTION_ARGS)
 				 errmsg("ps_push_range: keys " INT64_FORMAT " and " INT64_FORMAT " more run past the largest bigint",
 						first, nkeys - 1),
 				 errhint("The last key of a range is first + (number of values / dim) - 1; it must be at most 9223372036854775807.")));
-	check_request_size(fcinfo, nkeys, dim);
+	ps_sql_check_request_size(fcinfo, nkeys, dim);
 	ps_check_finite(vals, nvals, false);
 
-	dir = start_push(fcinfo, rel, dim, 3, &w, &worker, &clock);
-	ts = push_sorted(rel, dir, NULL, first, vals, (int) nkeys, &w, worker, clock);
+	ts = ps_sql_push(rel, NULL, first, vals, (int) nkeys, dim, has_worker, worker, clock);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -443,7 +456,7 @@ pull_prepare(FunctionCallInfo fcinfo, Relation rel, uint64 count,
 {
 	*dir = ps_dir_get(rel, false, 0, 0);
 	*dim = read_dim(rel, *dir);
-	check_request_size(fcinfo, count, *dim);
+	ps_sql_check_request_size(fcinfo, count, *dim);
 	if (has_worker)
 	{
 		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
@@ -589,7 +602,7 @@ pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 		has_clock = worker_args(fcinfo, 2, &worker, &clock);
 	dir = ps_dir_get(rel, false, 0, 0);
 	dim = read_dim(rel, dir);
-	check_request_size(fcinfo, nkeys, dim);
+	ps_sql_check_request_size(fcinfo, nkeys, dim);
 	if (has_clock)
 		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
 	else if (filter == PS_FILTER_CHANGED)

@@ -2,8 +2,8 @@
 #
 # 009_upgrade.pl: databases whose extension is at an older version (0.1:
 # before configurations, workers and filters; 0.2: before the library ran
-# no SQL of its own; 0.3: before the scheduler was a pool of appliers)
-# under the current library.
+# no SQL of its own; 0.3: before the scheduler was a pool of appliers;
+# 0.4: before the binary wire format) under the current library.
 #
 #   - At 0.1, writes fail with a clear error saying to update the extension
 #     (the library needs the extension's ps_config table); reads work.
@@ -13,9 +13,9 @@
 #     set other users' update rules; the update refuses to run until the
 #     planted table is gone.
 #   - At 0.3, ps_scheduler() as 0.3 declared it (one row) works under the
-#     0.4 library and gives the totals of the pool of appliers.
-#   - ALTER EXTENSION ps UPDATE brings 0.1 (through 0.2 and 0.3), 0.2 and
-#     0.3 to 0.4 with exactly the objects of a fresh CREATE EXTENSION ps: the same
+#     current library and gives the totals of the pool of appliers.
+#   - ALTER EXTENSION ps UPDATE brings 0.1 (through 0.2, 0.3 and 0.4), 0.2,
+#     0.3 and 0.4 to 0.5 with exactly the objects of a fresh CREATE EXTENSION ps: the same
 #     functions with the same arguments, results, volatility, parallel
 #     safety and comments, the same ps_config table, constraints and
 #     privileges and trigger, and no event trigger (0.2's is gone).
@@ -37,11 +37,16 @@ $node->safe_psql('postgres', 'CREATE DATABASE old');
 $node->safe_psql('postgres', 'CREATE DATABASE mid');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('postgres', 'CREATE DATABASE v03');
+$node->safe_psql('postgres', 'CREATE DATABASE v04');
+$node->safe_psql('v04', "CREATE EXTENSION ps VERSION '0.4'");
+$node->safe_psql('v04', 'CREATE TABLE w4 (key bigint, val real) USING ps');
+is($node->safe_psql('v04', "SELECT ps_push('w4', '{1,2}', '{1,2}'); SELECT ps_pull('w4', '{1,2}')"),
+	"1\n{1,2}", 'a push at 0.4 under the current library');
 $node->safe_psql('v03', "CREATE EXTENSION ps VERSION '0.3'");
 $node->safe_psql('v03', 'CREATE TABLE w3 (key bigint, val real) USING ps');
 my $before = $node->safe_psql('v03', 'SELECT pushes FROM ps_scheduler()');
 is($node->safe_psql('v03', "SELECT ps_push('w3', '{1,2}', '{1,2}'); SELECT ps_pull('w3', '{1,2}')"),
-	"1\n{1,2}", 'a push at 0.3 under the 0.4 library');
+	"1\n{1,2}", 'a push at 0.3 under the current library');
 is($node->safe_psql('v03', "SELECT count(*), bool_and(pid IS NOT NULL), sum(pushes) - $before FROM ps_scheduler()"),
 	'1|t|1', 'ps_scheduler() declared as in 0.3 gives one row: the totals of the pool and the pushing backends');
 $node->safe_psql(
@@ -95,14 +100,19 @@ is($node->safe_psql('mid', "SELECT count(*) FROM pg_event_trigger"), '1',
 $node->safe_psql('mid', 'ALTER EXTENSION ps UPDATE');
 $node->safe_psql('fresh', 'CREATE EXTENSION ps');
 $node->safe_psql('v03', 'ALTER EXTENSION ps UPDATE');
+$node->safe_psql('v04', 'ALTER EXTENSION ps UPDATE');
+is($node->safe_psql('v04', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
+	'0.5', '0.4 updated to 0.5');
+is($node->safe_psql('v04', "SELECT ps_pull('w4', '{1,2}')"), '{1,2}',
+	'and its table keeps its values');
 is($node->safe_psql('v03', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.4', '0.3 updated to 0.4');
+	'0.5', '0.3 updated to 0.5');
 is($node->safe_psql('v03', 'SELECT count(*) = current_setting(\'ps.scheduler_workers\')::int + 1, min(applier) FROM ps_scheduler()'),
 	't|0', 'and ps_scheduler() gives a row per applier, and row 0 for the pushing backends');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.4', '0.1 updated to 0.4');
+	'0.5', '0.1 updated to 0.5');
 is($node->safe_psql('mid', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.4', '0.2 updated to 0.4');
+	'0.5', '0.2 updated to 0.5');
 is($node->safe_psql('mid', "SELECT update_rule FROM ps_config WHERE tbl = 'w2'::regclass"),
 	'sgd', 'the update keeps configurations');
 
@@ -139,13 +149,15 @@ SELECT (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || 
 };
 my $fresh_members = $node->safe_psql('fresh', $members);
 # 20 functions, the access method and ps_config
-is(scalar(split /\n/, $fresh_members), 22, 'a fresh install has its 22 objects');
+is(scalar(split /\n/, $fresh_members), 24, 'a fresh install has its 24 objects');
 is($node->safe_psql('old', $members), $fresh_members,
 	'0.1 updated has exactly the objects of a fresh install');
 is($node->safe_psql('mid', $members), $fresh_members,
 	'0.2 updated has exactly the objects of a fresh install');
 is($node->safe_psql('v03', $members), $fresh_members,
 	'0.3 updated has exactly the objects of a fresh install');
+is($node->safe_psql('v04', $members), $fresh_members,
+	'0.4 updated has exactly the objects of a fresh install');
 my $fresh_config = $node->safe_psql('fresh', $config);
 like($fresh_config, qr/no event triggers/, 'a fresh install has no event trigger');
 like($fresh_config, qr/CREATE TRIGGER ps_config_changed AFTER INSERT OR DELETE OR UPDATE ON public\.ps_config FOR EACH ROW EXECUTE FUNCTION ps_config_changed\(\)/,

@@ -1,4 +1,4 @@
-/* ps extension, version 0.4: the ps table access method, the SQL API, configuration, workers and filters */
+/* ps extension, version 0.5: the ps table access method, the SQL API, the binary wire format, configuration, workers and filters */
 
 -- Every object this script names is schema-qualified (@extschema@ or
 -- pg_catalog), so that nothing the installing role's search_path finds can
@@ -176,6 +176,18 @@ CREATE FUNCTION @extschema@.ps_pull_changed(tbl regclass, keys bigint[],
 	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.ps_pull_changed(regclass, bigint[], integer, bigint) IS
 	'of keys, those whose value moved by more than the table''s significance since this worker last pulled them';
+
+CREATE FUNCTION @extschema@.ps_push_msg(tbl regclass, msg bytea) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'ps_push_msg'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.ps_push_msg(regclass, bytea) IS
+	'a push in the binary wire format of the client library (keys or a range, values, worker and clock); returns its task timestamp';
+
+CREATE FUNCTION @extschema@.ps_pull_msg(tbl regclass, msg bytea) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'ps_pull_msg'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.ps_pull_msg(regclass, bytea) IS
+	'a pull in the binary wire format of the client library; returns a values message: dim values per key, in key order';
 
 CREATE FUNCTION @extschema@.ps_filters(tbl regclass,
 	OUT filter text, OUT keys bigint, OUT bytes bigint) RETURNS SETOF record

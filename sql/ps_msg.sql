@@ -1,0 +1,118 @@
+--
+-- ps_push_msg and ps_pull_msg: pushes and pulls in the binary wire format
+-- (src/common/ps_wire.h; README "Wire format").  Messages are written in
+-- hex here, field by field:
+--   header  5053 01 <kind> <flags:2> 0000 <count:4> <dim:4>
+--           kind 01 push, 02 pull, 03 values; flags 0100 worker, 0200
+--           range, 0400 sparse values; integers little-endian
+--   worker  <worker:4> <clock:8>
+--   keys    <first:8> for a range, else <length:4> and varints: the first
+--           key zigzag-encoded, then the gaps between keys
+--   values  float32s, or <nnz:4>, the position gaps (varints), the float32s
+-- 1.0 = 0000803f, 2.0 = 00000040, 3.0 = 00004040, 0.5 = 0000003f.
+--
+CREATE TABLE msg_w (key bigint, val real) USING ps;
+CREATE FUNCTION msg(text) RETURNS bytea LANGUAGE sql IMMUTABLE
+	AS $$ SELECT decode(replace($1, ' ', ''), 'hex') $$;
+
+-- A push of keys 1, 5 and 300 (varints 02 = zigzag(1), 04, a702 = 295):
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 03000000 01000000 04000000 02 04 a702 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT ps_pull('msg_w', '{1,5,300}');
+-- The same again adds up, as ps_push does.
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 03000000 01000000 04000000 02 04 a702 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT ps_pull('msg_w', '{1,5,300}');
+
+-- A pull of the same keys answers with a values message: header (kind 03)
+-- and the values, dense here.
+SELECT encode(ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 03000000 00000000 04000000 02 04 a702')), 'hex');
+-- Asking for the table's dim (1) is the same as leaving it 0.
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 03000000 01000000 04000000 02 04 a702'))
+     = ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 03000000 00000000 04000000 02 04 a702')) AS same;
+
+-- A range push: keys 10, 11, 12, values sent sparse (two nonzero, at
+-- positions 0 and 2: gaps 00 01).
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0600 0000 03000000 01000000 0a00000000000000 02000000 00 01 0000003f 00004040')) > 0 AS pushed;
+SELECT ps_pull_range('msg_w', 9, 14);
+-- A range pull of keys 0 .. 99: mostly zeros, so the answer is sparse
+-- (flags 0400): nonzero at positions 1, 5, 10 and 12, gaps 01 03 04 01.
+SELECT encode(ps_pull_msg('msg_w', msg('5053 01 02 0200 0000 64000000 00000000 0000000000000000')), 'hex');
+-- Negative keys and the extremes of bigint: keys -9223372036854775808
+-- (zigzag ffff..ff01) and 9223372036854775807 (a gap of 2^64 - 1).
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 02000000 01000000 14000000 ffffffffffffffffff01 ffffffffffffffffff01 0000803f 00000040')) > 0 AS pushed;
+SELECT ps_pull('msg_w', '{-9223372036854775808,9223372036854775807}');
+-- An empty push changes nothing; an empty pull answers no values.
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 00000000 01000000 00000000')) > 0 AS pushed;
+SELECT encode(ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 00000000 00000000 00000000')), 'hex');
+
+-- A worker's push and pull name the worker and clock (flags 0100): they
+-- move the worker's clock as ps_push and ps_pull do.
+SELECT ps_join('msg_w') AS worker;
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0100 0000 01000000 01000000 01000000 0300000000000000 01000000 0e 0000803f')) > 0 AS pushed;
+SELECT worker, clock FROM ps_workers('msg_w');
+SELECT encode(ps_pull_msg('msg_w', msg('5053 01 02 0100 0000 01000000 00000000 01000000 0500000000000000 01000000 0e')), 'hex');
+SELECT worker, clock FROM ps_workers('msg_w');
+SELECT ps_leave('msg_w', 1);
+
+-- A table of dim 3 takes 3 values per key; a table without a dim yet
+-- takes the message's.
+CREATE TABLE msg_v (key bigint, val real[]) USING ps;
+SELECT ps_push_msg('msg_v', msg('5053 01 01 0000 0000 01000000 03000000 01000000 04 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT key, val FROM msg_v;
+SELECT encode(ps_pull_msg('msg_v', msg('5053 01 02 0000 0000 01000000 03000000 01000000 04')), 'hex');
+
+--
+-- Bad messages: each refused with its reason, and nothing changes
+--
+SELECT ps_pull('msg_w', '{1,5,300}') AS before;
+-- cut short
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 03000000 01000000 04000000 02 04 a702 0000803f 00000040 0000'));
+-- not a message at all
+SELECT ps_push_msg('msg_w', 'hello world, this is not a message'::bytea);
+-- another version
+SELECT ps_push_msg('msg_w', msg('5053 09 01 0000 0000 01000000 01000000 01000000 02 0000803f'));
+-- a pull sent to ps_push_msg, and a push to ps_pull_msg
+SELECT ps_push_msg('msg_w', msg('5053 01 02 0000 0000 01000000 00000000 01000000 02'));
+SELECT ps_pull_msg('msg_w', msg('5053 01 01 0000 0000 01000000 01000000 01000000 02 0000803f'));
+-- keys that do not ascend (5 after 5: a gap of 0)
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 02000000 01000000 02000000 0a 00 0000803f 0000803f'));
+-- a count of 2^31 - 1 keys backed by 2 bytes: refused before anything is allocated
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 ffffff7f 00000000 02000000 0202'));
+-- trailing bytes
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 01000000 01000000 01000000 02 0000803f 00'));
+-- a NaN value (0000c07f) and an infinite one (0000807f)
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 02000000 01000000 02000000 02 04 0000803f 0000c07f'));
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 01000000 01000000 01000000 02 0000807f'));
+-- dim 2 for a table of dim 1, in a push and in a pull
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 01000000 02000000 01000000 02 0000803f 0000803f'));
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 01000000 02000000 01000000 02'));
+-- more keys than ps.max_request_keys
+SET ps.max_request_keys = 2;
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 03000000 01000000 04000000 02 04 a702 0000803f 00000040 00004040'));
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 0200 0000 03000000 00000000 0000000000000000'));
+RESET ps.max_request_keys;
+-- a worker that did not join, a NULL message, a table that is not a ps table
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0100 0000 01000000 01000000 07000000 0100000000000000 01000000 02 0000803f'));
+SELECT ps_push_msg('msg_w', NULL);
+CREATE TABLE msg_heap (key bigint, val real);
+SELECT ps_push_msg('msg_heap', msg('5053 01 01 0000 0000 01000000 01000000 01000000 02 0000803f'));
+SELECT ps_push_msg('no_such_table', msg('5053 01 01 0000 0000 01000000 01000000 01000000 02 0000803f'));
+SELECT ps_pull('msg_w', '{1,5,300}') AS after;
+
+--
+-- Privileges: pushing needs UPDATE, pulling SELECT, as for ps_push and
+-- ps_pull
+--
+CREATE ROLE msg_reader;
+GRANT SELECT ON msg_w TO msg_reader;
+SET ROLE msg_reader;
+SELECT encode(ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 01000000 00000000 01000000 02')), 'hex');
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0000 0000 01000000 01000000 01000000 02 0000803f'));
+RESET ROLE;
+REVOKE SELECT ON msg_w FROM msg_reader;
+SET ROLE msg_reader;
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 01000000 00000000 01000000 02'));
+RESET ROLE;
+SELECT ps_pull('msg_w', '{1}') AS unchanged;
+DROP ROLE msg_reader;
+DROP TABLE msg_w, msg_v, msg_heap;
+DROP FUNCTION msg(text);

@@ -1,0 +1,477 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_wire.c
+ *	  The codec of the wire format (see ps_wire.h for the layout).
+ *
+ * Parsing is two steps so that a server can check limits in between:
+ * ps_wire_parse reads the header and finds every section, checking each
+ * length against the bytes there (so that nothing is allocated from a
+ * count the message cannot back: keys take at least a byte each, dense
+ * values four); ps_wire_decode_keys and ps_wire_decode_values then decode
+ * into the caller's arrays, checking that the keys ascend without
+ * overflow, that the sparse positions ascend inside the vector, and that
+ * each section is used up exactly.  Decoding reads bytes one at a time
+ * (no unaligned loads), so a message may sit anywhere in memory.
+ *
+ * Layer 1 (pure code), in src/common: no PostgreSQL header, no allocation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ps_wire.h"
+
+#include <string.h>
+
+#define MAX_VALUES 0x7FFFFFFF	/* count * dim fits an int */
+#define OFFSET(m, p) ((size_t) ((p) - (m)->base))
+
+/* float32s are copied whole where the host is little-endian, as the wire */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_IS_WIRE_ORDER 1
+#else
+#define HOST_IS_WIRE_ORDER 0
+#endif
+
+static inline bool
+fail(PsWireError *err, const char *reason, size_t offset)
+{
+	err->reason = reason;
+	err->offset = offset;
+	return false;
+}
+
+static inline uint16_t
+get_u16(const uint8_t *p)
+{
+	return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+static inline uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t) p[0] | ((uint32_t) p[1] << 8) |
+		((uint32_t) p[2] << 16) | ((uint32_t) p[3] << 24);
+}
+
+static inline uint64_t
+get_u64(const uint8_t *p)
+{
+	return (uint64_t) get_u32(p) | ((uint64_t) get_u32(p + 4) << 32);
+}
+
+static inline float
+get_f32(const uint8_t *p)
+{
+	uint32_t	u = get_u32(p);
+	float		f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static inline uint8_t *
+put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t) v;
+	p[1] = (uint8_t) (v >> 8);
+	return p + 2;
+}
+
+static inline uint8_t *
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) v;
+	p[1] = (uint8_t) (v >> 8);
+	p[2] = (uint8_t) (v >> 16);
+	p[3] = (uint8_t) (v >> 24);
+	return p + 4;
+}
+
+static inline uint8_t *
+put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t) v);
+	return put_u32(p + 4, (uint32_t) (v >> 32));
+}
+
+static inline uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80)
+	{
+		*p++ = (uint8_t) (v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t) v;
+	return p;
+}
+
+/*
+ * Read a varint from p (before end); returns the byte after it, or NULL
+ * if it runs past end or is longer than 10 bytes or 64 bits.
+ */
+static inline const uint8_t *
+get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t	r = 0;
+	int			shift;
+
+	for (shift = 0; shift < 64 && p < end; shift += 7)
+	{
+		uint8_t		b = *p++;
+
+		if (shift == 63 && b > 1)
+			return NULL;		/* more than 64 bits */
+		r |= (uint64_t) (b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+		{
+			*v = r;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static inline uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
+}
+
+static inline int64_t
+unzigzag(uint64_t u)
+{
+	return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+}
+
+/*
+ * Read the header and find the sections of the message buf[0 .. len - 1].
+ * Fills m; on a malformed message returns false with err set.
+ */
+bool
+ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
+{
+	size_t		off = PS_WIRE_HEADER_SIZE;
+	uint64_t	nvals;
+	bool		want_keys,
+				want_values;
+
+	memset(m, 0, sizeof(PsWireMsg));
+	m->base = buf;
+	if (len < PS_WIRE_HEADER_SIZE)
+		return fail(err, "the message is shorter than its 16-byte header", len);
+	if (buf[0] != 'P' || buf[1] != 'S')
+		return fail(err, "the message does not start with \"PS\"", 0);
+	if (buf[2] != PS_WIRE_VERSION)
+		return fail(err, "unknown wire format version", 2);
+	m->kind = buf[3];
+	if (m->kind < PS_WIRE_PUSH || m->kind > PS_WIRE_VALUES)
+		return fail(err, "unknown message kind", 3);
+	m->flags = get_u16(buf + 4);
+	if (m->flags & ~PS_WIRE_KNOWN_FLAGS)
+		return fail(err, "unknown flags", 4);
+	if (get_u16(buf + 6) != 0)
+		return fail(err, "reserved field is not zero", 6);
+	m->count = get_u32(buf + 8);
+	m->dim = get_u32(buf + 12);
+	want_keys = m->kind != PS_WIRE_VALUES;
+	want_values = m->kind != PS_WIRE_PULL;
+	if (m->kind == PS_WIRE_VALUES && (m->flags & (PS_WIRE_WORKER | PS_WIRE_RANGE)))
+		return fail(err, "a values message has no worker and no keys", 4);
+	if (m->kind == PS_WIRE_PULL && (m->flags & PS_WIRE_SPARSE))
+		return fail(err, "a pull carries no values", 4);
+	if (want_values && m->dim == 0 && m->count > 0)
+		return fail(err, "dim is 0", 12);
+	nvals = (uint64_t) m->count * m->dim;
+	if (nvals > MAX_VALUES)
+		return fail(err, "count * dim is more than 2^31 - 1 values", 8);
+
+	if (m->flags & PS_WIRE_WORKER)
+	{
+		if (len - off < 12)
+			return fail(err, "the worker section is cut short", off);
+		m->worker = (int32_t) get_u32(buf + off);
+		m->clock = (int64_t) get_u64(buf + off + 4);
+		off += 12;
+	}
+	if (want_keys && (m->flags & PS_WIRE_RANGE))
+	{
+		if (len - off < 8)
+			return fail(err, "the range is cut short", off);
+		m->first = (int64_t) get_u64(buf + off);
+		if (m->count > 0 && m->first > INT64_MAX - (int64_t) (m->count - 1))
+			return fail(err, "the range runs past the largest bigint", off);
+		off += 8;
+	}
+	else if (want_keys)
+	{
+		if (len - off < 4)
+			return fail(err, "the length of the keys is cut short", off);
+		m->keys_len = get_u32(buf + off);
+		off += 4;
+		if (m->keys_len > len - off)
+			return fail(err, "the keys run past the end of the message", off - 4);
+		if (m->keys_len < m->count || (m->count == 0 && m->keys_len > 0))
+			return fail(err, "the keys take fewer bytes than there are keys", off - 4);
+		m->keys = buf + off;
+		off += m->keys_len;
+	}
+	if (want_values && (m->flags & PS_WIRE_SPARSE))
+	{
+		const uint8_t *p,
+				   *end;
+		uint64_t	gap;
+		uint32_t	i;
+
+		if (len - off < 4)
+			return fail(err, "the number of nonzero values is cut short", off);
+		m->nnz = get_u32(buf + off);
+		off += 4;
+		if (m->nnz > nvals)
+			return fail(err, "more nonzero values than values", off - 4);
+		if ((uint64_t) m->nnz * 5 > len - off)
+			return fail(err, "the nonzero values run past the end of the message", off - 4);
+		/* the positions end where the nnz float32s that fill the rest begin */
+		m->positions = buf + off;
+		p = m->positions;
+		end = buf + len - (size_t) m->nnz * 4;
+		for (i = 0; i < m->nnz; i++)
+			if ((p = get_varint(p, end, &gap)) == NULL)
+				return fail(err, "a position of a nonzero value is malformed or cut short",
+							(size_t) (end - buf));
+		m->positions_len = (size_t) (p - m->positions);
+		off += m->positions_len;
+		m->values = buf + off;
+		off += (size_t) m->nnz * 4;
+	}
+	else if (want_values)
+	{
+		if (nvals * 4 > len - off)
+			return fail(err, "the values run past the end of the message", off);
+		m->values = buf + off;
+		off += (size_t) nvals * 4;
+	}
+	if (off != len)
+		return fail(err, "bytes follow the last section", off);
+	return true;
+}
+
+/* Decode the m->count keys of a push or pull into keys[], ascending. */
+bool
+ps_wire_decode_keys(const PsWireMsg *m, int64_t *keys, PsWireError *err)
+{
+	const uint8_t *p = m->keys,
+			   *end = m->keys + m->keys_len;
+	uint64_t	u;
+	int64_t		prev;
+	uint32_t	i;
+
+	if (m->flags & PS_WIRE_RANGE)
+	{
+		for (i = 0; i < m->count; i++)
+			keys[i] = m->first + (int64_t) i;
+		return true;
+	}
+	if (m->count == 0)
+		return true;
+	if ((p = get_varint(p, end, &u)) == NULL)
+		return fail(err, "the first key is malformed or cut short", OFFSET(m, m->keys));
+	keys[0] = prev = unzigzag(u);
+	for (i = 1; i < m->count; i++)
+	{
+		const uint8_t *at = p;
+
+		if ((p = get_varint(p, end, &u)) == NULL)
+			return fail(err, "a key is malformed or cut short", OFFSET(m, at));
+		if (u == 0)
+			return fail(err, "keys repeat or do not ascend", OFFSET(m, at));
+		if (u > (uint64_t) INT64_MAX - (uint64_t) prev)
+			return fail(err, "a key is beyond the largest bigint", OFFSET(m, at));
+		keys[i] = prev = (int64_t) ((uint64_t) prev + u);
+	}
+	if (p != end)
+		return fail(err, "bytes follow the last key", OFFSET(m, p));
+	return true;
+}
+
+/* Decode the m->count * m->dim values of a push or an answer into vals[]. */
+bool
+ps_wire_decode_values(const PsWireMsg *m, float *vals, PsWireError *err)
+{
+	size_t		n = (size_t) m->count * m->dim,
+				i;
+
+	if (!(m->flags & PS_WIRE_SPARSE))
+	{
+		if (HOST_IS_WIRE_ORDER && n > 0)
+			memcpy(vals, m->values, n * 4);
+		else
+			for (i = 0; i < n; i++)
+				vals[i] = get_f32(m->values + i * 4);
+		return true;
+	}
+	else
+	{
+		const uint8_t *p = m->positions,
+				   *end = m->positions + m->positions_len;
+		uint64_t	pos = (uint64_t) -1,
+					gap;
+		uint32_t	j;
+
+		memset(vals, 0, n * sizeof(float));
+		for (j = 0; j < m->nnz; j++)
+		{
+			const uint8_t *at = p;
+
+			p = get_varint(p, end, &gap);	/* parse checked they are there */
+			if (p == NULL || gap >= n || pos + 1 + gap >= n)
+				return fail(err, "a position of a nonzero value is beyond the values",
+							OFFSET(m, at));
+			pos += 1 + gap;
+			vals[pos] = get_f32(m->values + (size_t) j * 4);
+		}
+	}
+	return true;
+}
+
+/*
+ * The most bytes a message of count keys of dim values can take: keys
+ * (or none) and dense values (or none).  Sparse values never take more
+ * than ps_wire_encode's choice allows: it sends them sparse only if that
+ * is smaller.
+ */
+size_t
+ps_wire_bound(uint32_t count, uint32_t dim, bool with_keys, bool with_values)
+{
+	return PS_WIRE_HEADER_SIZE + 12 + (with_keys ? 4 + (size_t) count * 10 : 0) +
+		(with_values ? 4 + (size_t) count * dim * 4 : 0);
+}
+
+/*
+ * The size of n values sent sparse (nonzero count in *nnz), without the
+ * count itself: positions and float32s.
+ */
+size_t
+ps_wire_sparse_size(const float *vals, size_t n, uint32_t *nnz)
+{
+	size_t		size = 0,
+				i,
+				last = (size_t) -1;
+	uint8_t		tmp[10];
+
+	*nnz = 0;
+	for (i = 0; i < n; i++)
+		if (vals[i] != 0.0f)
+		{
+			size += (size_t) (put_varint(tmp, (uint64_t) (i - last - 1)) - tmp) + 4;
+			last = i;
+			(*nnz)++;
+		}
+	return size;
+}
+
+/*
+ * Write a message into out (ps_wire_bound bytes at least) and return its
+ * length.  kind: PS_WIRE_PUSH (keys and vals), PS_WIRE_PULL (keys), or
+ * PS_WIRE_VALUES (vals).  worker: NULL for none, else the worker and
+ * clock.  keys: count ascending distinct keys, or NULL for the range first
+ * .. first + count - 1.  sparse: send the values sparse if that is
+ * smaller.  The caller guarantees what the parser checks.
+ */
+size_t
+ps_wire_encode(uint8_t *out, int kind, uint32_t count, uint32_t dim,
+			   const int32_t *worker, int64_t clock, const int64_t *keys,
+			   int64_t first, const float *vals, bool sparse)
+{
+	uint8_t    *p = out + PS_WIRE_HEADER_SIZE;
+	uint16_t	flags = 0;
+	size_t		n = (size_t) count * dim,
+				i;
+	uint32_t	nnz = 0;
+
+	if (worker != NULL)
+	{
+		flags |= PS_WIRE_WORKER;
+		p = put_u32(p, (uint32_t) *worker);
+		p = put_u64(p, (uint64_t) clock);
+	}
+	if (kind != PS_WIRE_VALUES)
+	{
+		if (keys == NULL)
+		{
+			flags |= PS_WIRE_RANGE;
+			p = put_u64(p, (uint64_t) first);
+		}
+		else
+		{
+			uint8_t    *lenp = p;
+
+			p += 4;
+			if (count > 0)
+				p = put_varint(p, zigzag(keys[0]));
+			for (i = 1; i < count; i++)
+				p = put_varint(p, (uint64_t) keys[i] - (uint64_t) keys[i - 1]);
+			put_u32(lenp, (uint32_t) (p - lenp - 4));
+		}
+	}
+	if (kind != PS_WIRE_PULL)
+	{
+		/* a nonzero value takes 5 bytes sparse at least: count them first */
+		if (sparse)
+		{
+			size_t		nonzero = 0;
+
+			for (i = 0; i < n; i++)
+				nonzero += vals[i] != 0.0f;
+			sparse = nonzero * 5 + 4 < n * 4;
+		}
+		if (sparse && ps_wire_sparse_size(vals, n, &nnz) + 4 < n * 4)
+		{
+			size_t		last = (size_t) -1;
+			uint8_t    *fp;
+
+			flags |= PS_WIRE_SPARSE;
+			p = put_u32(p, nnz);
+			for (i = 0; i < n; i++)
+				if (vals[i] != 0.0f)
+				{
+					p = put_varint(p, (uint64_t) (i - last - 1));
+					last = i;
+				}
+			fp = p;
+			for (i = 0; i < n; i++)
+				if (vals[i] != 0.0f)
+				{
+					uint32_t	u;
+
+					memcpy(&u, &vals[i], 4);
+					fp = put_u32(fp, u);
+				}
+			p = fp;
+		}
+		else if (HOST_IS_WIRE_ORDER)
+		{
+			if (n > 0)
+				memcpy(p, vals, n * 4);
+			p += n * 4;
+		}
+		else
+		{
+			for (i = 0; i < n; i++)
+			{
+				uint32_t	u;
+
+				memcpy(&u, &vals[i], 4);
+				p = put_u32(p, u);
+			}
+		}
+	}
+	out[0] = 'P';
+	out[1] = 'S';
+	out[2] = PS_WIRE_VERSION;
+	out[3] = (uint8_t) kind;
+	put_u16(out + 4, flags);
+	put_u16(out + 6, 0);
+	put_u32(out + 8, count);
+	put_u32(out + 12, dim);
+	return (size_t) (p - out);
+}

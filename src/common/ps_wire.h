@@ -1,0 +1,96 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_wire.h
+ *	  The binary wire format of pushes and pulls (ps_push_msg, ps_pull_msg
+ *	  and the client library): one codec for the server and the clients.
+ *
+ * A message is a 16-byte header and sections whose presence the header's
+ * flags say, in this order, all integers little-endian:
+ *
+ *	 header	  "PS", version (1), kind (push 1, pull 2, values 3), flags
+ *			  (uint16), reserved (uint16, 0), count (uint32: keys), dim
+ *			  (uint32: values per key; 0 in a pull: the table's)
+ *	 worker	  (PS_WIRE_WORKER) worker int32, clock int64
+ *	 keys	  push and pull: (PS_WIRE_RANGE) first int64: the keys first ..
+ *			  first + count - 1; or the byte length (uint32) of count
+ *			  varints: the first key zigzag-encoded, then each key's
+ *			  distance from the one before (at least 1: keys ascend)
+ *	 values	  push and values: count * dim float32, or (PS_WIRE_SPARSE)
+ *			  the number of nonzero ones (uint32), their positions in the
+ *			  count * dim vector as varint gaps (position - previous - 1,
+ *			  the first from -1), and their float32 values
+ *
+ * Nothing follows the last section.  A varint is LEB128 (7 bits a byte,
+ * low first), at most 10 bytes.  The parser checks every field and every
+ * length against the bytes there before anything is decoded or allocated
+ * from it: a malformed message is refused with a reason and its offset.
+ *
+ * Layer 1 (pure code), in src/common: plain C99 for the server and for
+ * client programs; no PostgreSQL header, no allocation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_WIRE_H
+#define PS_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_WIRE_VERSION 1
+#define PS_WIRE_HEADER_SIZE 16
+
+/* kinds */
+#define PS_WIRE_PUSH 1
+#define PS_WIRE_PULL 2
+#define PS_WIRE_VALUES 3		/* a pull's answer */
+
+/* flags */
+#define PS_WIRE_WORKER 0x0001	/* a worker section follows the header */
+#define PS_WIRE_RANGE 0x0002	/* keys as (first, count) */
+#define PS_WIRE_SPARSE 0x0004	/* values as (position, value) pairs */
+#define PS_WIRE_KNOWN_FLAGS 0x0007
+
+/* A message as parsed: the header's fields and where each section is. */
+typedef struct PsWireMsg
+{
+	const uint8_t *base;		/* the message */
+	int			kind;
+	uint16_t	flags;
+	uint32_t	count;			/* keys */
+	uint32_t	dim;			/* values per key */
+	int32_t		worker;			/* PS_WIRE_WORKER */
+	int64_t		clock;
+	int64_t		first;			/* PS_WIRE_RANGE: the first key */
+	const uint8_t *keys;		/* else: the key varints */
+	size_t		keys_len;
+	uint32_t	nnz;			/* PS_WIRE_SPARSE: nonzero values */
+	const uint8_t *positions;	/* their position gaps (varints) */
+	size_t		positions_len;
+	const uint8_t *values;		/* float32s: count * dim, or nnz */
+} PsWireMsg;
+
+/* Why a message was refused: a fixed reason and the byte offset of the field. */
+typedef struct PsWireError
+{
+	const char *reason;
+	size_t		offset;
+} PsWireError;
+
+extern bool ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m,
+						  PsWireError *err);
+extern bool ps_wire_decode_keys(const PsWireMsg *m, int64_t *keys,
+								PsWireError *err);
+extern bool ps_wire_decode_values(const PsWireMsg *m, float *vals,
+								  PsWireError *err);
+
+/* Encoding: the sizes to reserve, then the writers (they return the length). */
+extern size_t ps_wire_bound(uint32_t count, uint32_t dim, bool with_keys,
+							bool with_values);
+extern size_t ps_wire_encode(uint8_t *out, int kind, uint32_t count,
+							 uint32_t dim, const int32_t *worker,
+							 int64_t clock, const int64_t *keys,
+							 int64_t first, const float *vals, bool sparse);
+extern size_t ps_wire_sparse_size(const float *vals, size_t n, uint32_t *nnz);
+
+#endif							/* PS_WIRE_H */

@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_sql_msg.c
+ *	  The binary entry points: ps_push_msg and ps_pull_msg take pushes and
+ *	  pulls in the wire format of src/common/ps_wire.h (the client
+ *	  library's), so that no request pays for PostgreSQL's array input and
+ *	  output.
+ *
+ * Layer 9 (SQL entry points).  A message is checked whole before anything
+ * changes: ps_wire_parse checks its layout against its length, the
+ * request's size is checked against ps.max_request_keys before anything
+ * is allocated from its counts, the keys and values are decoded (keys
+ * must ascend, values be finite), and only then does the push go the way
+ * of every push (ps_sql_push: the worker's clock, the update rule, the
+ * scheduler's queue or the backend itself).  Privileges are those of
+ * ps_push and ps_pull: UPDATE to push, SELECT to pull (and UPDATE for a
+ * worker's pull), checked before the table is locked.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "ps_dir.h"
+#include "ps_sql.h"
+#include "ps_store.h"
+#include "ps_table.h"
+#include "ps_wire.h"
+#include "ps_workers.h"
+
+PG_FUNCTION_INFO_V1(ps_push_msg);
+
+PG_FUNCTION_INFO_V1(ps_pull_msg);
+
+static const char *const kind_names[] = {"", "push", "pull", "values"};
+
+static void
+malformed(FunctionCallInfo fcinfo, const PsWireError *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("%s: malformed message: %s",
+					get_func_name(fcinfo->flinfo->fn_oid), err->reason),
+			 errdetail("At byte %zu of the message.", err->offset),
+			 errhint("Encode messages with the ps client library (ps_client.h), or as README's \"Wire format\" describes.")));
+}
+
+/*
+ * The message argument, parsed (nothing decoded yet); it must be of the
+ * given kind.
+ */
+static void
+message_arg(FunctionCallInfo fcinfo, int kind, PsWireMsg *m)
+{
+	bytea	   *msg;
+	PsWireError err;
+
+	ps_arg_not_null(fcinfo, 1, "the message");
+	msg = PG_GETARG_BYTEA_PP(1);
+	if (!ps_wire_parse((const uint8 *) VARDATA_ANY(msg), VARSIZE_ANY_EXHDR(msg),
+					   m, &err))
+		malformed(fcinfo, &err);
+	if (m->kind != kind)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("%s takes a %s message, not a %s message",
+						get_func_name(fcinfo->flinfo->fn_oid), kind_names[kind],
+						kind_names[m->kind]),
+				 errhint("Pushes go to ps_push_msg, pulls to ps_pull_msg.")));
+}
+
+/* The message's keys, decoded (NULL for a range). */
+static int64 *
+message_keys(FunctionCallInfo fcinfo, const PsWireMsg *m)
+{
+	int64	   *keys;
+	PsWireError err;
+
+	if (m->flags & PS_WIRE_RANGE)
+		return NULL;
+	keys = palloc(sizeof(int64) * Max(m->count, 1));
+	if (!ps_wire_decode_keys(m, keys, &err))
+		malformed(fcinfo, &err);
+	return keys;
+}
+
+/*
+ * ps_push_msg(tbl regclass, msg bytea) returns bigint
+ *
+ * A push message: values for sorted keys or a range, of a worker at a
+ * clock or not.  Returns the push's task timestamp, as ps_push does, once
+ * the push is applied and durable.
+ */
+Datum
+ps_push_msg(PG_FUNCTION_ARGS)
+{
+	PsWireMsg	m;
+	PsWireError err;
+	Relation	rel;
+	bool		has_worker;
+	int64	   *keys;
+	float4	   *vals;
+	int			dim;
+	uint64		ts;
+
+	message_arg(fcinfo, PS_WIRE_PUSH, &m);
+	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
+	rel = ps_open_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
+	ps_sql_prepare_write(fcinfo, rel);
+	if (m.count == 0)
+	{
+		ts = ps_sql_empty_push(rel, has_worker, m.worker, m.clock);
+		relation_close(rel, NoLock);
+		PG_RETURN_INT64(ts);
+	}
+
+	/* limits before anything is allocated from the counts */
+	ps_sql_check_request_size(fcinfo, m.count, m.dim);
+	dim = ps_sql_push_dim(fcinfo, rel, m.count, (int) (m.count * m.dim));
+	keys = message_keys(fcinfo, &m);
+	vals = palloc(sizeof(float4) * m.count * dim);
+	if (!ps_wire_decode_values(&m, vals, &err))
+		malformed(fcinfo, &err);
+	ps_check_finite(vals, (Size) m.count * dim, false);
+
+	ts = ps_sql_push(rel, keys, m.first, vals, (int) m.count, dim, has_worker,
+					 m.worker, m.clock);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT64(ts);
+}
+
+/*
+ * ps_pull_msg(tbl regclass, msg bytea) returns bytea
+ *
+ * A pull message: sorted keys or a range, of a worker at a clock (which
+ * waits as ps_pull does) or not.  Returns a values message: dim values per
+ * key in key order (sent sparse if that is smaller), keys never written
+ * reading as zeros.
+ */
+Datum
+ps_pull_msg(PG_FUNCTION_ARGS)
+{
+	PsWireMsg	m;
+	Relation	rel;
+	bool		has_worker;
+	int64	   *keys;
+	float4	   *vals;
+	PsDir	   *dir;
+	int			dim;
+	bytea	   *result;
+	size_t		len;
+
+	message_arg(fcinfo, PS_WIRE_PULL, &m);
+	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
+	rel = ps_open_table_for(fcinfo, ACL_SELECT, has_worker, AccessShareLock);
+	dir = ps_dir_get(rel, false, 0, 0);
+	dim = ps_table_dim(rel, dir, 0);
+	if (m.dim != 0 && m.dim != (uint32) dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps_pull_msg: the message asks for dim %u, but table \"%s\" has dim %d",
+						m.dim, RelationGetRelationName(rel), dim),
+				 errhint("Send dim 0 to take the table's dim.")));
+	ps_sql_check_request_size(fcinfo, m.count, dim);
+	keys = message_keys(fcinfo, &m);
+	if (has_worker)
+	{
+		ps_workers_call(rel, m.worker, m.clock, PS_CALL_PULL);
+		dir = ps_dir_get(rel, false, 0, 0);
+	}
+
+	vals = palloc0(sizeof(float4) * Max((Size) m.count * dim, 1));
+	if (m.count > 0 && keys != NULL)
+		ps_store_read(rel, dir, keys, NULL, (int) m.count, dim, vals);
+	else if (m.count > 0)
+		ps_store_read_range(rel, dir, m.first, (int64) m.count, vals);
+	relation_close(rel, NoLock);
+
+	result = palloc(VARHDRSZ + ps_wire_bound(m.count, dim, false, true));
+	len = ps_wire_encode((uint8 *) VARDATA(result), PS_WIRE_VALUES, m.count, dim,
+						 NULL, 0, NULL, 0, vals, true);
+	SET_VARSIZE(result, VARHDRSZ + len);
+	PG_RETURN_BYTEA_P(result);
+}

@@ -43,3 +43,41 @@ include $(PGXS)
 # The repository keeps the control file as ps_ext.control.
 ps.control: ps_ext.control
 	cp $< $@
+
+# The client library (src/client): libps-client.so with its header and a
+# pkg-config file, linked from its own object and src/common's, against
+# libpq; not part of ps.so.
+CLIENT_VERSION = 0.5
+CLIENT_OBJS = src/client/ps_client.o src/common/ps_wire.o src/common/ps_keys.o
+CLIENT_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -fPIC -Wall -Wextra \
+	-Isrc/client -Isrc/common -I$(includedir)
+
+all: src/client/libps-client.so src/client/ps-client.pc
+
+src/client/ps_client.o: src/client/ps_client.c src/client/ps_client.h \
+		src/common/ps_wire.h src/common/ps_keys.h
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+src/client/libps-client.so: $(CLIENT_OBJS)
+	$(CC) -shared -Wl,-soname,libps-client.so.1 -o $@ $(CLIENT_OBJS) -L$(libdir) -lpq
+
+src/client/ps-client.pc: src/client/ps-client.pc.in
+	sed -e 's|@libdir@|$(libdir)|g' -e 's|@includedir@|$(includedir)|g' \
+		-e 's|@version@|$(CLIENT_VERSION)|g' $< > $@
+
+install: install-client
+install-client: src/client/libps-client.so src/client/ps-client.pc
+	$(MKDIR_P) '$(DESTDIR)$(libdir)/pkgconfig' '$(DESTDIR)$(includedir)'
+	$(INSTALL_SHLIB) src/client/libps-client.so '$(DESTDIR)$(libdir)/libps-client.so.1'
+	ln -sf libps-client.so.1 '$(DESTDIR)$(libdir)/libps-client.so'
+	$(INSTALL_DATA) src/client/ps_client.h '$(DESTDIR)$(includedir)/ps_client.h'
+	$(INSTALL_DATA) src/client/ps-client.pc '$(DESTDIR)$(libdir)/pkgconfig/ps-client.pc'
+
+uninstall: uninstall-client
+uninstall-client:
+	rm -f '$(DESTDIR)$(libdir)/libps-client.so.1' '$(DESTDIR)$(libdir)/libps-client.so' \
+		'$(DESTDIR)$(includedir)/ps_client.h' '$(DESTDIR)$(libdir)/pkgconfig/ps-client.pc'
+
+EXTRA_CLEAN += src/client/ps_client.o src/client/libps-client.so src/client/ps-client.pc
+
+.PHONY: install-client uninstall-client

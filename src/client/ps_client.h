@@ -1,0 +1,97 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_client.h
+ *	  The ps client library: asynchronous pushes and pulls to ps tables
+ *	  over libpq, in the binary wire format.
+ *
+ *	  cc app.c $(pkg-config --cflags --libs ps-client)
+ *
+ * Every push and pull is a task: the call sends it and returns its
+ * timestamp at once (a positive number, increasing per client), and many
+ * tasks are in flight on one connection (libpq pipeline mode).  The
+ * server runs a connection's tasks in order, so a task starts only after
+ * every earlier task of the client finished; ps_client_wait(c, ts) blocks
+ * until task ts (and so every earlier one) is finished.  A push is
+ * finished once the server applied it and made it durable; a pull once
+ * its values are in the caller's array, which must stay valid until then.
+ * Keys may come in any order and repeat (a push's repeats add up; a
+ * pull's get the same value).
+ *
+ * A PsClient is not thread-safe: use one per thread, or lock around
+ * every call.
+ *
+ * Layer 11 (client library), in src/client: libps-client.so, not part of
+ * ps.so; uses src/common (layer 1) and libpq only.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_CLIENT_H
+#define PS_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+typedef struct PsClient PsClient;
+
+/* Options of one task; NULL for the defaults (all zero). */
+typedef struct PsTaskOptions
+{
+	int			dim;			/* values per key; 0: 1 */
+	int			worker;			/* a worker's task (id from ps_join), 0: not */
+	int64_t		clock;			/* the worker's clock for this task */
+	const int64_t *after;		/* timestamps this task executes after: */
+	int			nafter;			/* it fails, unsent, if one of them failed */
+} PsTaskOptions;
+
+/* Connect (a libpq conninfo string); NULL on failure, *err then says why
+ * (free it with free()). */
+extern PsClient *ps_client_connect(const char *conninfo, char **err);
+
+/* Finish every task in flight, then close the connection and free c. */
+extern void ps_client_close(PsClient *c);
+
+/* Push n keys (vals: dim per key) or the range first .. first + n - 1. */
+extern int64_t ps_client_push(PsClient *c, const char *table,
+							  const int64_t *keys, size_t n,
+							  const float *vals, const PsTaskOptions *opt);
+extern int64_t ps_client_push_range(PsClient *c, const char *table,
+									int64_t first, size_t n,
+									const float *vals,
+									const PsTaskOptions *opt);
+
+/* Pull n keys, or the range first .. first + n - 1, into vals (dim per key). */
+extern int64_t ps_client_pull(PsClient *c, const char *table,
+							  const int64_t *keys, size_t n, float *vals,
+							  const PsTaskOptions *opt);
+extern int64_t ps_client_pull_range(PsClient *c, const char *table,
+									int64_t first, size_t n, float *vals,
+									const PsTaskOptions *opt);
+
+/*
+ * The four calls above return the new task's timestamp, or -1 with no
+ * task sent (bad arguments, a lost connection, a task to execute after
+ * that failed; ps_client_error says which).
+ *
+ * ps_client_wait blocks until task ts is finished.  Returns 0 if it
+ * succeeded, -1 if it failed: ps_client_error and ps_client_sqlstate give
+ * the server's error (or the library's) the first time it is waited for.
+ */
+extern int	ps_client_wait(PsClient *c, int64_t ts);
+
+/* Tasks sent and not yet finished. */
+extern int	ps_client_in_flight(PsClient *c);
+
+/* The last error: message, and its SQLSTATE ("" if not the server's). */
+extern const char *ps_client_error(PsClient *c);
+extern const char *ps_client_sqlstate(PsClient *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* PS_CLIENT_H */

@@ -1,0 +1,211 @@
+/*
+ * ps_client_test.c
+ *	  The client library against a real server (run by
+ *	  test/t/018_client.pl, built with pkg-config ps-client, so that the
+ *	  installed header, library and pkg-config file are what it uses).
+ *
+ * Usage: ps_client_test CONNINFO
+ * The database has ps tables cl_w (dim 1) and cl_v (dim 3), both empty,
+ * and cl_w a worker 1 (ps_join).  Prints TAP lines; the TAP test checks
+ * the tables' contents afterwards as well.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ps_client.h>
+
+static int	ntests = 0;
+static int	nfailed = 0;
+
+static void
+check(int ok, const char *what, PsClient *c)
+{
+	ntests++;
+	if (!ok)
+		nfailed++;
+	printf("%sok %d - %s\n", ok ? "" : "not ", ntests, what);
+	if (!ok && c)
+		printf("# last error: [%s] %s\n", ps_client_sqlstate(c), ps_client_error(c));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conninfo = argc > 1 ? argv[1] : "";
+	char	   *err = NULL;
+	PsClient   *c;
+	PsClient   *bad;
+	enum
+	{
+		NPUSH = 64, NK = 500, SPACE = 2000
+	};
+	static int64_t keys[NPUSH][NK];
+	static float vals[NPUSH][NK];
+	static double expect[SPACE];
+	static float got[SPACE];
+	static int64_t all[SPACE];
+	int64_t		ts[NPUSH],
+				t,
+				t2;
+	int			i,
+				j,
+				ok,
+				inflight;
+	unsigned	seed = 12345;
+
+	/* connecting */
+	bad = ps_client_connect("host=/nonexistent port=1", &err);
+	check(bad == NULL && err != NULL && strstr(err, "/nonexistent") != NULL,
+		  "a bad conninfo gives no client and libpq's reason", NULL);
+	free(err);
+	err = NULL;
+	c = ps_client_connect(conninfo, &err);
+	check(c != NULL, "connects", NULL);
+	if (c == NULL)
+	{
+		printf("# %s", err ? err : "");
+		printf("1..%d\n", ntests);
+		return 1;
+	}
+
+	/*
+	 * 64 pushes sent without waiting, keys in random order with repeats;
+	 * integer values, so that the sums are exact.
+	 */
+	for (i = 0; i < NPUSH; i++)
+	{
+		for (j = 0; j < NK; j++)
+		{
+			keys[i][j] = rand_r(&seed) % SPACE;
+			vals[i][j] = (float) (rand_r(&seed) % 7) - 3;
+			expect[keys[i][j]] += vals[i][j];
+		}
+		ts[i] = ps_client_push(c, "cl_w", keys[i], NK, vals[i], NULL);
+	}
+	inflight = ps_client_in_flight(c);
+	ok = 1;
+	for (i = 0; i < NPUSH; i++)
+		ok &= ts[i] == i + 1;
+	check(ok, "each push returns its timestamp at once: 1, 2, ... 64", c);
+	printf("# %d of 64 pushes in flight right after sending them\n", inflight);
+	check(inflight > 1, "several pushes are in flight on the one connection", c);
+	check(ps_client_wait(c, ts[NPUSH - 1]) == 0, "waiting for the last push succeeds", c);
+	check(ps_client_in_flight(c) == 0, "and then none is in flight: the earlier ones finished first", c);
+	ok = 1;
+	for (i = 0; i < NPUSH; i++)
+		ok &= ps_client_wait(c, ts[i]) == 0;
+	check(ok, "every push succeeded", c);
+
+	/* a pull of every key, in reverse order, with a repeat */
+	for (i = 0; i < SPACE; i++)
+		all[i] = SPACE - 1 - i;
+	all[SPACE - 1] = all[0];
+	t = ps_client_pull(c, "cl_w", all, SPACE, got, NULL);
+	check(t > 0 && ps_client_wait(c, t) == 0, "a pull of 2000 keys in reverse order, one repeated", c);
+	ok = 1;
+	for (i = 0; i < SPACE; i++)
+		ok &= got[i] == (float) expect[all[i]];
+	check(ok, "pulls the exact sums of the 64 pushes, in the order asked", c);
+
+	/* ranges: push 1 to keys 100 .. 1099, pull 0 .. 1999 */
+	{
+		static float ones[1000],
+					r[SPACE];
+
+		for (i = 0; i < 1000; i++)
+			ones[i] = 1;
+		t = ps_client_push_range(c, "cl_w", 100, 1000, ones, NULL);
+		t2 = ps_client_pull_range(c, "cl_w", 0, SPACE, r, NULL);
+		check(t > 0 && t2 > t && ps_client_wait(c, t2) == 0 && ps_client_wait(c, t) == 0,
+			  "a range push and a range pull in one pipeline", c);
+		ok = 1;
+		for (i = 0; i < SPACE; i++)
+			ok &= r[i] == (float) (expect[i] + (i >= 100 && i < 1100 ? 1 : 0));
+		check(ok, "the range pull sees the range push (sent before it)", c);
+		for (i = 100; i < 1100; i++)
+			expect[i] += 1;
+	}
+
+	/* vectors: dim 3 */
+	{
+		int64_t		vk[2] = {7, 3};
+		float		vv[6] = {1, 2, 3, 4, 5, 6},
+					out[6];
+		PsTaskOptions o = {0};
+
+		o.dim = 3;
+		t = ps_client_push(c, "cl_v", vk, 2, vv, &o);
+		t2 = ps_client_pull(c, "cl_v", vk, 2, out, &o);
+		check(ps_client_wait(c, t2) == 0 && ps_client_wait(c, t) == 0 &&
+			  memcmp(out, vv, sizeof(vv)) == 0,
+			  "a table of dim 3: values pulled as pushed, per key", c);
+		t = ps_client_pull(c, "cl_v", vk, 2, out, NULL);
+		check(ps_client_wait(c, t) == -1 && strstr(ps_client_error(c), "dim 3") != NULL,
+			  "a pull of dim 1 from it fails, saying the table has dim 3", c);
+	}
+
+	/* a worker's push moves its clock (the TAP test reads it) */
+	{
+		int64_t		k = 5;
+		float		v = 10;
+		PsTaskOptions o = {0};
+
+		o.worker = 1;
+		o.clock = 4;
+		t = ps_client_push(c, "cl_w", &k, 1, &v, &o);
+		check(ps_client_wait(c, t) == 0, "worker 1's push at clock 4", c);
+		expect[5] += 10;
+		o.worker = 9;
+		t = ps_client_push(c, "cl_w", &k, 1, &v, &o);
+		check(ps_client_wait(c, t) == -1 && strcmp(ps_client_sqlstate(c), "") != 0 &&
+			  strstr(ps_client_error(c), "no worker 9") != NULL,
+			  "a push of a worker that did not join fails with the server's error", c);
+	}
+
+	/* errors are the failing task's only */
+	{
+		int64_t		k[2] = {1, 2};
+		float		v[2] = {1, NAN},
+					out[2];
+		int64_t		after[1];
+		PsTaskOptions o = {0};
+
+		t = ps_client_push(c, "no_such_table", k, 2, v, NULL);
+		t2 = ps_client_pull(c, "cl_w", k, 2, out, NULL);
+		check(ps_client_wait(c, t) == -1 && strcmp(ps_client_sqlstate(c), "42P01") == 0,
+			  "a push to an unknown table fails with 42P01", c);
+		check(ps_client_wait(c, t2) == 0 && out[0] == (float) expect[1] && out[1] == (float) expect[2],
+			  "and the pull sent right after it succeeds", c);
+		t = ps_client_push(c, "cl_w", k, 2, v, NULL);
+		check(ps_client_wait(c, t) == -1 && strcmp(ps_client_sqlstate(c), "22023") == 0 &&
+			  strstr(ps_client_error(c), "finite") != NULL,
+			  "a push with a NaN fails, saying values must be finite", c);
+		/* execute after: a task after a failed one is not sent */
+		after[0] = t;
+		o.after = after;
+		o.nafter = 1;
+		v[1] = 1;
+		t2 = ps_client_push(c, "cl_w", k, 2, v, &o);
+		check(t2 == -1 && strstr(ps_client_error(c), "failed") != NULL,
+			  "a push to execute after the failed one is refused, unsent", c);
+		after[0] = ts[0];
+		t2 = ps_client_push(c, "cl_w", k, 2, v, &o);
+		check(t2 > 0 && ps_client_wait(c, t2) == 0,
+			  "a push to execute after a push that succeeded is sent and succeeds", c);
+		expect[1] += 1;
+		expect[2] += 1;
+		check(ps_client_wait(c, 1000000) == -1, "waiting for a timestamp never given fails", c);
+	}
+
+	ps_client_close(c);
+
+	/* what the TAP test compares with the table: key, expected sum */
+	for (i = 0; i < SPACE; i++)
+		if (expect[i] != 0)
+			printf("# expect %d %.0f\n", i, expect[i]);
+	printf("1..%d\n", ntests);
+	return nfailed > 0;
+}

@@ -8,7 +8,9 @@
 # ratios and the targets.  Then test/bench/ps_bench_workers.c: pushes/s
 # and keys/s of 1, 2 and 4 concurrent workers under each consistency model
 # and update rule, aggregated by the scheduler against applied one by one
-# (ps.scheduler = off).  Takes a few minutes (loading the 10M-row heap
+# (ps.scheduler = off).  Then test/bench/ps_bench_client.c: the client
+# library against the SQL array path, with issue 9's targets.  Takes a
+# few minutes (loading the 10M-row heap
 # table dominates).  REPS (default 9) calls per figure; ITERS (default 200)
 # iterations per worker.
 source "$(dirname "$0")/../lib.sh"
@@ -24,6 +26,11 @@ for prog in ps_bench ps_bench_workers; do
 	gcc -O2 -Wall -Wextra -o "$DIR/$prog" "$PS_ROOT/test/bench/$prog.c" \
 		-I"$(pg_config --includedir)" -lpq
 done
+# the client library's benchmark, against the library just installed
+gcc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -o "$DIR/ps_bench_client" \
+	"$PS_ROOT/test/bench/ps_bench_client.c" "$PS_ROOT/src/common/ps_wire.c" \
+	-I"$PS_ROOT/test/bench" -I"$PS_ROOT/src/common" \
+	$(pkg-config --cflags --libs ps-client) -lpq
 
 # Room for the 10M-key tables in shared buffers, and no checkpoint in the
 # middle of a measurement (each figure starts right after a CHECKPOINT).
@@ -33,3 +40,4 @@ echo "== server: $(psql -X -At -h "$DIR" -p "$PORT" -U postgres -c 'SELECT versi
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 "$DIR/ps_bench" "host=$DIR port=$PORT user=postgres dbname=postgres" "${REPS:-9}"
 "$DIR/ps_bench_workers" "host=$DIR port=$PORT user=postgres dbname=postgres" "${ITERS:-200}"
+"$DIR/ps_bench_client" "host=$DIR port=$PORT user=postgres dbname=postgres" "${REPS:-9}"

@@ -4,10 +4,11 @@
 # scratch PostgreSQL 15 server with ps preloaded, and run the regression
 # tests (sql/, expected/) and the TAP tests (test/t/: crash recovery,
 # streaming standby, concurrency, pg_dump round trip, ...) through
-# `make installcheck`.  Exits non-zero if anything fails.
+# `make installcheck` (clang-14 and its sanitizer runtimes for the fuzz
+# test as well).  Exits non-zero if anything fails.
 source "$(dirname "$0")/lib.sh"
 
-install_packages
+install_packages clang-14 libclang-rt-14-dev
 build_and_install
 
 TESTDIR=$(scratch_dir ps-check)

@@ -259,8 +259,8 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 bool
 ps_wire_decode_keys(const PsWireMsg *m, int64_t *keys, PsWireError *err)
 {
-	const uint8_t *p = m->keys,
-			   *end = m->keys + m->keys_len;
+	const uint8_t *p,
+			   *end;
 	uint64_t	u;
 	int64_t		prev;
 	uint32_t	i;
@@ -273,6 +273,8 @@ ps_wire_decode_keys(const PsWireMsg *m, int64_t *keys, PsWireError *err)
 	}
 	if (m->count == 0)
 		return true;
+	p = m->keys;
+	end = m->keys + m->keys_len;
 	if ((p = get_varint(p, end, &u)) == NULL)
 		return fail(err, "the first key is malformed or cut short", OFFSET(m, m->keys));
 	keys[0] = prev = unzigzag(u);

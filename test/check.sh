@@ -5,10 +5,11 @@
 # tests (sql/, expected/) and the TAP tests (test/t/: crash recovery,
 # streaming standby, concurrency, pg_dump round trip, ...) through
 # `make installcheck` (clang-14 and its sanitizer runtimes for the fuzz
-# test as well).  Exits non-zero if anything fails.
+# test, and psycopg and numpy for the Python test, as well).  Exits
+# non-zero if anything fails.
 source "$(dirname "$0")/lib.sh"
 
-install_packages clang-14 libclang-rt-14-dev
+install_packages clang-14 libclang-rt-14-dev python3-psycopg python3-numpy
 build_and_install
 
 TESTDIR=$(scratch_dir ps-check)

@@ -61,6 +61,38 @@ SELECT key, val FROM msg_v;
 SELECT encode(ps_pull_msg('msg_v', msg('5053 01 02 0000 0000 01000000 03000000 01000000 04')), 'hex');
 
 --
+-- Key caching: flag 0800 (cache) has the server remember the message's
+-- key list for the session, under the hash of the list's encoded bytes and
+-- count (5a71693ae6387754 for 02 04 a702, 3 keys: little-endian
+-- 547738e63a69715a); flag 1000 (cached) names the list by that hash in
+-- place of the keys.  Client and server compute the same hash
+-- (ps_wire_hash), so it must not change.
+--
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0800 0000 03000000 01000000 04000000 02 04 a702 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT ps_push_msg('msg_w', msg('5053 01 01 1000 0000 03000000 01000000 547738e63a69715a 0000803f 0000803f 0000803f')) > 0 AS pushed;
+SELECT ps_pull('msg_w', '{1,5,300}');
+SELECT encode(ps_pull_msg('msg_w', msg('5053 01 02 1000 0000 03000000 00000000 547738e63a69715a')), 'hex');
+-- A list the session does not hold (another hash, or another count) is
+-- its own error, PS001: the client library then sends the keys.
+\set VERBOSITY sqlstate
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 1000 0000 03000000 00000000 0000000000000000'));
+\set VERBOSITY default
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 1000 0000 03000000 00000000 0000000000000000'));
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 1000 0000 02000000 00000000 547738e63a69715a'));
+-- With ps.key_cache_size = 0 no list is kept: the push of key 7 with the
+-- cache flag is applied, but its list (hash 2152693af0e63a2b) is not there
+-- for the next message.
+SET ps.key_cache_size = 0;
+SELECT ps_push_msg('msg_w', msg('5053 01 01 0800 0000 01000000 01000000 01000000 0e 0000803f')) > 0 AS pushed;
+SELECT ps_push_msg('msg_w', msg('5053 01 01 1000 0000 01000000 01000000 2b3ae6f03a695221 0000803f'));
+RESET ps.key_cache_size;
+-- key 7: 1 from the worker's push above, 1 now
+SELECT ps_pull('msg_w', '{7}') AS key_7;
+-- Caching applies to listed keys only, one way at a time.
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 0a00 0000 03000000 00000000 0000000000000000'));
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 1800 0000 03000000 00000000 04000000 02 04 a702'));
+
+--
 -- Bad messages: each refused with its reason, and nothing changes
 --
 SELECT ps_pull('msg_w', '{1,5,300}') AS before;

@@ -37,59 +37,11 @@
 
 #include <libpq-fe.h>
 
-#include "ps_keys.h"
+#include "ps_client_int.h"
 #include "ps_wire.h"
 
-#define ERRLEN 1024
-
-enum
-{
-	TASK_PENDING = 0,			/* outcome not known yet */
-	TASK_OK = 1,
-	TASK_FAILED = 2
-};
-
-typedef struct Task
-{
-	int64_t		ts;
-	bool		pull;
-	bool		got_result;		/* the answer came; the sync is next */
-	float	   *out;			/* pull: the caller's array */
-	int32_t    *slot;			/* pull: for each requested key, its */
-	size_t		n;				/* position among the nuniq sent (NULL: */
-	uint32_t	nuniq;			/* the same) */
-	int			dim;
-} Task;
-
-typedef struct Failure
-{
-	int64_t		ts;
-	char	   *message;
-	char		sqlstate[6];
-} Failure;
-
-struct PsClient
-{
-	PGconn	   *conn;
-	char	   *push_sql;		/* the two statements, schema-qualified */
-	char	   *pull_sql;
-	int64_t		next_ts;		/* the next task's timestamp, from 1 */
-	Task	   *queue;			/* tasks in flight, a ring */
-	size_t		qhead,
-				qlen,
-				qcap;
-	unsigned char *outcome;		/* of task ts at outcome[ts - 1] */
-	size_t		outcome_cap;
-	Failure    *failures;		/* messages of failed tasks not waited for */
-	size_t		nfailures,
-				failures_cap;
-	char		error[ERRLEN];
-	char		sqlstate[6];
-	bool		broken;			/* the connection is lost */
-};
-
-static void *
-xmalloc(size_t size)
+void *
+ps_client_xmalloc(size_t size)
 {
 	void	   *p = malloc(size ? size : 1);
 
@@ -113,10 +65,12 @@ xrealloc(void *p, size_t size)
 	return p;
 }
 
-static const PsKeysAlloc keys_malloc = {xmalloc, free};
+const PsKeysAlloc ps_client_keys_malloc = {ps_client_xmalloc, free};
 
-static void
-set_error(PsClient *c, const char *sqlstate, const char *fmt,...)
+static void resend_head(PsClient *c);
+
+void
+ps_client_set_error(PsClient *c, const char *sqlstate, const char *fmt,...)
 {
 	va_list		ap;
 
@@ -186,6 +140,8 @@ finish_head(PsClient *c, bool ok, const char *sqlstate, const char *message)
 			record_failure(c, t->ts, sqlstate, message);
 	}
 	free(t->slot);
+	free(t->full);
+	free(t->table);
 	c->qhead = (c->qhead + 1) % c->qcap;
 	c->qlen--;
 }
@@ -201,7 +157,7 @@ lose_connection(PsClient *c)
 	c->broken = true;
 	while (c->qlen > 0)
 		finish_head(c, false, "08006", msg);
-	set_error(c, "08006", "%s", msg);
+	ps_client_set_error(c, "08006", "%s", msg);
 }
 
 /* A pull's answer: decode it into the caller's array. */
@@ -237,7 +193,7 @@ take_values(Task *t, const PGresult *r, char *why, size_t whylen)
 	if (t->slot == NULL)
 		return ps_wire_decode_values(&m, t->out, &err) ||
 			(snprintf(why, whylen, "ps_client: malformed answer: %s", err.reason), false);
-	tmp = xmalloc(sizeof(float) * (size_t) m.count * m.dim);
+	tmp = ps_client_xmalloc(sizeof(float) * (size_t) m.count * m.dim);
 	if (!ps_wire_decode_values(&m, tmp, &err))
 	{
 		snprintf(why, whylen, "ps_client: malformed answer: %s", err.reason);
@@ -274,8 +230,10 @@ take_answers(PsClient *c)
 		st = PQresultStatus(r);
 		if (st == PGRES_PIPELINE_SYNC)
 		{
-			/* the task's sync point: it is finished */
-			if (t->got_result)
+			/* the task's sync point: it is finished, or is sent again */
+			if (t->resend)
+				resend_head(c);
+			else if (t->got_result)
 				finish_head(c, true, NULL, NULL);
 			else
 				finish_head(c, false, "", "ps_client: the server sent no result");
@@ -297,7 +255,10 @@ take_answers(PsClient *c)
 			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 			const char *msg = PQresultErrorMessage(r);
 
-			record_failure(c, t->ts, state, msg);
+			if (state && strcmp(state, "PS001") == 0 && t->full != NULL)
+				t->resend = true;	/* keys not cached there: resent at the sync */
+			else
+				record_failure(c, t->ts, state, msg);
 			t->got_result = true;
 		}
 		PQclear(r);
@@ -384,10 +345,24 @@ ps_client_connect(const char *conninfo, char **err)
 		return NULL;
 	}
 	schema = PQgetvalue(r, 0, 0);
-	c->push_sql = xmalloc(strlen(schema) + 64);
-	c->pull_sql = xmalloc(strlen(schema) + 64);
+	c->push_sql = ps_client_xmalloc(strlen(schema) + 64);
+	c->pull_sql = ps_client_xmalloc(strlen(schema) + 64);
 	sprintf(c->push_sql, "SELECT %s.ps_push_msg($1, $2)", schema);
 	sprintf(c->pull_sql, "SELECT %s.ps_pull_msg($1, $2)", schema);
+	PQclear(r);
+
+	/* the server's key cache, which the mirror follows (0: none) */
+	r = PQexec(c->conn, "SELECT pg_catalog.current_setting('ps.key_cache_size', true)::pg_catalog.text");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+	{
+		/* as SHOW prints it: a number and a unit */
+		char	   *unit;
+		double		v = strtod(PQgetvalue(r, 0, 0), &unit);
+
+		c->mirror.budget = (size_t) (v * (strcmp(unit, "GB") == 0 ? 1 << 30 :
+										 strcmp(unit, "MB") == 0 ? 1 << 20 :
+										 strcmp(unit, "kB") == 0 ? 1 << 10 : 1));
+	}
 	PQclear(r);
 
 	if (PQsetnonblocking(c->conn, 1) != 0 || PQenterPipelineMode(c->conn) != 1)
@@ -411,6 +386,8 @@ ps_client_close(PsClient *c)
 		if (!pump(c, true))
 			break;
 	PQfinish(c->conn);
+	mirror_clear(&c->mirror);
+	free(c->mirror.buckets);
 	for (i = 0; i < c->nfailures; i++)
 		free(c->failures[i].message);
 	free(c->failures);
@@ -421,81 +398,33 @@ ps_client_close(PsClient *c)
 	free(c);
 }
 
-/*
- * The checks every task makes before it is sent; sets the error and
- * returns false if it cannot be.
- */
+/* Send one message as a query and its sync point. */
 static bool
-task_prelude(PsClient *c, const char *table, size_t n, const PsTaskOptions *opt,
-			 int *dim)
-{
-	int			i;
-
-	*dim = opt && opt->dim > 0 ? opt->dim : 1;
-	if (c->broken)
-	{
-		set_error(c, "08006", "ps_client: the connection is lost");
-		return false;
-	}
-	if (table == NULL)
-	{
-		set_error(c, "22004", "ps_client: the table is NULL");
-		return false;
-	}
-	if (n > (size_t) INT32_MAX / (size_t) *dim)
-	{
-		set_error(c, "54000", "ps_client: %zu keys of dim %d is more than one request can carry", n, *dim);
-		return false;
-	}
-	if (opt && opt->dim < 0)
-	{
-		set_error(c, "22023", "ps_client: dim %d is negative", opt->dim);
-		return false;
-	}
-
-	/* execute after: the tasks named must have finished, and well */
-	for (i = 0; opt && i < opt->nafter; i++)
-	{
-		int64_t		dep = opt->after[i];
-
-		if (dep < 1 || dep >= c->next_ts)
-		{
-			set_error(c, "22023", "ps_client: task %lld to execute after is not an earlier task",
-					  (long long) dep);
-			return false;
-		}
-		if (ps_client_wait(c, dep) != 0)
-		{
-			set_error(c, "2D000", "ps_client: task %lld this task executes after failed: %s",
-					  (long long) dep, c->error);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Send a message for a new task and queue it; returns its timestamp or -1. */
-static int64_t
-send_task(PsClient *c, const char *table, const uint8_t *msg, size_t len,
-		  Task *t)
+send_query(PsClient *c, bool pull, const char *table, const uint8_t *msg, size_t len)
 {
 	const char *values[2] = {table, (const char *) msg};
 	int			lengths[2] = {0, (int) len};
 	int			formats[2] = {0, 1};
 
-	if (!PQsendQueryParams(c->conn, t->pull ? c->pull_sql : c->push_sql, 2, NULL,
+	if (!PQsendQueryParams(c->conn, pull ? c->pull_sql : c->push_sql, 2, NULL,
 						   values, lengths, formats, 1) ||
 		!PQpipelineSync(c->conn))
 	{
-		set_error(c, "08006", "ps_client: could not send: %s", PQerrorMessage(c->conn));
-		free(t->slot);
-		return -1;
+		ps_client_set_error(c, "08006", "ps_client: could not send: %s", PQerrorMessage(c->conn));
+		return false;
 	}
+	return true;
+}
+
+/* Put a task at the tail of the queue. */
+static void
+enqueue(PsClient *c, const Task *t)
+{
 	if (c->qlen == c->qcap)
 	{
 		size_t		cap = c->qcap ? 2 * c->qcap : 64,
 					i;
-		Task	   *q = xmalloc(sizeof(Task) * cap);
+		Task	   *q = ps_client_xmalloc(sizeof(Task) * cap);
 
 		for (i = 0; i < c->qlen; i++)
 			q[i] = c->queue[(c->qhead + i) % c->qcap];
@@ -504,167 +433,102 @@ send_task(PsClient *c, const char *table, const uint8_t *msg, size_t len,
 		c->qhead = 0;
 		c->qcap = cap;
 	}
-	t->ts = c->next_ts++;
-	t->got_result = false;
 	c->queue[(c->qhead + c->qlen) % c->qcap] = *t;
 	c->qlen++;
+}
+
+/*
+ * The server did not hold the head task's cached keys (an eviction the
+ * mirror did not foresee): send it again with its keys, at the tail, and
+ * start the mirror afresh, since what the server holds is not known.
+ */
+static void
+resend_head(PsClient *c)
+{
+	Task		t = c->queue[c->qhead];
+
+	c->qhead = (c->qhead + 1) % c->qcap;
+	c->qlen--;
+	c->cache_misses++;
+	mirror_clear(&c->mirror);
+	mirror_put(&c->mirror, t.key_hash, t.key_count);
+	t.got_result = false;
+	t.resend = false;
+	if (!send_query(c, t.pull, t.table, t.full, t.full_len))
+	{
+		record_failure(c, t.ts, "08006", c->error);
+		free(t.slot);
+		free(t.full);
+		free(t.table);
+		return;
+	}
+	free(t.full);
+	t.full = NULL;
+	enqueue(c, &t);
+}
+
+/*
+ * Send a task's message (a push or pull; msg is the caller's), using the
+ * key cache for listed keys, and queue the task.  Returns its timestamp,
+ * or -1.
+ */
+int64_t
+ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
+		  Task *t, const int32_t *worker, int64_t clock, const float *vals)
+{
+	const uint8_t *send = msg;
+	size_t		send_len = len;
+	uint8_t    *cached = NULL;
+	uint16_t	flags = (uint16_t) (msg[4] | (msg[5] << 8));
+	uint32_t	count = (uint32_t) msg[8] | ((uint32_t) msg[9] << 8) |
+		((uint32_t) msg[10] << 16) | ((uint32_t) msg[11] << 24);
+	uint32_t	dim = (uint32_t) msg[12] | ((uint32_t) msg[13] << 8) |
+		((uint32_t) msg[14] << 16) | ((uint32_t) msg[15] << 24);
+
+	t->full = NULL;
+	t->table = NULL;
+	if (c->mirror.budget > 0 && !(flags & PS_WIRE_RANGE) && count > 0)
+	{
+		size_t		at = PS_WIRE_HEADER_SIZE + (worker ? 12 : 0);
+		size_t		klen = (size_t) msg[at] | ((size_t) msg[at + 1] << 8) |
+			((size_t) msg[at + 2] << 16) | ((size_t) msg[at + 3] << 24);
+
+		t->key_hash = ps_wire_hash(msg + at + 4, klen, count);
+		t->key_count = count;
+		flags |= PS_WIRE_CACHE;
+		msg[4] = (uint8_t) flags;
+		msg[5] = (uint8_t) (flags >> 8);
+		if (mirror_get(&c->mirror, t->key_hash, count))
+		{
+			cached = ps_client_xmalloc(ps_wire_bound(count, dim, false, true) + 8);
+			send_len = ps_wire_encode_cached(cached, msg[3], count, dim, worker,
+											 clock, t->key_hash, vals, true);
+			send = cached;
+			/* kept to be sent again should the server not have the keys */
+			t->full = ps_client_xmalloc(len);
+			memcpy(t->full, msg, len);
+			t->full_len = len;
+			t->table = strdup(table);
+			c->key_bytes_saved += len - send_len;
+		}
+		else
+			mirror_put(&c->mirror, t->key_hash, count);
+	}
+	if (!send_query(c, t->pull, table, send, send_len))
+	{
+		free(cached);
+		free(t->slot);
+		free(t->full);
+		free(t->table);
+		return -1;
+	}
+	free(cached);
+	t->ts = c->next_ts++;
+	t->got_result = false;
+	t->resend = false;
+	enqueue(c, t);
 	(void) pump(c, false);
 	return t->ts;
-}
-
-/* Does the range first .. first + n - 1 end at the largest bigint or before? */
-static bool
-range_fits(PsClient *c, int64_t first, size_t n)
-{
-	if (n > 0 && (n - 1 > (uint64_t) INT64_MAX ||
-				  first > INT64_MAX - (int64_t) (n - 1)))
-	{
-		set_error(c, "22003", "ps_client: the range runs past the largest bigint");
-		return false;
-	}
-	return true;
-}
-
-/* A push of keys (range: of first .. first + n - 1). */
-static int64_t
-push(PsClient *c, const char *table, bool range, const int64_t *keys,
-	 int64_t first, size_t n, const float *vals, const PsTaskOptions *opt)
-{
-	Task		t;
-	int			dim;
-	int32_t		worker = opt ? opt->worker : 0;
-	int64_t    *ukeys = (int64_t *) keys;
-	float	   *uvals = (float *) vals;
-	uint32_t	m = (uint32_t) n;
-	uint8_t    *msg;
-	size_t		len;
-	int64_t		ts;
-
-	if (!task_prelude(c, table, n, opt, &dim))
-		return -1;
-	if (n > 0 && vals == NULL)
-	{
-		set_error(c, "22004", "ps_client: a push of %zu keys without values", n);
-		return -1;
-	}
-	if (!range && n > 0)
-		m = (uint32_t) ps_aggregate(&keys_malloc, keys, vals, (int) n, dim, PS_DUP_SUM,
-									&ukeys, &uvals);
-	msg = xmalloc(ps_wire_bound(m, dim, true, true));
-	len = ps_wire_encode(msg, PS_WIRE_PUSH, m, dim, worker ? &worker : NULL,
-						 opt ? opt->clock : 0, range ? NULL : ukeys, first, uvals, true);
-	if (ukeys != keys)
-		free(ukeys);
-	if (uvals != vals)
-		free(uvals);
-	memset(&t, 0, sizeof(t));
-	t.pull = false;
-	ts = send_task(c, table, msg, len, &t);
-	free(msg);
-	return ts;
-}
-
-int64_t
-ps_client_push(PsClient *c, const char *table, const int64_t *keys, size_t n,
-			   const float *vals, const PsTaskOptions *opt)
-{
-	if (keys == NULL && n > 0)
-	{
-		set_error(c, "22004", "ps_client: a push of %zu keys without keys", n);
-		return -1;
-	}
-	return push(c, table, false, keys, 0, n, vals, opt);
-}
-
-int64_t
-ps_client_push_range(PsClient *c, const char *table, int64_t first, size_t n,
-					 const float *vals, const PsTaskOptions *opt)
-{
-	if (!range_fits(c, first, n))
-		return -1;
-	return push(c, table, true, NULL, first, n, vals, opt);
-}
-
-/* A pull of keys (range: of first .. first + n - 1) into vals. */
-static int64_t
-pull(PsClient *c, const char *table, bool range, const int64_t *keys,
-	 int64_t first, size_t n, float *vals, const PsTaskOptions *opt)
-{
-	Task		t;
-	int			dim;
-	int32_t		worker = opt ? opt->worker : 0;
-	int64_t    *sorted = NULL;
-	uint32_t	m = (uint32_t) n;
-	uint8_t    *msg;
-	size_t		len,
-				i;
-	int64_t		ts;
-
-	if (!task_prelude(c, table, n, opt, &dim))
-		return -1;
-	if (n > 0 && vals == NULL)
-	{
-		set_error(c, "22004", "ps_client: a pull of %zu keys into no array", n);
-		return -1;
-	}
-	memset(&t, 0, sizeof(t));
-	if (!range)
-	{
-		for (i = 1; i < n; i++)
-			if (keys[i] <= keys[i - 1])
-				break;
-		if (i < n)
-		{
-			/* sorted, distinct; slot[i]: where request key i went */
-			int32_t    *perm = xmalloc(sizeof(int32_t) * n);
-
-			sorted = xmalloc(sizeof(int64_t) * n);
-			t.slot = xmalloc(sizeof(int32_t) * n);
-			ps_sort_keys(&keys_malloc, keys, (int) n, sorted, perm);
-			m = 0;
-			for (i = 0; i < n; i++)
-			{
-				if (m == 0 || sorted[i] != sorted[m - 1])
-					sorted[m++] = sorted[i];
-				t.slot[perm[i]] = (int32_t) (m - 1);
-			}
-			free(perm);
-		}
-	}
-	msg = xmalloc(ps_wire_bound(m, 0, true, false));
-	len = ps_wire_encode(msg, PS_WIRE_PULL, m, 0, worker ? &worker : NULL,
-						 opt ? opt->clock : 0, range ? NULL : (sorted ? sorted : keys),
-						 first, NULL, false);
-	free(sorted);
-	t.pull = true;
-	t.out = vals;
-	t.n = n;
-	t.nuniq = m;
-	t.dim = dim;
-	ts = send_task(c, table, msg, len, &t);
-	free(msg);
-	return ts;
-}
-
-int64_t
-ps_client_pull(PsClient *c, const char *table, const int64_t *keys, size_t n,
-			   float *vals, const PsTaskOptions *opt)
-{
-	if (keys == NULL && n > 0)
-	{
-		set_error(c, "22004", "ps_client: a pull of %zu keys without keys", n);
-		return -1;
-	}
-	return pull(c, table, false, keys, 0, n, vals, opt);
-}
-
-int64_t
-ps_client_pull_range(PsClient *c, const char *table, int64_t first, size_t n,
-					 float *vals, const PsTaskOptions *opt)
-{
-	if (!range_fits(c, first, n))
-		return -1;
-	return pull(c, table, true, NULL, first, n, vals, opt);
 }
 
 int
@@ -674,7 +538,7 @@ ps_client_wait(PsClient *c, int64_t ts)
 
 	if (ts < 1 || ts >= c->next_ts)
 	{
-		set_error(c, "22023", "ps_client: %lld is not the timestamp of a task of this client",
+		ps_client_set_error(c, "22023", "ps_client: %lld is not the timestamp of a task of this client",
 				  (long long) ts);
 		return -1;
 	}
@@ -688,14 +552,14 @@ ps_client_wait(PsClient *c, int64_t ts)
 		{
 			Failure		f = c->failures[i];
 
-			set_error(c, f.sqlstate, "%s", f.message);
+			ps_client_set_error(c, f.sqlstate, "%s", f.message);
 			free(f.message);
 			c->failures[i] = c->failures[--c->nfailures];
 			/* waited for: what remains is the outcome */
 			return -1;
 		}
 	/* waited for before: the message was given then */
-	set_error(c, "", "ps_client: task %lld failed (its error was reported by an earlier wait)",
+	ps_client_set_error(c, "", "ps_client: task %lld failed (its error was reported by an earlier wait)",
 			  (long long) ts);
 	return -1;
 }
@@ -704,6 +568,13 @@ int
 ps_client_in_flight(PsClient *c)
 {
 	return (int) c->qlen;
+}
+
+void
+ps_client_key_cache_stats(PsClient *c, uint64_t *bytes_saved, uint64_t *misses)
+{
+	*bytes_saved = c->key_bytes_saved;
+	*misses = c->cache_misses;
 }
 
 const char *

@@ -86,6 +86,14 @@ extern int	ps_client_wait(PsClient *c, int64_t ts);
 /* Tasks sent and not yet finished. */
 extern int	ps_client_in_flight(PsClient *c);
 
+/*
+ * Key caching (on when the server's ps.key_cache_size is not 0): bytes
+ * not sent because the server held a task's key list, and the times it
+ * did not after all (the library then sent the keys again).
+ */
+extern void ps_client_key_cache_stats(PsClient *c, uint64_t *bytes_saved,
+									  uint64_t *misses);
+
 /* The last error: message, and its SQLSTATE ("" if not the server's). */
 extern const char *ps_client_error(PsClient *c);
 extern const char *ps_client_sqlstate(PsClient *c);

@@ -179,6 +179,10 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 		return fail(err, "a values message has no worker and no keys", 4);
 	if (m->kind == PS_WIRE_PULL && (m->flags & PS_WIRE_SPARSE))
 		return fail(err, "a pull carries no values", 4);
+	if ((m->flags & (PS_WIRE_CACHE | PS_WIRE_CACHED)) &&
+		(m->kind == PS_WIRE_VALUES || (m->flags & PS_WIRE_RANGE) ||
+		 (m->flags & (PS_WIRE_CACHE | PS_WIRE_CACHED)) == (PS_WIRE_CACHE | PS_WIRE_CACHED)))
+		return fail(err, "key caching applies to listed keys of a push or pull, one way at a time", 4);
 	if (want_values && m->dim == 0 && m->count > 0)
 		return fail(err, "dim is 0", 12);
 	nvals = (uint64_t) m->count * m->dim;
@@ -202,6 +206,13 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 			return fail(err, "the range runs past the largest bigint", off);
 		off += 8;
 	}
+	else if (want_keys && (m->flags & PS_WIRE_CACHED))
+	{
+		if (len - off < 8)
+			return fail(err, "the hash of the cached keys is cut short", off);
+		m->key_hash = get_u64(buf + off);
+		off += 8;
+	}
 	else if (want_keys)
 	{
 		if (len - off < 4)
@@ -214,6 +225,8 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 			return fail(err, "the keys take fewer bytes than there are keys", off - 4);
 		m->keys = buf + off;
 		off += m->keys_len;
+		if (m->flags & PS_WIRE_CACHE)
+			m->key_hash = ps_wire_hash(m->keys, m->keys_len, m->count);
 	}
 	if (want_values && (m->flags & PS_WIRE_SPARSE))
 	{
@@ -271,6 +284,8 @@ ps_wire_decode_keys(const PsWireMsg *m, int64_t *keys, PsWireError *err)
 			keys[i] = m->first + (int64_t) i;
 		return true;
 	}
+	if (m->flags & PS_WIRE_CACHED)
+		return fail(err, "the keys are cached, not in the message", 16);
 	if (m->count == 0)
 		return true;
 	p = m->keys;
@@ -476,4 +491,53 @@ ps_wire_encode(uint8_t *out, int kind, uint32_t count, uint32_t dim,
 	put_u32(out + 8, count);
 	put_u32(out + 12, dim);
 	return (size_t) (p - out);
+}
+
+/*
+ * The hash that names a key list in the cache: of the list's encoded
+ * bytes (the varints, as sent) and its count.  64 bits, not
+ * cryptographic: a session only ever finds its own lists by it.
+ */
+uint64_t
+ps_wire_hash(const uint8_t *p, size_t len, uint32_t count)
+{
+	uint64_t	h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t) count * 0xC2B2AE3D27D4EB4FULL);
+	size_t		i = 0;
+
+	for (; i + 8 <= len; i += 8)
+	{
+		h ^= get_u64(p + i) * 0x87C37B91114253D5ULL;
+		h = (h << 31 | h >> 33) * 0x4CF5AD432745937FULL;
+	}
+	for (; i < len; i++)
+	{
+		h ^= (uint64_t) p[i] * 0xFF51AFD7ED558CCDULL;
+		h = (h << 23 | h >> 41) * 0x9E3779B97F4A7C15ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDULL;
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53ULL;
+	return h ^ (h >> 33);
+}
+
+/*
+ * Write a push or pull whose keys the server remembers under key_hash
+ * (ps_wire_hash of the list as it was sent with PS_WIRE_CACHE).
+ */
+size_t
+ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count, uint32_t dim,
+					  const int32_t *worker, int64_t clock, uint64_t key_hash,
+					  const float *vals, bool sparse)
+{
+	/*
+	 * A range message of the same shape, with the hash where the range's
+	 * first key goes (both take 8 bytes) and the flag changed.
+	 */
+	size_t		len = ps_wire_encode(out, kind, count, dim, worker, clock, NULL,
+									 0, vals, sparse);
+
+	put_u64(out + PS_WIRE_HEADER_SIZE + (worker ? 12 : 0), key_hash);
+	put_u16(out + 4, (uint16_t) ((get_u16(out + 4) & ~PS_WIRE_RANGE) | PS_WIRE_CACHED));
+	return len;
 }

@@ -12,9 +12,11 @@
  *			  (uint32: values per key; 0 in a pull: the table's)
  *	 worker	  (PS_WIRE_WORKER) worker int32, clock int64
  *	 keys	  push and pull: (PS_WIRE_RANGE) first int64: the keys first ..
- *			  first + count - 1; or the byte length (uint32) of count
- *			  varints: the first key zigzag-encoded, then each key's
- *			  distance from the one before (at least 1: keys ascend)
+ *			  first + count - 1; or (PS_WIRE_CACHED) the hash (uint64) of
+ *			  a key list sent before with PS_WIRE_CACHE; or the byte
+ *			  length (uint32) of count varints: the first key
+ *			  zigzag-encoded, then each key's distance from the one before
+ *			  (at least 1: keys ascend)
  *	 values	  push and values: count * dim float32, or (PS_WIRE_SPARSE)
  *			  the number of nonzero ones (uint32), their positions in the
  *			  count * dim vector as varint gaps (position - previous - 1,
@@ -49,7 +51,9 @@
 #define PS_WIRE_WORKER 0x0001	/* a worker section follows the header */
 #define PS_WIRE_RANGE 0x0002	/* keys as (first, count) */
 #define PS_WIRE_SPARSE 0x0004	/* values as (position, value) pairs */
-#define PS_WIRE_KNOWN_FLAGS 0x0007
+#define PS_WIRE_CACHE 0x0008	/* the server is to remember the keys listed */
+#define PS_WIRE_CACHED 0x0010	/* keys: the hash of a list it remembers */
+#define PS_WIRE_KNOWN_FLAGS 0x001F
 
 /* A message as parsed: the header's fields and where each section is. */
 typedef struct PsWireMsg
@@ -64,6 +68,7 @@ typedef struct PsWireMsg
 	int64_t		first;			/* PS_WIRE_RANGE: the first key */
 	const uint8_t *keys;		/* else: the key varints */
 	size_t		keys_len;
+	uint64_t	key_hash;		/* PS_WIRE_CACHE, PS_WIRE_CACHED: the list's */
 	uint32_t	nnz;			/* PS_WIRE_SPARSE: nonzero values */
 	const uint8_t *positions;	/* their position gaps (varints) */
 	size_t		positions_len;
@@ -92,5 +97,10 @@ extern size_t ps_wire_encode(uint8_t *out, int kind, uint32_t count,
 							 int64_t clock, const int64_t *keys,
 							 int64_t first, const float *vals, bool sparse);
 extern size_t ps_wire_sparse_size(const float *vals, size_t n, uint32_t *nnz);
+extern uint64_t ps_wire_hash(const uint8_t *p, size_t len, uint32_t count);
+extern size_t ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count,
+									uint32_t dim, const int32_t *worker,
+									int64_t clock, uint64_t key_hash,
+									const float *vals, bool sparse);
 
 #endif							/* PS_WIRE_H */

@@ -462,6 +462,14 @@ _PG_init(void)
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("ps.key_cache_size",
+							"Memory each session may hold for key lists that clients of the wire format cache.",
+							"A list sent with the cache flag is kept, least recently used first out; later messages name it by its hash. 0 keeps none.",
+							&ps_key_cache_size,
+							16384, 0, 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("ps.queue_size",
 							"Shared memory for pushes waiting for the scheduler.",
 							"A push larger than a quarter of it is applied by its backend.",

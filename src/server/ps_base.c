@@ -25,6 +25,7 @@ int			ps_wait_timeout = 60000;	/* ms */
 int			ps_scheduler_mode = PS_SCHEDULER_AUTO;
 int			ps_scheduler_workers = 2;	/* set from the CPU count in _PG_init */
 int			ps_gather_window = 0;	/* ms; 0: no gathering */
+int			ps_key_cache_size = 16384;	/* kB of cached key lists per session */
 int			ps_queue_size = 64;	/* MB */
 int			ps_time_mark_interval = 0;	/* ms; -1: no time marks */
 

@@ -40,6 +40,7 @@ typedef enum PsSchedulerMode
 extern int	ps_scheduler_mode;
 extern int	ps_scheduler_workers;
 extern int	ps_gather_window;
+extern int	ps_key_cache_size;
 extern int	ps_queue_size;
 extern int	ps_time_mark_interval;
 

@@ -26,12 +26,17 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "ps_base.h"
 #include "ps_dir.h"
+#include "ps_keycache.h"
 #include "ps_sql.h"
 #include "ps_store.h"
 #include "ps_table.h"
 #include "ps_wire.h"
 #include "ps_workers.h"
+
+/* a cached key list the session does not hold (class PS: ps's own) */
+#define ERRCODE_PS_KEYS_NOT_CACHED MAKE_SQLSTATE('P','S','0','0','1')
 
 PG_FUNCTION_INFO_V1(ps_push_msg);
 
@@ -74,18 +79,42 @@ message_arg(FunctionCallInfo fcinfo, int kind, PsWireMsg *m)
 				 errhint("Pushes go to ps_push_msg, pulls to ps_pull_msg.")));
 }
 
-/* The message's keys, decoded (NULL for a range). */
-static int64 *
+/*
+ * The message's keys: decoded (and, with PS_WIRE_CACHE, remembered for
+ * the session), or found in the session's cache (PS_WIRE_CACHED; a miss
+ * is an error of its own SQLSTATE, which the client library answers by
+ * sending the keys); NULL for a range.
+ */
+static const int64 *
 message_keys(FunctionCallInfo fcinfo, const PsWireMsg *m)
 {
 	int64	   *keys;
+	const int64 *cached;
 	PsWireError err;
 
 	if (m->flags & PS_WIRE_RANGE)
 		return NULL;
+	if (m->flags & PS_WIRE_CACHED)
+	{
+		if (m->count == 0)
+			return NULL;
+		cached = ps_keycache_get(m->key_hash, m->count);
+		if (cached == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_PS_KEYS_NOT_CACHED),
+					 errmsg("%s: the key list %016llx of %u keys is not in this session's cache",
+							get_func_name(fcinfo->flinfo->fn_oid),
+							(unsigned long long) m->key_hash, m->count),
+					 errdetail("The session keeps ps.key_cache_size of key lists (now %d kB), least recently used first out.",
+							   ps_key_cache_size),
+					 errhint("Send the keys again, with the cache flag; the client library does this by itself.")));
+		return cached;
+	}
 	keys = palloc(sizeof(int64) * Max(m->count, 1));
 	if (!ps_wire_decode_keys(m, keys, &err))
 		malformed(fcinfo, &err);
+	if (m->flags & PS_WIRE_CACHE)
+		ps_keycache_put(m->key_hash, keys, m->count);
 	return keys;
 }
 
@@ -103,7 +132,7 @@ ps_push_msg(PG_FUNCTION_ARGS)
 	PsWireError err;
 	Relation	rel;
 	bool		has_worker;
-	int64	   *keys;
+	const int64 *keys;
 	float4	   *vals;
 	int			dim;
 	uint64		ts;
@@ -148,7 +177,7 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 	PsWireMsg	m;
 	Relation	rel;
 	bool		has_worker;
-	int64	   *keys;
+	const int64 *keys;
 	float4	   *vals;
 	PsDir	   *dir;
 	int			dim;

@@ -6,7 +6,9 @@
  *	  each, with the targets of issue 9.
  *
  * Cases: a 1M-key dense range push and pull (table of 1M keys); 1M random
- * keys of a 10M-key table, push and pull; a 1k-key push and pull round
+ * keys of a 10M-key table, push and pull, new keys every call and the
+ * same keys again (which the library sends as their hash, key caching);
+ * a 1k-key push and pull round
  * trip; 1k-key pushes and pulls 16 in flight (the SQL path runs them one
  * by one, as a synchronous client does).  Each figure is the median of
  * REPS calls after a warm-up; "bytes/call" is what the call sends (push)
@@ -148,6 +150,39 @@ sql_range(int n, const float *vals, size_t *bytes)
 	return t1 - t0;
 }
 
+/*
+ * One case of n random keys of the 10M-key table, through the library
+ * (times in tl) and SQL (ts): a push or pull, with new keys every call,
+ * or (cached) the keys of the call before, which the library sends as
+ * their hash.
+ */
+static void
+random_case(int64_t *keys, int n, float *vals, float *out, int pull, int cached,
+			unsigned *seed, double *tl, double *ts, size_t *bytes)
+{
+	int			k;
+
+	for (k = -1; k < reps; k++)
+	{
+		double		t0;
+		int64_t		t;
+
+		if (!cached)
+			random_keys(keys, n, 10000000, seed);
+		t0 = now_ms();
+		t = pull ? ps_client_pull(client, "bench_c", keys, n, out, NULL)
+			: ps_client_push(client, "bench_c", keys, n, vals, NULL);
+		if (t < 0 || ps_client_wait(client, t) != 0)
+			die(pull ? "pull" : "push");
+		if (k >= 0)
+			tl[k] = now_ms() - t0;
+		t0 = sql_call(pull ? "SELECT ps_pull($1, $2)" : "SELECT ps_push($1, $2, $3)",
+					  keys, n, pull ? NULL : vals, bytes);
+		if (k >= 0)
+			ts[k] = t0;
+	}
+}
+
 typedef struct Row
 {
 	const char *name;
@@ -203,7 +238,7 @@ main(int argc, char **argv)
 	double	   *tl,
 			   *ts;
 	char	   *err = NULL;
-	Row			rows[8];
+	Row			rows[10];
 	int			nrows = 0,
 				i,
 				k;
@@ -274,47 +309,23 @@ main(int argc, char **argv)
 	rows[nrows++] = (Row) {"pull 1M-key dense range", n1m, 1, median(tl, reps), median(ts, reps),
 	16 + 4 + (size_t) n1m * 4, bytes};
 
-	/* 1M random keys of the 10M-key table */
-	for (k = -1; k < reps; k++)
+	/* 1M random keys of the 10M-key table: new keys each call, then the same */
+	for (k = 0; k < 4; k++)
 	{
-		double		t0;
-		int64_t		t;
+		int			pull = k >= 2,
+					cached = k % 2 == 1;
+		static const char *const names[] = {
+			"push 1M random keys, 10M-key table", "push 1M random keys, key cached",
+			"pull 1M random keys, 10M-key table", "pull 1M random keys, key cached"};
 
-		random_keys(keys, n1m, 10000000, &seed);
-		t0 = now_ms();
-		t = ps_client_push(client, "bench_c", keys, n1m, vals, NULL);
-		if (t < 0 || ps_client_wait(client, t) != 0)
-			die("push");
-		if (k >= 0)
-			tl[k] = now_ms() - t0;
-		t0 = sql_call("SELECT ps_push($1, $2, $3)", keys, n1m, vals, &bytes);
-		if (k >= 0)
-			ts[k] = t0;
+		random_case(keys, n1m, vals, out, pull, cached, &seed, tl, ts, &bytes);
+		memcpy(sorted, keys, sizeof(int64_t) * n1m);
+		qsort(sorted, n1m, sizeof(int64_t), cmp_i64);
+		rows[nrows++] = (Row) {names[k], n1m, 1, median(tl, reps), median(ts, reps),
+			(cached ? 16 + 8 + (pull ? 0 : (size_t) n1m * 4) :
+			 msg_size(sorted, 0, n1m, pull ? NULL : vals)) +
+			(pull ? 20 + (size_t) n1m * 4 : 0), bytes};
 	}
-	memcpy(sorted, keys, sizeof(int64_t) * n1m);
-	qsort(sorted, n1m, sizeof(int64_t), cmp_i64);
-	rows[nrows++] = (Row) {"push 1M random keys, 10M-key table", n1m, 1, median(tl, reps),
-	median(ts, reps), msg_size(sorted, 0, n1m, vals), bytes};
-	for (k = -1; k < reps; k++)
-	{
-		double		t0;
-		int64_t		t;
-
-		random_keys(keys, n1m, 10000000, &seed);
-		t0 = now_ms();
-		t = ps_client_pull(client, "bench_c", keys, n1m, out, NULL);
-		if (t < 0 || ps_client_wait(client, t) != 0)
-			die("pull");
-		if (k >= 0)
-			tl[k] = now_ms() - t0;
-		t0 = sql_call("SELECT ps_pull($1, $2)", keys, n1m, NULL, &bytes);
-		if (k >= 0)
-			ts[k] = t0;
-	}
-	memcpy(sorted, keys, sizeof(int64_t) * n1m);
-	qsort(sorted, n1m, sizeof(int64_t), cmp_i64);
-	rows[nrows++] = (Row) {"pull 1M random keys, 10M-key table", n1m, 1, median(tl, reps),
-	median(ts, reps), msg_size(sorted, 0, n1m, NULL) + 20 + (size_t) n1m * 4, bytes};
 
 	/* 1k keys: round trips, and 16 in flight */
 	{
@@ -396,9 +407,9 @@ main(int argc, char **argv)
 		   "1k push round trip <= 200 us: %.0f us; 1k pull round trip <= 120 us: %.0f us; "
 		   "16 in flight >= 3.5e7 keys/s: push %.3g, pull %.3g\n",
 		   n1m / rows[0].lib_ms * 1000, n1m / rows[1].lib_ms * 1000,
-		   n1m / rows[2].lib_ms * 1000, n1m / rows[3].lib_ms * 1000,
-		   rows[4].lib_ms * 1000, rows[5].lib_ms * 1000,
-		   16000 / rows[6].lib_ms * 1000, 16000 / rows[7].lib_ms * 1000);
+		   n1m / rows[3].lib_ms * 1000, n1m / rows[5].lib_ms * 1000,
+		   rows[6].lib_ms * 1000, rows[7].lib_ms * 1000,
+		   16000 / rows[8].lib_ms * 1000, 16000 / rows[9].lib_ms * 1000);
 	ps_client_close(client);
 	exec("DROP TABLE bench_r, bench_c");
 	PQfinish(conn);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
 #include <ps_client.h>
+#include <time.h>
 
 static int	ntests = 0;
 static int	nfailed = 0;
@@ -163,6 +165,69 @@ main(int argc, char **argv)
 		check(ps_client_wait(c, t) == -1 && strcmp(ps_client_sqlstate(c), "") != 0 &&
 			  strstr(ps_client_error(c), "no worker 9") != NULL,
 			  "a push of a worker that did not join fails with the server's error", c);
+	}
+
+	/*
+	 * Key caching: the same key list pushed and pulled again is sent as
+	 * its hash (bytes saved, no miss).  Then the server's cache is turned
+	 * off behind the library's back: its lists miss, and the library sends
+	 * the keys again by itself; the sums stay exact.
+	 */
+	{
+		static float pulled[NK];
+		uint64_t	saved,
+					misses,
+					saved0;
+		PGconn	   *admin;
+		PGresult   *r;
+
+		ps_client_key_cache_stats(c, &saved0, &misses);
+		for (i = 0; i < 8; i++)
+		{
+			t = ps_client_push(c, "cl_w", keys[0], NK, vals[0], NULL);
+			t2 = ps_client_pull(c, "cl_w", keys[0], NK, pulled, NULL);
+		}
+		for (j = 0; j < NK; j++)
+			expect[keys[0][j]] += 8 * vals[0][j];
+		ok = ps_client_wait(c, t2) == 0;
+		for (j = 0; j < NK; j++)
+			ok &= pulled[j] == (float) expect[keys[0][j]];
+		ps_client_key_cache_stats(c, &saved, &misses);
+		printf("# key cache: %llu bytes saved, %llu misses\n",
+			   (unsigned long long) (saved - saved0), (unsigned long long) misses);
+		check(ok && saved - saved0 >= 15 * 200 && misses == 0,
+			  "a key list sent again goes as its hash: bytes saved, no miss, exact values", c);
+
+		admin = PQconnectdb(conninfo);
+		r = PQexec(admin, "ALTER SYSTEM SET ps.key_cache_size = 0");
+		PQclear(r);
+		r = PQexec(admin, "SELECT pg_reload_conf()");
+		PQclear(r);
+		{
+			struct timespec half = {0, 500 * 1000 * 1000};
+
+			nanosleep(&half, NULL);	/* the backend takes the reload */
+		}
+		for (i = 0; i < 4; i++)
+		{
+			t = ps_client_push(c, "cl_w", keys[1], NK, vals[1], NULL);
+			t2 = ps_client_pull(c, "cl_w", keys[1], NK, pulled, NULL);
+		}
+		for (j = 0; j < NK; j++)
+			expect[keys[1][j]] += 4 * vals[1][j];
+		ok = ps_client_wait(c, t2) == 0 && ps_client_wait(c, t) == 0;
+		for (j = 0; j < NK; j++)
+			ok &= pulled[j] == (float) expect[keys[1][j]];
+		ps_client_key_cache_stats(c, &saved, &misses);
+		printf("# after the server's cache was turned off: %llu misses\n",
+			   (unsigned long long) misses);
+		check(ok && misses > 0,
+			  "lists the server no longer holds miss, are sent again, and the values are exact", c);
+		r = PQexec(admin, "ALTER SYSTEM RESET ps.key_cache_size");
+		PQclear(r);
+		r = PQexec(admin, "SELECT pg_reload_conf()");
+		PQclear(r);
+		PQfinish(admin);
 	}
 
 	/* errors are the failing task's only */

@@ -15,6 +15,9 @@
 #   - A failing task (unknown table, NaN, unknown worker, wrong dim) fails
 #     alone with the server's SQLSTATE and message; the tasks after it
 #     succeed; a task to execute after a failed one is not sent.
+#   - Key caching: a key list sent again goes as its hash; when the
+#     server's cache is turned off behind the library's back, its lists
+#     miss and the library sends the keys again by itself, values exact.
 #   - The library runs no SQL through the caller's search_path.
 use strict;
 use warnings;
@@ -36,7 +39,7 @@ my @flags = split ' ', $out;
 $ok = IPC::Run::run(
 	[
 		'cc', '-std=c99', '-D_POSIX_C_SOURCE=200809L', '-Wall', '-Wextra', '-Werror',
-		'-o', $bin, "$root/test/client/ps_client_test.c", @flags, '-lm'
+		'-o', $bin, "$root/test/client/ps_client_test.c", @flags, '-lpq', '-lm'
 	],
 	'>', \$out, '2>', \$err);
 ok($ok, 'a program builds against the installed library') or diag($err);

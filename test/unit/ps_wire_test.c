@@ -267,7 +267,7 @@ main(void)
 	refused("5054 01 01 0000 0000 00000000 01000000", "the message does not start with \"PS\"", "bad magic");
 	refused("5053 02 01 0000 0000 00000000 01000000", "unknown wire format version", "version 2");
 	refused("5053 01 07 0000 0000 00000000 01000000", "unknown message kind", "kind 7");
-	refused("5053 01 01 0800 0000 00000000 01000000", "unknown flags", "an unknown flag");
+	refused("5053 01 01 4000 0000 00000000 01000000", "unknown flags", "an unknown flag");
 	refused("5053 01 01 0000 0100 00000000 01000000", "reserved field is not zero", "reserved set");
 	refused("5053 01 01 0000 0000 01000000 00000000", "dim is 0", "a push of dim 0");
 	refused("5053 01 01 0000 0000 00000100 00000100", "count * dim is more than 2^31 - 1 values", "count * dim too large");

@@ -1,0 +1,87 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_client_int.h
+ *	  What the files of the client library share: the client's state and
+ *	  the calls between them.
+ *
+ * Layer 11 (client library), in src/client; not installed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_CLIENT_INT_H
+#define PS_CLIENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "ps_keymirror.h"
+#include "ps_keys.h"
+
+#define ERRLEN 1024
+
+enum
+{
+	TASK_PENDING = 0,			/* outcome not known yet */
+	TASK_OK = 1,
+	TASK_FAILED = 2
+};
+
+typedef struct Task
+{
+	int64_t		ts;
+	bool		pull;
+	bool		got_result;		/* the answer came; the sync is next */
+	bool		resend;			/* the server missed its cached keys */
+	char	   *table;			/* with full: the table, for the resend */
+	uint8_t    *full;			/* sent with cached keys: the message with */
+	size_t		full_len;		/* the keys, to send again on a miss */
+	uint64_t	key_hash;
+	uint32_t	key_count;
+	float	   *out;			/* pull: the caller's array */
+	int32_t    *slot;			/* pull: for each requested key, its */
+	size_t		n;				/* position among the nuniq sent (NULL: */
+	uint32_t	nuniq;			/* the same) */
+	int			dim;
+} Task;
+
+typedef struct Failure
+{
+	int64_t		ts;
+	char	   *message;
+	char		sqlstate[6];
+} Failure;
+
+struct PsClient
+{
+	PGconn	   *conn;
+	char	   *push_sql;		/* the two statements, schema-qualified */
+	char	   *pull_sql;
+	int64_t		next_ts;		/* the next task's timestamp, from 1 */
+	Task	   *queue;			/* tasks in flight, a ring */
+	size_t		qhead,
+				qlen,
+				qcap;
+	unsigned char *outcome;		/* of task ts at outcome[ts - 1] */
+	size_t		outcome_cap;
+	Failure    *failures;		/* messages of failed tasks not waited for */
+	size_t		nfailures,
+				failures_cap;
+	char		error[ERRLEN];
+	char		sqlstate[6];
+	bool		broken;			/* the connection is lost */
+	Mirror		mirror;
+	uint64_t	key_bytes_saved;	/* by sending cached lists' hashes */
+	uint64_t	cache_misses;
+};
+
+extern const PsKeysAlloc ps_client_keys_malloc;
+extern void *ps_client_xmalloc(size_t size);
+extern void ps_client_set_error(struct PsClient *c, const char *sqlstate, const char *fmt,...);
+extern int64_t ps_client_send_task(struct PsClient *c, const char *table, uint8_t *msg,
+								   size_t len, Task *t, const int32_t *worker,
+								   int64_t clock, const float *vals);
+
+#endif							/* PS_CLIENT_INT_H */

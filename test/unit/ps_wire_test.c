@@ -262,12 +262,50 @@ main(void)
 	len = ps_wire_encode(buf, PS_WIRE_PULL, 5, 0, &worker, 9, keys, 0, NULL, 0);
 	mutate(buf, len, "pull of 5 keys");
 
+	/* key caching: the hash of a listed message's keys, and the cached form */
+	{
+		PsWireMsg	m1,
+					m2;
+		PsWireError e;
+		uint8_t		full[256],
+					cached[256];
+		size_t		l1,
+					l2;
+		float		back[10];
+
+		l1 = ps_wire_encode(full, PS_WIRE_PUSH, 5, 2, &worker, 9, keys, 0, vals, 0);
+		full[4] |= PS_WIRE_CACHE;
+		l2 = ps_wire_encode_cached(cached, PS_WIRE_PUSH, 5, 2, &worker, 9,
+								   0x1122334455667788ULL, vals, 0);
+		check(ps_wire_parse(full, l1, &m1, &e) && m1.key_hash != 0 &&
+			  m1.key_hash == ps_wire_hash(m1.keys, m1.keys_len, 5),
+			  "a message with the cache flag carries the hash of its key bytes");
+		check(ps_wire_parse(cached, l2, &m2, &e) && (m2.flags & PS_WIRE_CACHED) &&
+			  m2.key_hash == 0x1122334455667788ULL && m2.worker == 3 && m2.clock == 9 &&
+			  ps_wire_decode_values(&m2, back, &e) && memcmp(back, vals, sizeof(back)) == 0 &&
+			  l2 == l1 - (m1.keys_len + 4) + 8,
+			  "the cached form: the hash in place of the keys, the same worker and values");
+		check(!ps_wire_decode_keys(&m2, (int64_t *) back, &e),
+			  "and its keys cannot be decoded from it");
+		check(ps_wire_hash(m1.keys, m1.keys_len, 5) != ps_wire_hash(m1.keys, m1.keys_len, 4),
+			  "the hash depends on the count as well");
+		mutate(cached, l2, "push with cached keys");
+	}
+
 	/* header: PS 01 kind flags(2) reserved(2) count(4) dim(4) */
 	refused("5053 01 01", "the message is shorter than its 16-byte header", "a cut header");
 	refused("5054 01 01 0000 0000 00000000 01000000", "the message does not start with \"PS\"", "bad magic");
 	refused("5053 02 01 0000 0000 00000000 01000000", "unknown wire format version", "version 2");
 	refused("5053 01 07 0000 0000 00000000 01000000", "unknown message kind", "kind 7");
 	refused("5053 01 01 4000 0000 00000000 01000000", "unknown flags", "an unknown flag");
+	refused("5053 01 02 0a00 0000 01000000 00000000 0000000000000000",
+			"key caching applies to listed keys of a push or pull, one way at a time", "cache flag on a range");
+	refused("5053 01 02 1800 0000 01000000 00000000 01000000 02",
+			"key caching applies to listed keys of a push or pull, one way at a time", "both caching flags");
+	refused("5053 01 03 0800 0000 00000000 01000000",
+			"key caching applies to listed keys of a push or pull, one way at a time", "cache flag on values");
+	refused("5053 01 02 1000 0000 01000000 00000000 00000000",
+			"the hash of the cached keys is cut short", "a cut hash");
 	refused("5053 01 01 0000 0100 00000000 01000000", "reserved field is not zero", "reserved set");
 	refused("5053 01 01 0000 0000 01000000 00000000", "dim is 0", "a push of dim 0");
 	refused("5053 01 01 0000 0000 00000100 00000100", "count * dim is more than 2^31 - 1 values", "count * dim too large");

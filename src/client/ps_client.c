@@ -388,6 +388,7 @@ ps_client_close(PsClient *c)
 	PQfinish(c->conn);
 	mirror_clear(&c->mirror);
 	free(c->mirror.buckets);
+	key_orders_free(&c->orders);
 	for (i = 0; i < c->nfailures; i++)
 		free(c->failures[i].message);
 	free(c->failures);

@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "ps_keymirror.h"
+#include "ps_keyorder.h"
 #include "ps_keys.h"
 
 #define ERRLEN 1024
@@ -73,6 +74,7 @@ struct PsClient
 	char		sqlstate[6];
 	bool		broken;			/* the connection is lost */
 	Mirror		mirror;
+	KeyOrders	orders;			/* the order of recent key lists */
 	uint64_t	key_bytes_saved;	/* by sending cached lists' hashes */
 	uint64_t	cache_misses;
 };

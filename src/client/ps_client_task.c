@@ -85,6 +85,18 @@ range_fits(PsClient *c, int64_t first, size_t n)
 	return true;
 }
 
+/* Do keys[0 .. n - 1] ascend without repeats? */
+static bool
+ascending(const int64_t *keys, size_t n)
+{
+	size_t		i;
+
+	for (i = 1; i < n; i++)
+		if (keys[i] <= keys[i - 1])
+			return false;
+	return true;
+}
+
 /* A push of keys (range: of first .. first + n - 1). */
 static int64_t
 push(PsClient *c, const char *table, bool range, const int64_t *keys,
@@ -107,9 +119,22 @@ push(PsClient *c, const char *table, bool range, const int64_t *keys,
 		ps_client_set_error(c, "22004", "ps_client: a push of %zu keys without values", n);
 		return -1;
 	}
-	if (!range && n > 0)
-		m = (uint32_t) ps_aggregate(&ps_client_keys_malloc, keys, vals, (int) n, dim, PS_DUP_SUM,
-									&ukeys, &uvals);
+	if (!range && n > 0 && !ascending(keys, n))
+	{
+		/* the distinct keys ascending, and each one's values summed in request order */
+		const KeyOrder *o = key_order(&c->orders, keys, n);
+		size_t		i;
+		int			d;
+
+		m = o->m;
+		ukeys = (int64_t *) o->ukeys;
+		uvals = calloc((size_t) m * dim, sizeof(float));
+		if (uvals == NULL)
+			abort();
+		for (i = 0; i < n; i++)
+			for (d = 0; d < dim; d++)
+				uvals[(size_t) o->slot[i] * dim + d] += vals[i * dim + d];
+	}
 	msg = ps_client_xmalloc(ps_wire_bound(m, dim, true, true));
 	len = ps_wire_encode(msg, PS_WIRE_PUSH, m, dim, worker ? &worker : NULL,
 						 opt ? opt->clock : 0, range ? NULL : ukeys, first, uvals, true);
@@ -117,8 +142,6 @@ push(PsClient *c, const char *table, bool range, const int64_t *keys,
 	t.pull = false;
 	ts = ps_client_send_task(c, table, msg, len, &t, worker ? &worker : NULL,
 				   opt ? opt->clock : 0, uvals);
-	if (ukeys != keys)
-		free(ukeys);
 	if (uvals != vals)
 		free(uvals);
 	free(msg);
@@ -157,8 +180,7 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 	int64_t    *sorted = NULL;
 	uint32_t	m = (uint32_t) n;
 	uint8_t    *msg;
-	size_t		len,
-				i;
+	size_t		len;
 	int64_t		ts;
 
 	if (!task_prelude(c, table, n, opt, &dim))
@@ -169,34 +191,20 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 		return -1;
 	}
 	memset(&t, 0, sizeof(t));
-	if (!range)
+	if (!range && n > 0 && !ascending(keys, n))
 	{
-		for (i = 1; i < n; i++)
-			if (keys[i] <= keys[i - 1])
-				break;
-		if (i < n)
-		{
-			/* sorted, distinct; slot[i]: where request key i went */
-			int32_t    *perm = ps_client_xmalloc(sizeof(int32_t) * n);
+		/* sent sorted and distinct; the answer goes back through the slots */
+		const KeyOrder *o = key_order(&c->orders, keys, n);
 
-			sorted = ps_client_xmalloc(sizeof(int64_t) * n);
-			t.slot = ps_client_xmalloc(sizeof(int32_t) * n);
-			ps_sort_keys(&ps_client_keys_malloc, keys, (int) n, sorted, perm);
-			m = 0;
-			for (i = 0; i < n; i++)
-			{
-				if (m == 0 || sorted[i] != sorted[m - 1])
-					sorted[m++] = sorted[i];
-				t.slot[perm[i]] = (int32_t) (m - 1);
-			}
-			free(perm);
-		}
+		m = o->m;
+		sorted = (int64_t *) o->ukeys;
+		t.slot = ps_client_xmalloc(sizeof(int32_t) * n);
+		memcpy(t.slot, o->slot, sizeof(int32_t) * n);
 	}
 	msg = ps_client_xmalloc(ps_wire_bound(m, 0, true, false));
 	len = ps_wire_encode(msg, PS_WIRE_PULL, m, 0, worker ? &worker : NULL,
 						 opt ? opt->clock : 0, range ? NULL : (sorted ? sorted : keys),
 						 first, NULL, false);
-	free(sorted);
 	t.pull = true;
 	t.out = vals;
 	t.n = n;

@@ -165,7 +165,7 @@ static bool
 take_values(Task *t, const PGresult *r, char *why, size_t whylen)
 {
 	PsWireMsg	m;
-	PsWireError err;
+	PsWireError err = {NULL, 0};
 	const uint8_t *buf;
 	size_t		len,
 				i;
@@ -178,12 +178,18 @@ take_values(Task *t, const PGresult *r, char *why, size_t whylen)
 	}
 	buf = (const uint8_t *) PQgetvalue(r, 0, 0);
 	len = (size_t) PQgetlength(r, 0, 0);
-	if (!ps_wire_parse(buf, len, &m, &err) || m.kind != PS_WIRE_VALUES)
+	if (!ps_wire_parse(buf, len, &m, &err))
 	{
-		snprintf(why, whylen, "ps_client: malformed answer from the server: %s",
-				 m.kind != PS_WIRE_VALUES && err.reason == NULL ? "not a values message" : err.reason);
+		snprintf(why, whylen, "ps_client: malformed answer from the server: %s", err.reason);
 		return false;
 	}
+	if (m.kind != PS_WIRE_VALUES)
+	{
+		snprintf(why, whylen, "ps_client: the server's answer to a pull is not a values message");
+		return false;
+	}
+	if (m.count == 0 && t->nuniq == 0)
+		return true;			/* nothing asked: any dim will do */
 	if (m.count != t->nuniq || (int) m.dim != t->dim)
 	{
 		snprintf(why, whylen, "ps_client: the table has dim %u, the pull asked for dim %d",
@@ -230,9 +236,19 @@ take_answers(PsClient *c)
 		st = PQresultStatus(r);
 		if (st == PGRES_PIPELINE_SYNC)
 		{
-			/* the task's sync point: it is finished, or is sent again */
-			if (t->resend)
+			/*
+			 * The task's sync point: it is finished, or sent again if its
+			 * cached keys missed and no task was sent after it (which the
+			 * server would then run first); else it failed.
+			 */
+			if (t->resend && c->qlen == 1)
 				resend_head(c);
+			else if (t->resend)
+			{
+				mirror_clear(&c->mirror);
+				finish_head(c, false, "PS001",
+							"ps_client: the server no longer held this task's key list, and tasks sent after it had run: it was not applied; send it again");
+			}
 			else if (t->got_result)
 				finish_head(c, true, NULL, NULL);
 			else
@@ -412,6 +428,7 @@ send_query(PsClient *c, bool pull, const char *table, const uint8_t *msg, size_t
 		!PQpipelineSync(c->conn))
 	{
 		ps_client_set_error(c, "08006", "ps_client: could not send: %s", PQerrorMessage(c->conn));
+		c->broken = true;		/* the pipeline is no longer in step */
 		return false;
 	}
 	return true;
@@ -496,6 +513,8 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 
 		t->key_hash = ps_wire_hash(msg + at + 4, klen, count);
 		t->key_count = count;
+		if (klen + 4 <= 8)
+			goto send;			/* its hash would not be shorter */
 		flags |= PS_WIRE_CACHE;
 		msg[4] = (uint8_t) flags;
 		msg[5] = (uint8_t) (flags >> 8);
@@ -515,6 +534,7 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 		else
 			mirror_put(&c->mirror, t->key_hash, count);
 	}
+send:
 	if (!send_query(c, t->pull, table, send, send_len))
 	{
 		free(cached);

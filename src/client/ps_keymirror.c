@@ -8,7 +8,7 @@
  * It follows exactly the policy of src/server/ps_keycache.c (a put
  * replaces the list and makes room by evicting the least recently used;
  * a find makes the list the most recent; a list larger than the budget is
- * not kept; 8 bytes a key) over the same sequence of puts and finds,
+ * not kept; 8 bytes a key and 96 a list) over the same sequence of puts and finds,
  * which the server sees in the order the client sends them.  Should it
  * ever be wrong (a setting changed, a task that failed before the server
  * reached its keys), the server answers PS001 and the library sends the
@@ -21,6 +21,13 @@
 #include "ps_keymirror.h"
 
 #include <stdlib.h>
+
+/*
+ * What a list costs against the budget, as the server counts it
+ * (ps_keycache.c: 8 bytes a key and PS_KEYCACHE_ENTRY_BYTES a list).
+ */
+#define MIRROR_ENTRY_BYTES 96
+#define MIRROR_COST(count) ((size_t) (count) * 8 + MIRROR_ENTRY_BYTES)
 
 static MirrorEntry **
 mirror_slot(Mirror *mr, uint64_t hash)
@@ -64,7 +71,7 @@ mirror_remove(Mirror *mr, MirrorEntry *e)
 
 	*p = e->chain;
 	mirror_unlink(mr, e);
-	mr->used -= (size_t) e->count * 8;
+	mr->used -= MIRROR_COST(e->count);
 	mr->n--;
 	free(e);
 }
@@ -73,7 +80,7 @@ mirror_remove(Mirror *mr, MirrorEntry *e)
 void
 mirror_put(Mirror *mr, uint64_t hash, uint32_t count)
 {
-	size_t		size = (size_t) count * 8;
+	size_t		size = MIRROR_COST(count);
 	MirrorEntry *e;
 
 	if (mr->budget == 0)

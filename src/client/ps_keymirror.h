@@ -35,7 +35,7 @@ typedef struct Mirror
 				n;
 	MirrorEntry *newest,
 			   *oldest;
-	size_t		used,			/* bytes of keys, 8 a key, as the server counts */
+	size_t		used,			/* bytes, as the server counts them */
 				budget;			/* ps.key_cache_size; 0: no caching */
 } Mirror;
 

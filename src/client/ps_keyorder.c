@@ -66,8 +66,8 @@ key_orders_free(KeyOrders *ko)
  * The order of keys[0 .. n - 1] (not ascending distinct): found among the
  * remembered lists (the same keys, compared whole), or worked out with
  * the radix sort and remembered, forgetting the oldest lists until all
- * fit in PS_CLIENT_ORDER_BYTES (a list larger than that is kept only
- * until the next one).
+ * fit in PS_CLIENT_ORDER_BYTES, oldest first (a list larger than that is
+ * kept in a slot of its own until the next such list, or the close).
  */
 const KeyOrder *
 key_order(KeyOrders *ko, const int64_t *keys, size_t n)
@@ -103,7 +103,7 @@ key_order(KeyOrders *ko, const int64_t *keys, size_t n)
 
 	if (order_size(&o) > PS_CLIENT_ORDER_BYTES)
 	{
-		/* too large to remember: kept until the next one */
+		/* too large to remember with the others: a slot of its own */
 		dst = &ko->orders[PS_CLIENT_ORDERS];
 		free_order(dst);
 	}

@@ -359,7 +359,8 @@ ps_wire_decode_values(const PsWireMsg *m, float *vals, PsWireError *err)
 size_t
 ps_wire_bound(uint32_t count, uint32_t dim, bool with_keys, bool with_values)
 {
-	return PS_WIRE_HEADER_SIZE + 12 + (with_keys ? 4 + (size_t) count * 10 : 0) +
+	/* keys: a range's or a hash's 8 bytes, or a length and the varints */
+	return PS_WIRE_HEADER_SIZE + 12 + (with_keys ? 8 + (size_t) count * 10 : 0) +
 		(with_values ? 4 + (size_t) count * dim * 4 : 0);
 }
 

@@ -8,12 +8,13 @@
  * A message with PS_WIRE_CACHE puts its decoded keys here under the hash
  * of their encoded bytes (ps_wire_hash); one with PS_WIRE_CACHED names a
  * list by that hash and count.  The cache holds at most
- * ps.key_cache_size of keys (8 bytes each; the entries' own few bytes
- * are not counted), evicting the least recently used list (put or found)
+ * ps.key_cache_size: 8 bytes a key and PS_KEYCACHE_ENTRY_BYTES a list
+ * (about what its entry really costs, so that many small lists cannot
+ * take much more than the setting), evicting the least recently used list (put or found)
  * first; a list larger than the whole budget is not kept; a budget
  * lowered by a reload is enforced at the next put or find.  The client
  * library mirrors exactly this policy to know what the server holds, so
- * it must not change without the library's mirror (ps_client.c).
+ * it must not change without the library's mirror (src/client/ps_keymirror.c).
  *
  * Memory is the backend's own (a child of TopMemoryContext), bounded by
  * the setting, which only a superuser changes: no session's cache takes
@@ -32,6 +33,9 @@
 
 #include "ps_base.h"
 #include "ps_keycache.h"
+
+/* what a list costs against the budget: its keys and its entry */
+#define ENTRY_COST(count) ((Size) (count) * sizeof(int64) + PS_KEYCACHE_ENTRY_BYTES)
 
 typedef struct CacheEntry
 {
@@ -72,7 +76,7 @@ static void
 evict(CacheEntry *e)
 {
 	dlist_delete(&e->lru);
-	used -= (Size) e->count * sizeof(int64);
+	used -= ENTRY_COST(e->count);
 	pfree(e->keys);
 	hash_search(cache, &e->hash, HASH_REMOVE, NULL);
 }
@@ -92,8 +96,9 @@ trim(void)
 void
 ps_keycache_put(uint64 hash, const int64 *keys, uint32 count)
 {
-	Size		size = (Size) count * sizeof(int64);
+	Size		size = ENTRY_COST(count);
 	CacheEntry *e;
+	int64	   *copy;
 	bool		found;
 
 	ensure_cache();
@@ -105,10 +110,12 @@ ps_keycache_put(uint64 hash, const int64 *keys, uint32 count)
 		return;
 	while (used + size > budget() && !dlist_is_empty(&lru))
 		evict(dlist_tail_element(CacheEntry, lru, &lru));
+	/* the copy first: out of memory leaves the cache as it was */
+	copy = MemoryContextAlloc(cache_cxt, (Size) count * sizeof(int64));
+	memcpy(copy, keys, (Size) count * sizeof(int64));
 	e = hash_search(cache, &hash, HASH_ENTER, &found);
 	e->count = count;
-	e->keys = MemoryContextAlloc(cache_cxt, size);
-	memcpy(e->keys, keys, size);
+	e->keys = copy;
 	dlist_push_head(&lru, &e->lru);
 	used += size;
 }

@@ -9,8 +9,9 @@
  * Layer 9 (SQL entry points).  A message is checked whole before anything
  * changes: ps_wire_parse checks its layout against its length, the
  * request's size is checked against ps.max_request_keys before anything
- * is allocated from its counts, the keys and values are decoded (keys
- * must ascend, values be finite), and only then does the push go the way
+ * is allocated from its counts, the keys are decoded (they must ascend;
+ * the session's key cache is used or filled here, first), then the
+ * privileges and the table, the values (finite), and only then does the push go the way
  * of every push (ps_sql_push: the worker's clock, the update rule, the
  * scheduler's queue or the backend itself).  Privileges are those of
  * ps_push and ps_pull: UPDATE to push, SELECT to pull (and UPDATE for a
@@ -83,7 +84,10 @@ message_arg(FunctionCallInfo fcinfo, int kind, PsWireMsg *m)
  * The message's keys: decoded (and, with PS_WIRE_CACHE, remembered for
  * the session), or found in the session's cache (PS_WIRE_CACHED; a miss
  * is an error of its own SQLSTATE, which the client library answers by
- * sending the keys); NULL for a range.
+ * sending the keys); NULL for a range.  Called first thing after the
+ * message is parsed and its count checked, before anything else can fail,
+ * so that the session's cache changes with every message the client sent,
+ * as the client library's mirror of it assumes.
  */
 static const int64 *
 message_keys(FunctionCallInfo fcinfo, const PsWireMsg *m)
@@ -139,6 +143,8 @@ ps_push_msg(PG_FUNCTION_ARGS)
 
 	message_arg(fcinfo, PS_WIRE_PUSH, &m);
 	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
+	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
+	keys = message_keys(fcinfo, &m);
 	rel = ps_open_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
 	ps_sql_prepare_write(fcinfo, rel);
 	if (m.count == 0)
@@ -148,10 +154,7 @@ ps_push_msg(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(ts);
 	}
 
-	/* limits before anything is allocated from the counts */
-	ps_sql_check_request_size(fcinfo, m.count, m.dim);
 	dim = ps_sql_push_dim(fcinfo, rel, m.count, (int) (m.count * m.dim));
-	keys = message_keys(fcinfo, &m);
 	vals = palloc(sizeof(float4) * m.count * dim);
 	if (!ps_wire_decode_values(&m, vals, &err))
 		malformed(fcinfo, &err);
@@ -186,6 +189,8 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 
 	message_arg(fcinfo, PS_WIRE_PULL, &m);
 	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
+	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
+	keys = message_keys(fcinfo, &m);
 	rel = ps_open_table_for(fcinfo, ACL_SELECT, has_worker, AccessShareLock);
 	dir = ps_dir_get(rel, false, 0, 0);
 	dim = ps_table_dim(rel, dir, 0);
@@ -196,7 +201,6 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 						m.dim, RelationGetRelationName(rel), dim),
 				 errhint("Send dim 0 to take the table's dim.")));
 	ps_sql_check_request_size(fcinfo, m.count, dim);
-	keys = message_keys(fcinfo, &m);
 	if (has_worker)
 	{
 		ps_workers_call(rel, m.worker, m.clock, PS_CALL_PULL);

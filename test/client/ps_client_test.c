@@ -208,14 +208,16 @@ main(int argc, char **argv)
 
 			nanosleep(&half, NULL);	/* the backend takes the reload */
 		}
+		ok = 1;
 		for (i = 0; i < 4; i++)
 		{
 			t = ps_client_push(c, "cl_w", keys[1], NK, vals[1], NULL);
+			ok &= ps_client_wait(c, t) == 0;
 			t2 = ps_client_pull(c, "cl_w", keys[1], NK, pulled, NULL);
+			ok &= ps_client_wait(c, t2) == 0;
 		}
 		for (j = 0; j < NK; j++)
 			expect[keys[1][j]] += 4 * vals[1][j];
-		ok = ps_client_wait(c, t2) == 0 && ps_client_wait(c, t) == 0;
 		for (j = 0; j < NK; j++)
 			ok &= pulled[j] == (float) expect[keys[1][j]];
 		ps_client_key_cache_stats(c, &saved, &misses);
@@ -223,6 +225,27 @@ main(int argc, char **argv)
 			   (unsigned long long) misses);
 		check(ok && misses > 0,
 			  "lists the server no longer holds miss, are sent again, and the values are exact", c);
+
+		/*
+		 * A miss with tasks sent after it: sending it again would run it
+		 * after them, so it fails (PS001), not applied; the others stand.
+		 */
+		{
+			int64_t		ta,
+						tb,
+						tc;
+
+			ta = ps_client_push(c, "cl_w", keys[2], NK, vals[2], NULL);
+			tb = ps_client_push(c, "cl_w", keys[2], NK, vals[2], NULL);
+			tc = ps_client_pull(c, "cl_w", keys[2], NK, pulled, NULL);
+			ok = ps_client_wait(c, tc) == 0 && ps_client_wait(c, ta) == 0;
+			ok &= ps_client_wait(c, tb) == -1 && strcmp(ps_client_sqlstate(c), "PS001") == 0;
+			for (j = 0; j < NK; j++)
+				expect[keys[2][j]] += vals[2][j];
+			for (j = 0; j < NK; j++)
+				ok &= pulled[j] == (float) expect[keys[2][j]];
+			check(ok, "a miss with a task sent after it fails with PS001 and is not applied; the rest stand", c);
+		}
 		r = PQexec(admin, "ALTER SYSTEM RESET ps.key_cache_size");
 		PQclear(r);
 		r = PQexec(admin, "SELECT pg_reload_conf()");

@@ -252,6 +252,9 @@ main(void)
 	roundtrip(PS_WIRE_PUSH, 100000, 1, 0, 1, 0, 1, 0);
 	roundtrip(PS_WIRE_PUSH, 1000, 3, 0, 2, 0.9, 0, 1);
 	roundtrip(PS_WIRE_PULL, 1000, 1, 0, 2, 0, 1, 0);
+	/* an empty range with a worker: its 8-byte first key fits the bound */
+	roundtrip(PS_WIRE_PULL, 0, 1, 0, 1, 0, 1, 0);
+	roundtrip(PS_WIRE_PUSH, 0, 1, 0, 1, 0, 1, 0);
 
 	len = ps_wire_encode(buf, PS_WIRE_PUSH, 5, 2, &worker, 9, keys, 0, vals, 0);
 	mutate(buf, len, "push of 5 keys of dim 2, dense values");

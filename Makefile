@@ -49,15 +49,16 @@ ps.control: ps_ext.control
 # libpq; not part of ps.so.
 CLIENT_VERSION = 0.5
 CLIENT_OBJS = src/client/ps_client.o src/client/ps_client_task.o src/client/ps_keymirror.o \
-	src/client/ps_keyorder.o \
+	src/client/ps_keyorder.o src/client/ps_client_filter.o \
 	src/common/ps_wire.o src/common/ps_keys.o
 CLIENT_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -fPIC -Wall -Wextra \
 	-Isrc/client -Isrc/common -I$(includedir)
 
 all: src/client/libps-client.so src/client/ps-client.pc
 
-CLIENT_HEADERS = src/client/ps_client.h src/client/ps_client_int.h \
-	src/client/ps_keymirror.h src/client/ps_keyorder.h src/common/ps_wire.h \
+CLIENT_HEADERS = src/client/ps_client.h src/client/ps_client_int.h src/client/ps_client_alloc.h \
+	src/client/ps_keymirror.h src/client/ps_keyorder.h src/client/ps_client_filter.h \
+	src/common/ps_wire.h \
 	src/common/ps_keys.h
 
 src/client/ps_client.o: src/client/ps_client.c $(CLIENT_HEADERS)
@@ -69,11 +70,16 @@ src/client/ps_client_task.o: src/client/ps_client_task.c $(CLIENT_HEADERS)
 src/client/ps_keymirror.o: src/client/ps_keymirror.c src/client/ps_keymirror.h
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
-src/client/ps_keyorder.o: src/client/ps_keyorder.c src/client/ps_keyorder.h src/common/ps_keys.h
+src/client/ps_keyorder.o: src/client/ps_keyorder.c src/client/ps_keyorder.h \
+		src/client/ps_client_alloc.h src/common/ps_keys.h
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+src/client/ps_client_filter.o: src/client/ps_client_filter.c src/client/ps_client_filter.h \
+		src/client/ps_client_alloc.h
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
 src/client/libps-client.so: $(CLIENT_OBJS)
-	$(CC) -shared -Wl,-soname,libps-client.so.1 -o $@ $(CLIENT_OBJS) -L$(libdir) -lpq
+	$(CC) -shared -Wl,-soname,libps-client.so.1 -o $@ $(CLIENT_OBJS) -L$(libdir) -lpq -lm
 
 src/client/ps-client.pc: src/client/ps-client.pc.in
 	sed -e 's|@libdir@|$(libdir)|g' -e 's|@includedir@|$(includedir)|g' \
@@ -92,6 +98,6 @@ uninstall-client:
 	rm -f '$(DESTDIR)$(libdir)/libps-client.so.1' '$(DESTDIR)$(libdir)/libps-client.so' \
 		'$(DESTDIR)$(includedir)/ps_client.h' '$(DESTDIR)$(libdir)/pkgconfig/ps-client.pc'
 
-EXTRA_CLEAN += src/client/ps_client.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/libps-client.so src/client/ps-client.pc
+EXTRA_CLEAN += src/client/ps_client.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/libps-client.so src/client/ps-client.pc
 
 .PHONY: install-client uninstall-client

@@ -37,20 +37,14 @@
 
 #include <libpq-fe.h>
 
+#include "ps_client_alloc.h"
 #include "ps_client_int.h"
 #include "ps_wire.h"
 
 void *
 ps_client_xmalloc(size_t size)
 {
-	void	   *p = malloc(size ? size : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "ps_client: out of memory (%zu bytes)\n", size);
-		abort();
-	}
-	return p;
+	return ps_client_malloc(size);
 }
 
 static void *
@@ -405,6 +399,7 @@ ps_client_close(PsClient *c)
 	mirror_clear(&c->mirror);
 	free(c->mirror.buckets);
 	key_orders_free(&c->orders);
+	filters_free(&c->filters);
 	for (i = 0; i < c->nfailures; i++)
 		free(c->failures[i].message);
 	free(c->failures);

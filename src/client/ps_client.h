@@ -46,6 +46,14 @@ typedef struct PsTaskOptions
 	int64_t		clock;			/* the worker's clock for this task */
 	const int64_t *after;		/* timestamps this task executes after: */
 	int			nafter;			/* it fails, unsent, if one of them failed */
+
+	/*
+	 * Push filters for this push of listed keys (0: the client's, see
+	 * ps_client_set_filters; negative: off for this push).
+	 */
+	float		significance;	/* keep a key back until |its sum| > this */
+	float		skip_below;		/* keys whose values are all below this, */
+	float		skip_prob;		/* sent with this probability, scaled up */
 } PsTaskOptions;
 
 /* Connect (a libpq conninfo string); NULL on failure, *err then says why
@@ -82,6 +90,34 @@ extern int64_t ps_client_pull_range(PsClient *c, const char *table,
  * the server's error (or the library's) the first time it is waited for.
  */
 extern int	ps_client_wait(PsClient *c, int64_t ts);
+
+/*
+ * Push filters (the paper's section 3.6) for every push of listed keys of
+ * this client, unless a push's options say otherwise; 0 turns one off.
+ * significance: significantly-modified: a key's values are kept back, and
+ * added to its later pushes, until one of the sums passes this in absolute
+ * value; ps_client_flush sends what is kept back.  skip_below, skip_prob:
+ * random skip: a key whose values are all smaller than skip_below is sent
+ * with probability skip_prob (0 < skip_prob <= 1), its values divided by
+ * it, so that the expected update is unchanged; seed: its random numbers
+ * (0: a fixed default).  Returns -1 for values out of range.
+ */
+extern int	ps_client_set_filters(PsClient *c, float significance,
+								  float skip_below, float skip_prob,
+								  uint64_t seed);
+
+/*
+ * Push what significantly-modified kept back for table (dim from opt, and
+ * worker and clock); returns the task's timestamp, 0 if nothing was kept
+ * back, or -1.
+ */
+extern int64_t ps_client_flush(PsClient *c, const char *table,
+							   const PsTaskOptions *opt);
+
+/* Keys the filters did not send (kept back, skipped), and about the bytes. */
+extern void ps_client_filter_stats(PsClient *c, uint64_t *keys_held,
+								   uint64_t *keys_skipped,
+								   uint64_t *bytes_saved);
 
 /* Tasks sent and not yet finished. */
 extern int	ps_client_in_flight(PsClient *c);

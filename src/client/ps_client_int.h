@@ -17,6 +17,7 @@
 
 #include <libpq-fe.h>
 
+#include "ps_client_filter.h"
 #include "ps_keymirror.h"
 #include "ps_keyorder.h"
 #include "ps_keys.h"
@@ -75,6 +76,10 @@ struct PsClient
 	bool		broken;			/* the connection is lost */
 	Mirror		mirror;
 	KeyOrders	orders;			/* the order of recent key lists */
+	PushFilters filters;		/* their state and counters */
+	float		significance;	/* the client's filters (0: off) */
+	float		skip_below;
+	float		skip_prob;
 	uint64_t	key_bytes_saved;	/* by sending cached lists' hashes */
 	uint64_t	cache_misses;
 };

@@ -97,19 +97,115 @@ ascending(const int64_t *keys, size_t n)
 	return true;
 }
 
+/* The filter setting of a push: its own (negative: off), else the client's. */
+static float
+setting(float own, float client)
+{
+	return own < 0 ? 0 : own > 0 ? own : client;
+}
+
+static bool
+filters_on(PsClient *c, const PsTaskOptions *opt)
+{
+	return setting(opt ? opt->significance : 0, c->significance) > 0 ||
+		(setting(opt ? opt->skip_below : 0, c->skip_below) > 0 &&
+		 setting(opt ? opt->skip_prob : 0, c->skip_prob) > 0);
+}
+
+/* Run the push filters over m distinct keys; returns how many to send. */
+static uint32_t
+apply_filters(PsClient *c, const char *table, const PsTaskOptions *opt,
+			  int64_t *keys, float *vals, uint32_t m, int dim)
+{
+	float		sig = setting(opt ? opt->significance : 0, c->significance);
+	float		below = setting(opt ? opt->skip_below : 0, c->skip_below);
+	float		prob = setting(opt ? opt->skip_prob : 0, c->skip_prob);
+
+	if (sig > 0)
+		m = (uint32_t) filter_significant(&c->filters, filter_table_id(table),
+										  keys, vals, m, dim, sig);
+	if (below > 0 && prob > 0 && prob < 1)
+		m = (uint32_t) filter_random_skip(&c->filters, keys, vals, m, dim,
+										  below, prob);
+	return m;
+}
+
+/* Encode and send a push of m sorted distinct keys (NULL: a range). */
+static int64_t
+send_push(PsClient *c, const char *table, const int64_t *keys, int64_t first,
+		  uint32_t m, int dim, const float *vals, const PsTaskOptions *opt)
+{
+	Task		t;
+	int32_t		worker = opt ? opt->worker : 0;
+	uint8_t    *msg = ps_client_xmalloc(ps_wire_bound(m, dim, true, true));
+	size_t		len = ps_wire_encode(msg, PS_WIRE_PUSH, m, dim,
+									 worker ? &worker : NULL, opt ? opt->clock : 0,
+									 keys, first, vals, true);
+	int64_t		ts;
+
+	memset(&t, 0, sizeof(t));
+	t.pull = false;
+	ts = ps_client_send_task(c, table, msg, len, &t, worker ? &worker : NULL,
+							 opt ? opt->clock : 0, vals);
+	free(msg);
+	return ts;
+}
+
+int
+ps_client_set_filters(PsClient *c, float significance, float skip_below,
+					  float skip_prob, uint64_t seed)
+{
+	if (!(significance >= 0) || !(skip_below >= 0) || !(skip_prob >= 0) || skip_prob > 1)
+	{
+		ps_client_set_error(c, "22023", "ps_client: filter settings must be >= 0, and skip_prob at most 1");
+		return -1;
+	}
+	c->significance = significance;
+	c->skip_below = skip_below;
+	c->skip_prob = skip_prob;
+	c->filters.rng = seed;
+	return 0;
+}
+
+int64_t
+ps_client_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
+{
+	int			dim = opt && opt->dim > 0 ? opt->dim : 1;
+	int64_t    *keys;
+	float	   *vals;
+	size_t		m;
+	int64_t		ts;
+
+	if (table == NULL)
+	{
+		ps_client_set_error(c, "22004", "ps_client: the table is NULL");
+		return -1;
+	}
+	m = filter_take_remainders(&c->filters, filter_table_id(table), dim, &keys, &vals);
+	ts = m == 0 ? 0 : send_push(c, table, keys, 0, (uint32_t) m, dim, vals, opt);
+	free(keys);
+	free(vals);
+	return ts;
+}
+
+void
+ps_client_filter_stats(PsClient *c, uint64_t *keys_held, uint64_t *keys_skipped,
+					   uint64_t *bytes_saved)
+{
+	*keys_held = c->filters.keys_held;
+	*keys_skipped = c->filters.keys_skipped;
+	*bytes_saved = c->filters.bytes_saved;
+}
+
 /* A push of keys (range: of first .. first + n - 1). */
 static int64_t
 push(PsClient *c, const char *table, bool range, const int64_t *keys,
 	 int64_t first, size_t n, const float *vals, const PsTaskOptions *opt)
 {
-	Task		t;
 	int			dim;
-	int32_t		worker = opt ? opt->worker : 0;
 	int64_t    *ukeys = (int64_t *) keys;
 	float	   *uvals = (float *) vals;
 	uint32_t	m = (uint32_t) n;
-	uint8_t    *msg;
-	size_t		len;
 	int64_t		ts;
 
 	if (!task_prelude(c, table, n, opt, &dim))
@@ -135,16 +231,25 @@ push(PsClient *c, const char *table, bool range, const int64_t *keys,
 			for (d = 0; d < dim; d++)
 				uvals[(size_t) o->slot[i] * dim + d] += vals[i * dim + d];
 	}
-	msg = ps_client_xmalloc(ps_wire_bound(m, dim, true, true));
-	len = ps_wire_encode(msg, PS_WIRE_PUSH, m, dim, worker ? &worker : NULL,
-						 opt ? opt->clock : 0, range ? NULL : ukeys, first, uvals, true);
-	memset(&t, 0, sizeof(t));
-	t.pull = false;
-	ts = ps_client_send_task(c, table, msg, len, &t, worker ? &worker : NULL,
-				   opt ? opt->clock : 0, uvals);
+	if (!range && m > 0 && filters_on(c, opt))
+	{
+		/* the filters compact keys and values: on copies of their own */
+		int64_t    *fk = ps_client_xmalloc(sizeof(int64_t) * m);
+		float	   *fv = ps_client_xmalloc(sizeof(float) * (size_t) m * dim);
+
+		memcpy(fk, ukeys, sizeof(int64_t) * m);
+		memcpy(fv, uvals, sizeof(float) * (size_t) m * dim);
+		if (uvals != vals)
+			free(uvals);
+		m = apply_filters(c, table, opt, fk, fv, m, dim);
+		ts = send_push(c, table, fk, 0, m, dim, fv, opt);
+		free(fk);
+		free(fv);
+		return ts;
+	}
+	ts = send_push(c, table, range ? NULL : ukeys, first, m, dim, uvals, opt);
 	if (uvals != vals)
 		free(uvals);
-	free(msg);
 	return ts;
 }
 

@@ -16,26 +16,14 @@
  */
 #include "ps_keyorder.h"
 
-#include <stdio.h>
+#include "ps_client_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "ps_keys.h"
 
-static void *
-xmalloc(size_t size)
-{
-	void	   *p = malloc(size ? size : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "ps_client: out of memory (%zu bytes)\n", size);
-		abort();
-	}
-	return p;
-}
-
-static const PsKeysAlloc keys_malloc = {xmalloc, free};
+static const PsKeysAlloc keys_malloc = {ps_client_malloc, free};
 
 static size_t
 order_size(const KeyOrder *o)
@@ -86,9 +74,9 @@ key_order(KeyOrders *ko, const int64_t *keys, size_t n)
 
 	memset(&o, 0, sizeof(o));
 	o.n = n;
-	perm = xmalloc(sizeof(int32_t) * n);
-	sorted = xmalloc(sizeof(int64_t) * n);
-	o.slot = xmalloc(sizeof(int32_t) * n);
+	perm = ps_client_malloc(sizeof(int32_t) * n);
+	sorted = ps_client_malloc(sizeof(int64_t) * n);
+	o.slot = ps_client_malloc(sizeof(int32_t) * n);
 	ps_sort_keys(&keys_malloc, keys, (int) n, sorted, perm);
 	for (i = 0; i < n; i++)
 	{
@@ -98,7 +86,7 @@ key_order(KeyOrders *ko, const int64_t *keys, size_t n)
 	}
 	free(perm);
 	o.ukeys = o.own_ukeys = sorted;
-	o.raw = xmalloc(sizeof(int64_t) * n);
+	o.raw = ps_client_malloc(sizeof(int64_t) * n);
 	memcpy(o.raw, keys, sizeof(int64_t) * n);
 
 	if (order_size(&o) > PS_CLIENT_ORDER_BYTES)

@@ -253,6 +253,79 @@ main(int argc, char **argv)
 		PQfinish(admin);
 	}
 
+	/*
+	 * Push filters, on table cl_f.  Significantly-modified keeps a key's
+	 * values back until their sum passes the threshold, then sends the
+	 * sum; ps_client_flush sends what is kept back.
+	 */
+	{
+		int64_t		fk[2] = {10, 11};
+		float		ones[2] = {1, 1},
+					got2[2];
+		PsTaskOptions o = {0};
+		uint64_t	held,
+					skipped,
+					fsaved;
+
+		o.significance = 2.5f;
+		ok = 1;
+		for (i = 1; i <= 3; i++)
+		{
+			t = ps_client_push(c, "cl_f", fk, 2, ones, &o);
+			t2 = ps_client_pull(c, "cl_f", fk, 2, got2, NULL);
+			ok &= ps_client_wait(c, t2) == 0 && ps_client_wait(c, t) == 0;
+			ok &= got2[0] == (i < 3 ? 0 : 3) && got2[1] == (i < 3 ? 0 : 3);
+		}
+		check(ok, "significantly-modified: sums of 1 and 2 kept back, 3 (> 2.5) sent", c);
+		t = ps_client_push(c, "cl_f", fk, 1, ones, &o);
+		t2 = ps_client_flush(c, "cl_f", NULL);
+		t = ps_client_pull(c, "cl_f", fk, 2, got2, NULL);
+		check(t2 > 0 && ps_client_wait(c, t) == 0 && got2[0] == 4 && got2[1] == 3,
+			  "ps_client_flush sends what was kept back", c);
+		check(ps_client_flush(c, "cl_f", NULL) == 0, "and then there is nothing to flush", c);
+		ps_client_filter_stats(c, &held, &skipped, &fsaved);
+		check(held == 5 && skipped == 0 && fsaved == 5 * 6,
+			  "it counts the 5 keys it held back, 6 bytes each", c);
+	}
+
+	/*
+	 * Random skip, for the whole client: keys with values below 100 go
+	 * with probability 1/2, doubled.  Every key ends up 0 or 2, about half
+	 * of each, and the skipped keys are counted exactly.
+	 */
+	{
+		static int64_t rk[1000];
+		static float rv[1000],
+					rg[1000];
+		uint64_t	held,
+					skipped0,
+					skipped,
+					fsaved;
+		int			twos = 0;
+
+		for (i = 0; i < 1000; i++)
+		{
+			rk[i] = 1000 + i;
+			rv[i] = 1;
+		}
+		ps_client_filter_stats(c, &held, &skipped0, &fsaved);
+		check(ps_client_set_filters(c, 0, 100, 0.5f, 42) == 0, "filters set for the client", c);
+		check(ps_client_set_filters(c, 0, 100, 1.5f, 42) == -1, "a probability above 1 is refused", c);
+		t = ps_client_push(c, "cl_f", rk, 1000, rv, NULL);
+		ps_client_set_filters(c, 0, 0, 0, 0);
+		t2 = ps_client_pull(c, "cl_f", rk, 1000, rg, NULL);
+		ok = ps_client_wait(c, t2) == 0 && ps_client_wait(c, t) == 0;
+		for (i = 0; i < 1000; i++)
+		{
+			ok &= rg[i] == 0 || rg[i] == 2;
+			twos += rg[i] == 2;
+		}
+		ps_client_filter_stats(c, &held, &skipped, &fsaved);
+		printf("# random skip sent %d of 1000 keys\n", twos);
+		check(ok && twos > 400 && twos < 600 && skipped - skipped0 == (uint64_t) (1000 - twos),
+			  "random skip: each key 0 or 2, about half sent, the skipped ones counted", c);
+	}
+
 	/* errors are the failing task's only */
 	{
 		int64_t		k[2] = {1, 2};

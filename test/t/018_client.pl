@@ -18,6 +18,9 @@
 #   - Key caching: a key list sent again goes as its hash; when the
 #     server's cache is turned off behind the library's back, its lists
 #     miss and the library sends the keys again by itself, values exact.
+#   - Push filters: significantly-modified keeps sums back until they pass
+#     the threshold (and ps_client_flush sends the rest); random skip sends
+#     a fraction of small keys, scaled up; both count what they saved.
 #   - The library runs no SQL through the caller's search_path.
 use strict;
 use warnings;
@@ -54,6 +57,7 @@ $node->safe_psql(
 CREATE EXTENSION ps;
 CREATE TABLE cl_w (key bigint, val real) USING ps;
 CREATE TABLE cl_v (key bigint, val real[] CHECK (cardinality(val) = 3)) USING ps;
+CREATE TABLE cl_f (key bigint, val real) USING ps;
 SELECT ps_join('cl_w');
 });
 

@@ -14,6 +14,7 @@
 #include "ps_client.h"
 #include "ps_client_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,8 +65,11 @@ task_prelude(PsClient *c, const char *table, size_t n, const PsTaskOptions *opt,
 		}
 		if (ps_client_wait(c, dep) != 0)
 		{
+			char		why[1024];
+
+			snprintf(why, sizeof(why), "%s", ps_client_error(c));
 			ps_client_set_error(c, "2D000", "ps_client: task %lld this task executes after failed: %s",
-					  (long long) dep, c->error);
+								(long long) dep, why);
 			return false;
 		}
 	}

@@ -28,7 +28,7 @@ PG_CPPFLAGS = -Isrc/server -Isrc/common $(OPENBLAS_CFLAGS)
 # -Wextra, less -Wunused-parameter: the access method's callbacks have fixed
 # signatures, and PostgreSQL's own headers trip it too.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
-SHLIB_LINK = -lopenblas
+SHLIB_LINK = -lopenblas -lzstd
 
 # No LLVM bitcode: Debian's PGXS would need clang for it, and nothing here
 # benefits from JIT inlining.
@@ -78,8 +78,9 @@ src/client/ps_client_filter.o: src/client/ps_client_filter.c src/client/ps_clien
 		src/client/ps_client_alloc.h
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
-src/client/libps-client.so: $(CLIENT_OBJS)
-	$(CC) -shared -Wl,-soname,libps-client.so.1 -o $@ $(CLIENT_OBJS) -L$(libdir) -lpq -lm
+src/client/libps-client.so: $(CLIENT_OBJS) src/client/libps-client.map
+	$(CC) -shared -Wl,-soname,libps-client.so.1 -Wl,--version-script=src/client/libps-client.map \
+		-o $@ $(CLIENT_OBJS) -L$(libdir) -lpq -lzstd -lm
 
 src/client/ps-client.pc: src/client/ps-client.pc.in
 	sed -e 's|@libdir@|$(libdir)|g' -e 's|@includedir@|$(includedir)|g' \

@@ -93,6 +93,20 @@ SELECT ps_pull_msg('msg_w', msg('5053 01 02 0a00 0000 03000000 00000000 00000000
 SELECT ps_pull_msg('msg_w', msg('5053 01 02 1800 0000 03000000 00000000 04000000 02 04 a702'));
 
 --
+-- Compressed values (flag 2000): the byte length of a zstd frame, then the
+-- frame, which must decompress to exactly count * dim floats.  (A frame
+-- of three 1.0s, stored raw as zstd does for so few bytes.)
+--
+SELECT ps_push_msg('msg_w', msg('5053 01 01 2000 0000 03000000 01000000 04000000 02 04 a702 15000000 28b52ffd200c6100000000803f0000803f0000803f')) > 0 AS pushed;
+SELECT ps_pull('msg_w', '{1,5,300}');
+-- a frame of two floats for three keys, bytes that are no frame, and
+-- sparse values said to be compressed
+SELECT ps_push_msg('msg_w', msg('5053 01 01 2000 0000 03000000 01000000 04000000 02 04 a702 11000000 28b52ffd20084100000000803f0000803f'));
+SELECT ps_push_msg('msg_w', msg('5053 01 01 2000 0000 03000000 01000000 04000000 02 04 a702 04000000 deadbeef'));
+SELECT ps_push_msg('msg_w', msg('5053 01 01 2400 0000 03000000 01000000 04000000 02 04 a702 00000000'));
+SELECT ps_pull('msg_w', '{1,5,300}') AS unchanged;
+
+--
 -- Bad messages: each refused with its reason, and nothing changes
 --
 SELECT ps_pull('msg_w', '{1,5,300}') AS before;

@@ -16,11 +16,11 @@ as_postgres() {
 	as_root runuser -u postgres -- "$@"
 }
 
-# Packages: PostgreSQL 15 server and headers, libpq, OpenBLAS, the TAP
+# Packages: PostgreSQL 15 server and headers, libpq, OpenBLAS, zstd, the TAP
 # test modules, and a compiler.
 install_packages() {
 	local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15
-				libpq-dev libopenblas-dev libipc-run-perl pkg-config make gcc gdb
+				libpq-dev libopenblas-dev libzstd-dev libipc-run-perl pkg-config make gcc gdb
 				"$@")
 	local missing=()
 	for p in "${pkgs[@]}"; do

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+#include <zstd.h>
 
 #include "ps_client_alloc.h"
 #include "ps_client_int.h"
@@ -60,6 +61,31 @@ xrealloc(void *p, size_t size)
 }
 
 const PsKeysAlloc ps_client_keys_malloc = {ps_client_xmalloc, free};
+
+/* zstd at level 1, as the server (ps_sql_msg.c) */
+static size_t
+zstd_bound(size_t n)
+{
+	return ZSTD_compressBound(n);
+}
+
+static size_t
+zstd_compress(void *dst, size_t cap, const void *src, size_t n)
+{
+	size_t		r = ZSTD_compress(dst, cap, src, n, 1);
+
+	return ZSTD_isError(r) ? 0 : r;
+}
+
+static size_t
+zstd_decompress(void *dst, size_t n, const void *src, size_t len)
+{
+	size_t		r = ZSTD_decompress(dst, n, src, len);
+
+	return ZSTD_isError(r) ? (size_t) -1 : r;
+}
+
+static const PsWireCodec zstd_codec = {zstd_bound, zstd_compress, zstd_decompress};
 
 static void resend_head(PsClient *c);
 
@@ -324,6 +350,7 @@ ps_client_connect(const char *conninfo, char **err)
 	if (c == NULL)
 		abort();
 	c->next_ts = 1;
+	ps_wire_set_codec(&zstd_codec);
 	c->conn = PQconnectdb(conninfo ? conninfo : "");
 	if (PQstatus(c->conn) != CONNECTION_OK)
 	{
@@ -530,6 +557,32 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 			mirror_put(&c->mirror, t->key_hash, count);
 	}
 send:
+	if (c->compress && t->pull)
+	{
+		/* ask for the answer compressed */
+		msg[4] |= PS_WIRE_COMPRESSED;
+		if (t->full)
+			t->full[4] |= PS_WIRE_COMPRESSED;
+		if (cached)
+			cached[4] |= PS_WIRE_COMPRESSED;
+	}
+	else if (c->compress)
+	{
+		/* the values compressed, if that is smaller */
+		uint8_t    *packed = ps_client_xmalloc(send_len + 64);
+		size_t		plen = ps_wire_compress(send, send_len, packed, send_len + 64);
+
+		if (plen > 0)
+		{
+			c->compressed_saved += send_len - plen;
+			free(cached);
+			cached = packed;
+			send = packed;
+			send_len = plen;
+		}
+		else
+			free(packed);
+	}
 	if (!send_query(c, t->pull, table, send, send_len))
 	{
 		free(cached);
@@ -584,6 +637,12 @@ int
 ps_client_in_flight(PsClient *c)
 {
 	return (int) c->qlen;
+}
+
+void
+ps_client_set_compression(PsClient *c, int on)
+{
+	c->compress = on != 0;
 }
 
 void

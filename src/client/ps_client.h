@@ -119,6 +119,14 @@ extern void ps_client_filter_stats(PsClient *c, uint64_t *keys_held,
 								   uint64_t *keys_skipped,
 								   uint64_t *bytes_saved);
 
+/*
+ * Compression (zstd, level 1) of the values of this client's pushes, when
+ * that makes the message smaller, and of the server's answers to its
+ * pulls; off by default (on loopback it costs more than it saves: README,
+ * "Compression: which codec").
+ */
+extern void ps_client_set_compression(PsClient *c, int on);
+
 /* Tasks sent and not yet finished. */
 extern int	ps_client_in_flight(PsClient *c);
 

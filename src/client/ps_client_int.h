@@ -77,6 +77,8 @@ struct PsClient
 	Mirror		mirror;
 	KeyOrders	orders;			/* the order of recent key lists */
 	PushFilters filters;		/* their state and counters */
+	bool		compress;		/* values compressed with zstd */
+	uint64_t	compressed_saved;	/* bytes that saved, in pushes sent */
 	float		significance;	/* the client's filters (0: off) */
 	float		skip_below;
 	float		skip_prob;

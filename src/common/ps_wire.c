@@ -24,6 +24,15 @@
 #define MAX_VALUES 0x7FFFFFFF	/* count * dim fits an int */
 #define OFFSET(m, p) ((size_t) ((p) - (m)->base))
 
+static const PsWireCodec *codec = NULL;	/* for PS_WIRE_COMPRESSED */
+
+/* The compressor PS_WIRE_COMPRESSED uses (NULL: such values are refused). */
+void
+ps_wire_set_codec(const PsWireCodec *c)
+{
+	codec = c;
+}
+
 /* float32s are copied whole where the host is little-endian, as the wire */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define HOST_IS_WIRE_ORDER 1
@@ -179,6 +188,8 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 		return fail(err, "a values message has no worker and no keys", 4);
 	if (m->kind == PS_WIRE_PULL && (m->flags & PS_WIRE_SPARSE))
 		return fail(err, "a pull carries no values", 4);
+	if ((m->flags & PS_WIRE_COMPRESSED) && (m->flags & PS_WIRE_SPARSE))
+		return fail(err, "sparse values are not compressed", 4);
 	if ((m->flags & (PS_WIRE_CACHE | PS_WIRE_CACHED)) &&
 		(m->kind == PS_WIRE_VALUES || (m->flags & PS_WIRE_RANGE) ||
 		 (m->flags & (PS_WIRE_CACHE | PS_WIRE_CACHED)) == (PS_WIRE_CACHE | PS_WIRE_CACHED)))
@@ -256,6 +267,17 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 		m->values = buf + off;
 		off += (size_t) m->nnz * 4;
 	}
+	else if (want_values && (m->flags & PS_WIRE_COMPRESSED))
+	{
+		if (len - off < 4)
+			return fail(err, "the length of the compressed values is cut short", off);
+		m->values_len = get_u32(buf + off);
+		off += 4;
+		if (m->values_len > len - off)
+			return fail(err, "the compressed values run past the end of the message", off - 4);
+		m->values = buf + off;
+		off += m->values_len;
+	}
 	else if (want_values)
 	{
 		if (nvals * 4 > len - off)
@@ -317,6 +339,20 @@ ps_wire_decode_values(const PsWireMsg *m, float *vals, PsWireError *err)
 	size_t		n = (size_t) m->count * m->dim,
 				i;
 
+	if (m->flags & PS_WIRE_COMPRESSED)
+	{
+		/* into exactly the room count * dim asks for, no more */
+		if (codec == NULL)
+			return fail(err, "compressed values, and no codec to read them", OFFSET(m, m->values));
+		if (n == 0 ? m->values_len != 0 :
+			codec->decompress(vals, n * 4, m->values, m->values_len) != n * 4)
+			return fail(err, "the compressed values do not decompress to count * dim floats",
+						OFFSET(m, m->values));
+		if (!HOST_IS_WIRE_ORDER)
+			for (i = 0; i < n; i++)
+				vals[i] = get_f32((const uint8_t *) &vals[i]);
+		return true;
+	}
 	if (!(m->flags & PS_WIRE_SPARSE))
 	{
 		if (HOST_IS_WIRE_ORDER && n > 0)
@@ -541,4 +577,34 @@ ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count, uint32_t dim,
 	put_u64(out + PS_WIRE_HEADER_SIZE + (worker ? 12 : 0), key_hash);
 	put_u16(out + 4, (uint16_t) ((get_u16(out + 4) & ~PS_WIRE_RANGE) | PS_WIRE_CACHED));
 	return len;
+}
+
+/*
+ * The message msg[0 .. len - 1] (a push or values, dense values) with its
+ * values compressed, written into out (cap bytes); returns its length, or
+ * 0 if it is not smaller, or there is no codec or nothing to compress.
+ */
+size_t
+ps_wire_compress(const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
+{
+	PsWireMsg	m;
+	PsWireError err;
+	size_t		head,
+				clen,
+				n;
+
+	if (codec == NULL || !ps_wire_parse(msg, len, &m, &err) ||
+		m.kind == PS_WIRE_PULL || (m.flags & (PS_WIRE_SPARSE | PS_WIRE_COMPRESSED)))
+		return 0;
+	n = (size_t) m.count * m.dim * 4;
+	head = (size_t) (m.values - msg);
+	if (n == 0 || cap < head + 4 + 1)
+		return 0;
+	clen = codec->compress(out + head + 4, cap - head - 4, m.values, n);
+	if (clen == 0 || head + 4 + clen >= len)
+		return 0;
+	memcpy(out, msg, head);
+	put_u16(out + 4, (uint16_t) (m.flags | PS_WIRE_COMPRESSED));
+	put_u32(out + head, (uint32_t) clen);
+	return head + 4 + clen;
 }

@@ -20,7 +20,9 @@
  *	 values	  push and values: count * dim float32, or (PS_WIRE_SPARSE)
  *			  the number of nonzero ones (uint32), their positions in the
  *			  count * dim vector as varint gaps (position - previous - 1,
- *			  the first from -1), and their float32 values
+ *			  the first from -1), and their float32 values, or
+ *			  (PS_WIRE_COMPRESSED) the byte length (uint32) of the dense
+ *			  float32s compressed with zstd, and those bytes
  *
  * Nothing follows the last section.  A varint is LEB128 (7 bits a byte,
  * low first), at most 10 bytes.  The parser checks every field and every
@@ -53,7 +55,22 @@
 #define PS_WIRE_SPARSE 0x0004	/* values as (position, value) pairs */
 #define PS_WIRE_CACHE 0x0008	/* the server is to remember the keys listed */
 #define PS_WIRE_CACHED 0x0010	/* keys: the hash of a list it remembers */
-#define PS_WIRE_KNOWN_FLAGS 0x001F
+#define PS_WIRE_COMPRESSED 0x0020	/* push, values: the dense values are
+									 * compressed; pull: compress the answer */
+#define PS_WIRE_KNOWN_FLAGS 0x003F
+
+/*
+ * The compressor of PS_WIRE_COMPRESSED (zstd), which the program provides:
+ * src/common links nothing but the C library.  compress returns the
+ * compressed length, 0 if it does not fit cap; decompress returns the
+ * bytes it wrote into dst (of exactly n), or (size_t) -1.
+ */
+typedef struct PsWireCodec
+{
+	size_t		(*bound) (size_t n);
+	size_t		(*compress) (void *dst, size_t cap, const void *src, size_t n);
+	size_t		(*decompress) (void *dst, size_t n, const void *src, size_t len);
+} PsWireCodec;
 
 /* A message as parsed: the header's fields and where each section is. */
 typedef struct PsWireMsg
@@ -72,7 +89,8 @@ typedef struct PsWireMsg
 	uint32_t	nnz;			/* PS_WIRE_SPARSE: nonzero values */
 	const uint8_t *positions;	/* their position gaps (varints) */
 	size_t		positions_len;
-	const uint8_t *values;		/* float32s: count * dim, or nnz */
+	const uint8_t *values;		/* float32s: count * dim, or nnz; or */
+	size_t		values_len;		/* (PS_WIRE_COMPRESSED) their compressed bytes */
 } PsWireMsg;
 
 /* Why a message was refused: a fixed reason and the byte offset of the field. */
@@ -97,6 +115,9 @@ extern size_t ps_wire_encode(uint8_t *out, int kind, uint32_t count,
 							 int64_t clock, const int64_t *keys,
 							 int64_t first, const float *vals, bool sparse);
 extern size_t ps_wire_sparse_size(const float *vals, size_t n, uint32_t *nnz);
+extern void ps_wire_set_codec(const PsWireCodec *codec);
+extern size_t ps_wire_compress(const uint8_t *msg, size_t len, uint8_t *out,
+							   size_t cap);
 extern uint64_t ps_wire_hash(const uint8_t *p, size_t len, uint32_t count);
 extern size_t ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count,
 									uint32_t dim, const int32_t *worker,

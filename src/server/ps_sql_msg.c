@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include <zstd.h>
+
 #include "access/relation.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -45,6 +47,36 @@ PG_FUNCTION_INFO_V1(ps_pull_msg);
 
 static const char *const kind_names[] = {"", "push", "pull", "values"};
 
+/*
+ * zstd at level 1 for PS_WIRE_COMPRESSED (chosen by measurement: README,
+ * "Compression: which codec").  Decompression writes into exactly the
+ * count * dim floats the request was allowed, so a small message cannot
+ * expand past ps.max_request_keys.
+ */
+static size_t
+zstd_bound(size_t n)
+{
+	return ZSTD_compressBound(n);
+}
+
+static size_t
+zstd_compress(void *dst, size_t cap, const void *src, size_t n)
+{
+	size_t		r = ZSTD_compress(dst, cap, src, n, 1);
+
+	return ZSTD_isError(r) ? 0 : r;
+}
+
+static size_t
+zstd_decompress(void *dst, size_t n, const void *src, size_t len)
+{
+	size_t		r = ZSTD_decompress(dst, n, src, len);
+
+	return ZSTD_isError(r) ? (size_t) -1 : r;
+}
+
+static const PsWireCodec zstd_codec = {zstd_bound, zstd_compress, zstd_decompress};
+
 static void
 malformed(FunctionCallInfo fcinfo, const PsWireError *err)
 {
@@ -67,6 +99,7 @@ message_arg(FunctionCallInfo fcinfo, int kind, PsWireMsg *m)
 	PsWireError err;
 
 	ps_arg_not_null(fcinfo, 1, "the message");
+	ps_wire_set_codec(&zstd_codec);
 	msg = PG_GETARG_BYTEA_PP(1);
 	if (!ps_wire_parse((const uint8 *) VARDATA_ANY(msg), VARSIZE_ANY_EXHDR(msg),
 					   m, &err))
@@ -218,5 +251,19 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 	len = ps_wire_encode((uint8 *) VARDATA(result), PS_WIRE_VALUES, m.count, dim,
 						 NULL, 0, NULL, 0, vals, true);
 	SET_VARSIZE(result, VARHDRSZ + len);
+	if (m.flags & PS_WIRE_COMPRESSED)
+	{
+		/* the answer compressed, if that is smaller */
+		Size		cap = len + 64;
+		bytea	   *packed = palloc(VARHDRSZ + cap);
+		size_t		plen = ps_wire_compress((uint8 *) VARDATA(result), len,
+											(uint8 *) VARDATA(packed), cap);
+
+		if (plen > 0)
+		{
+			SET_VARSIZE(packed, VARHDRSZ + plen);
+			result = packed;
+		}
+	}
 	PG_RETURN_BYTEA_P(result);
 }

@@ -5,7 +5,8 @@
  *	  bigint[] and real[] parameters), in the same run, on one connection
  *	  each, with the targets of issue 9.
  *
- * Cases: a 1M-key dense range push and pull (table of 1M keys); 1M random
+ * Cases: a 1M-key dense range push and pull (table of 1M keys), raw and
+ * with zstd compression (the values repeat i % 5 - 2); 1M random
  * keys of a 10M-key table, push and pull, new keys every call and the
  * same keys again (which the library sends as their hash, key caching);
  * a 1k-key push and pull round
@@ -24,6 +25,7 @@
 
 #include <libpq-fe.h>
 #include <ps_client.h>
+#include <zstd.h>
 
 #include "bench_util.h"
 #include "ps_wire.h"
@@ -183,6 +185,14 @@ random_case(int64_t *keys, int n, float *vals, float *out, int pull, int cached,
 	}
 }
 
+static size_t
+zstd1(void *dst, size_t cap, const void *src, size_t n)
+{
+	size_t		r = ZSTD_compress(dst, cap, src, n, 1);
+
+	return ZSTD_isError(r) ? 0 : r;
+}
+
 typedef struct Row
 {
 	const char *name;
@@ -217,6 +227,25 @@ msg_size(const int64_t *keys, int64_t first, int n, const float *vals)
 	return len;
 }
 
+/* the size of a range push of n values compressed as the library sends it */
+static size_t
+zstd_size(const int64_t *keys, int n, const float *vals)
+{
+	uint8_t    *buf = malloc(ps_wire_bound(n, 1, 1, 1));
+	size_t		len = ps_wire_encode(buf, PS_WIRE_PUSH, n, 1, NULL, 0, keys, 0, vals, true);
+	size_t		cap = len + 64;
+	uint8_t    *packed = malloc(cap);
+	size_t		plen;
+	static const PsWireCodec codec = {ZSTD_compressBound, zstd1, NULL};
+
+	/* this program's own copy of the codec (the library keeps its own) */
+	ps_wire_set_codec(&codec);
+	plen = ps_wire_compress(buf, len, packed, cap);
+	free(buf);
+	free(packed);
+	return plen ? plen : len;
+}
+
 static int
 cmp_i64(const void *a, const void *b)
 {
@@ -238,7 +267,7 @@ main(int argc, char **argv)
 	double	   *tl,
 			   *ts;
 	char	   *err = NULL;
-	Row			rows[10];
+	Row			rows[12];
 	int			nrows = 0,
 				i,
 				k;
@@ -277,37 +306,47 @@ main(int argc, char **argv)
 	for (i = 0; i < n1m; i++)
 		vals[i] = (float) (i % 5) - 2;
 
-	/* 1M dense range push and pull */
-	for (k = -1; k < reps; k++)
+	/* 1M dense range push and pull, raw and compressed (values i % 5 - 2) */
+	for (k = 0; k < 2; k++)
 	{
-		double		t0 = now_ms();
-		int64_t		t = ps_client_push_range(client, "bench_r", 0, n1m, vals, NULL);
+		int			r;
 
-		if (t < 0 || ps_client_wait(client, t) != 0)
-			die("range push");
-		if (k >= 0)
-			tl[k] = now_ms() - t0;
-		t0 = sql_range(n1m, vals, &bytes);
-		if (k >= 0)
-			ts[k] = t0;
-	}
-	rows[nrows++] = (Row) {"push 1M-key dense range", n1m, 1, median(tl, reps), median(ts, reps),
-	msg_size(NULL, 0, n1m, vals), bytes};
-	for (k = -1; k < reps; k++)
-	{
-		double		t0 = now_ms();
-		int64_t		t = ps_client_pull_range(client, "bench_r", 0, n1m, out, NULL);
+		ps_client_set_compression(client, k);
+		for (r = -1; r < reps; r++)
+		{
+			double		t0 = now_ms();
+			int64_t		t = ps_client_push_range(client, "bench_r", 0, n1m, vals, NULL);
 
-		if (t < 0 || ps_client_wait(client, t) != 0)
-			die("range pull");
-		if (k >= 0)
-			tl[k] = now_ms() - t0;
-		t0 = sql_range(n1m, NULL, &bytes);
-		if (k >= 0)
-			ts[k] = t0;
+			if (t < 0 || ps_client_wait(client, t) != 0)
+				die("range push");
+			if (r >= 0)
+				tl[r] = now_ms() - t0;
+			t0 = sql_range(n1m, vals, &bytes);
+			if (r >= 0)
+				ts[r] = t0;
+		}
+		rows[nrows++] = (Row) {k ? "push 1M-key dense range, zstd" : "push 1M-key dense range",
+			n1m, 1, median(tl, reps), median(ts, reps),
+		k ? zstd_size(NULL, n1m, vals) : msg_size(NULL, 0, n1m, vals), bytes};
+		for (r = -1; r < reps; r++)
+		{
+			double		t0 = now_ms();
+			int64_t		t = ps_client_pull_range(client, "bench_r", 0, n1m, out, NULL);
+
+			if (t < 0 || ps_client_wait(client, t) != 0)
+				die("range pull");
+			if (r >= 0)
+				tl[r] = now_ms() - t0;
+			t0 = sql_range(n1m, NULL, &bytes);
+			if (r >= 0)
+				ts[r] = t0;
+		}
+		rows[nrows++] = (Row) {k ? "pull 1M-key dense range, zstd" : "pull 1M-key dense range",
+			n1m, 1, median(tl, reps), median(ts, reps),
+		/* the request (24 bytes) and the answer (a range push's size less its 8-byte first key) */
+		24 + (k ? zstd_size(NULL, n1m, out) - 8 : 16 + (size_t) n1m * 4), bytes};
 	}
-	rows[nrows++] = (Row) {"pull 1M-key dense range", n1m, 1, median(tl, reps), median(ts, reps),
-	16 + 4 + (size_t) n1m * 4, bytes};
+	ps_client_set_compression(client, 0);
 
 	/* 1M random keys of the 10M-key table: new keys each call, then the same */
 	for (k = 0; k < 4; k++)
@@ -407,9 +446,9 @@ main(int argc, char **argv)
 		   "1k push round trip <= 200 us: %.0f us; 1k pull round trip <= 120 us: %.0f us; "
 		   "16 in flight >= 3.5e7 keys/s: push %.3g, pull %.3g\n",
 		   n1m / rows[0].lib_ms * 1000, n1m / rows[1].lib_ms * 1000,
-		   n1m / rows[3].lib_ms * 1000, n1m / rows[5].lib_ms * 1000,
-		   rows[6].lib_ms * 1000, rows[7].lib_ms * 1000,
-		   16000 / rows[8].lib_ms * 1000, 16000 / rows[9].lib_ms * 1000);
+		   n1m / rows[5].lib_ms * 1000, n1m / rows[7].lib_ms * 1000,
+		   rows[8].lib_ms * 1000, rows[9].lib_ms * 1000,
+		   16000 / rows[10].lib_ms * 1000, 16000 / rows[11].lib_ms * 1000);
 	ps_client_close(client);
 	exec("DROP TABLE bench_r, bench_c");
 	PQfinish(conn);

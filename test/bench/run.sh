@@ -30,7 +30,7 @@ done
 gcc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -o "$DIR/ps_bench_client" \
 	"$PS_ROOT/test/bench/ps_bench_client.c" "$PS_ROOT/src/common/ps_wire.c" \
 	-I"$PS_ROOT/test/bench" -I"$PS_ROOT/src/common" \
-	$(pkg-config --cflags --libs ps-client) -lpq
+	$(pkg-config --cflags --libs ps-client) -lpq -lzstd
 
 # Room for the 10M-key tables in shared buffers, and no checkpoint in the
 # middle of a measurement (each figure starts right after a CHECKPOINT).

@@ -333,6 +333,35 @@ main(int argc, char **argv)
 			  "random skip: each key 0 or 2, about half sent, the skipped ones counted", c);
 	}
 
+	/*
+	 * Compression: pushes' values and pulls' answers compressed (zstd)
+	 * give exactly what they give uncompressed.
+	 */
+	{
+		static float a[SPACE],
+					b[SPACE],
+					twos[2000];
+
+		for (i = 0; i < 2000; i++)
+			twos[i] = 2;
+		ps_client_set_compression(c, 1);
+		t = ps_client_push(c, "cl_w", keys[3], NK, vals[3], NULL);
+		t2 = ps_client_push_range(c, "cl_w", 0, 2000, twos, NULL);
+		ok = ps_client_wait(c, t) == 0 && ps_client_wait(c, t2) == 0;
+		for (j = 0; j < NK; j++)
+			expect[keys[3][j]] += vals[3][j];
+		for (i = 0; i < 2000; i++)
+			expect[i] += 2;
+		t = ps_client_pull_range(c, "cl_w", 0, SPACE, a, NULL);
+		ok &= ps_client_wait(c, t) == 0;
+		ps_client_set_compression(c, 0);
+		t = ps_client_pull_range(c, "cl_w", 0, SPACE, b, NULL);
+		ok &= ps_client_wait(c, t) == 0 && memcmp(a, b, sizeof(a)) == 0;
+		for (i = 0; i < SPACE; i++)
+			ok &= b[i] == (float) expect[i];
+		check(ok, "compression on and off: the same values, the exact sums", c);
+	}
+
 	/* errors are the failing task's only */
 	{
 		int64_t		k[2] = {1, 2};

@@ -13,7 +13,7 @@
  *
  * To run it longer than the test does (README, "Tests"):
  *	 clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/common \
- *		 test/fuzz/ps_wire_fuzz.c src/common/ps_wire.c -o /tmp/ps_wire_fuzz
+ *		 test/fuzz/ps_wire_fuzz.c src/common/ps_wire.c -lzstd -o /tmp/ps_wire_fuzz
  *	 mkdir -p /tmp/corpus && /tmp/ps_wire_fuzz /tmp/corpus test/fuzz/corpus \
  *		 -max_total_time=3600
  */
@@ -22,11 +22,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "ps_wire.h"
 
 #define MAX_VALUES (1 << 16)	/* what the target allocates at most */
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* zstd, as the server and the library use it, so that frames are fuzzed too */
+static size_t
+zbound(size_t n)
+{
+	return ZSTD_compressBound(n);
+}
+
+static size_t
+zcompress(void *dst, size_t cap, const void *src, size_t n)
+{
+	size_t		r = ZSTD_compress(dst, cap, src, n, 1);
+
+	return ZSTD_isError(r) ? 0 : r;
+}
+
+static size_t
+zdecompress(void *dst, size_t n, const void *src, size_t len)
+{
+	size_t		r = ZSTD_decompress(dst, n, src, len);
+
+	return ZSTD_isError(r) ? (size_t) -1 : r;
+}
+
+static const PsWireCodec zstd_codec = {zbound, zcompress, zdecompress};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -43,6 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		len;
 	int32_t		worker;
 
+	ps_wire_set_codec(&zstd_codec);
 	if (!ps_wire_parse(data, size, &m, &err))
 	{
 		if (err.reason == NULL || err.offset > size)

@@ -33,7 +33,7 @@ $ok = IPC::Run::run(
 		'clang-14', '-g', '-O1', '-Wall', '-Wextra', '-Werror',
 		'-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all',
 		"-I$root/src/common", '-o', $bin,
-		"$root/test/fuzz/ps_wire_fuzz.c", "$root/src/common/ps_wire.c"
+		"$root/test/fuzz/ps_wire_fuzz.c", "$root/src/common/ps_wire.c", '-lzstd'
 	],
 	'>', \$out, '2>', \$err);
 ok($ok, 'the fuzz target builds with clang-14 and the sanitizers') or diag($err);

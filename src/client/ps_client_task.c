@@ -25,12 +25,29 @@
  * returns false if it cannot be.
  */
 static bool
-task_prelude(PsClient *c, const char *table, size_t n, const PsTaskOptions *opt,
-			 int *dim)
+task_prelude(PsClient *c, const char *what, const char *table, bool range,
+			 const int64_t *keys, int64_t first, size_t n, const void *vals,
+			 const PsTaskOptions *opt, int *dim)
 {
 	int			i;
 
 	*dim = opt && opt->dim > 0 ? opt->dim : 1;
+	if (!range && keys == NULL && n > 0)
+	{
+		ps_client_set_error(c, "22004", "ps_client: a %s of %zu keys without keys", what, n);
+		return false;
+	}
+	if (range && n > 0 && (n - 1 > (uint64_t) INT64_MAX ||
+						   first > INT64_MAX - (int64_t) (n - 1)))
+	{
+		ps_client_set_error(c, "22003", "ps_client: the range runs past the largest bigint");
+		return false;
+	}
+	if (n > 0 && vals == NULL)
+	{
+		ps_client_set_error(c, "22004", "ps_client: a %s of %zu keys without a values array", what, n);
+		return false;
+	}
 	if (c->broken)
 	{
 		ps_client_set_error(c, "08006", "ps_client: the connection is lost");
@@ -72,19 +89,6 @@ task_prelude(PsClient *c, const char *table, size_t n, const PsTaskOptions *opt,
 								(long long) dep, why);
 			return false;
 		}
-	}
-	return true;
-}
-
-/* Does the range first .. first + n - 1 end at the largest bigint or before? */
-static bool
-range_fits(PsClient *c, int64_t first, size_t n)
-{
-	if (n > 0 && (n - 1 > (uint64_t) INT64_MAX ||
-				  first > INT64_MAX - (int64_t) (n - 1)))
-	{
-		ps_client_set_error(c, "22003", "ps_client: the range runs past the largest bigint");
-		return false;
 	}
 	return true;
 }
@@ -212,13 +216,8 @@ push(PsClient *c, const char *table, bool range, const int64_t *keys,
 	uint32_t	m = (uint32_t) n;
 	int64_t		ts;
 
-	if (!task_prelude(c, table, n, opt, &dim))
+	if (!task_prelude(c, "push", table, range, keys, first, n, vals, opt, &dim))
 		return -1;
-	if (n > 0 && vals == NULL)
-	{
-		ps_client_set_error(c, "22004", "ps_client: a push of %zu keys without values", n);
-		return -1;
-	}
 	if (!range && n > 0 && !ascending(keys, n))
 	{
 		/* the distinct keys ascending, and each one's values summed in request order */
@@ -261,11 +260,6 @@ int64_t
 ps_client_push(PsClient *c, const char *table, const int64_t *keys, size_t n,
 			   const float *vals, const PsTaskOptions *opt)
 {
-	if (keys == NULL && n > 0)
-	{
-		ps_client_set_error(c, "22004", "ps_client: a push of %zu keys without keys", n);
-		return -1;
-	}
 	return push(c, table, false, keys, 0, n, vals, opt);
 }
 
@@ -273,8 +267,6 @@ int64_t
 ps_client_push_range(PsClient *c, const char *table, int64_t first, size_t n,
 					 const float *vals, const PsTaskOptions *opt)
 {
-	if (!range_fits(c, first, n))
-		return -1;
 	return push(c, table, true, NULL, first, n, vals, opt);
 }
 
@@ -292,13 +284,8 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 	size_t		len;
 	int64_t		ts;
 
-	if (!task_prelude(c, table, n, opt, &dim))
+	if (!task_prelude(c, "pull", table, range, keys, first, n, vals, opt, &dim))
 		return -1;
-	if (n > 0 && vals == NULL)
-	{
-		ps_client_set_error(c, "22004", "ps_client: a pull of %zu keys into no array", n);
-		return -1;
-	}
 	memset(&t, 0, sizeof(t));
 	if (!range && n > 0 && !ascending(keys, n))
 	{
@@ -329,11 +316,6 @@ int64_t
 ps_client_pull(PsClient *c, const char *table, const int64_t *keys, size_t n,
 			   float *vals, const PsTaskOptions *opt)
 {
-	if (keys == NULL && n > 0)
-	{
-		ps_client_set_error(c, "22004", "ps_client: a pull of %zu keys without keys", n);
-		return -1;
-	}
 	return pull(c, table, false, keys, 0, n, vals, opt);
 }
 
@@ -341,8 +323,6 @@ int64_t
 ps_client_pull_range(PsClient *c, const char *table, int64_t first, size_t n,
 					 float *vals, const PsTaskOptions *opt)
 {
-	if (!range_fits(c, first, n))
-		return -1;
 	return pull(c, table, true, NULL, first, n, vals, opt);
 }
 

@@ -176,6 +176,7 @@ ps_push_msg(PG_FUNCTION_ARGS)
 
 	message_arg(fcinfo, PS_WIRE_PUSH, &m);
 	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
+	/* the count bounds the keys' allocation; the table's dim is checked below */
 	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
 	keys = message_keys(fcinfo, &m);
 	rel = ps_open_table(fcinfo, ACL_UPDATE, RowExclusiveLock);
@@ -222,6 +223,7 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 
 	message_arg(fcinfo, PS_WIRE_PULL, &m);
 	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
+	/* the count bounds the keys' allocation; with the table's dim again below */
 	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
 	keys = message_keys(fcinfo, &m);
 	rel = ps_open_table_for(fcinfo, ACL_SELECT, has_worker, AccessShareLock);

@@ -107,6 +107,59 @@ SELECT ps_push_msg('msg_w', msg('5053 01 01 2400 0000 03000000 01000000 04000000
 SELECT ps_pull('msg_w', '{1,5,300}') AS unchanged;
 
 --
+-- Exactly-once pushes (flag 4000): after the worker section, the client's
+-- id and the push's sequence number (uint64 each, not 0).  The table
+-- records, in the same WAL as the values, each client's last push and how
+-- far it got; a push that is no later than that record is not applied
+-- again.  Flag 8000 marks a push sent again after a lost connection.
+--
+CREATE TABLE msg_once (key bigint, val real) USING ps;
+-- client 0x11, push 1: applied
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 03000000 01000000 1100000000000000 0100000000000000 04000000 02 04 a702 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT ps_pull('msg_once', '{1,5,300}');
+-- push 1 sent again: not applied again
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 03000000 01000000 1100000000000000 0100000000000000 04000000 02 04 a702 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT ps_pull('msg_once', '{1,5,300}');
+-- push 2 is applied; push 1 once more, older than the record, is not
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 03000000 01000000 1100000000000000 0200000000000000 04000000 02 04 a702 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 03000000 01000000 1100000000000000 0100000000000000 04000000 02 04 a702 0000803f 00000040 00004040')) > 0 AS pushed;
+SELECT ps_pull('msg_once', '{1,5,300}');
+-- another client (0x22) is counted on its own: its push 1 is applied
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 2200000000000000 0100000000000000 01000000 02 0000803f')) > 0 AS pushed;
+SELECT ps_pull('msg_once', '{1}');
+-- A push sent again that the table has no record of, and that is not its
+-- client's first: whether it was applied cannot be told (PS002).
+\set VERBOSITY sqlstate
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 3300000000000000 0500000000000000 01000000 02 0000803f'));
+\set VERBOSITY default
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 3300000000000000 0500000000000000 01000000 02 0000803f'));
+-- A push cut off part way is resumed where it stopped.  Key 90000 holds
+-- 3e38 (e6b1617f), so a range push of 3e38 to keys 1 .. 100000 overflows
+-- there, after the keys below it are written; once key 90000 is set back
+-- to 0, the push sent again writes only the keys it had not: had it
+-- written the first ones again, they would overflow.
+CREATE TABLE msg_part (key bigint, val real) USING ps;
+SELECT ps_push('msg_part', '{90000}', '{3e38}') > 0 AS pushed;
+\set range_push '''5053 01 01 4200 0000 a0860100 01000000 4400000000000000 0100000000000000 0100000000000000'' || repeat(''e6b1617f'', 100000)'
+SELECT ps_push_msg('msg_part', msg(:range_push)) > 0 AS pushed;
+SELECT count(*) FILTER (WHERE v = 3e38::real) AS written, count(*) FILTER (WHERE v = 0) AS not_written
+  FROM unnest(ps_pull_range('msg_part', 1, 100001)) v;
+SELECT ps_push('msg_part', '{90000}', '{-3e38}') > 0 AS pushed;
+SELECT ps_push_msg('msg_part', msg(replace(:range_push, '4200', 'c200'))) > 0 AS pushed;
+SELECT count(*) FILTER (WHERE v = 3e38::real) AS written, count(*) AS keys
+  FROM unnest(ps_pull_range('msg_part', 1, 100001)) v;
+-- and sent a third time, it is complete: nothing changes
+SELECT ps_push_msg('msg_part', msg(replace(:range_push, '4200', 'c200'))) > 0 AS pushed;
+SELECT count(*) FILTER (WHERE v = 3e38::real) AS written FROM unnest(ps_pull_range('msg_part', 1, 100001)) v;
+-- Refused: client 0, seq 0, a pull with an id, a resent push without one
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 0000000000000000 0100000000000000 01000000 02 0000803f'));
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 1100000000000000 0000000000000000 01000000 02 0000803f'));
+SELECT ps_pull_msg('msg_once', msg('5053 01 02 4000 0000 01000000 00000000 1100000000000000 0100000000000000 01000000 02'));
+SELECT ps_push_msg('msg_once', msg('5053 01 01 8000 0000 01000000 01000000 01000000 02 0000803f'));
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 1100000000000000 01000000'));
+SELECT ps_pull('msg_once', '{1,5,300}') AS unchanged;
+
+--
 -- Bad messages: each refused with its reason, and nothing changes
 --
 SELECT ps_pull('msg_w', '{1,5,300}') AS before;
@@ -160,5 +213,5 @@ SELECT ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 01000000 00000000 01000000
 RESET ROLE;
 SELECT ps_pull('msg_w', '{1}') AS unchanged;
 DROP ROLE msg_reader;
-DROP TABLE msg_w, msg_v, msg_heap;
+DROP TABLE msg_w, msg_v, msg_heap, msg_once, msg_part;
 DROP FUNCTION msg(text);

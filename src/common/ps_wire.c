@@ -186,6 +186,10 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 	want_values = m->kind != PS_WIRE_PULL;
 	if (m->kind == PS_WIRE_VALUES && (m->flags & (PS_WIRE_WORKER | PS_WIRE_RANGE)))
 		return fail(err, "a values message has no worker and no keys", 4);
+	if ((m->flags & (PS_WIRE_ONCE | PS_WIRE_RESENT)) && m->kind != PS_WIRE_PUSH)
+		return fail(err, "only a push carries an exactly-once id", 4);
+	if ((m->flags & PS_WIRE_RESENT) && !(m->flags & PS_WIRE_ONCE))
+		return fail(err, "a resent push carries its exactly-once id", 4);
 	if (m->kind == PS_WIRE_PULL && (m->flags & PS_WIRE_SPARSE))
 		return fail(err, "a pull carries no values", 4);
 	if ((m->flags & PS_WIRE_COMPRESSED) && (m->flags & PS_WIRE_SPARSE))
@@ -207,6 +211,18 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 		m->worker = (int32_t) get_u32(buf + off);
 		m->clock = (int64_t) get_u64(buf + off + 4);
 		off += 12;
+	}
+	if (m->flags & PS_WIRE_ONCE)
+	{
+		if (len - off < PS_WIRE_ONCE_SIZE)
+			return fail(err, "the once section is cut short", off);
+		m->once_client = get_u64(buf + off);
+		m->once_seq = get_u64(buf + off + 8);
+		if (m->once_client == 0)
+			return fail(err, "the exactly-once client id is 0", off);
+		if (m->once_seq == 0)
+			return fail(err, "the exactly-once sequence number is 0", off + 8);
+		off += PS_WIRE_ONCE_SIZE;
 	}
 	if (want_keys && (m->flags & PS_WIRE_RANGE))
 	{
@@ -574,9 +590,38 @@ ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count, uint32_t dim,
 	size_t		len = ps_wire_encode(out, kind, count, dim, worker, clock, NULL,
 									 0, vals, sparse);
 
-	put_u64(out + PS_WIRE_HEADER_SIZE + (worker ? 12 : 0), key_hash);
+	put_u64(out + ps_wire_once_offset(out), key_hash);
 	put_u16(out + 4, (uint16_t) ((get_u16(out + 4) & ~PS_WIRE_RANGE) | PS_WIRE_CACHED));
 	return len;
+}
+
+/*
+ * Where a message's once section goes (and, without one, its keys begin):
+ * after the header and the worker section.
+ */
+size_t
+ps_wire_once_offset(const uint8_t *msg)
+{
+	return PS_WIRE_HEADER_SIZE + ((get_u16(msg + 4) & PS_WIRE_WORKER) ? 12 : 0);
+}
+
+/*
+ * Give a push an exactly-once id.  out + PS_WIRE_ONCE_SIZE holds a push
+ * of len bytes without one (encoded there, so that nothing but its header
+ * and worker section moves); the push with the once section is written
+ * at out.  Returns its length.
+ */
+size_t
+ps_wire_insert_once(uint8_t *out, size_t len, uint64_t client, uint64_t seq)
+{
+	const uint8_t *in = out + PS_WIRE_ONCE_SIZE;
+	size_t		at = ps_wire_once_offset(in);
+
+	memmove(out, in, at);
+	put_u64(out + at, client);
+	put_u64(out + at + 8, seq);
+	put_u16(out + 4, (uint16_t) (get_u16(out + 4) | PS_WIRE_ONCE));
+	return len + PS_WIRE_ONCE_SIZE;
 }
 
 /*

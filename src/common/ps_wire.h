@@ -11,6 +11,11 @@
  *			  (uint16), reserved (uint16, 0), count (uint32: keys), dim
  *			  (uint32: values per key; 0 in a pull: the table's)
  *	 worker	  (PS_WIRE_WORKER) worker int32, clock int64
+ *	 once	  (PS_WIRE_ONCE, pushes only) client uint64, seq uint64, both
+ *			  nonzero: the push's exactly-once id, a client's own random
+ *			  id and its count of pushes to the table (1, 2, ...); with
+ *			  PS_WIRE_RESENT the push was sent before, on a connection
+ *			  that was lost
  *	 keys	  push and pull: (PS_WIRE_RANGE) first int64: the keys first ..
  *			  first + count - 1; or (PS_WIRE_CACHED) the hash (uint64) of
  *			  a key list sent before with PS_WIRE_CACHE; or the byte
@@ -57,7 +62,11 @@
 #define PS_WIRE_CACHED 0x0010	/* keys: the hash of a list it remembers */
 #define PS_WIRE_COMPRESSED 0x0020	/* push, values: the dense values are
 									 * compressed; pull: compress the answer */
-#define PS_WIRE_KNOWN_FLAGS 0x003F
+#define PS_WIRE_ONCE 0x0040	/* a once section follows the worker's */
+#define PS_WIRE_RESENT 0x0080	/* with PS_WIRE_ONCE: a push sent again */
+#define PS_WIRE_KNOWN_FLAGS 0x00FF
+
+#define PS_WIRE_ONCE_SIZE 16	/* bytes of the once section */
 
 /*
  * The compressor of PS_WIRE_COMPRESSED (zstd), which the program provides:
@@ -82,6 +91,8 @@ typedef struct PsWireMsg
 	uint32_t	dim;			/* values per key */
 	int32_t		worker;			/* PS_WIRE_WORKER */
 	int64_t		clock;
+	uint64_t	once_client;	/* PS_WIRE_ONCE */
+	uint64_t	once_seq;
 	int64_t		first;			/* PS_WIRE_RANGE: the first key */
 	const uint8_t *keys;		/* else: the key varints */
 	size_t		keys_len;
@@ -118,6 +129,9 @@ extern size_t ps_wire_sparse_size(const float *vals, size_t n, uint32_t *nnz);
 extern void ps_wire_set_codec(const PsWireCodec *codec);
 extern size_t ps_wire_compress(const uint8_t *msg, size_t len, uint8_t *out,
 							   size_t cap);
+extern size_t ps_wire_insert_once(uint8_t *out, size_t len, uint64_t client,
+								  uint64_t seq);
+extern size_t ps_wire_once_offset(const uint8_t *msg);
 extern uint64_t ps_wire_hash(const uint8_t *p, size_t len, uint32_t count);
 extern size_t ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count,
 									uint32_t dim, const int32_t *worker,

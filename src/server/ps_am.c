@@ -340,6 +340,8 @@ ps_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	w.dim = dim;
 	w.kkt = false;
 	w.written = NULL;
+	w.once = NULL;
+	w.nonce = 0;
 	newdir = ps_dir_get(NewTable, true, dim, ps_config_width(OldTable, cfg, dim));
 	w.mode = (newdir->width == oldwidth) ? PS_WRITE_RECORDS : PS_WRITE_SET;
 	page = palloc(BLCKSZ);

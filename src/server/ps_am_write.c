@@ -167,6 +167,8 @@ insert_rewrite(Relation rel, Oid srcid, const int64 *keys, const float4 *vals,
 	w.dim = dim;
 	w.kkt = false;
 	w.written = NULL;
+	w.once = NULL;
+	w.nonce = 0;
 	w.mode = PS_WRITE_SET;
 	if (ps_is_ps_relation(src) && ps_has_storage(src))
 	{
@@ -235,6 +237,8 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		w.dim = dim;
 		w.kkt = false;
 		w.written = NULL;
+		w.once = NULL;
+		w.nonce = 0;
 		w.ts = ps_state_next_ts(rel, &flush_lsn);
 		ps_mark_request(rel);
 		ps_store_write(rel, dir, ukeys, uvals, n, &w);

@@ -349,6 +349,36 @@ aggregate_ranges(PsGroup *g, int dim, const int *start, const int *end,
 }
 
 /*
+ * The pushes of a group with exactly-once ids, and their slices' first
+ * and last keys: the write records how far each got (ps_once.c).  Groups
+ * with such pushes are not split across appliers (ps_sched.c), so a slice
+ * is the whole push.
+ */
+static PsOnceMark *
+once_marks(PsGroup *g, const int *start, const int *end, int *nmarks)
+{
+	PsOnceMark *marks = NULL;
+	int			t;
+
+	*nmarks = 0;
+	for (t = 0; t < g->ntasks; t++)
+	{
+		PsTaskHeader *h = g->tasks[t];
+
+		if (h->once_client == 0 || start[t] >= end[t])
+			continue;
+		if (marks == NULL)
+			marks = palloc(sizeof(PsOnceMark) * g->ntasks);
+		marks[*nmarks].client = h->once_client;
+		marks[*nmarks].seq = h->once_seq;
+		marks[*nmarks].first = TaskKey(h, start[t]);
+		marks[*nmarks].last = TaskKey(h, end[t] - 1);
+		(*nmarks)++;
+	}
+	return marks;
+}
+
+/*
  * Write the part of a group: the slices start[t] .. end[t] - 1 of its
  * pushes (total keys, from live pushes; one of them if live is 1).
  */
@@ -373,6 +403,7 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 	w.ts = 0;
 	for (t = 0; t < g->ntasks; t++)
 		w.ts = Max(w.ts, g->tasks[t]->ts);
+	w.once = once_marks(g, start, end, &w.nonce);
 	if (live == 1 && !first->kkt)
 	{
 		/*

@@ -528,3 +528,118 @@ ps_leaf_check(Page page, char **why)
 	}
 	return true;
 }
+
+/* End of the exactly-once area of a metapage, as an offset in the page. */
+static Size
+once_area_end(void)
+{
+	return MAXALIGN(SizeOfPageHeaderData) + PS_ONCE_AREA_OFFSET +
+		offsetof(PsOnceArea, entries) + sizeof(PsOnceEntry) * PS_ONCE_CAPACITY;
+}
+
+/* Does the metapage have its exactly-once area? */
+bool
+ps_once_area_valid(Page meta)
+{
+	return ((PageHeader) meta)->pd_lower >= once_area_end();
+}
+
+/* The entry of client in the metapage's area, or -1. */
+int
+ps_once_find(Page meta, uint64 client)
+{
+	PsOnceArea *a;
+	int			i;
+
+	if (!ps_once_area_valid(meta))
+		return -1;
+	a = PsPageGetOnce(meta);
+	for (i = 0; i < PS_ONCE_CAPACITY; i++)
+		if (a->entries[i].client == client)
+			return i;
+	return -1;
+}
+
+/*
+ * Plan the change that gives each of the n clients of want its entry:
+ * the client's own, else a free one, else the least recently written one
+ * (an eviction).  Writes the change (PsOnceChange, then n PsOnceSlot) to
+ * out and returns its length; the page is not changed.  The clients of
+ * want are distinct.
+ */
+Size
+ps_once_plan(Page meta, const PsOnceEntry *want, int n, char *out)
+{
+	PsOnceChange *ch = (PsOnceChange *) out;
+	PsOnceSlot *slots = (PsOnceSlot *) (out + sizeof(PsOnceChange));
+	bool		valid = ps_once_area_valid(meta);
+	PsOnceArea *a = PsPageGetOnce(meta);
+	int			i,
+				j;
+
+	ch->init = !valid;
+	ch->nentries = (uint16) n;
+	ch->nused = valid ? a->nused : 0;
+	ch->evictions = valid ? a->evictions : 0;
+	for (i = 0; i < n; i++)
+	{
+		int			slot = valid ? ps_once_find(meta, want[i].client) : -1;
+
+		if (slot < 0)
+		{
+			if (ch->nused < (uint32) PS_ONCE_CAPACITY)
+				slot = ch->nused++;
+			else
+			{
+				/* the least recent entry not already given out in this change */
+				uint64		oldest = PG_UINT64_MAX;
+
+				for (j = 0; j < PS_ONCE_CAPACITY; j++)
+				{
+					bool		taken = false;
+					int			k;
+
+					for (k = 0; k < i; k++)
+						taken |= slots[k].slot == (uint32) j;
+					if (!taken && a->entries[j].stamp <= oldest)
+					{
+						oldest = a->entries[j].stamp;
+						slot = j;
+					}
+				}
+				ch->evictions++;
+			}
+		}
+		slots[i].slot = (uint32) slot;
+		slots[i].pad = 0;
+		slots[i].entry = want[i];
+	}
+	return sizeof(PsOnceChange) + sizeof(PsOnceSlot) * n;
+}
+
+/* Make a planned change (ps_once_plan): during normal running and redo. */
+void
+ps_once_change(Page meta, const char *data, Size len)
+{
+	PsOnceChange ch;
+	PsOnceArea *a = PsPageGetOnce(meta);
+	int			i;
+
+	memcpy(&ch, data, sizeof(ch));
+	Assert(len == sizeof(PsOnceChange) + sizeof(PsOnceSlot) * ch.nentries);
+	if (ch.init)
+	{
+		memset(a, 0, once_area_end() - MAXALIGN(SizeOfPageHeaderData) - PS_ONCE_AREA_OFFSET);
+		((PageHeader) meta)->pd_lower = once_area_end();
+	}
+	a->nused = ch.nused;
+	a->evictions = ch.evictions;
+	for (i = 0; i < ch.nentries; i++)
+	{
+		PsOnceSlot	s;
+
+		memcpy(&s, data + sizeof(PsOnceChange) + sizeof(PsOnceSlot) * i, sizeof(s));
+		if (s.slot < (uint32) PS_ONCE_CAPACITY)
+			a->entries[s.slot] = s.entry;
+	}
+}

@@ -107,6 +107,59 @@ typedef struct PsMetaData
 
 #define PsPageGetMeta(page) ((PsMetaData *) PsPagePayload(page))
 
+/*
+ * Exactly-once records, in the metapage after PsMetaData: for each client
+ * that pushed with an exactly-once id, its last push there (seq) and how
+ * far that push got: complete, or every key of it below next_key written.
+ * They change in the WAL records that write the values, so that a record
+ * and the values it speaks of survive a crash together.  The area exists
+ * once pd_lower covers it (the first such push creates it); a metapage
+ * without it has no records.
+ */
+typedef struct PsOnceEntry
+{
+	uint64		client;			/* 0: a free entry */
+	uint64		seq;
+	int64		next_key;		/* if not complete: keys below are written */
+	uint32		complete;
+	uint32		pad;
+	uint64		stamp;			/* task timestamp of its last write */
+} PsOnceEntry;
+
+typedef struct PsOnceArea
+{
+	uint64		evictions;		/* entries taken over by other clients */
+	uint32		nused;
+	uint32		pad;
+	PsOnceEntry entries[FLEXIBLE_ARRAY_MEMBER];
+} PsOnceArea;
+
+#define PS_ONCE_AREA_OFFSET MAXALIGN(sizeof(PsMetaData))
+#define PS_ONCE_CAPACITY \
+	((int) ((PS_PAGE_PAYLOAD - PS_ONCE_AREA_OFFSET - offsetof(PsOnceArea, entries)) / \
+			sizeof(PsOnceEntry)))
+#define PsPageGetOnce(page) \
+	((PsOnceArea *) (PsPagePayload(page) + PS_ONCE_AREA_OFFSET))
+
+/*
+ * A change of the area, as WAL carries it and as it is made: the area's
+ * header after the change, then nentries (slot, entry) after-images.
+ */
+typedef struct PsOnceChange
+{
+	uint16		init;			/* create the area first */
+	uint16		nentries;
+	uint32		nused;
+	uint64		evictions;
+} PsOnceChange;
+
+typedef struct PsOnceSlot
+{
+	uint32		slot;
+	uint32		pad;
+	PsOnceEntry entry;
+} PsOnceSlot;
+
 /* One directory entry: the leaf whose interval starts at lo. */
 typedef struct PsDirEntry
 {
@@ -172,5 +225,10 @@ extern void ps_leaf_set(Page page, const int64 *keys, int nkeys,
 extern void ps_leaf_truncate(Page page, int64 splitkey);
 extern void ps_leaf_copy_from(Page dst, Page src, int from);
 extern bool ps_leaf_check(Page page, char **why);
+
+extern bool ps_once_area_valid(Page meta);
+extern int	ps_once_find(Page meta, uint64 client);
+extern Size ps_once_plan(Page meta, const PsOnceEntry *want, int n, char *out);
+extern void ps_once_change(Page meta, const char *data, Size len);
 
 #endif							/* PS_PAGE_H */

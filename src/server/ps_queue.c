@@ -268,12 +268,93 @@ abandon_slot(PsSlot *slot)
 	return outcome;
 }
 
-/* A backend that exits while its push is in flight lets the slot go. */
+/*
+ * A backend that exits while its push is in flight lets the slot go, and
+ * then its claim on a client: the push is done with by then (applied,
+ * failed, or passed over).
+ */
 static void
 backend_exit(int code, Datum arg)
 {
 	if (ps_queue != NULL && MyBackendId != InvalidBackendId)
+	{
 		(void) abandon_slot(my_slot());
+		ps_queue_release_client();
+	}
+}
+
+static void
+register_exit_callback(void)
+{
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(backend_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+}
+
+/*
+ * Claim the pushes of an exactly-once client to rel for this backend:
+ * wait while another backend holds them.  A client whose connection was
+ * lost sends its pushes again on a new one, while its old backend may
+ * still run what it had received, or have a push queued or being
+ * applied; so that a push is not applied by both, and the records of
+ * ps_once.c change in one backend's order, only the holder of the claim
+ * reads and writes the client's records.  An old backend that was
+ * terminated holds it until its push is done with (backend_exit).
+ */
+void
+ps_queue_claim_client(Relation rel, uint64 client)
+{
+	PsSlot	   *slot;
+	Oid			relid = RelationGetRelid(rel);
+
+	if (ps_queue == NULL || MyBackendId == InvalidBackendId)
+		return;
+	register_exit_callback();
+	slot = my_slot();
+	for (;;)
+	{
+		bool		held = false;
+		int			i;
+
+		LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+		for (i = 0; i < MaxBackends && !held; i++)
+		{
+			PsSlot	   *s = &ps_queue->slots[i];
+
+			held = s != slot && s->once_client == client &&
+				s->once_dbid == MyDatabaseId && s->once_relid == relid;
+		}
+		if (!held)
+		{
+			slot->once_client = client;
+			slot->once_dbid = MyDatabaseId;
+			slot->once_relid = relid;
+		}
+		LWLockRelease(ps_queue_lock);
+		if (!held)
+			break;
+		ConditionVariableTimedSleep(&ps_queue->done_cv, 100, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}
+
+/* Let go of the claim of ps_queue_claim_client, if this backend has one. */
+void
+ps_queue_release_client(void)
+{
+	PsSlot	   *slot;
+
+	if (ps_queue == NULL || MyBackendId == InvalidBackendId)
+		return;
+	slot = my_slot();
+	if (slot->once_client == 0)
+		return;
+	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+	slot->once_client = 0;
+	LWLockRelease(ps_queue_lock);
+	ConditionVariableBroadcast(&ps_queue->done_cv);
 }
 
 /*
@@ -344,6 +425,8 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 	h->nkeys = n;
 	h->range = (keys == NULL);
 	h->first = first;
+	h->once_client = w->nonce > 0 ? w->once[0].client : 0;
+	h->once_seq = w->nonce > 0 ? w->once[0].seq : 0;
 	if (keys != NULL)
 		memcpy(TaskKeys(h), keys, sizeof(int64) * n);
 	memcpy(TaskVals(h), vals, sizeof(float4) * w->dim * n);
@@ -535,11 +618,7 @@ ps_queue_push(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 		return false;
 
 	slot = my_slot();
-	if (!exit_callback_registered)
-	{
-		before_shmem_exit(backend_exit, (Datum) 0);
-		exit_callback_registered = true;
-	}
+	register_exit_callback();
 	wait_slot_idle(slot);
 
 	/*

@@ -21,6 +21,8 @@ extern bool ps_queue_push(Relation rel, PsDir *dir, const int64 *keys,
 						  int64 first, const float4 *vals, int n,
 						  const PsWrite *w, int32 worker, int64 clock);
 extern void ps_queue_direct_done(bool applied, int nkeys);
+extern void ps_queue_claim_client(Relation rel, uint64 client);
+extern void ps_queue_release_client(void);
 extern void ps_queue_wait_ts(Relation rel, uint64 ts);
 
 /* pid of the scheduler, and its counters (ps_scheduler()) */

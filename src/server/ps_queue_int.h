@@ -58,6 +58,10 @@ typedef struct PsSlot
 	int32		applier;		/* of an APPLYING push: who took it */
 	int32		split;			/* ... and the split its group is, or -1 */
 	PsError		error;			/* of a FAILED push */
+	/* the exactly-once client whose pushes to a table it holds, 0: none */
+	uint64		once_client;
+	Oid			once_dbid;
+	Oid			once_relid;
 } PsSlot;
 
 /*
@@ -181,6 +185,8 @@ typedef struct PsTaskHeader
 	int32		nkeys;
 	bool		range;			/* keys first .. first + nkeys - 1, not stored */
 	int64		first;
+	uint64		once_client;	/* exactly-once id, 0: none */
+	uint64		once_seq;
 } PsTaskHeader;
 
 /*

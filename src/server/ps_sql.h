@@ -16,6 +16,8 @@
 #include "utils/acl.h"
 #include "utils/relcache.h"
 
+#include "ps_once.h"
+
 extern void ps_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
 extern Relation ps_open_table_for(FunctionCallInfo fcinfo, AclMode mode,
 								  bool worker_call, LOCKMODE lockmode);
@@ -30,7 +32,7 @@ extern void ps_sql_prepare_write(FunctionCallInfo fcinfo, Relation rel);
 extern int	ps_sql_push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals);
 extern uint64 ps_sql_push(Relation rel, const int64 *keys, int64 first,
 						  const float4 *vals, int n, int dim, bool has_worker,
-						  int32 worker, int64 clock);
+						  int32 worker, int64 clock, const PsOnceMark *once);
 extern uint64 ps_sql_empty_push(Relation rel, bool has_worker, int32 worker,
 								int64 clock);
 

@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "access/relation.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -32,6 +33,8 @@
 #include "ps_base.h"
 #include "ps_dir.h"
 #include "ps_keycache.h"
+#include "ps_once.h"
+#include "ps_queue.h"
 #include "ps_sql.h"
 #include "ps_store.h"
 #include "ps_table.h"
@@ -40,6 +43,8 @@
 
 /* a cached key list the session does not hold (class PS: ps's own) */
 #define ERRCODE_PS_KEYS_NOT_CACHED MAKE_SQLSTATE('P','S','0','0','1')
+/* a resent push the table keeps no exactly-once record of */
+#define ERRCODE_PS_ONCE_UNKNOWN MAKE_SQLSTATE('P','S','0','0','2')
 
 PG_FUNCTION_INFO_V1(ps_push_msg);
 
@@ -156,6 +161,100 @@ message_keys(FunctionCallInfo fcinfo, const PsWireMsg *m)
 }
 
 /*
+ * The first of n sorted keys (NULL: the range first ..) at or above key;
+ * only a push resumed after a lost connection asks, so a scan will do.
+ */
+static int
+first_at_or_above(const int64 *keys, int64 first, int n, int64 key)
+{
+	int			i = 0;
+
+	if (keys == NULL)
+		return key <= first ? 0 :
+			(int) Min((uint64) n, (uint64) key - (uint64) first);
+	while (i < n && keys[i] < key)
+		i++;
+	return i;
+}
+
+/*
+ * A push with an exactly-once id (client, seq), under the client's claim:
+ * what the table's record of the client says was applied of it is not
+ * applied again.  A client's pushes to a table run one after the other,
+ * so a record of a later push, or of this one complete, means this one is
+ * applied: it is made durable (its WAL may not be flushed yet, if the
+ * backend that applied it was cut off) and not applied again.  A record
+ * of this push written up to a key means the keys from there on are left.
+ * Without a record, a push is new, unless it is sent again and the
+ * client's record may have been there and is gone (a later push than its
+ * first, or a table that evicted records): then nobody can tell, and it
+ * is an error rather than a guess.
+ */
+static uint64
+push_once_claimed(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
+				  const int64 *keys, const float4 *vals, int dim)
+{
+	PsOnceEntry e;
+	PsOnceMark	mark;
+	uint64		evictions = 0;
+	XLogRecPtr	lsn = InvalidXLogRecPtr;
+	bool		found = false;
+	int			n = (int) m->count,
+				skip = 0;
+
+	if (ps_has_storage(rel))
+		found = ps_once_lookup(rel, m->once_client, &e, &evictions, &lsn);
+	if (found && m->once_seq == e.seq && !e.complete)
+		skip = first_at_or_above(keys, m->first, n, e.next_key);
+	if (found && (m->once_seq < e.seq || (m->once_seq == e.seq && (e.complete || skip == n))))
+	{
+		if (RelationNeedsWAL(rel))
+			XLogFlush(lsn);
+		ereport(DEBUG1,
+				(errmsg_internal("ps_push_msg: push " UINT64_FORMAT " of client %016llx to \"%s\" was applied before",
+								 m->once_seq, (unsigned long long) m->once_client,
+								 RelationGetRelationName(rel))));
+		return ps_table_last_ts(rel);
+	}
+	if (!found && (m->flags & PS_WIRE_RESENT) && (m->once_seq > 1 || evictions > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_PS_ONCE_UNKNOWN),
+				 errmsg("ps_push_msg: cannot tell whether push " UINT64_FORMAT " of client %016llx was applied to \"%s\"",
+						m->once_seq, (unsigned long long) m->once_client,
+						RelationGetRelationName(rel)),
+				 errdetail("The push was sent again after a lost connection, and the table keeps no record of the client: it gave its record to another client (it keeps %d), or its storage was emptied since.",
+						   PS_ONCE_CAPACITY),
+				 errhint("Check the table's values before pushing it again.")));
+	mark.client = m->once_client;
+	mark.seq = m->once_seq;
+	mark.first = keys ? keys[skip] : m->first + skip;
+	mark.last = keys ? keys[n - 1] : m->first + (n - 1);
+	return ps_sql_push(rel, keys ? keys + skip : NULL, keys ? 0 : m->first + skip,
+					   vals + (Size) skip * dim, n - skip, dim,
+					   (m->flags & PS_WIRE_WORKER) != 0, m->worker, m->clock, &mark);
+}
+
+/* A push with an exactly-once id: claim the client, push, let go. */
+static uint64
+push_once(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
+		  const int64 *keys, const float4 *vals, int dim)
+{
+	volatile uint64 ts = 0;
+
+	ps_queue_claim_client(rel, m->once_client);
+	PG_TRY();
+	{
+		ts = push_once_claimed(fcinfo, rel, m, keys, vals, dim);
+	}
+	PG_FINALLY();
+	{
+		ps_queue_release_client();
+	}
+	PG_END_TRY();
+	return ts;
+}
+
+/*
  * ps_push_msg(tbl regclass, msg bytea) returns bigint
  *
  * A push message: values for sorted keys or a range, of a worker at a
@@ -194,8 +293,11 @@ ps_push_msg(PG_FUNCTION_ARGS)
 		malformed(fcinfo, &err);
 	ps_check_finite(vals, (Size) m.count * dim, false);
 
-	ts = ps_sql_push(rel, keys, m.first, vals, (int) m.count, dim, has_worker,
-					 m.worker, m.clock);
+	if (m.flags & PS_WIRE_ONCE)
+		ts = push_once(fcinfo, rel, &m, keys, vals, dim);
+	else
+		ts = ps_sql_push(rel, keys, m.first, vals, (int) m.count, dim, has_worker,
+						 m.worker, m.clock, NULL);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }

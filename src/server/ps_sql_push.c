@@ -301,20 +301,28 @@ start_push(Relation rel, int dim, PsWrite *w, bool has_worker, int32 worker,
 	w->ts = 0;
 	w->kkt = cfg->kkt_filter;
 	w->written = NULL;
+	w->once = NULL;
+	w->nonce = 0;
 	return ps_config_storage(rel, dim, cfg);
 }
 
 /*
  * Push n sorted, distinct keys (or, keys NULL, the range first .. first +
  * n - 1) of dim values each, checked by the caller, for worker at clock
- * if has_worker.  Returns the push's task timestamp.
+ * if has_worker; once, if not NULL: the push's exactly-once id, whose
+ * record the write changes (the caller holds the client's claim).
+ * Returns the push's task timestamp.
  */
 uint64
 ps_sql_push(Relation rel, const int64 *keys, int64 first, const float4 *vals,
-			int n, int dim, bool has_worker, int32 worker, int64 clock)
+			int n, int dim, bool has_worker, int32 worker, int64 clock,
+			const PsOnceMark *once)
 {
 	PsWrite		w;
 	PsDir	   *dir = start_push(rel, dim, &w, has_worker, worker, clock);
+
+	w.once = once;
+	w.nonce = once ? 1 : 0;
 
 	return push_sorted(rel, dir, keys, first, vals, n, &w,
 					   has_worker ? worker : 0, has_worker ? clock : -1);
@@ -375,7 +383,8 @@ ps_push(PG_FUNCTION_ARGS)
 	if (uvals != vals)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
-	ts = ps_sql_push(rel, ukeys, 0, uvals, n, dim, has_worker, worker, clock);
+	ts = ps_sql_push(rel, ukeys, 0, uvals, n, dim, has_worker, worker, clock,
+					 NULL);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -430,7 +439,8 @@ ps_push_range(PG_FUNCTION_ARGS)
 	ps_sql_check_request_size(fcinfo, nkeys, dim);
 	ps_check_finite(vals, nvals, false);
 
-	ts = ps_sql_push(rel, NULL, first, vals, (int) nkeys, dim, has_worker, worker, clock);
+	ts = ps_sql_push(rel, NULL, first, vals, (int) nkeys, dim, has_worker, worker,
+					 clock, NULL);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }

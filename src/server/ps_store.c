@@ -16,6 +16,8 @@
  * one critical section, with after-images.  Leaves are locked in key order,
  * so batches of concurrent writers cannot deadlock.  A group that does not
  * fit its leaf flushes the batch, splits the leaf (ps_dir.c) and retries.
+ * A write of pushes with exactly-once ids also changes their records in
+ * each batch's record (ps_once.c), the metapage locked after the leaves.
  *
  * Layer 4 (store): pushes and pulls of sorted keys on a table's leaves,
  * with the update rule; calls the directory, pages, rules and WAL.  The
@@ -60,6 +62,7 @@ typedef struct WriteBatch
 	uint64		ts;
 	int			nblocks;
 	int			written;		/* keys of the batches flushed so far */
+	PsOnceWrite *once;			/* exactly-once records it changes, or NULL */
 	BatchBlock	blocks[PS_MAX_SET_BLOCKS];
 } WriteBatch;
 
@@ -273,15 +276,28 @@ compute_values(Relation rel, Page page, BatchBlock *blk, const float4 *in,
 }
 
 /*
- * Apply and WAL-log the batch, then release its leaves.
+ * Apply and WAL-log the batch, then release its leaves.  With pushes that
+ * have exactly-once ids, the record (XLOG_PS_SET_ONCE) also carries the
+ * metapage with their records as the batch leaves them; final: the
+ * write ends here, and the pushes are complete even if no leaf is left.
  */
 static void
-flush_batch(WriteBatch *batch)
+flush_batch(WriteBatch *batch, bool final)
 {
 	int			b;
 	bool		needs_wal = RelationNeedsWAL(batch->rel);
+	bool		once = false;
+	XLogRecPtr	recptr = InvalidXLogRecPtr;
 
-	if (batch->nblocks == 0)
+	if (batch->once)
+	{
+		BatchBlock *last = &batch->blocks[Max(batch->nblocks - 1, 0)];
+
+		once = ps_once_prepare(batch->once, batch->nblocks > 0,
+							   batch->nblocks > 0 ? last->keys[last->nkeys - 1] : 0,
+							   final);
+	}
+	if (batch->nblocks == 0 && !once)
 		return;
 
 	START_CRIT_SECTION();
@@ -299,10 +315,11 @@ flush_batch(WriteBatch *batch)
 			op->clock = batch->ts;
 		MarkBufferDirty(blk->buf);
 	}
+	if (once)
+		ps_once_apply(batch->once);
 	if (needs_wal)
 	{
 		xl_ps_set	xlrec;
-		XLogRecPtr	recptr;
 
 		xlrec.clock = batch->ts;
 		xlrec.nblocks = batch->nblocks;
@@ -313,11 +330,15 @@ flush_batch(WriteBatch *batch)
 			XLogRegisterBuffer(b, batch->blocks[b].buf, REGBUF_STANDARD);
 			XLogRegisterBufData(b, batch->blocks[b].data, batch->blocks[b].len);
 		}
-		recptr = XLogInsert(RM_PS_ID, XLOG_PS_SET);
+		if (once)
+			ps_once_register(batch->once, (uint8) batch->nblocks);
+		recptr = XLogInsert(RM_PS_ID, once ? XLOG_PS_SET_ONCE : XLOG_PS_SET);
 		for (b = 0; b < batch->nblocks; b++)
 			PageSetLSN(BufferGetPage(batch->blocks[b].buf), recptr);
 	}
 	END_CRIT_SECTION();
+	if (once)
+		ps_once_finish(batch->once, recptr);
 
 	for (b = 0; b < batch->nblocks; b++)
 	{
@@ -437,6 +458,7 @@ store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 {
 	static bool record_space_ready = false;
 	WriteBatch	batch;
+	PsOnceWrite ow;
 	int		   *slots;
 
 	Assert(w->dim == dir->dim);
@@ -447,8 +469,8 @@ store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 										(Size) PS_MAX_SET_BLOCKS * PS_KEYS_BLOCK_MAX);
 	if (!record_space_ready)
 	{
-		/* main data: header and xl_ps_set; then one chunk per block */
-		XLogEnsureRecordSpace(PS_MAX_SET_BLOCKS - 1, PS_MAX_SET_BLOCKS + 2);
+		/* main data: header and xl_ps_set; one chunk per leaf, metapage */
+		XLogEnsureRecordSpace(PS_MAX_SET_BLOCKS, PS_MAX_SET_BLOCKS + 3);
 		record_space_ready = true;
 	}
 
@@ -457,6 +479,12 @@ store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	batch.ts = w->ts;
 	batch.nblocks = 0;
 	batch.written = 0;
+	batch.once = NULL;
+	if (w->mode == PS_WRITE_PUSH && w->nonce > 0)
+	{
+		ps_once_start(&ow, rel, w->ts, w->once, w->nonce);
+		batch.once = &ow;
+	}
 
 	/*
 	 * An error (overflow, a full disk, a cancel) releases the leaves of the
@@ -490,6 +518,8 @@ store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 			}
 			pfree(chunk);
 		}
+		if (batch.once)
+			flush_batch(&batch, true);
 	}
 	PG_CATCH();
 	{
@@ -564,7 +594,7 @@ write_keys(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 			Buffer		right;
 
 			/* no leaf locks may be held across a split but this one */
-			flush_batch(batch);
+			flush_batch(batch, false);
 			split = choose_split(page, keys + i, slots + i, probe, missing);
 			right = ps_split_leaf(rel, buf, split);
 			UnlockReleaseBuffer(right);
@@ -587,10 +617,10 @@ write_keys(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		batch->nblocks++;
 		compute_values(rel, page, blk, vals + (Size) i * instride, w);
 		if (batch->nblocks == PS_MAX_SET_BLOCKS)
-			flush_batch(batch);
+			flush_batch(batch, false);
 		i += cnt;
 	}
-	flush_batch(batch);
+	flush_batch(batch, false);
 }
 
 /*

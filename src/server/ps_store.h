@@ -15,6 +15,7 @@
 #include "utils/relcache.h"
 
 #include "ps_dir.h"
+#include "ps_once.h"
 #include "ps_rule.h"
 
 typedef enum PsWriteMode
@@ -35,6 +36,8 @@ typedef struct PsWrite
 	int		   *written;		/* if set: receives how many of the keys
 								 * were written, also on error, and the
 								 * caller reports a partial write itself */
+	const PsOnceMark *once;		/* pushes with exactly-once ids in it, */
+	int			nonce;			/* whose records it changes (ps_once.c) */
 } PsWrite;
 
 extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,

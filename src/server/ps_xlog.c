@@ -246,8 +246,33 @@ redo_init(XLogReaderState *record, const char *data)
 	}
 }
 
+/*
+ * The metapage of an XLOG_PS_SET_ONCE record (block block_id).  The
+ * leaves of the record are released already: a hot-standby reader may
+ * see their values before the records, which only ps_push_msg reads, and
+ * nothing runs it on a standby.
+ */
 static void
-redo_set(XLogReaderState *record, const char *rec)
+redo_once(XLogReaderState *record, uint8 block_id)
+{
+	Buffer		buf;
+
+	if (XLogReadBufferForRedo(record, block_id, &buf) == BLK_NEEDS_REDO)
+	{
+		Page		page = BufferGetPage(buf);
+		Size		len;
+		char	   *data = XLogRecGetBlockData(record, block_id, &len);
+
+		ps_once_change(page, data, len);
+		PageSetLSN(page, record->EndRecPtr);
+		MarkBufferDirty(buf);
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+}
+
+static void
+redo_set(XLogReaderState *record, const char *rec, bool once)
 {
 	xl_ps_set	xlrec;
 	int			i;
@@ -273,6 +298,8 @@ redo_set(XLogReaderState *record, const char *rec)
 		if (BufferIsValid(buf))
 			UnlockReleaseBuffer(buf);
 	}
+	if (once)
+		redo_once(record, xlrec.nblocks);
 }
 
 /*
@@ -393,7 +420,10 @@ redo_record(XLogReaderState *record, bool legacy)
 			redo_init(record, data);
 			break;
 		case XLOG_PS_SET:
-			redo_set(record, data);
+			redo_set(record, data, false);
+			break;
+		case XLOG_PS_SET_ONCE:
+			redo_set(record, data, true);
 			break;
 		case XLOG_PS_SPLIT:
 			redo_split(record, data);
@@ -427,6 +457,8 @@ ps_identify(uint8 info)
 			return "INIT";
 		case XLOG_PS_SET:
 			return "SET";
+		case XLOG_PS_SET_ONCE:
+			return "SET_ONCE";
 		case XLOG_PS_SPLIT:
 			return "SPLIT";
 		case XLOG_PS_META:
@@ -462,12 +494,14 @@ desc_record(StringInfo buf, XLogReaderState *record, bool legacy)
 				break;
 			}
 		case XLOG_PS_SET:
+		case XLOG_PS_SET_ONCE:
 			{
 				xl_ps_set	xlrec;
 
 				memcpy(&xlrec, rec, SizeOfPsSet);
-				appendStringInfo(buf, "clock " UINT64_FORMAT ", %u leaves",
-								 xlrec.clock, xlrec.nblocks);
+				appendStringInfo(buf, "clock " UINT64_FORMAT ", %u leaves%s",
+								 xlrec.clock, xlrec.nblocks,
+								 info == XLOG_PS_SET_ONCE ? ", exactly-once records" : "");
 				break;
 			}
 		case XLOG_PS_SPLIT:

@@ -78,6 +78,14 @@ typedef struct xl_ps_header
 /* XLOG_PS_META: block 0 is the metapage, data its PsMetaData after-image. */
 #define XLOG_PS_META	0x30
 
+/*
+ * XLOG_PS_SET_ONCE: XLOG_PS_SET of pushes with exactly-once ids: blocks 0
+ * .. nblocks - 1 the leaves as there, block nblocks the metapage, its data
+ * the change of its exactly-once records (PsOnceChange, then PsOnceSlot
+ * after-images; ps_page.h).  nblocks may be 0.
+ */
+#define XLOG_PS_SET_ONCE 0x40
+
 /* The main data of each record: xl_ps_header, then the record's struct. */
 
 #define PS_MAX_SET_BLOCKS	32	/* XLR_MAX_BLOCK_ID allows 33 */

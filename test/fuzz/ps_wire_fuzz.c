@@ -9,7 +9,8 @@
  * must decode without reading or writing outside its arrays (sized, as the
  * server sizes them, from the parsed counts); and a message that decodes
  * must come out the same when encoded again and decoded again (keys,
- * values, kind, worker, clock), or the fuzzer aborts with the input.
+ * values, kind, worker, clock, exactly-once id), or the fuzzer aborts with
+ * the input.
  *
  * To run it longer than the test does (README, "Tests"):
  *	 clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/common \
@@ -95,14 +96,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* encode what was decoded, decode it again: the same message */
 	worker = m.worker;
-	again = malloc(ps_wire_bound(m.count, m.dim, true, true));
-	len = ps_wire_encode(again, m.kind, m.count, m.dim,
+	again = malloc(PS_WIRE_ONCE_SIZE + ps_wire_bound(m.count, m.dim, true, true));
+	len = ps_wire_encode(again + PS_WIRE_ONCE_SIZE, m.kind, m.count, m.dim,
 						 (m.flags & PS_WIRE_WORKER) ? &worker : NULL, m.clock,
 						 (m.flags & PS_WIRE_RANGE) ? NULL : keys, m.first, vals, true);
+	if (m.flags & PS_WIRE_ONCE)
+		len = ps_wire_insert_once(again, len, m.once_client, m.once_seq);
+	else
+		memmove(again, again + PS_WIRE_ONCE_SIZE, len);
 	if (!ps_wire_parse(again, len, &m2, &err))
 		abort();
 	if (m2.kind != m.kind || m2.count != m.count || m2.dim != m.dim ||
-		m2.worker != m.worker || m2.clock != m.clock)
+		m2.worker != m.worker || m2.clock != m.clock ||
+		m2.once_client != m.once_client || m2.once_seq != m.once_seq)
 		abort();
 	if (keys)
 	{

@@ -295,12 +295,51 @@ main(void)
 		mutate(cached, l2, "push with cached keys");
 	}
 
+	/* an exactly-once id goes after the worker section, before the keys */
+	{
+		int64_t		keys[3] = {-5, 7, 1000};
+		float		vals[3] = {1, 2, 3},
+					back[3];
+		int64_t		kback[3];
+		int32_t		worker = 4;
+		uint8_t		buf[PS_WIRE_ONCE_SIZE + 256];
+		size_t		l;
+		PsWireMsg	m;
+		PsWireError e;
+
+		l = ps_wire_encode(buf + PS_WIRE_ONCE_SIZE, PS_WIRE_PUSH, 3, 1, &worker, 12,
+						   keys, 0, vals, false);
+		l = ps_wire_insert_once(buf, l, 0xA1B2C3D4E5F60718ULL, 42);
+		check(ps_wire_parse(buf, l, &m, &e) && (m.flags & PS_WIRE_ONCE) &&
+			  m.once_client == 0xA1B2C3D4E5F60718ULL && m.once_seq == 42 &&
+			  m.worker == 4 && m.clock == 12 &&
+			  ps_wire_decode_keys(&m, kback, &e) && memcmp(kback, keys, sizeof(keys)) == 0 &&
+			  ps_wire_decode_values(&m, back, &e) && memcmp(back, vals, sizeof(vals)) == 0,
+			  "a push with an exactly-once id: id, worker, keys and values come back");
+		check(ps_wire_once_offset(buf) == PS_WIRE_HEADER_SIZE + 12,
+			  "the once section follows the worker section");
+		buf[4] |= PS_WIRE_RESENT;
+		check(ps_wire_parse(buf, l, &m, &e) && (m.flags & PS_WIRE_RESENT),
+			  "a resent push parses");
+		mutate(buf, l, "push with an exactly-once id");
+	}
+	refused("5053 01 01 4000 0000 00000000 01000000 0100000000000000 01000000",
+			"the once section is cut short", "a cut once section");
+	refused("5053 01 01 4000 0000 00000000 01000000 0000000000000000 0100000000000000 00000000",
+			"the exactly-once client id is 0", "client id 0");
+	refused("5053 01 01 4000 0000 00000000 01000000 0100000000000000 0000000000000000 00000000",
+			"the exactly-once sequence number is 0", "seq 0");
+	refused("5053 01 02 4000 0000 00000000 00000000 0100000000000000 0100000000000000 00000000",
+			"only a push carries an exactly-once id", "a pull with an id");
+	refused("5053 01 01 8000 0000 00000000 01000000 00000000",
+			"a resent push carries its exactly-once id", "resent without an id");
+
 	/* header: PS 01 kind flags(2) reserved(2) count(4) dim(4) */
 	refused("5053 01 01", "the message is shorter than its 16-byte header", "a cut header");
 	refused("5054 01 01 0000 0000 00000000 01000000", "the message does not start with \"PS\"", "bad magic");
 	refused("5053 02 01 0000 0000 00000000 01000000", "unknown wire format version", "version 2");
 	refused("5053 01 07 0000 0000 00000000 01000000", "unknown message kind", "kind 7");
-	refused("5053 01 01 4000 0000 00000000 01000000", "unknown flags", "an unknown flag");
+	refused("5053 01 01 0001 0000 00000000 01000000", "unknown flags", "an unknown flag");
 	refused("5053 01 02 0a00 0000 01000000 00000000 0000000000000000",
 			"key caching applies to listed keys of a push or pull, one way at a time", "cache flag on a range");
 	refused("5053 01 02 1800 0000 01000000 00000000 01000000 02",

@@ -1,0 +1,159 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_once.c
+ *	  Exactly-once records of a ps table: for each client that pushes with
+ *	  an exactly-once id (the client library does), its last push (seq) and
+ *	  how far that push got, so that a push sent again after a lost
+ *	  connection is not applied twice.
+ *
+ * A write of pushes with ids (one push applied by its backend, or a group
+ * an applier aggregated) changes the records in every XLOG_PS_SET_ONCE
+ * record it writes: the leaves of the batch, and the metapage with the
+ * records' after-images.  A push whose keys up to the batch's last key are
+ * all written is recorded as written up to there, and complete once the
+ * batch holds its last key (or the write ends).  Leaves are written in key
+ * order, so "every key below next_key" describes a crash between records
+ * exactly: redo brings back the values and the record of each batch
+ * together, or neither.  The metapage is locked after the batch's leaves,
+ * as a leaf split locks it after its leaf, so neither waits for the other
+ * in a cycle.  Each entry is 40 bytes; the metapage holds PS_ONCE_CAPACITY
+ * (201) of them, and beyond that the least recently written is given to
+ * the new client (counted as an eviction, which ps_push_msg takes into
+ * account).
+ *
+ * Layer 4 (store), under ps_store.c: reads and writes the metapage; must
+ * not decide what a push may write (ps_sql_msg.c does, under its claim on
+ * the client in the queue).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xloginsert.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "ps_dir.h"
+#include "ps_once.h"
+#include "ps_xlog.h"
+
+/*
+ * The record of client in rel, if there is one (the table must have
+ * storage); *evictions: entries the table gave away so far; *lsn: the
+ * metapage's LSN, which covers the record.
+ */
+bool
+ps_once_lookup(Relation rel, uint64 client, PsOnceEntry *entry,
+			   uint64 *evictions, XLogRecPtr *lsn)
+{
+	Buffer		buf = ReadBuffer(rel, PS_META_BLKNO);
+	Page		page;
+	int			slot;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	slot = ps_once_find(page, client);
+	if (slot >= 0)
+		*entry = PsPageGetOnce(page)->entries[slot];
+	*evictions = ps_once_area_valid(page) ? PsPageGetOnce(page)->evictions : 0;
+	*lsn = PageGetLSN(page);
+	UnlockReleaseBuffer(buf);
+	return slot >= 0;
+}
+
+/*
+ * Start the exactly-once side of a write at task timestamp ts, for the
+ * pushes with ids in marks (distinct clients: the queue lets one push of
+ * a client to a table be in flight at a time).
+ */
+void
+ps_once_start(PsOnceWrite *ow, Relation rel, uint64 ts,
+			  const PsOnceMark *marks, int nmarks)
+{
+	ow->rel = rel;
+	ow->ts = ts;
+	ow->marks = marks;
+	ow->nmarks = nmarks;
+	ow->complete = palloc0(sizeof(bool) * Max(nmarks, 1));
+	ow->want = palloc(sizeof(PsOnceEntry) * Max(nmarks, 1));
+	ow->data = palloc(sizeof(PsOnceChange) + sizeof(PsOnceSlot) * Max(nmarks, 1));
+	ow->len = 0;
+	ow->meta = InvalidBuffer;
+}
+
+/*
+ * Before a batch (any: it writes leaves, whose last key is batch_last;
+ * final: the write ends with it) is written: the records it changes, if
+ * any, planned against the metapage, which stays locked until
+ * ps_once_finish.  Returns whether the batch changes records.  Called
+ * with the batch's leaves locked, outside the critical section.
+ */
+bool
+ps_once_prepare(PsOnceWrite *ow, bool any, int64 batch_last, bool final)
+{
+	int			i,
+				n = 0;
+
+	for (i = 0; i < ow->nmarks; i++)
+	{
+		const PsOnceMark *m = &ow->marks[i];
+		PsOnceEntry *e;
+
+		if (ow->complete[i] || (!final && (!any || m->first > batch_last)))
+			continue;			/* recorded complete, or not begun */
+		e = &ow->want[n++];
+		memset(e, 0, sizeof(PsOnceEntry));
+		e->client = m->client;
+		e->seq = m->seq;
+		e->complete = final || m->last <= batch_last;
+		e->next_key = e->complete ? 0 : batch_last + 1;
+		e->stamp = ow->ts;
+	}
+	if (n == 0)
+		return false;
+	ow->meta = ReadBuffer(ow->rel, PS_META_BLKNO);
+	LockBuffer(ow->meta, BUFFER_LOCK_EXCLUSIVE);
+	ow->len = ps_once_plan(BufferGetPage(ow->meta), ow->want, n, ow->data);
+	return true;
+}
+
+/* In the batch's critical section: change the records as planned. */
+void
+ps_once_apply(PsOnceWrite *ow)
+{
+	ps_once_change(BufferGetPage(ow->meta), ow->data, ow->len);
+	MarkBufferDirty(ow->meta);
+}
+
+/* The metapage and its change as block block_id of the batch's record. */
+void
+ps_once_register(PsOnceWrite *ow, uint8 block_id)
+{
+	XLogRegisterBuffer(block_id, ow->meta, REGBUF_STANDARD);
+	XLogRegisterBufData(block_id, ow->data, ow->len);
+}
+
+/*
+ * After the batch's critical section (lsn: its record's, or invalid
+ * without WAL): note which pushes are recorded complete, release the
+ * metapage.
+ */
+void
+ps_once_finish(PsOnceWrite *ow, XLogRecPtr lsn)
+{
+	const PsOnceSlot *slots = (const PsOnceSlot *) (ow->data + sizeof(PsOnceChange));
+	int			nentries = ((const PsOnceChange *) ow->data)->nentries;
+	int			i,
+				j;
+
+	if (!XLogRecPtrIsInvalid(lsn))
+		PageSetLSN(BufferGetPage(ow->meta), lsn);
+	UnlockReleaseBuffer(ow->meta);
+	ow->meta = InvalidBuffer;
+	for (j = 0; j < nentries; j++)
+		if (slots[j].entry.complete)
+			for (i = 0; i < ow->nmarks; i++)
+				if (ow->marks[i].client == slots[j].entry.client)
+					ow->complete[i] = true;
+}

@@ -127,12 +127,28 @@ SELECT ps_pull('msg_once', '{1,5,300}');
 -- another client (0x22) is counted on its own: its push 1 is applied
 SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 2200000000000000 0100000000000000 01000000 02 0000803f')) > 0 AS pushed;
 SELECT ps_pull('msg_once', '{1}');
--- A push sent again that the table has no record of, and that is not its
--- client's first: whether it was applied cannot be told (PS002).
+-- A push sent again by a client the table has no record of is new there
+-- (the client's first push to it had not arrived): applied.
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 3300000000000000 0500000000000000 01000000 02 0000803f')) > 0 AS pushed;
+SELECT ps_pull('msg_once', '{1}');
+-- A table keeps the records of 201 clients; the least recently written
+-- goes to a new client.  Clients 0x0100 .. 0x01c8 (201 more) push key 2:
+-- the records of 0x11, 0x22 and 0x33 are given away.
+SELECT count(ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 '
+         || lpad(to_hex(i % 256), 2, '0') || lpad(to_hex(i / 256), 2, '0') || '000000000000'
+         || '0100000000000000 01000000 04 0000803f'))) AS pushes
+  FROM generate_series(256, 456) i;
+SELECT ps_pull('msg_once', '{2}');
+-- Now a push sent again by a client without a record may be one whose
+-- record was given away: whether it was applied cannot be told (PS002).
+-- Client 0x11's push 2 was applied, and is refused, not applied twice.
 \set VERBOSITY sqlstate
-SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 3300000000000000 0500000000000000 01000000 02 0000803f'));
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 03000000 01000000 1100000000000000 0200000000000000 04000000 02 04 a702 0000803f 00000040 00004040'));
 \set VERBOSITY default
-SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 3300000000000000 0500000000000000 01000000 02 0000803f'));
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 03000000 01000000 1100000000000000 0200000000000000 04000000 02 04 a702 0000803f 00000040 00004040'));
+-- The newest clients keep theirs: client 0x01c8's push 1 again is not applied.
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 c801000000000000 0100000000000000 01000000 04 0000803f')) > 0 AS pushed;
+SELECT ps_pull('msg_once', '{2}');
 -- A push cut off part way is resumed where it stopped.  Key 90000 holds
 -- 3e38 (e6b1617f), so a range push of 3e38 to keys 1 .. 100000 overflows
 -- there, after the keys below it are written; once key 90000 is set back

@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <zstd.h>
@@ -87,7 +89,7 @@ zstd_decompress(void *dst, size_t n, const void *src, size_t len)
 
 static const PsWireCodec zstd_codec = {zstd_bound, zstd_compress, zstd_decompress};
 
-static void resend_head(PsClient *c);
+static bool resend_head(PsClient *c);
 
 void
 ps_client_set_error(PsClient *c, const char *sqlstate, const char *fmt,...)
@@ -160,24 +162,72 @@ finish_head(PsClient *c, bool ok, const char *sqlstate, const char *message)
 			record_failure(c, t->ts, sqlstate, message);
 	}
 	free(t->slot);
-	free(t->full);
+	free(t->msg);
 	free(t->table);
 	c->qhead = (c->qhead + 1) % c->qcap;
 	c->qlen--;
 }
 
-/* The connection is lost: every task in flight fails. */
+/* The connection is lost for good: every task in flight fails. */
 static void
-lose_connection(PsClient *c)
+lose_connection(PsClient *c, const char *why)
 {
-	char		msg[ERRLEN];
+	char		msg[ERRLEN + 64];
 
-	snprintf(msg, sizeof(msg), "ps_client: the connection was lost: %s",
-			 PQerrorMessage(c->conn));
+	snprintf(msg, sizeof(msg), "ps_client: the connection was lost: %.*s", ERRLEN - 1, why);
 	c->broken = true;
 	while (c->qlen > 0)
 		finish_head(c, false, "08006", msg);
 	ps_client_set_error(c, "08006", "%s", msg);
+}
+
+static bool transmit(PsClient *c, Task *t, bool full);
+
+/*
+ * The connection is lost: open a new one (ps_client_conn.c: bounded
+ * retries with backoff) and send every task in flight again, in order,
+ * pushes marked as sent again, so that the server applies none of them
+ * twice (their exactly-once ids).  The new session's key cache is empty:
+ * the mirror starts afresh.  Returns false, every task failed, if no
+ * connection could be opened.
+ */
+static bool
+recover(PsClient *c)
+{
+	char		why[ERRLEN];
+	size_t		i;
+
+	int			round;
+
+	snprintf(why, sizeof(why), "%s", PQerrorMessage(c->sess.conn));
+	for (round = 0;; round++)
+	{
+		bool		sent = true;
+
+		/* a server that keeps dropping new connections counts as down */
+		if (round >= c->retry.attempts ||
+			!session_reopen(&c->sess, c->conninfo, &c->retry, why, sizeof(why)))
+		{
+			lose_connection(c, why);
+			return false;
+		}
+		c->reconnects++;
+		mirror_clear(&c->mirror);
+		c->mirror.budget = c->sess.cache_budget;
+		for (i = 0; i < c->qlen && sent; i++)
+		{
+			Task	   *t = &c->queue[(c->qhead + i) % c->qcap];
+
+			t->got_result = false;
+			t->resend = false;
+			if (t->msg[4] & PS_WIRE_ONCE)
+				t->msg[4] |= PS_WIRE_RESENT;
+			sent = transmit(c, t, false);
+		}
+		if (sent && PQflush(c->sess.conn) >= 0)
+			return true;
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(c->sess.conn));
+	}
 }
 
 /* A pull's answer: decode it into the caller's array. */
@@ -235,20 +285,17 @@ take_values(Task *t, const PGresult *r, char *why, size_t whylen)
 
 /*
  * Take every answer that has arrived, finishing the tasks it completes.
- * Returns false if the connection is lost.
+ * Returns false if the connection is lost for good.
  */
 static bool
 take_answers(PsClient *c)
 {
-	if (!PQconsumeInput(c->conn))
-	{
-		lose_connection(c);
-		return false;
-	}
-	while (c->qlen > 0 && !PQisBusy(c->conn))
+	if (!PQconsumeInput(c->sess.conn))
+		return recover(c);
+	while (c->qlen > 0 && !PQisBusy(c->sess.conn))
 	{
 		Task	   *t = &c->queue[c->qhead];
-		PGresult   *r = PQgetResult(c->conn);
+		PGresult   *r = PQgetResult(c->sess.conn);
 		ExecStatusType st;
 
 		if (r == NULL)
@@ -262,7 +309,10 @@ take_answers(PsClient *c)
 			 * server would then run first); else it failed.
 			 */
 			if (t->resend && c->qlen == 1)
-				resend_head(c);
+			{
+				if (!resend_head(c))
+					return recover(c);
+			}
 			else if (t->resend)
 			{
 				mirror_clear(&c->mirror);
@@ -286,12 +336,17 @@ take_answers(PsClient *c)
 				t->pull = false;
 			}
 		}
+		else if (st == PGRES_FATAL_ERROR && connection_lost(c->sess.conn, r))
+		{
+			PQclear(r);
+			return recover(c);
+		}
 		else if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED)
 		{
 			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 			const char *msg = PQresultErrorMessage(r);
 
-			if (state && strcmp(state, "PS001") == 0 && t->full != NULL)
+			if (state && strcmp(state, "PS001") == 0 && t->cached)
 				t->resend = true;	/* keys not cached there: resent at the sync */
 			else
 				record_failure(c, t->ts, state, msg);
@@ -304,45 +359,62 @@ take_answers(PsClient *c)
 
 /*
  * Move data: flush what the socket takes, read what came; if block, wait
- * on the socket once first.  Returns false if the connection is lost.
+ * on the socket once first.  Returns false if the connection is lost for
+ * good.
  */
 static bool
 pump(PsClient *c, bool block)
 {
-	int			flushed = PQflush(c->conn);
+	int			flushed = PQflush(c->sess.conn);
 
 	if (flushed < 0)
-	{
-		lose_connection(c);
-		return false;
-	}
+		return recover(c);
 	if (block)
 	{
 		struct pollfd p;
 
-		p.fd = PQsocket(c->conn);
+		p.fd = PQsocket(c->sess.conn);
 		p.events = POLLIN | (flushed == 1 ? POLLOUT : 0);
 		p.revents = 0;
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
-		{
-			lose_connection(c);
-			return false;
-		}
-		if (PQflush(c->conn) < 0)
-		{
-			lose_connection(c);
-			return false;
-		}
+		if ((poll(&p, 1, -1) < 0 && errno != EINTR) || PQflush(c->sess.conn) < 0)
+			return recover(c);
 	}
 	return take_answers(c);
+}
+
+/* A random client id for exactly-once pushes: never 0. */
+static uint64_t
+new_client_id(PsClient *c)
+{
+	uint64_t	id = 0;
+	FILE	   *f = fopen("/dev/urandom", "rb");
+
+	if (f != NULL)
+	{
+		if (fread(&id, sizeof(id), 1, f) != 1)
+			id = 0;
+		fclose(f);
+	}
+	if (id == 0)
+	{
+		/* no /dev/urandom: the time, the process and this handle, mixed */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		id = ((uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec) ^
+			((uint64_t) getpid() << 40) ^ (uint64_t) (uintptr_t) c;
+		id ^= id >> 33;
+		id *= 0xFF51AFD7ED558CCDULL;
+		id ^= id >> 33;
+	}
+	return id ? id : 1;
 }
 
 PsClient *
 ps_client_connect(const char *conninfo, char **err)
 {
 	PsClient   *c;
-	PGresult   *r;
-	char	   *schema;
+	char		why[ERRLEN];
 
 	if (err)
 		*err = NULL;
@@ -350,65 +422,20 @@ ps_client_connect(const char *conninfo, char **err)
 	if (c == NULL)
 		abort();
 	c->next_ts = 1;
+	c->retry.attempts = PS_CLIENT_RECONNECT_ATTEMPTS;
+	c->retry.first_ms = PS_CLIENT_RECONNECT_FIRST_MS;
+	c->retry.max_ms = PS_CLIENT_RECONNECT_MAX_MS;
 	ps_wire_set_codec(&zstd_codec);
-	c->conn = PQconnectdb(conninfo ? conninfo : "");
-	if (PQstatus(c->conn) != CONNECTION_OK)
+	if (!session_open(&c->sess, conninfo, why, sizeof(why)))
 	{
 		if (err)
-			*err = strdup(PQerrorMessage(c->conn));
-		PQfinish(c->conn);
-		free(c);
-		return NULL;
-	}
-
-	/* the extension's schema, quoted: no search_path takes part */
-	r = PQexec(c->conn,
-			   "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
-			   "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-			   "WHERE e.extname OPERATOR(pg_catalog.=) 'ps'");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-	{
-		if (err)
-		{
-			const char *why = PQresultStatus(r) == PGRES_TUPLES_OK ?
-				"the ps extension is not installed in this database (CREATE EXTENSION ps)\n" :
-				PQresultErrorMessage(r);
-
 			*err = strdup(why);
-		}
-		PQclear(r);
-		PQfinish(c->conn);
 		free(c);
 		return NULL;
 	}
-	schema = PQgetvalue(r, 0, 0);
-	c->push_sql = ps_client_xmalloc(strlen(schema) + 64);
-	c->pull_sql = ps_client_xmalloc(strlen(schema) + 64);
-	sprintf(c->push_sql, "SELECT %s.ps_push_msg($1, $2)", schema);
-	sprintf(c->pull_sql, "SELECT %s.ps_pull_msg($1, $2)", schema);
-	PQclear(r);
-
-	/* the server's key cache, which the mirror follows (0: none) */
-	r = PQexec(c->conn, "SELECT pg_catalog.current_setting('ps.key_cache_size', true)::pg_catalog.text");
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-	{
-		/* as SHOW prints it: a number and a unit */
-		char	   *unit;
-		double		v = strtod(PQgetvalue(r, 0, 0), &unit);
-
-		c->mirror.budget = (size_t) (v * (strcmp(unit, "GB") == 0 ? 1 << 30 :
-										 strcmp(unit, "MB") == 0 ? 1 << 20 :
-										 strcmp(unit, "kB") == 0 ? 1 << 10 : 1));
-	}
-	PQclear(r);
-
-	if (PQsetnonblocking(c->conn, 1) != 0 || PQenterPipelineMode(c->conn) != 1)
-	{
-		if (err)
-			*err = strdup(PQerrorMessage(c->conn));
-		ps_client_close(c);
-		return NULL;
-	}
+	c->conninfo = strdup(conninfo ? conninfo : "");
+	c->mirror.budget = c->sess.cache_budget;
+	c->client_id = new_client_id(c);
 	return c;
 }
 
@@ -422,7 +449,7 @@ ps_client_close(PsClient *c)
 	while (c->qlen > 0 && !c->broken)
 		if (!pump(c, true))
 			break;
-	PQfinish(c->conn);
+	session_close(&c->sess);
 	mirror_clear(&c->mirror);
 	free(c->mirror.buckets);
 	key_orders_free(&c->orders);
@@ -432,9 +459,29 @@ ps_client_close(PsClient *c)
 	free(c->failures);
 	free(c->queue);
 	free(c->outcome);
-	free(c->push_sql);
-	free(c->pull_sql);
+	free(c->conninfo);
 	free(c);
+}
+
+int
+ps_client_set_reconnect(PsClient *c, int attempts, int first_delay_ms,
+						int max_delay_ms)
+{
+	if (attempts < 0 || first_delay_ms < 1 || max_delay_ms < first_delay_ms)
+	{
+		ps_client_set_error(c, "22023", "ps_client: reconnect attempts must be >= 0, and 1 <= first delay <= max delay");
+		return -1;
+	}
+	c->retry.attempts = attempts;
+	c->retry.first_ms = first_delay_ms;
+	c->retry.max_ms = max_delay_ms;
+	return 0;
+}
+
+uint64_t
+ps_client_reconnects(PsClient *c)
+{
+	return c->reconnects;
 }
 
 /* Send one message as a query and its sync point. */
@@ -445,15 +492,9 @@ send_query(PsClient *c, bool pull, const char *table, const uint8_t *msg, size_t
 	int			lengths[2] = {0, (int) len};
 	int			formats[2] = {0, 1};
 
-	if (!PQsendQueryParams(c->conn, pull ? c->pull_sql : c->push_sql, 2, NULL,
-						   values, lengths, formats, 1) ||
-		!PQpipelineSync(c->conn))
-	{
-		ps_client_set_error(c, "08006", "ps_client: could not send: %s", PQerrorMessage(c->conn));
-		c->broken = true;		/* the pipeline is no longer in step */
-		return false;
-	}
-	return true;
+	return PQsendQueryParams(c->sess.conn, pull ? c->sess.pull_sql : c->sess.push_sql,
+							 2, NULL, values, lengths, formats, 1) &&
+		PQpipelineSync(c->sess.conn);
 }
 
 /* Put a task at the tail of the queue. */
@@ -481,8 +522,9 @@ enqueue(PsClient *c, const Task *t)
  * The server did not hold the head task's cached keys (an eviction the
  * mirror did not foresee): send it again with its keys, at the tail, and
  * start the mirror afresh, since what the server holds is not known.
+ * Returns false if the connection is lost.
  */
-static void
+static bool
 resend_head(PsClient *c)
 {
 	Task		t = c->queue[c->qhead];
@@ -491,80 +533,76 @@ resend_head(PsClient *c)
 	c->qlen--;
 	c->cache_misses++;
 	mirror_clear(&c->mirror);
-	mirror_put(&c->mirror, t.key_hash, t.key_count);
 	t.got_result = false;
 	t.resend = false;
-	if (!send_query(c, t.pull, t.table, t.full, t.full_len))
-	{
-		record_failure(c, t.ts, "08006", c->error);
-		free(t.slot);
-		free(t.full);
-		free(t.table);
-		return;
-	}
-	free(t.full);
-	t.full = NULL;
 	enqueue(c, &t);
+	return transmit(c, &c->queue[(c->qhead + c->qlen - 1) % c->qcap], true);
+}
+
+static inline uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t) p[0] | ((uint32_t) p[1] << 8) | ((uint32_t) p[2] << 16) |
+		((uint32_t) p[3] << 24);
 }
 
 /*
- * Send a task's message (a push or pull; msg is the caller's), using the
- * key cache for listed keys, and queue the task.  Returns its timestamp,
- * or -1.
+ * Send a task's message (t->msg), using the key cache for listed keys
+ * (unless full: then the keys go, and the server is to remember them),
+ * compressed if the client says so.  Returns false if the connection is
+ * lost.
  */
-int64_t
-ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
-		  Task *t, const int32_t *worker, int64_t clock, const float *vals)
+static bool
+transmit(PsClient *c, Task *t, bool full)
 {
+	uint8_t    *msg = t->msg;
 	const uint8_t *send = msg;
-	size_t		send_len = len;
-	uint8_t    *cached = NULL;
+	size_t		send_len = t->msg_len;
+	uint8_t    *alt = NULL;
 	uint16_t	flags = (uint16_t) (msg[4] | (msg[5] << 8));
-	uint32_t	count = (uint32_t) msg[8] | ((uint32_t) msg[9] << 8) |
-		((uint32_t) msg[10] << 16) | ((uint32_t) msg[11] << 24);
-	uint32_t	dim = (uint32_t) msg[12] | ((uint32_t) msg[13] << 8) |
-		((uint32_t) msg[14] << 16) | ((uint32_t) msg[15] << 24);
+	uint32_t	count = get_u32(msg + 8);
+	bool		ok;
 
-	t->full = NULL;
-	t->table = NULL;
+	t->cached = false;
 	if (c->mirror.budget > 0 && !(flags & PS_WIRE_RANGE) && count > 0)
 	{
-		size_t		at = PS_WIRE_HEADER_SIZE + (worker ? 12 : 0);
-		size_t		klen = (size_t) msg[at] | ((size_t) msg[at + 1] << 8) |
-			((size_t) msg[at + 2] << 16) | ((size_t) msg[at + 3] << 24);
+		size_t		at = ps_wire_once_offset(msg) +
+			((flags & PS_WIRE_ONCE) ? PS_WIRE_ONCE_SIZE : 0);
+		size_t		klen = get_u32(msg + at);
 
 		t->key_hash = ps_wire_hash(msg + at + 4, klen, count);
 		t->key_count = count;
-		if (klen + 4 <= 8)
-			goto send;			/* its hash would not be shorter */
-		flags |= PS_WIRE_CACHE;
-		msg[4] = (uint8_t) flags;
-		msg[5] = (uint8_t) (flags >> 8);
-		if (mirror_get(&c->mirror, t->key_hash, count))
+		if (klen + 4 > 8)
 		{
-			cached = ps_client_xmalloc(ps_wire_bound(count, dim, false, true) + 8);
-			send_len = ps_wire_encode_cached(cached, msg[3], count, dim, worker,
-											 clock, t->key_hash, vals, true);
-			send = cached;
-			/* kept to be sent again should the server not have the keys */
-			t->full = ps_client_xmalloc(len);
-			memcpy(t->full, msg, len);
-			t->full_len = len;
-			t->table = strdup(table);
-			c->key_bytes_saved += len - send_len;
+			msg[4] |= PS_WIRE_CACHE;
+			if (!full && mirror_get(&c->mirror, t->key_hash, count))
+			{
+				/* the same message with the list's hash in place of the list */
+				size_t		rest = t->msg_len - (at + 4 + klen);
+				int			b;
+
+				alt = ps_client_xmalloc(at + 8 + rest);
+
+				memcpy(alt, msg, at);
+				for (b = 0; b < 8; b++)
+					alt[at + b] = (uint8_t) (t->key_hash >> (8 * b));
+				memcpy(alt + at + 8, msg + at + 4 + klen, rest);
+				alt[4] = (uint8_t) ((msg[4] & ~PS_WIRE_CACHE) | PS_WIRE_CACHED);
+				send = alt;
+				send_len = at + 8 + rest;
+				t->cached = true;
+				c->key_bytes_saved += t->msg_len - send_len;
+			}
+			else
+				mirror_put(&c->mirror, t->key_hash, count);
 		}
-		else
-			mirror_put(&c->mirror, t->key_hash, count);
 	}
-send:
 	if (c->compress && t->pull)
 	{
 		/* ask for the answer compressed */
 		msg[4] |= PS_WIRE_COMPRESSED;
-		if (t->full)
-			t->full[4] |= PS_WIRE_COMPRESSED;
-		if (cached)
-			cached[4] |= PS_WIRE_COMPRESSED;
+		if (alt)
+			alt[4] |= PS_WIRE_COMPRESSED;
 	}
 	else if (c->compress)
 	{
@@ -575,27 +613,49 @@ send:
 		if (plen > 0)
 		{
 			c->compressed_saved += send_len - plen;
-			free(cached);
-			cached = packed;
+			free(alt);
+			alt = packed;
 			send = packed;
 			send_len = plen;
 		}
 		else
 			free(packed);
 	}
-	if (!send_query(c, t->pull, table, send, send_len))
-	{
-		free(cached);
-		free(t->slot);
-		free(t->full);
-		free(t->table);
-		return -1;
-	}
-	free(cached);
+	ok = send_query(c, t->pull, t->table, send, send_len);
+	free(alt);
+	return ok;
+}
+
+/*
+ * Send a task (its message msg, which the task keeps until it finishes,
+ * of a push or a pull of table) and queue it.  A push gets its
+ * exactly-once id here: msg + PS_WIRE_ONCE_SIZE holds the push as
+ * encoded, and the id is put in front of its keys.  Returns the task's
+ * timestamp.
+ */
+int64_t
+ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
+					Task *t)
+{
+	Task	   *queued;
+
+	if (!t->pull)
+		len = ps_wire_insert_once(msg, len, c->client_id, ++c->last_seq);
+	t->msg = msg;
+	t->msg_len = len;
+	t->table = strdup(table);
+	if (t->table == NULL)
+		abort();
 	t->ts = c->next_ts++;
 	t->got_result = false;
 	t->resend = false;
 	enqueue(c, t);
+	queued = &c->queue[(c->qhead + c->qlen - 1) % c->qcap];
+	if (!transmit(c, queued, false))
+	{
+		(void) recover(c);		/* sends it, or fails it with the others */
+		return t->ts;
+	}
 	(void) pump(c, false);
 	return t->ts;
 }

@@ -60,6 +60,28 @@ typedef struct PsTaskOptions
  * (free it with free()). */
 extern PsClient *ps_client_connect(const char *conninfo, char **err);
 
+/*
+ * Exactly once across reconnects.  Every push carries the client's id
+ * (random, per PsClient) and its number; the server records, with the
+ * values, how far each client's last push got.  When the connection is
+ * lost (the server closed it, terminated the session, crashed or
+ * restarted), the library connects again (attempts, waiting
+ * first_delay_ms, then twice as long each time up to max_delay_ms) and
+ * sends every task in flight again, in order: the server applies no push
+ * twice, and finishes one it had applied in part.  If no attempt
+ * connects, every task in flight fails (SQLSTATE 08006).  Defaults: 20
+ * attempts, 50 ms, 2 s (about half a minute in all); attempts 0 turns
+ * reconnecting off.  Returns -1 for values out of range.
+ */
+#define PS_CLIENT_RECONNECT_ATTEMPTS 20
+#define PS_CLIENT_RECONNECT_FIRST_MS 50
+#define PS_CLIENT_RECONNECT_MAX_MS 2000
+extern int	ps_client_set_reconnect(PsClient *c, int attempts,
+									int first_delay_ms, int max_delay_ms);
+
+/* Times the connection was lost and opened again. */
+extern uint64_t ps_client_reconnects(PsClient *c);
+
 /* Finish every task in flight, then close the connection and free c. */
 extern void ps_client_close(PsClient *c);
 
@@ -82,8 +104,8 @@ extern int64_t ps_client_pull_range(PsClient *c, const char *table,
 
 /*
  * The four calls above return the new task's timestamp, or -1 with no
- * task sent (bad arguments, a lost connection, a task to execute after
- * that failed; ps_client_error says which).
+ * task sent (bad arguments, a connection lost for good, a task to
+ * execute after that failed; ps_client_error says which).
  *
  * ps_client_wait blocks until task ts is finished.  Returns 0 if it
  * succeeded, -1 if it failed: ps_client_error and ps_client_sqlstate give

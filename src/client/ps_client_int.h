@@ -17,6 +17,7 @@
 
 #include <libpq-fe.h>
 
+#include "ps_client_conn.h"
 #include "ps_client_filter.h"
 #include "ps_keymirror.h"
 #include "ps_keyorder.h"
@@ -37,9 +38,10 @@ typedef struct Task
 	bool		pull;
 	bool		got_result;		/* the answer came; the sync is next */
 	bool		resend;			/* the server missed its cached keys */
-	char	   *table;			/* with full: the table, for the resend */
-	uint8_t    *full;			/* sent with cached keys: the message with */
-	size_t		full_len;		/* the keys, to send again on a miss */
+	bool		cached;			/* it was sent with its keys' hash */
+	char	   *table;
+	uint8_t    *msg;			/* the message with its keys, uncompressed: */
+	size_t		msg_len;		/* what is sent again */
 	uint64_t	key_hash;
 	uint32_t	key_count;
 	float	   *out;			/* pull: the caller's array */
@@ -58,9 +60,12 @@ typedef struct Failure
 
 struct PsClient
 {
-	PGconn	   *conn;
-	char	   *push_sql;		/* the two statements, schema-qualified */
-	char	   *pull_sql;
+	Session		sess;			/* the connection, its statements */
+	char	   *conninfo;		/* to connect again */
+	Retry		retry;
+	uint64_t	reconnects;		/* connections lost and opened again */
+	uint64_t	client_id;		/* exactly-once id: random, not 0 */
+	uint64_t	last_seq;		/* of the last push, from 1 */
 	int64_t		next_ts;		/* the next task's timestamp, from 1 */
 	Task	   *queue;			/* tasks in flight, a ring */
 	size_t		qhead,
@@ -90,7 +95,6 @@ extern const PsKeysAlloc ps_client_keys_malloc;
 extern void *ps_client_xmalloc(size_t size);
 extern void ps_client_set_error(struct PsClient *c, const char *sqlstate, const char *fmt,...);
 extern int64_t ps_client_send_task(struct PsClient *c, const char *table, uint8_t *msg,
-								   size_t len, Task *t, const int32_t *worker,
-								   int64_t clock, const float *vals);
+								   size_t len, Task *t);
 
 #endif							/* PS_CLIENT_INT_H */

@@ -145,18 +145,16 @@ send_push(PsClient *c, const char *table, const int64_t *keys, int64_t first,
 {
 	Task		t;
 	int32_t		worker = opt ? opt->worker : 0;
-	uint8_t    *msg = ps_client_xmalloc(ps_wire_bound(m, dim, true, true));
-	size_t		len = ps_wire_encode(msg, PS_WIRE_PUSH, m, dim,
+	uint8_t    *msg = ps_client_xmalloc(PS_WIRE_ONCE_SIZE + ps_wire_bound(m, dim, true, true));
+
+	/* room in front for the exactly-once id, which ps_client_send_task adds */
+	size_t		len = ps_wire_encode(msg + PS_WIRE_ONCE_SIZE, PS_WIRE_PUSH, m, dim,
 									 worker ? &worker : NULL, opt ? opt->clock : 0,
 									 keys, first, vals, true);
-	int64_t		ts;
 
 	memset(&t, 0, sizeof(t));
 	t.pull = false;
-	ts = ps_client_send_task(c, table, msg, len, &t, worker ? &worker : NULL,
-							 opt ? opt->clock : 0, vals);
-	free(msg);
-	return ts;
+	return ps_client_send_task(c, table, msg, len, &t);
 }
 
 int
@@ -282,7 +280,6 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 	uint32_t	m = (uint32_t) n;
 	uint8_t    *msg;
 	size_t		len;
-	int64_t		ts;
 
 	if (!task_prelude(c, "pull", table, range, keys, first, n, vals, opt, &dim))
 		return -1;
@@ -306,10 +303,7 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 	t.n = n;
 	t.nuniq = m;
 	t.dim = dim;
-	ts = ps_client_send_task(c, table, msg, len, &t, worker ? &worker : NULL,
-				   opt ? opt->clock : 0, NULL);
-	free(msg);
-	return ts;
+	return ps_client_send_task(c, table, msg, len, &t);
 }
 
 int64_t

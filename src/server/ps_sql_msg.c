@@ -185,10 +185,11 @@ first_at_or_above(const int64 *keys, int64 first, int n, int64 key)
  * applied: it is made durable (its WAL may not be flushed yet, if the
  * backend that applied it was cut off) and not applied again.  A record
  * of this push written up to a key means the keys from there on are left.
- * Without a record, a push is new, unless it is sent again and the
- * client's record may have been there and is gone (a later push than its
- * first, or a table that evicted records): then nobody can tell, and it
- * is an error rather than a guess.
+ * Without a record, a push is new, unless it is sent again to a table
+ * that gave records of other clients away: then its client's may have
+ * been among them, nobody can tell whether it was applied, and that is an
+ * error rather than a guess.  (A client numbers its pushes across tables,
+ * so a number above 1 says nothing about this table.)
  */
 static uint64
 push_once_claimed(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
@@ -216,14 +217,14 @@ push_once_claimed(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
 								 RelationGetRelationName(rel))));
 		return ps_table_last_ts(rel);
 	}
-	if (!found && (m->flags & PS_WIRE_RESENT) && (m->once_seq > 1 || evictions > 0))
+	if (!found && (m->flags & PS_WIRE_RESENT) && evictions > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PS_ONCE_UNKNOWN),
 				 errmsg("ps_push_msg: cannot tell whether push " UINT64_FORMAT " of client %016llx was applied to \"%s\"",
 						m->once_seq, (unsigned long long) m->once_client,
 						RelationGetRelationName(rel)),
-				 errdetail("The push was sent again after a lost connection, and the table keeps no record of the client: it gave its record to another client (it keeps %d), or its storage was emptied since.",
-						   PS_ONCE_CAPACITY),
+				 errdetail("The push was sent again after a lost connection, and the table keeps no record of the client: it keeps the records of %d clients, and has given " UINT64_FORMAT " of them to newer ones.",
+						   PS_ONCE_CAPACITY, evictions),
 				 errhint("Check the table's values before pushing it again.")));
 	mark.client = m->once_client;
 	mark.seq = m->once_seq;

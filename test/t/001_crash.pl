@@ -40,6 +40,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PsCrash;
 
 my $nclients = 4;         # concurrent pushing sessions
 my $min_acked = 25;       # pushes each client has acknowledged before the kill
@@ -52,65 +55,6 @@ my $sparse4 = 300;        # fresh sparse keys per push in w4
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-# Children of a process, from /proc.
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die "cannot read /proc: $!";
-	for my $pid (grep { /^\d+$/ } readdir($dh))
-	{
-		open(my $fh, '<', "/proc/$pid/stat") or next;
-		my $stat = <$fh>;
-		close $fh;
-		next unless defined $stat;
-		# pid (comm) state ppid ...; comm may hold spaces and parentheses
-		push @kids, $pid + 0
-		  if $stat =~ /^\d+ \(.*\) \S+ (\d+) /s && $1 == $ppid;
-	}
-	closedir $dh;
-	return @kids;
-}
-
-# Is the process completely gone (not even a zombie)?  A zombie postmaster
-# still "exists" for kill(0), which makes the next start fail with
-# 'lock file "postmaster.pid" already exists'.
-sub process_gone
-{
-	my ($pid) = @_;
-	my $stat = `ps -o stat= -p $pid`;
-	return $stat !~ /\S/;
-}
-
-# kill -9 the postmaster and every process it started, as a power cut would
-# stop them: all are frozen first (so the postmaster cannot fork or react),
-# then killed.  Waits until every pid is really gone.  Returns the number of
-# processes killed.
-sub kill9_everything
-{
-	my ($node) = @_;
-	my $pidfile = $node->data_dir . '/postmaster.pid';
-	my ($pm) = split /\n/, slurp_file($pidfile);
-	$pm += 0;
-
-	kill 'STOP', $pm;
-	my @kids = children_of($pm);
-	kill 'STOP', @kids;
-	kill 'KILL', $pm, @kids;
-	$node->kill9;    # the framework's view: the node is down
-
-	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
-	for my $pid ($pm, @kids)
-	{
-		while (!process_gone($pid))
-		{
-			die "process $pid still exists after SIGKILL" if time > $deadline;
-			usleep(100_000);
-		}
-	}
-	return 1 + scalar(@kids);
-}
 
 # Acknowledged pushes in a client's output: [p, ts_w1, ts_w4] in order.
 sub acks

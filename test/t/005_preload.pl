@@ -22,55 +22,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PsCrash;
 
 my $preload_msg = qr/ps must be loaded via shared_preload_libraries/;
 my $preload_hint =
   qr/HINT:  Add 'ps' to shared_preload_libraries in postgresql.conf and restart the server/;
-
-# Children of a process, from /proc.
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die "cannot read /proc: $!";
-	for my $pid (grep { /^\d+$/ } readdir($dh))
-	{
-		open(my $fh, '<', "/proc/$pid/stat") or next;
-		my $stat = <$fh>;
-		close $fh;
-		next unless defined $stat;
-		push @kids, $pid + 0
-		  if $stat =~ /^\d+ \(.*\) \S+ (\d+) /s && $1 == $ppid;
-	}
-	closedir $dh;
-	return @kids;
-}
-
-# kill -9 the postmaster and all its children, and wait until every one of
-# them is gone, zombies included (a zombie postmaster makes the next start
-# fail with 'lock file "postmaster.pid" already exists').
-sub kill9_everything
-{
-	my ($node) = @_;
-	my ($pm) = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
-	$pm += 0;
-	kill 'STOP', $pm;
-	my @kids = children_of($pm);
-	kill 'STOP', @kids;
-	kill 'KILL', $pm, @kids;
-	$node->kill9;
-	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
-	for my $pid ($pm, @kids)
-	{
-		while (`ps -o stat= -p $pid` =~ /\S/)
-		{
-			die "process $pid still exists after SIGKILL" if time > $deadline;
-			usleep(100_000);
-		}
-	}
-	return;
-}
 
 sub set_preload
 {

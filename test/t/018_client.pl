@@ -32,21 +32,15 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use lib "$FindBin::RealBin/../lib";
+use PsClientBuild;
+
 my $root = "$FindBin::RealBin/../..";
 my $dir = tempdir(CLEANUP => 1);
 my $bin = "$dir/ps_client_test";
 my ($ok, $out, $err);
 
-$ok = IPC::Run::run([ 'pkg-config', '--cflags', '--libs', 'ps-client' ], '>', \$out, '2>', \$err);
-ok($ok, 'pkg-config knows ps-client') or diag($err);
-my @flags = split ' ', $out;
-$ok = IPC::Run::run(
-	[
-		'cc', '-std=c99', '-D_POSIX_C_SOURCE=200809L', '-Wall', '-Wextra', '-Werror',
-		'-o', $bin, "$root/test/client/ps_client_test.c", @flags, '-lpq', '-lm'
-	],
-	'>', \$out, '2>', \$err);
-ok($ok, 'a program builds against the installed library') or diag($err);
+my @flags = build_client("$root/test/client/ps_client_test.c", $bin);
 
 my $node = PostgreSQL::Test::Cluster->new('client');
 $node->init;

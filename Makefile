@@ -48,7 +48,7 @@ ps.control: ps_ext.control
 # pkg-config file, linked from its own object and src/common's, against
 # libpq; not part of ps.so.
 CLIENT_VERSION = 0.5
-CLIENT_OBJS = src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_task.o src/client/ps_keymirror.o \
+CLIENT_OBJS = src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o \
 	src/client/ps_keyorder.o src/client/ps_client_filter.o \
 	src/common/ps_wire.o src/common/ps_keys.o
 CLIENT_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -fPIC -Wall -Wextra \
@@ -65,6 +65,12 @@ src/client/ps_client.o: src/client/ps_client.c $(CLIENT_HEADERS)
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
 src/client/ps_client_task.o: src/client/ps_client_task.c $(CLIENT_HEADERS)
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+src/client/ps_client_outcome.o: src/client/ps_client_outcome.c $(CLIENT_HEADERS)
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+src/client/ps_client_send.o: src/client/ps_client_send.c $(CLIENT_HEADERS)
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
 src/client/ps_client_conn.o: src/client/ps_client_conn.c src/client/ps_client_conn.h \
@@ -103,6 +109,6 @@ uninstall-client:
 	rm -f '$(DESTDIR)$(libdir)/libps-client.so.1' '$(DESTDIR)$(libdir)/libps-client.so' \
 		'$(DESTDIR)$(includedir)/ps_client.h' '$(DESTDIR)$(libdir)/pkgconfig/ps-client.pc'
 
-EXTRA_CLEAN += src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/libps-client.so src/client/ps-client.pc
+EXTRA_CLEAN += src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/libps-client.so src/client/ps-client.pc
 
 .PHONY: install-client uninstall-client

@@ -167,6 +167,16 @@ SELECT count(*) FILTER (WHERE v = 3e38::real) AS written, count(*) AS keys
 -- and sent a third time, it is complete: nothing changes
 SELECT ps_push_msg('msg_part', msg(replace(:range_push, '4200', 'c200'))) > 0 AS pushed;
 SELECT count(*) FILTER (WHERE v = 3e38::real) AS written FROM unnest(ps_pull_range('msg_part', 1, 100001)) v;
+-- A push with flag 0001 (in the flags' high byte: 0x0100) is answered once
+-- applied, its WAL flushed later (by the WAL writer, or by the session's
+-- next push with flag 0002, 0x0200: answered once everything the session
+-- wrote is flushed).  The values are the same either way.
+SELECT ps_push_msg('msg_once', msg('5053 01 01 4001 0000 01000000 01000000 1100000000000000 0300000000000000 01000000 02 0000803f')) > 0 AS pushed;
+SELECT ps_push_msg('msg_once', msg('5053 01 01 0002 0000 00000000 00000000 00000000')) > 0 AS synced;
+SELECT ps_pull('msg_once', '{1}');
+-- both at once, or on a pull: refused
+SELECT ps_push_msg('msg_once', msg('5053 01 01 0003 0000 00000000 00000000 00000000'));
+SELECT ps_pull_msg('msg_once', msg('5053 01 02 0001 0000 01000000 00000000 01000000 02'));
 -- Refused: client 0, seq 0, a pull with an id, a resent push without one
 SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 0000000000000000 0100000000000000 01000000 02 0000803f'));
 SELECT ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 1100000000000000 0000000000000000 01000000 02 0000803f'));

@@ -50,18 +50,6 @@ ps_client_xmalloc(size_t size)
 	return ps_client_malloc(size);
 }
 
-static void *
-xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size ? size : 1);
-	if (p == NULL)
-	{
-		fprintf(stderr, "ps_client: out of memory (%zu bytes)\n", size);
-		abort();
-	}
-	return p;
-}
-
 const PsKeysAlloc ps_client_keys_malloc = {ps_client_xmalloc, free};
 
 /* zstd at level 1, as the server (ps_sql_msg.c) */
@@ -90,82 +78,122 @@ zstd_decompress(void *dst, size_t n, const void *src, size_t len)
 static const PsWireCodec zstd_codec = {zstd_bound, zstd_compress, zstd_decompress};
 
 static bool resend_head(PsClient *c);
+static bool send_sync(PsClient *c);
+static bool needs_sync(PsClient *c, int64_t ts);
 
-void
-ps_client_set_error(PsClient *c, const char *sqlstate, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->error, ERRLEN, fmt, ap);
-	va_end(ap);
-	snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", sqlstate ? sqlstate : "");
-}
-
-static void
-record_outcome(PsClient *c, int64_t ts, int outcome)
-{
-	size_t		i = (size_t) (ts - 1);
-
-	if (i >= c->outcome_cap)
-	{
-		size_t		cap = c->outcome_cap ? c->outcome_cap : 1024;
-
-		while (cap <= i)
-			cap *= 2;
-		c->outcome = xrealloc(c->outcome, cap);
-		memset(c->outcome + c->outcome_cap, TASK_PENDING, cap - c->outcome_cap);
-		c->outcome_cap = cap;
-	}
-	c->outcome[i] = (unsigned char) outcome;
-}
-
-static int
-outcome_of(PsClient *c, int64_t ts)
-{
-	size_t		i = (size_t) (ts - 1);
-
-	return i < c->outcome_cap ? c->outcome[i] : TASK_PENDING;
-}
-
-static void
-record_failure(PsClient *c, int64_t ts, const char *sqlstate, const char *message)
-{
-	Failure    *f;
-
-	if (c->nfailures == c->failures_cap)
-	{
-		c->failures_cap = c->failures_cap ? 2 * c->failures_cap : 16;
-		c->failures = xrealloc(c->failures, sizeof(Failure) * c->failures_cap);
-	}
-	f = &c->failures[c->nfailures++];
-	f->ts = ts;
-	f->message = strdup(message ? message : "unknown error");
-	snprintf(f->sqlstate, sizeof(f->sqlstate), "%s", sqlstate ? sqlstate : "");
-	record_outcome(c, ts, TASK_FAILED);
-}
+/* parked pushes that make the library send a sync by itself */
+#define PS_PARKED_MAX 32
 
 /*
  * A task finished: its outcome is known (a failure recorded before, from
  * its result, stays), it leaves the queue.
  */
 static void
+free_task(Task *t)
+{
+	free(t->slot);
+	free(t->msg);
+	free(t->table);
+}
+
+/*
+ * The parked pushes (applied, answered before their flush) up to task
+ * upto are finished: durable (ok: a sync after them succeeded), or failed
+ * with the sync's error.
+ */
+static void
+settle_parked(PsClient *c, int64_t upto, bool ok, const char *sqlstate,
+			  const char *message)
+{
+	size_t		n = 0;
+
+	while (n < c->nparked && c->parked[n].ts <= upto)
+	{
+		Task	   *t = &c->parked[n++];
+
+		if (ok)
+			record_outcome(c, t->ts, TASK_OK);
+		else
+			record_failure(c, t->ts, sqlstate,
+						   message ? message : "ps_client: the push was applied, but whether it is durable is not known");
+		free_task(t);
+	}
+	memmove(c->parked, c->parked + n, sizeof(Task) * (c->nparked - n));
+	c->nparked -= n;
+}
+
+static void
 finish_head(PsClient *c, bool ok, const char *sqlstate, const char *message)
 {
 	Task	   *t = &c->queue[c->qhead];
 
-	if (outcome_of(c, t->ts) == TASK_PENDING)
+	if (t->sync)
 	{
+		settle_parked(c, t->covers, ok, sqlstate, message);
+		c->nsyncs--;
+	}
+	else if (outcome_of(c, t->ts) == TASK_PENDING)
+	{
+		c->recoveries = 0;
 		if (ok)
 			record_outcome(c, t->ts, TASK_OK);
 		else
 			record_failure(c, t->ts, sqlstate, message);
 	}
-	free(t->slot);
-	free(t->msg);
-	free(t->table);
+	free_task(t);
 	c->qhead = (c->qhead + 1) % c->qcap;
 	c->qlen--;
+}
+
+/*
+ * The head task is a push the server applied and answered before its
+ * flush: it waits, with its message (to be sent again should the
+ * connection be lost), for a sync after it.
+ */
+static void
+park_head(PsClient *c)
+{
+	if (c->nparked == c->parked_cap)
+	{
+		c->parked_cap = c->parked_cap ? 2 * c->parked_cap : 64;
+		c->parked = realloc(c->parked, sizeof(Task) * c->parked_cap);
+		if (c->parked == NULL)
+			abort();
+	}
+	c->parked[c->nparked++] = c->queue[c->qhead];
+	c->qhead = (c->qhead + 1) % c->qcap;
+	c->qlen--;
+	c->recoveries = 0;
+}
+
+/*
+ * The head task, a sync, is done.  Succeeded: the parked pushes it covers
+ * are durable.  Failed (its table dropped, say): once, another sync is
+ * sent when next needed (from a parked push's table, which exists); twice
+ * in a row, the parked pushes it covers fail with its error, their
+ * durability unknown.
+ */
+static void
+finish_sync(PsClient *c)
+{
+	Task	   *t = &c->queue[c->qhead];
+
+	if (!t->failed)
+	{
+		c->sync_failures = 0;
+		finish_head(c, true, NULL, NULL);
+	}
+	else if (++c->sync_failures >= 2)
+	{
+		c->sync_failures = 0;
+		finish_head(c, false, c->sync_sqlstate, c->sync_error);
+	}
+	else
+	{
+		t->covers = 0;			/* settles nothing */
+		c->synced = 0;
+		finish_head(c, true, NULL, NULL);
+	}
 }
 
 /* The connection is lost for good: every task in flight fails. */
@@ -176,12 +204,36 @@ lose_connection(PsClient *c, const char *why)
 
 	snprintf(msg, sizeof(msg), "ps_client: the connection was lost: %.*s", ERRLEN - 1, why);
 	c->broken = true;
+	settle_parked(c, INT64_MAX, false, "08006", msg);
 	while (c->qlen > 0)
 		finish_head(c, false, "08006", msg);
 	ps_client_set_error(c, "08006", "%s", msg);
 }
 
-static bool transmit(PsClient *c, Task *t, bool full);
+
+/*
+ * Before the tasks in flight are sent again: the parked pushes go first
+ * (they are older than every task in flight), to be sent again too.
+ */
+static void
+unpark_all(PsClient *c)
+{
+	size_t		n = c->nparked + c->qlen,
+				i;
+	Task	   *q;
+
+	if (c->nparked == 0)
+		return;
+	q = ps_client_xmalloc(sizeof(Task) * n);
+	memcpy(q, c->parked, sizeof(Task) * c->nparked);
+	for (i = 0; i < c->qlen; i++)
+		q[c->nparked + i] = c->queue[(c->qhead + i) % c->qcap];
+	free(c->queue);
+	c->queue = q;
+	c->qhead = 0;
+	c->qlen = c->qcap = n;
+	c->nparked = 0;
+}
 
 /*
  * The connection is lost: open a new one (ps_client_conn.c: bounded
@@ -200,6 +252,30 @@ recover(PsClient *c)
 	int			round;
 
 	snprintf(why, sizeof(why), "%s", PQerrorMessage(c->sess.conn));
+
+	/*
+	 * A task whose answer came keeps it: finished as the answer said (a
+	 * push answered before its flush is parked, and sent again with them).
+	 */
+	if (c->qlen > 0 && c->queue[c->qhead].got_result && !c->queue[c->qhead].resend)
+	{
+		Task	   *t = &c->queue[c->qhead];
+
+		if (t->sync && !t->failed)
+			finish_head(c, true, NULL, NULL);
+		else if (t->sync || t->failed)
+			finish_head(c, false, NULL, NULL);
+		else if (t->async && !c->ack_applied)
+			park_head(c);
+		else
+			finish_head(c, true, NULL, NULL);
+	}
+	/* a task that kills its session each time must not loop for ever */
+	if (++c->recoveries > c->retry.attempts)
+	{
+		lose_connection(c, why);
+		return false;
+	}
 	for (round = 0;; round++)
 	{
 		bool		sent = true;
@@ -214,73 +290,24 @@ recover(PsClient *c)
 		c->reconnects++;
 		mirror_clear(&c->mirror);
 		c->mirror.budget = c->sess.cache_budget;
+		unpark_all(c);
 		for (i = 0; i < c->qlen && sent; i++)
 		{
 			Task	   *t = &c->queue[(c->qhead + i) % c->qcap];
 
+			if (t->resend && (t->msg[4] & PS_WIRE_ONCE))
+				task_renumber(c, t);	/* refused for its keys: never applied */
+			else if (t->msg[4] & PS_WIRE_ONCE)
+				t->msg[4] |= PS_WIRE_RESENT;
 			t->got_result = false;
 			t->resend = false;
-			if (t->msg[4] & PS_WIRE_ONCE)
-				t->msg[4] |= PS_WIRE_RESENT;
-			sent = transmit(c, t, false);
+			t->failed = false;
+			sent = task_transmit(c, t, false);
 		}
 		if (sent && PQflush(c->sess.conn) >= 0)
 			return true;
 		snprintf(why, sizeof(why), "%s", PQerrorMessage(c->sess.conn));
 	}
-}
-
-/* A pull's answer: decode it into the caller's array. */
-static bool
-take_values(Task *t, const PGresult *r, char *why, size_t whylen)
-{
-	PsWireMsg	m;
-	PsWireError err = {NULL, 0};
-	const uint8_t *buf;
-	size_t		len,
-				i;
-	float	   *tmp;
-
-	if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0))
-	{
-		snprintf(why, whylen, "ps_client: the server's answer to a pull is not one value");
-		return false;
-	}
-	buf = (const uint8_t *) PQgetvalue(r, 0, 0);
-	len = (size_t) PQgetlength(r, 0, 0);
-	if (!ps_wire_parse(buf, len, &m, &err))
-	{
-		snprintf(why, whylen, "ps_client: malformed answer from the server: %s", err.reason);
-		return false;
-	}
-	if (m.kind != PS_WIRE_VALUES)
-	{
-		snprintf(why, whylen, "ps_client: the server's answer to a pull is not a values message");
-		return false;
-	}
-	if (m.count == 0 && t->nuniq == 0)
-		return true;			/* nothing asked: any dim will do */
-	if (m.count != t->nuniq || (int) m.dim != t->dim)
-	{
-		snprintf(why, whylen, "ps_client: the table has dim %u, the pull asked for dim %d",
-				 m.dim, t->dim);
-		return false;
-	}
-	if (t->slot == NULL)
-		return ps_wire_decode_values(&m, t->out, &err) ||
-			(snprintf(why, whylen, "ps_client: malformed answer: %s", err.reason), false);
-	tmp = ps_client_xmalloc(sizeof(float) * (size_t) m.count * m.dim);
-	if (!ps_wire_decode_values(&m, tmp, &err))
-	{
-		snprintf(why, whylen, "ps_client: malformed answer: %s", err.reason);
-		free(tmp);
-		return false;
-	}
-	for (i = 0; i < t->n; i++)
-		memcpy(t->out + i * t->dim, tmp + (size_t) t->slot[i] * t->dim,
-			   sizeof(float) * t->dim);
-	free(tmp);
-	return true;
 }
 
 /*
@@ -305,10 +332,10 @@ take_answers(PsClient *c)
 		{
 			/*
 			 * The task's sync point: it is finished, or sent again if its
-			 * cached keys missed and no task was sent after it (which the
-			 * server would then run first); else it failed.
+			 * cached keys missed and no task but syncs was sent after it
+			 * (the server would run them first); else it failed.
 			 */
-			if (t->resend && c->qlen == 1)
+			if (t->resend && c->qlen - c->nsyncs == 1)
 			{
 				if (!resend_head(c))
 					return recover(c);
@@ -318,6 +345,18 @@ take_answers(PsClient *c)
 				mirror_clear(&c->mirror);
 				finish_head(c, false, "PS001",
 							"ps_client: the server no longer held this task's key list, and tasks sent after it had run: it was not applied; send it again");
+			}
+			else if (t->sync)
+				finish_sync(c);
+			else if (t->failed)
+				finish_head(c, false, NULL, NULL);	/* recorded */
+			else if (t->got_result && t->async && !c->ack_applied)
+			{
+				park_head(c);
+				/* many parked: one flush for them, and their memory back */
+				if (c->nparked >= PS_PARKED_MAX && c->synced < c->parked[c->nparked - 1].ts &&
+					!send_sync(c))
+					return recover(c);
 			}
 			else if (t->got_result)
 				finish_head(c, true, NULL, NULL);
@@ -333,7 +372,7 @@ take_answers(PsClient *c)
 			{
 				/* failed, though the server is done with it: wait for the sync */
 				record_failure(c, t->ts, "", why);
-				t->pull = false;
+				t->failed = true;
 			}
 		}
 		else if (st == PGRES_FATAL_ERROR && connection_lost(c->sess.conn, r))
@@ -346,10 +385,19 @@ take_answers(PsClient *c)
 			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 			const char *msg = PQresultErrorMessage(r);
 
-			if (state && strcmp(state, "PS001") == 0 && t->cached)
+			if (t->sync)
+			{
+				snprintf(c->sync_error, sizeof(c->sync_error), "%s", msg);
+				snprintf(c->sync_sqlstate, sizeof(c->sync_sqlstate), "%s", state ? state : "");
+				t->failed = true;
+			}
+			else if (state && strcmp(state, "PS001") == 0 && t->cached)
 				t->resend = true;	/* keys not cached there: resent at the sync */
 			else
+			{
 				record_failure(c, t->ts, state, msg);
+				t->failed = true;
+			}
 			t->got_result = true;
 		}
 		PQclear(r);
@@ -446,7 +494,9 @@ ps_client_close(PsClient *c)
 
 	if (c == NULL)
 		return;
-	while (c->qlen > 0 && !c->broken)
+	if (!c->broken && needs_sync(c, c->next_ts) && !send_sync(c))
+		(void) recover(c);
+	while ((c->qlen > 0 || c->nparked > 0) && !c->broken)
 		if (!pump(c, true))
 			break;
 	session_close(&c->sess);
@@ -458,6 +508,7 @@ ps_client_close(PsClient *c)
 		free(c->failures[i].message);
 	free(c->failures);
 	free(c->queue);
+	free(c->parked);
 	free(c->outcome);
 	free(c->conninfo);
 	free(c);
@@ -484,40 +535,6 @@ ps_client_reconnects(PsClient *c)
 	return c->reconnects;
 }
 
-/* Send one message as a query and its sync point. */
-static bool
-send_query(PsClient *c, bool pull, const char *table, const uint8_t *msg, size_t len)
-{
-	const char *values[2] = {table, (const char *) msg};
-	int			lengths[2] = {0, (int) len};
-	int			formats[2] = {0, 1};
-
-	return PQsendQueryParams(c->sess.conn, pull ? c->sess.pull_sql : c->sess.push_sql,
-							 2, NULL, values, lengths, formats, 1) &&
-		PQpipelineSync(c->sess.conn);
-}
-
-/* Put a task at the tail of the queue. */
-static void
-enqueue(PsClient *c, const Task *t)
-{
-	if (c->qlen == c->qcap)
-	{
-		size_t		cap = c->qcap ? 2 * c->qcap : 64,
-					i;
-		Task	   *q = ps_client_xmalloc(sizeof(Task) * cap);
-
-		for (i = 0; i < c->qlen; i++)
-			q[i] = c->queue[(c->qhead + i) % c->qcap];
-		free(c->queue);
-		c->queue = q;
-		c->qhead = 0;
-		c->qcap = cap;
-	}
-	c->queue[(c->qhead + c->qlen) % c->qcap] = *t;
-	c->qlen++;
-}
-
 /*
  * The server did not hold the head task's cached keys (an eviction the
  * mirror did not foresee): send it again with its keys, at the tail, and
@@ -535,95 +552,12 @@ resend_head(PsClient *c)
 	mirror_clear(&c->mirror);
 	t.got_result = false;
 	t.resend = false;
-	enqueue(c, &t);
-	return transmit(c, &c->queue[(c->qhead + c->qlen - 1) % c->qcap], true);
-}
-
-static inline uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t) p[0] | ((uint32_t) p[1] << 8) | ((uint32_t) p[2] << 16) |
-		((uint32_t) p[3] << 24);
-}
-
-/*
- * Send a task's message (t->msg), using the key cache for listed keys
- * (unless full: then the keys go, and the server is to remember them),
- * compressed if the client says so.  Returns false if the connection is
- * lost.
- */
-static bool
-transmit(PsClient *c, Task *t, bool full)
-{
-	uint8_t    *msg = t->msg;
-	const uint8_t *send = msg;
-	size_t		send_len = t->msg_len;
-	uint8_t    *alt = NULL;
-	uint16_t	flags = (uint16_t) (msg[4] | (msg[5] << 8));
-	uint32_t	count = get_u32(msg + 8);
-	bool		ok;
-
-	t->cached = false;
-	if (c->mirror.budget > 0 && !(flags & PS_WIRE_RANGE) && count > 0)
-	{
-		size_t		at = ps_wire_once_offset(msg) +
-			((flags & PS_WIRE_ONCE) ? PS_WIRE_ONCE_SIZE : 0);
-		size_t		klen = get_u32(msg + at);
-
-		t->key_hash = ps_wire_hash(msg + at + 4, klen, count);
-		t->key_count = count;
-		if (klen + 4 > 8)
-		{
-			msg[4] |= PS_WIRE_CACHE;
-			if (!full && mirror_get(&c->mirror, t->key_hash, count))
-			{
-				/* the same message with the list's hash in place of the list */
-				size_t		rest = t->msg_len - (at + 4 + klen);
-				int			b;
-
-				alt = ps_client_xmalloc(at + 8 + rest);
-
-				memcpy(alt, msg, at);
-				for (b = 0; b < 8; b++)
-					alt[at + b] = (uint8_t) (t->key_hash >> (8 * b));
-				memcpy(alt + at + 8, msg + at + 4 + klen, rest);
-				alt[4] = (uint8_t) ((msg[4] & ~PS_WIRE_CACHE) | PS_WIRE_CACHED);
-				send = alt;
-				send_len = at + 8 + rest;
-				t->cached = true;
-				c->key_bytes_saved += t->msg_len - send_len;
-			}
-			else
-				mirror_put(&c->mirror, t->key_hash, count);
-		}
-	}
-	if (c->compress && t->pull)
-	{
-		/* ask for the answer compressed */
-		msg[4] |= PS_WIRE_COMPRESSED;
-		if (alt)
-			alt[4] |= PS_WIRE_COMPRESSED;
-	}
-	else if (c->compress)
-	{
-		/* the values compressed, if that is smaller */
-		uint8_t    *packed = ps_client_xmalloc(send_len + 64);
-		size_t		plen = ps_wire_compress(send, send_len, packed, send_len + 64);
-
-		if (plen > 0)
-		{
-			c->compressed_saved += send_len - plen;
-			free(alt);
-			alt = packed;
-			send = packed;
-			send_len = plen;
-		}
-		else
-			free(packed);
-	}
-	ok = send_query(c, t->pull, t->table, send, send_len);
-	free(alt);
-	return ok;
+	if (t.msg[4] & PS_WIRE_ONCE)
+		task_renumber(c, &t);	/* never applied: a new push, after the syncs */
+	if (c->synced >= t.ts)
+		c->synced = t.ts - 1;	/* the syncs sent were before it now */
+	task_enqueue(c, &t);
+	return task_transmit(c, &c->queue[(c->qhead + c->qlen - 1) % c->qcap], true);
 }
 
 /*
@@ -640,7 +574,13 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 	Task	   *queued;
 
 	if (!t->pull)
+	{
+		/* exactly once; answered once applied, flushed with a later sync */
 		len = ps_wire_insert_once(msg, len, c->client_id, ++c->last_seq);
+		msg[5] |= PS_WIRE_ASYNC >> 8;
+		t->async = true;
+		c->last_async = c->next_ts;
+	}
 	t->msg = msg;
 	t->msg_len = len;
 	t->table = strdup(table);
@@ -649,9 +589,9 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 	t->ts = c->next_ts++;
 	t->got_result = false;
 	t->resend = false;
-	enqueue(c, t);
+	task_enqueue(c, t);
 	queued = &c->queue[(c->qhead + c->qlen - 1) % c->qcap];
-	if (!transmit(c, queued, false))
+	if (!task_transmit(c, queued, false))
 	{
 		(void) recover(c);		/* sends it, or fails it with the others */
 		return t->ts;
@@ -660,43 +600,124 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 	return t->ts;
 }
 
-int
-ps_client_wait(PsClient *c, int64_t ts)
+/*
+ * Send a sync: an empty push with PS_WIRE_SYNC, answered once the
+ * session's WAL is flushed, so that every push answered before its flush
+ * and sent before the sync is durable when the sync's answer comes.  It
+ * names the table of the last such push (the privilege to push there is
+ * the one it needs).  It is no task of the caller's: no timestamp.
+ */
+static bool
+send_sync(PsClient *c)
+{
+	Task		t;
+	uint8_t    *msg = ps_client_xmalloc(PS_WIRE_HEADER_SIZE + 4);
+	const char *table = NULL;
+	size_t		i;
+
+	/* a parked push's table exists and takes this client's pushes */
+	if (c->nparked > 0)
+		table = c->parked[c->nparked - 1].table;
+	for (i = c->qlen; i > 0 && table == NULL; i--)
+	{
+		Task	   *q = &c->queue[(c->qhead + i - 1) % c->qcap];
+
+		if (q->async && !q->failed)
+			table = q->table;
+	}
+	if (table == NULL)
+	{
+		free(msg);
+		return true;			/* nothing answered before its flush */
+	}
+	memset(msg, 0, PS_WIRE_HEADER_SIZE + 4);
+	msg[0] = 'P';
+	msg[1] = 'S';
+	msg[2] = PS_WIRE_VERSION;
+	msg[3] = PS_WIRE_PUSH;
+	msg[5] = PS_WIRE_SYNC >> 8;
+	memset(&t, 0, sizeof(t));
+	t.sync = true;
+	t.covers = c->next_ts - 1;
+	t.msg = msg;
+	t.msg_len = PS_WIRE_HEADER_SIZE + 4;
+	t.table = strdup(table);
+	if (t.table == NULL)
+		abort();
+	task_enqueue(c, &t);
+	c->nsyncs++;
+	c->synced = t.covers;
+	return task_transmit(c, &c->queue[(c->qhead + c->qlen - 1) % c->qcap], false);
+}
+
+/*
+ * Is a push up to task ts answered before its flush and not covered by a
+ * sync sent after it?
+ */
+static bool
+needs_sync(PsClient *c, int64_t ts)
 {
 	size_t		i;
 
+	if (c->ack_applied || c->last_async <= c->synced)
+		return false;
+	if (c->nparked > 0 && c->parked[c->nparked - 1].ts > c->synced &&
+		c->parked[0].ts <= ts)
+		return true;
+	for (i = 0; i < c->qlen; i++)
+	{
+		Task	   *q = &c->queue[(c->qhead + i) % c->qcap];
+
+		if (q->async && q->ts > c->synced && q->ts <= ts)
+			return true;
+	}
+	return false;
+}
+
+int
+ps_client_wait(PsClient *c, int64_t ts)
+{
 	if (ts < 1 || ts >= c->next_ts)
 	{
 		ps_client_set_error(c, "22023", "ps_client: %lld is not the timestamp of a task of this client",
 				  (long long) ts);
 		return -1;
 	}
-	while (outcome_of(c, ts) == TASK_PENDING)
-		if (!pump(c, true) && outcome_of(c, ts) == TASK_PENDING)
-			return -1;
+	/* finished: its outcome known, and no earlier push still parked */
+	while (outcome_of(c, ts) == TASK_PENDING ||
+		   (c->nparked > 0 && c->parked[0].ts < ts))
+	{
+		if (needs_sync(c, ts) && !send_sync(c) && !recover(c))
+			break;
+		if (!pump(c, true))
+			break;
+	}
+	if (outcome_of(c, ts) == TASK_PENDING)
+		return -1;
 	if (outcome_of(c, ts) == TASK_OK)
 		return 0;
-	for (i = 0; i < c->nfailures; i++)
-		if (c->failures[i].ts == ts)
-		{
-			Failure		f = c->failures[i];
-
-			ps_client_set_error(c, f.sqlstate, "%s", f.message);
-			free(f.message);
-			c->failures[i] = c->failures[--c->nfailures];
-			/* waited for: what remains is the outcome */
-			return -1;
-		}
-	/* waited for before: the message was given then */
-	ps_client_set_error(c, "", "ps_client: task %lld failed (its error was reported by an earlier wait)",
-			  (long long) ts);
+	report_failure(c, ts);
 	return -1;
 }
 
 int
 ps_client_in_flight(PsClient *c)
 {
-	return (int) c->qlen;
+	return (int) (c->qlen - c->nsyncs + c->nparked);
+}
+
+int
+ps_client_set_ack(PsClient *c, int when)
+{
+	if (when != PS_CLIENT_ACK_DURABLE && when != PS_CLIENT_ACK_APPLIED)
+	{
+		ps_client_set_error(c, "22023", "ps_client: acknowledge when: PS_CLIENT_ACK_DURABLE or PS_CLIENT_ACK_APPLIED");
+		return -1;
+	}
+	c->ack_applied = when == PS_CLIENT_ACK_APPLIED;
+	if (c->ack_applied)
+		settle_parked(c, INT64_MAX, true, NULL, NULL);	/* applied is enough now */
+	return 0;
 }
 
 void

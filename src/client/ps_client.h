@@ -79,6 +79,21 @@ extern PsClient *ps_client_connect(const char *conninfo, char **err);
 extern int	ps_client_set_reconnect(PsClient *c, int attempts,
 									int first_delay_ms, int max_delay_ms);
 
+/*
+ * When a push counts as finished (ps_client_wait returns 0 for it):
+ * PS_CLIENT_ACK_DURABLE (the default) once applied and its WAL flushed;
+ * PS_CLIENT_ACK_APPLIED once applied, the WAL flushed by the server in
+ * the background within 3 x wal_writer_delay (600 ms by default), so a
+ * crash of the server loses at most the pushes acknowledged in that time
+ * (as synchronous_commit = off).  Either way the server answers a push
+ * once applied and flushes for many at once: the library sends one
+ * "sync" after them when they are waited for.  Returns -1 for another
+ * value.
+ */
+#define PS_CLIENT_ACK_DURABLE 0
+#define PS_CLIENT_ACK_APPLIED 1
+extern int	ps_client_set_ack(PsClient *c, int when);
+
 /* Times the connection was lost and opened again. */
 extern uint64_t ps_client_reconnects(PsClient *c);
 

@@ -39,6 +39,11 @@ typedef struct Task
 	bool		got_result;		/* the answer came; the sync is next */
 	bool		resend;			/* the server missed its cached keys */
 	bool		cached;			/* it was sent with its keys' hash */
+	bool		async;			/* a push answered before its flush */
+	bool		sync;			/* a sync: flushes what the session wrote */
+	bool		failed;			/* its failure is recorded (or, a sync's,
+								 * in the client) */
+	int64_t		covers;			/* a sync: the last task sent before it */
 	char	   *table;
 	uint8_t    *msg;			/* the message with its keys, uncompressed: */
 	size_t		msg_len;		/* what is sent again */
@@ -71,6 +76,17 @@ struct PsClient
 	size_t		qhead,
 				qlen,
 				qcap;
+	Task	   *parked;			/* pushes applied, not known durable, */
+	size_t		nparked,		/* in timestamp order */
+				parked_cap;
+	bool		ack_applied;	/* finish pushes once applied */
+	int64_t		last_async;		/* the last push sent before its flush */
+	int64_t		synced;			/* the last task a sync was sent after */
+	size_t		nsyncs;			/* syncs in the queue */
+	int			sync_failures;	/* in a row */
+	char		sync_error[ERRLEN];	/* of the last sync that failed */
+	char		sync_sqlstate[6];
+	int			recoveries;		/* reconnects since a task last finished */
 	unsigned char *outcome;		/* of task ts at outcome[ts - 1] */
 	size_t		outcome_cap;
 	Failure    *failures;		/* messages of failed tasks not waited for */
@@ -94,6 +110,19 @@ struct PsClient
 extern const PsKeysAlloc ps_client_keys_malloc;
 extern void *ps_client_xmalloc(size_t size);
 extern void ps_client_set_error(struct PsClient *c, const char *sqlstate, const char *fmt,...);
+/* ps_client_send.c */
+extern void task_enqueue(struct PsClient *c, const Task *t);
+extern bool task_transmit(struct PsClient *c, Task *t, bool full);
+extern void task_renumber(struct PsClient *c, Task *t);
+
+/* ps_client_outcome.c */
+extern void record_outcome(struct PsClient *c, int64_t ts, int outcome);
+extern int	outcome_of(struct PsClient *c, int64_t ts);
+extern void record_failure(struct PsClient *c, int64_t ts, const char *sqlstate,
+						   const char *message);
+extern void report_failure(struct PsClient *c, int64_t ts);
+extern bool take_values(Task *t, const PGresult *r, char *why, size_t whylen);
+
 extern int64_t ps_client_send_task(struct PsClient *c, const char *table, uint8_t *msg,
 								   size_t len, Task *t);
 

@@ -190,6 +190,10 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 		return fail(err, "only a push carries an exactly-once id", 4);
 	if ((m->flags & PS_WIRE_RESENT) && !(m->flags & PS_WIRE_ONCE))
 		return fail(err, "a resent push carries its exactly-once id", 4);
+	if ((m->flags & (PS_WIRE_ASYNC | PS_WIRE_SYNC)) && m->kind != PS_WIRE_PUSH)
+		return fail(err, "only a push is answered before or after its flush", 4);
+	if ((m->flags & PS_WIRE_ASYNC) && (m->flags & PS_WIRE_SYNC))
+		return fail(err, "a push is answered before its flush or after it, not both", 4);
 	if (m->kind == PS_WIRE_PULL && (m->flags & PS_WIRE_SPARSE))
 		return fail(err, "a pull carries no values", 4);
 	if ((m->flags & PS_WIRE_COMPRESSED) && (m->flags & PS_WIRE_SPARSE))

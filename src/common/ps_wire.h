@@ -64,7 +64,10 @@
 									 * compressed; pull: compress the answer */
 #define PS_WIRE_ONCE 0x0040	/* a once section follows the worker's */
 #define PS_WIRE_RESENT 0x0080	/* with PS_WIRE_ONCE: a push sent again */
-#define PS_WIRE_KNOWN_FLAGS 0x00FF
+#define PS_WIRE_ASYNC 0x0100	/* push: answer once applied, flush later */
+#define PS_WIRE_SYNC 0x0200		/* push: answer once this session's WAL is
+								 * flushed, earlier pushes' included */
+#define PS_WIRE_KNOWN_FLAGS 0x03FF
 
 #define PS_WIRE_ONCE_SIZE 16	/* bytes of the once section */
 

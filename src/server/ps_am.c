@@ -342,6 +342,7 @@ ps_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	w.written = NULL;
 	w.once = NULL;
 	w.nonce = 0;
+	w.flush_later = false;
 	newdir = ps_dir_get(NewTable, true, dim, ps_config_width(OldTable, cfg, dim));
 	w.mode = (newdir->width == oldwidth) ? PS_WRITE_RECORDS : PS_WRITE_SET;
 	page = palloc(BLCKSZ);

@@ -169,6 +169,7 @@ insert_rewrite(Relation rel, Oid srcid, const int64 *keys, const float4 *vals,
 	w.written = NULL;
 	w.once = NULL;
 	w.nonce = 0;
+	w.flush_later = false;
 	w.mode = PS_WRITE_SET;
 	if (ps_is_ps_relation(src) && ps_has_storage(src))
 	{
@@ -239,6 +240,7 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		w.written = NULL;
 		w.once = NULL;
 		w.nonce = 0;
+		w.flush_later = false;
 		w.ts = ps_state_next_ts(rel, &flush_lsn);
 		ps_mark_request(rel);
 		ps_store_write(rel, dir, ukeys, uvals, n, &w);

@@ -404,6 +404,7 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 	for (t = 0; t < g->ntasks; t++)
 		w.ts = Max(w.ts, g->tasks[t]->ts);
 	w.once = once_marks(g, start, end, &w.nonce);
+	w.flush_later = false;
 	if (live == 1 && !first->kkt)
 	{
 		/*

@@ -71,6 +71,12 @@ void
 ps_once_start(PsOnceWrite *ow, Relation rel, uint64 ts,
 			  const PsOnceMark *marks, int nmarks)
 {
+	if (nmarks > PS_ONCE_CAPACITY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ps table \"%s\": %d pushes with exactly-once ids in one aggregate, more than its %d records",
+						RelationGetRelationName(rel), nmarks, PS_ONCE_CAPACITY),
+				 errhint("Keep the clients pushing to one table at once below %d.", PS_ONCE_CAPACITY)));
 	ow->rel = rel;
 	ow->ts = ts;
 	ow->marks = marks;

@@ -105,6 +105,7 @@ queue_shmem_startup(void)
 		pg_atomic_init_u64(&ps_queue->last_mark, 0);
 		ConditionVariableInit(&ps_queue->space_cv);
 		ConditionVariableInit(&ps_queue->done_cv);
+		ConditionVariableInit(&ps_queue->claim_cv);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -294,6 +295,31 @@ register_exit_callback(void)
 }
 
 /*
+ * Does another backend than slot's hold the claim on client's pushes to
+ * relid?  With mode LW_SHARED the queue lock is taken here; with
+ * LW_EXCLUSIVE the caller holds it.
+ */
+static bool
+claim_held(PsSlot *slot, uint64 client, Oid relid, LWLockMode mode)
+{
+	bool		held = false;
+	int			i;
+
+	if (mode == LW_SHARED)
+		LWLockAcquire(ps_queue_lock, LW_SHARED);
+	for (i = 0; i < MaxBackends && !held; i++)
+	{
+		PsSlot	   *s = &ps_queue->slots[i];
+
+		held = s != slot && s->once_client == client &&
+			s->once_dbid == MyDatabaseId && s->once_relid == relid;
+	}
+	if (mode == LW_SHARED)
+		LWLockRelease(ps_queue_lock);
+	return held;
+}
+
+/*
  * Claim the pushes of an exactly-once client to rel for this backend:
  * wait while another backend holds them.  A client whose connection was
  * lost sends its pushes again on a new one, while its old backend may
@@ -315,27 +341,24 @@ ps_queue_claim_client(Relation rel, uint64 client)
 	slot = my_slot();
 	for (;;)
 	{
-		bool		held = false;
-		int			i;
+		bool		held = claim_held(slot, client, relid, LW_SHARED);
 
-		LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
-		for (i = 0; i < MaxBackends && !held; i++)
-		{
-			PsSlot	   *s = &ps_queue->slots[i];
-
-			held = s != slot && s->once_client == client &&
-				s->once_dbid == MyDatabaseId && s->once_relid == relid;
-		}
+		/* looked at shared first: waiters hold the lock only briefly */
 		if (!held)
 		{
-			slot->once_client = client;
-			slot->once_dbid = MyDatabaseId;
-			slot->once_relid = relid;
+			LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
+			held = claim_held(slot, client, relid, LW_EXCLUSIVE);
+			if (!held)
+			{
+				slot->once_client = client;
+				slot->once_dbid = MyDatabaseId;
+				slot->once_relid = relid;
+			}
+			LWLockRelease(ps_queue_lock);
+			if (!held)
+				break;
 		}
-		LWLockRelease(ps_queue_lock);
-		if (!held)
-			break;
-		ConditionVariableTimedSleep(&ps_queue->done_cv, 100, PG_WAIT_EXTENSION);
+		ConditionVariableTimedSleep(&ps_queue->claim_cv, 100, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
 }
@@ -354,7 +377,7 @@ ps_queue_release_client(void)
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
 	slot->once_client = 0;
 	LWLockRelease(ps_queue_lock);
-	ConditionVariableBroadcast(&ps_queue->done_cv);
+	ConditionVariableBroadcast(&ps_queue->claim_cv);
 }
 
 /*

@@ -141,6 +141,7 @@ typedef struct PsQueue
 	int32		running;		/* appliers running now */
 	ConditionVariable space_cv; /* the ring has room again */
 	ConditionVariable done_cv;	/* a push was applied or failed */
+	ConditionVariable claim_cv; /* a claim on a client was let go */
 	/* time marks: timestamped commit records ahead of ps WAL */
 	pg_atomic_uint64 last_mark; /* TimestampTz of the last one written */
 	uint64		marks_requested;	/* asked for by backends */

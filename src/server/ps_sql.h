@@ -32,7 +32,9 @@ extern void ps_sql_prepare_write(FunctionCallInfo fcinfo, Relation rel);
 extern int	ps_sql_push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals);
 extern uint64 ps_sql_push(Relation rel, const int64 *keys, int64 first,
 						  const float4 *vals, int n, int dim, bool has_worker,
-						  int32 worker, int64 clock, const PsOnceMark *once);
+						  int32 worker, int64 clock, const PsOnceMark *once,
+						  bool flush_later);
+extern void ps_sql_flush_session(void);
 extern uint64 ps_sql_empty_push(Relation rel, bool has_worker, int32 worker,
 								int64 clock);
 

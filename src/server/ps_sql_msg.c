@@ -232,7 +232,8 @@ push_once_claimed(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
 	mark.last = keys ? keys[n - 1] : m->first + (n - 1);
 	return ps_sql_push(rel, keys ? keys + skip : NULL, keys ? 0 : m->first + skip,
 					   vals + (Size) skip * dim, n - skip, dim,
-					   (m->flags & PS_WIRE_WORKER) != 0, m->worker, m->clock, &mark);
+					   (m->flags & PS_WIRE_WORKER) != 0, m->worker, m->clock, &mark,
+					   (m->flags & PS_WIRE_ASYNC) != 0);
 }
 
 /* A push with an exactly-once id: claim the client, push, let go. */
@@ -284,6 +285,8 @@ ps_push_msg(PG_FUNCTION_ARGS)
 	if (m.count == 0)
 	{
 		ts = ps_sql_empty_push(rel, has_worker, m.worker, m.clock);
+		if (m.flags & PS_WIRE_SYNC)
+			ps_sql_flush_session();
 		relation_close(rel, NoLock);
 		PG_RETURN_INT64(ts);
 	}
@@ -298,7 +301,9 @@ ps_push_msg(PG_FUNCTION_ARGS)
 		ts = push_once(fcinfo, rel, &m, keys, vals, dim);
 	else
 		ts = ps_sql_push(rel, keys, m.first, vals, (int) m.count, dim, has_worker,
-						 m.worker, m.clock, NULL);
+						 m.worker, m.clock, NULL, (m.flags & PS_WIRE_ASYNC) != 0);
+	if (m.flags & PS_WIRE_SYNC)
+		ps_sql_flush_session();
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }

@@ -181,9 +181,49 @@ push_here(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 }
 
 /*
+ * The end of the WAL of this session's pushes that were answered before
+ * their flush (ps_push_msg with PS_WIRE_ASYNC), not flushed by the session
+ * since; the WAL writer flushes it in the background.
+ */
+static XLogRecPtr unflushed_lsn = InvalidXLogRecPtr;
+
+/*
+ * Make a push's WAL (up to lsn) durable: now, or, later, by the WAL
+ * writer, as an asynchronous commit is: within three wal_writer_delay.
+ */
+static void
+make_durable(Relation rel, XLogRecPtr lsn, bool later)
+{
+	if (!RelationNeedsWAL(rel) || XLogRecPtrIsInvalid(lsn))
+		return;
+	if (later)
+	{
+		XLogSetAsyncXactLSN(lsn);
+		unflushed_lsn = Max(unflushed_lsn, lsn);
+		return;
+	}
+	XLogFlush(lsn);
+	if (lsn >= unflushed_lsn)
+		unflushed_lsn = InvalidXLogRecPtr;
+}
+
+/*
+ * Flush the WAL of every push of this session answered before its flush:
+ * a client learns from this call's answer that they are durable.
+ */
+void
+ps_sql_flush_session(void)
+{
+	if (!XLogRecPtrIsInvalid(unflushed_lsn))
+		XLogFlush(unflushed_lsn);
+	unflushed_lsn = InvalidXLogRecPtr;
+}
+
+/*
  * Apply sorted, distinct keys (or, keys NULL, the range first .. first +
  * n - 1) to a table, through the scheduler if it takes the push, and make
- * the push durable.  Returns its task timestamp.
+ * the push durable (or, w->flush_later, have it made durable in the
+ * background).  Returns its task timestamp.
  */
 static uint64
 push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
@@ -199,8 +239,7 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 		PG_TRY();
 		{
 			push_here(rel, dir, keys, first, vals, n, w, worker, clock);
-			if (RelationNeedsWAL(rel))
-				XLogFlush(Max(XactLastRecEnd, flush_lsn));
+			make_durable(rel, Max(XactLastRecEnd, flush_lsn), w->flush_later);
 		}
 		PG_CATCH();
 		{
@@ -210,8 +249,8 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 		PG_END_TRY();
 		ps_queue_direct_done(true, n);
 	}
-	else if (RelationNeedsWAL(rel))
-		XLogFlush(Max(XactLastRecEnd, flush_lsn));
+	else
+		make_durable(rel, Max(XactLastRecEnd, flush_lsn), w->flush_later);
 	return w->ts;
 }
 
@@ -303,6 +342,7 @@ start_push(Relation rel, int dim, PsWrite *w, bool has_worker, int32 worker,
 	w->written = NULL;
 	w->once = NULL;
 	w->nonce = 0;
+	w->flush_later = false;
 	return ps_config_storage(rel, dim, cfg);
 }
 
@@ -310,19 +350,21 @@ start_push(Relation rel, int dim, PsWrite *w, bool has_worker, int32 worker,
  * Push n sorted, distinct keys (or, keys NULL, the range first .. first +
  * n - 1) of dim values each, checked by the caller, for worker at clock
  * if has_worker; once, if not NULL: the push's exactly-once id, whose
- * record the write changes (the caller holds the client's claim).
+ * record the write changes (the caller holds the client's claim);
+ * flush_later: return once applied, the WAL flushed in the background.
  * Returns the push's task timestamp.
  */
 uint64
 ps_sql_push(Relation rel, const int64 *keys, int64 first, const float4 *vals,
 			int n, int dim, bool has_worker, int32 worker, int64 clock,
-			const PsOnceMark *once)
+			const PsOnceMark *once, bool flush_later)
 {
 	PsWrite		w;
 	PsDir	   *dir = start_push(rel, dim, &w, has_worker, worker, clock);
 
 	w.once = once;
 	w.nonce = once ? 1 : 0;
+	w.flush_later = flush_later;
 
 	return push_sorted(rel, dir, keys, first, vals, n, &w,
 					   has_worker ? worker : 0, has_worker ? clock : -1);
@@ -384,7 +426,7 @@ ps_push(PG_FUNCTION_ARGS)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
 	ts = ps_sql_push(rel, ukeys, 0, uvals, n, dim, has_worker, worker, clock,
-					 NULL);
+					 NULL, false);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }
@@ -440,7 +482,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 	ps_check_finite(vals, nvals, false);
 
 	ts = ps_sql_push(rel, NULL, first, vals, (int) nkeys, dim, has_worker, worker,
-					 clock, NULL);
+					 clock, NULL, false);
 	relation_close(rel, NoLock);
 	PG_RETURN_INT64(ts);
 }

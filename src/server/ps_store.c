@@ -462,8 +462,8 @@ store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	int		   *slots;
 
 	Assert(w->dim == dir->dim);
-	if (n == 0)
-		return;
+	if (n == 0 && (w->mode != PS_WRITE_PUSH || w->nonce == 0))
+		return;					/* (a push with ids still records them) */
 	if (batch_area == NULL)
 		batch_area = MemoryContextAlloc(TopMemoryContext,
 										(Size) PS_MAX_SET_BLOCKS * PS_KEYS_BLOCK_MAX);

@@ -38,6 +38,7 @@ typedef struct PsWrite
 								 * caller reports a partial write itself */
 	const PsOnceMark *once;		/* pushes with exactly-once ids in it, */
 	int			nonce;			/* whose records it changes (ps_once.c) */
+	bool		flush_later;	/* a push answered before its WAL flush */
 } PsWrite;
 
 extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,

@@ -339,7 +339,7 @@ main(void)
 	refused("5054 01 01 0000 0000 00000000 01000000", "the message does not start with \"PS\"", "bad magic");
 	refused("5053 02 01 0000 0000 00000000 01000000", "unknown wire format version", "version 2");
 	refused("5053 01 07 0000 0000 00000000 01000000", "unknown message kind", "kind 7");
-	refused("5053 01 01 0001 0000 00000000 01000000", "unknown flags", "an unknown flag");
+	refused("5053 01 01 0004 0000 00000000 01000000", "unknown flags", "an unknown flag");
 	refused("5053 01 02 0a00 0000 01000000 00000000 0000000000000000",
 			"key caching applies to listed keys of a push or pull, one way at a time", "cache flag on a range");
 	refused("5053 01 02 1800 0000 01000000 00000000 01000000 02",

@@ -131,13 +131,13 @@ SELECT ps_pull('msg_once', '{1}');
 -- (the client's first push to it had not arrived): applied.
 SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 3300000000000000 0500000000000000 01000000 02 0000803f')) > 0 AS pushed;
 SELECT ps_pull('msg_once', '{1}');
--- A table keeps the records of 201 clients; the least recently written
--- goes to a new client.  Clients 0x0100 .. 0x01c8 (201 more) push key 2:
+-- A table keeps the records of 126 clients; the least recently written
+-- goes to a new client.  Clients 0x0100 .. 0x017d (126 more) push key 2:
 -- the records of 0x11, 0x22 and 0x33 are given away.
 SELECT count(ps_push_msg('msg_once', msg('5053 01 01 4000 0000 01000000 01000000 '
          || lpad(to_hex(i % 256), 2, '0') || lpad(to_hex(i / 256), 2, '0') || '000000000000'
          || '0100000000000000 01000000 04 0000803f'))) AS pushes
-  FROM generate_series(256, 456) i;
+  FROM generate_series(256, 381) i;
 SELECT ps_pull('msg_once', '{2}');
 -- Now a push sent again by a client without a record may be one whose
 -- record was given away: whether it was applied cannot be told (PS002).
@@ -146,8 +146,8 @@ SELECT ps_pull('msg_once', '{2}');
 SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 03000000 01000000 1100000000000000 0200000000000000 04000000 02 04 a702 0000803f 00000040 00004040'));
 \set VERBOSITY default
 SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 03000000 01000000 1100000000000000 0200000000000000 04000000 02 04 a702 0000803f 00000040 00004040'));
--- The newest clients keep theirs: client 0x01c8's push 1 again is not applied.
-SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 c801000000000000 0100000000000000 01000000 04 0000803f')) > 0 AS pushed;
+-- The newest clients keep theirs: client 0x017d's push 1 again is not applied.
+SELECT ps_push_msg('msg_once', msg('5053 01 01 c000 0000 01000000 01000000 7d01000000000000 0100000000000000 01000000 04 0000803f')) > 0 AS pushed;
 SELECT ps_pull('msg_once', '{2}');
 -- A push cut off part way is resumed where it stopped.  Key 90000 holds
 -- 3e38 (e6b1617f), so a range push of 3e38 to keys 1 .. 100000 overflows
@@ -167,6 +167,30 @@ SELECT count(*) FILTER (WHERE v = 3e38::real) AS written, count(*) AS keys
 -- and sent a third time, it is complete: nothing changes
 SELECT ps_push_msg('msg_part', msg(replace(:range_push, '4200', 'c200'))) > 0 AS pushed;
 SELECT count(*) FILTER (WHERE v = 3e38::real) AS written FROM unnest(ps_pull_range('msg_part', 1, 100001)) v;
+-- A push that failed is not taken for applied when a later push of its
+-- client succeeded first: the later push records it as unfinished.  Key 1
+-- of msg_fail holds 3e38, so client 0x55's push 1 of 3e38 to it
+-- overflows, writing nothing; its push 2 (key 2) succeeds.
+CREATE TABLE msg_fail (key bigint, val real) USING ps;
+SELECT ps_push('msg_fail', '{1}', '{3e38}') > 0 AS pushed;
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 4000 0000 01000000 01000000 5500000000000000 0100000000000000 01000000 02 e6b1617f'));
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 4000 0000 01000000 01000000 5500000000000000 0200000000000000 01000000 04 0000803f')) > 0 AS pushed;
+-- Key 1 back to 0, push 1 sent again: applied now, once.
+SELECT ps_push('msg_fail', '{1}', '{-3e38}') > 0 AS pushed;
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 c000 0000 01000000 01000000 5500000000000000 0100000000000000 01000000 02 e6b1617f')) > 0 AS pushed;
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 c000 0000 01000000 01000000 5500000000000000 0100000000000000 01000000 02 e6b1617f')) > 0 AS pushed;
+SELECT ps_pull('msg_fail', '{1,2}') = '{3e38,1}'::real[] AS once_each;
+-- Two failed pushes (client 0x66's 1 and 2, both overflowing key 1) before
+-- a third succeeds: the record keeps how far the later got, and the
+-- earlier cannot be told apart from an applied one (PS002).
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 4000 0000 01000000 01000000 6600000000000000 0100000000000000 01000000 02 e6b1617f'));
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 4000 0000 01000000 01000000 6600000000000000 0200000000000000 01000000 02 e6b1617f'));
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 4000 0000 01000000 01000000 6600000000000000 0300000000000000 01000000 04 0000803f')) > 0 AS pushed;
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 c000 0000 01000000 01000000 6600000000000000 0100000000000000 01000000 02 e6b1617f'));
+SELECT ps_push('msg_fail', '{1}', '{-3e38}') > 0 AS pushed;
+SELECT ps_push_msg('msg_fail', msg('5053 01 01 c000 0000 01000000 01000000 6600000000000000 0200000000000000 01000000 02 e6b1617f')) > 0 AS pushed;
+SELECT ps_pull('msg_fail', '{1,2}') = '{3e38,2}'::real[] AS once_each;
+
 -- A push with flag 0001 (in the flags' high byte: 0x0100) is answered once
 -- applied, its WAL flushed later (by the WAL writer, or by the session's
 -- next push with flag 0002, 0x0200: answered once everything the session
@@ -239,5 +263,5 @@ SELECT ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 01000000 00000000 01000000
 RESET ROLE;
 SELECT ps_pull('msg_w', '{1}') AS unchanged;
 DROP ROLE msg_reader;
-DROP TABLE msg_w, msg_v, msg_heap, msg_once, msg_part;
+DROP TABLE msg_w, msg_v, msg_heap, msg_once, msg_part, msg_fail;
 DROP FUNCTION msg(text);

@@ -365,12 +365,11 @@ once_marks(PsGroup *g, const int *start, const int *end, int *nmarks)
 	{
 		PsTaskHeader *h = g->tasks[t];
 
-		if (h->once_client == 0 || start[t] >= end[t])
+		if (h->once.base.client == 0 || start[t] >= end[t])
 			continue;
 		if (marks == NULL)
 			marks = palloc(sizeof(PsOnceMark) * g->ntasks);
-		marks[*nmarks].client = h->once_client;
-		marks[*nmarks].seq = h->once_seq;
+		marks[*nmarks] = h->once;
 		marks[*nmarks].first = TaskKey(h, start[t]);
 		marks[*nmarks].last = TaskKey(h, end[t] - 1);
 		(*nmarks)++;

@@ -16,8 +16,8 @@
  * exactly: redo brings back the values and the record of each batch
  * together, or neither.  The metapage is locked after the batch's leaves,
  * as a leaf split locks it after its leaf, so neither waits for the other
- * in a cycle.  Each entry is 40 bytes; the metapage holds PS_ONCE_CAPACITY
- * (201) of them, and beyond that the least recently written is given to
+ * in a cycle.  Each entry is 64 bytes; the metapage holds PS_ONCE_CAPACITY
+ * (126) of them, and beyond that the least recently written is given to
  * the new client (counted as an eviction, which ps_push_msg takes into
  * account).
  *
@@ -105,16 +105,27 @@ ps_once_prepare(PsOnceWrite *ow, bool any, int64 batch_last, bool final)
 	{
 		const PsOnceMark *m = &ow->marks[i];
 		PsOnceEntry *e;
+		bool		done;
 
 		if (ow->complete[i] || (!final && (!any || m->first > batch_last)))
 			continue;			/* recorded complete, or not begun */
+		done = final || m->last <= batch_last;
 		e = &ow->want[n++];
-		memset(e, 0, sizeof(PsOnceEntry));
-		e->client = m->client;
-		e->seq = m->seq;
-		e->complete = final || m->last <= batch_last;
-		e->next_key = e->complete ? 0 : batch_last + 1;
+		*e = m->base;
+		if (m->resumes)
+		{
+			/* an earlier push, finished now or written further */
+			e->unfinished_seq = done ? 0 : e->unfinished_seq;
+			e->unfinished_next = done ? 0 : batch_last + 1;
+		}
+		else
+		{
+			e->complete = done;
+			e->next_key = done ? 0 : batch_last + 1;
+		}
 		e->stamp = ow->ts;
+		/* the change is made: nothing can fail between here and the record */
+		ow->complete[i] = done;
 	}
 	if (n == 0)
 		return false;
@@ -142,24 +153,13 @@ ps_once_register(PsOnceWrite *ow, uint8 block_id)
 
 /*
  * After the batch's critical section (lsn: its record's, or invalid
- * without WAL): note which pushes are recorded complete, release the
- * metapage.
+ * without WAL): release the metapage.
  */
 void
 ps_once_finish(PsOnceWrite *ow, XLogRecPtr lsn)
 {
-	const PsOnceSlot *slots = (const PsOnceSlot *) (ow->data + sizeof(PsOnceChange));
-	int			nentries = ((const PsOnceChange *) ow->data)->nentries;
-	int			i,
-				j;
-
 	if (!XLogRecPtrIsInvalid(lsn))
 		PageSetLSN(BufferGetPage(ow->meta), lsn);
 	UnlockReleaseBuffer(ow->meta);
 	ow->meta = InvalidBuffer;
-	for (j = 0; j < nentries; j++)
-		if (slots[j].entry.complete)
-			for (i = 0; i < ow->nmarks; i++)
-				if (ow->marks[i].client == slots[j].entry.client)
-					ow->complete[i] = true;
 }

@@ -19,13 +19,16 @@
 #include "ps_page.h"
 
 /*
- * A push with an exactly-once id in a write: its client and seq, and its
- * first and last key (of the keys it brings to this write).
+ * A push with an exactly-once id in a write: its client's record as the
+ * push leaves it (base: seq, unfinished pushes, doubt; ps_sql_msg.c works
+ * it out), whose progress the write fills in: the push's own, or, if it
+ * resumes base.unfinished_seq, that one's.  first and last: its first and
+ * last key in this write.
  */
 typedef struct PsOnceMark
 {
-	uint64		client;
-	uint64		seq;
+	PsOnceEntry base;
+	bool		resumes;
 	int64		first;
 	int64		last;
 } PsOnceMark;

@@ -111,6 +111,10 @@ typedef struct PsMetaData
  * Exactly-once records, in the metapage after PsMetaData: for each client
  * that pushed with an exactly-once id, its last push there (seq) and how
  * far that push got: complete, or every key of it below next_key written.
+ * A push that failed (an error, or a session cut off) before a later one
+ * of its client was recorded stays recorded as unfinished, so that it is
+ * not taken for applied when sent again; beyond one such, the entry only
+ * says up to which push outcomes are in doubt.
  * They change in the WAL records that write the values, so that a record
  * and the values it speaks of survive a crash together.  The area exists
  * once pd_lower covers it (the first such push creates it); a metapage
@@ -124,6 +128,10 @@ typedef struct PsOnceEntry
 	uint32		complete;
 	uint32		pad;
 	uint64		stamp;			/* task timestamp of its last write */
+	uint64		unfinished_seq; /* an earlier push that did not finish, 0: */
+	int64		unfinished_next;	/* none; its keys below this are written */
+	uint64		doubt_upto;		/* earlier pushes up to this whose outcome
+								 * is not kept, 0: none */
 } PsOnceEntry;
 
 typedef struct PsOnceArea

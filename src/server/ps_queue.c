@@ -448,8 +448,10 @@ enqueue(Relation rel, PsDir *dir, PsSlot *slot, Size need, const int64 *keys,
 	h->nkeys = n;
 	h->range = (keys == NULL);
 	h->first = first;
-	h->once_client = w->nonce > 0 ? w->once[0].client : 0;
-	h->once_seq = w->nonce > 0 ? w->once[0].seq : 0;
+	if (w->nonce > 0)
+		h->once = w->once[0];
+	else
+		memset(&h->once, 0, sizeof(PsOnceMark));
 	if (keys != NULL)
 		memcpy(TaskKeys(h), keys, sizeof(int64) * n);
 	memcpy(TaskVals(h), vals, sizeof(float4) * w->dim * n);

@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "ps_base.h"
+#include "ps_once.h"
 #include "ps_rule.h"
 
 #define PS_ERROR_LEN 256
@@ -186,8 +187,7 @@ typedef struct PsTaskHeader
 	int32		nkeys;
 	bool		range;			/* keys first .. first + nkeys - 1, not stored */
 	int64		first;
-	uint64		once_client;	/* exactly-once id, 0: none */
-	uint64		once_seq;
+	PsOnceMark	once;			/* exactly-once id (base.client 0: none) */
 } PsTaskHeader;
 
 /*

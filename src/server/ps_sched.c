@@ -196,7 +196,7 @@ make_split(PsTaskHeader **tasks, int n, int idle)
 	for (i = 0; i < n; i++)
 	{
 		/* how far a push with an exactly-once id got is one key: not split */
-		if (tasks[i]->once_client != 0)
+		if (tasks[i]->once.base.client != 0)
 			return -1;
 		total += tasks[i]->nkeys;
 		if (tasks[i]->nkeys > big->nkeys)

@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "ps_base.h"
@@ -51,6 +52,11 @@ PG_FUNCTION_INFO_V1(ps_push_msg);
 PG_FUNCTION_INFO_V1(ps_pull_msg);
 
 static const char *const kind_names[] = {"", "push", "pull", "values"};
+
+/* the message's cached keys were not there (its error is PS001) */
+static bool keys_missed = false;
+
+static uint64 push_msg(FunctionCallInfo fcinfo, const PsWireMsg *mp);
 
 /*
  * zstd at level 1 for PS_WIRE_COMPRESSED (chosen by measurement: README,
@@ -142,6 +148,8 @@ message_keys(FunctionCallInfo fcinfo, const PsWireMsg *m)
 			return NULL;
 		cached = ps_keycache_get(m->key_hash, m->count);
 		if (cached == NULL)
+		{
+			keys_missed = true;
 			ereport(ERROR,
 					(errcode(ERRCODE_PS_KEYS_NOT_CACHED),
 					 errmsg("%s: the key list %016llx of %u keys is not in this session's cache",
@@ -150,6 +158,7 @@ message_keys(FunctionCallInfo fcinfo, const PsWireMsg *m)
 					 errdetail("The session keeps ps.key_cache_size of key lists (now %d kB), least recently used first out.",
 							   ps_key_cache_size),
 					 errhint("Send the keys again, with the cache flag; the client library does this by itself.")));
+		}
 		return cached;
 	}
 	keys = palloc(sizeof(int64) * Max(m->count, 1));
@@ -178,18 +187,115 @@ first_at_or_above(const int64 *keys, int64 first, int n, int64 key)
 }
 
 /*
- * A push with an exactly-once id (client, seq), under the client's claim:
- * what the table's record of the client says was applied of it is not
- * applied again.  A client's pushes to a table run one after the other,
- * so a record of a later push, or of this one complete, means this one is
- * applied: it is made durable (its WAL may not be flushed yet, if the
- * backend that applied it was cut off) and not applied again.  A record
- * of this push written up to a key means the keys from there on are left.
- * Without a record, a push is new, unless it is sent again to a table
- * that gave records of other clients away: then its client's may have
- * been among them, nobody can tell whether it was applied, and that is an
- * error rather than a guess.  (A client numbers its pushes across tables,
- * so a number above 1 says nothing about this table.)
+ * Pushes with exactly-once ids that failed in this session and that no
+ * later push of their client to their table has recorded yet: the next
+ * one records them as unfinished, so that, sent again, they are not taken
+ * for applied.
+ */
+typedef struct FailedPush
+{
+	Oid			dbid;
+	Oid			relid;
+	uint64		client;
+	uint64		seq;
+} FailedPush;
+
+static FailedPush *failed_pushes = NULL;
+static int	nfailed = 0;
+static int	failed_cap = 0;
+
+static void
+remember_failure(Oid relid, uint64 client, uint64 seq)
+{
+	if (nfailed == failed_cap)
+	{
+		failed_cap = failed_cap ? 2 * failed_cap : 16;
+		failed_pushes = failed_pushes ?
+			repalloc(failed_pushes, sizeof(FailedPush) * failed_cap) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(FailedPush) * failed_cap);
+	}
+	failed_pushes[nfailed].dbid = MyDatabaseId;
+	failed_pushes[nfailed].relid = relid;
+	failed_pushes[nfailed].client = client;
+	failed_pushes[nfailed].seq = seq;
+	nfailed++;
+}
+
+/* Forget the failures of client's pushes to relid up to seq upto. */
+static void
+forget_failures(Oid relid, uint64 client, uint64 upto)
+{
+	int			i,
+				k = 0;
+
+	for (i = 0; i < nfailed; i++)
+	{
+		FailedPush *f = &failed_pushes[i];
+
+		if (!(f->dbid == MyDatabaseId && f->relid == relid &&
+			  f->client == client && f->seq <= upto))
+			failed_pushes[k++] = *f;
+	}
+	nfailed = k;
+}
+
+/*
+ * Record an earlier push (seq) that did not finish, written below next,
+ * in the record b: in its one place for that, or, if that is taken, as
+ * doubt about the older of the two.
+ */
+static void
+add_unfinished(PsOnceEntry *b, uint64 seq, int64 next)
+{
+	if (seq == 0 || seq == b->unfinished_seq)
+		return;
+	if (b->unfinished_seq == 0)
+	{
+		b->unfinished_seq = seq;
+		b->unfinished_next = next;
+	}
+	else if (seq > b->unfinished_seq)
+	{
+		b->doubt_upto = Max(b->doubt_upto, b->unfinished_seq);
+		b->unfinished_seq = seq;
+		b->unfinished_next = next;
+	}
+	else
+		b->doubt_upto = Max(b->doubt_upto, seq);
+}
+
+static void
+cannot_tell(Relation rel, const PsWireMsg *m, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PS_ONCE_UNKNOWN),
+			 errmsg("ps_push_msg: cannot tell whether push " UINT64_FORMAT " of client %016llx was applied to \"%s\"",
+					m->once_seq, (unsigned long long) m->once_client,
+					RelationGetRelationName(rel)),
+			 errdetail("%s", why),
+			 errhint("Check the table's values before pushing it again.")));
+}
+
+/*
+ * A push with an exactly-once id (client, seq R), under the client's
+ * claim: what the table's record of the client says was applied of it is
+ * not applied again.  A client's pushes to a table run one after the
+ * other, and a push that failed is recorded as unfinished by the next one
+ * recorded (if it failed in this session, or wrote part of itself); so:
+ *
+ *	 R the record's push: complete, applied; else resumed where it stopped;
+ *	 R its unfinished push: resumed where that stopped;
+ *	 R below the record's push: applied, unless at or below its doubt (two
+ *	   pushes unfinished at once): then nobody can tell, an error;
+ *	 R above it, or no record: a new push, which records the pushes before
+ *	   it that did not finish.
+ *
+ * An applied push is made durable (its WAL may not be flushed yet, if the
+ * backend that applied it was cut off) and not applied again.  Without a
+ * record, a push sent again to a table that gave records of other clients
+ * away may be one whose record went: an error rather than a guess.  (A
+ * client numbers its pushes across tables, so a number above 1 says
+ * nothing about this table.)
  */
 static uint64
 push_once_claimed(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
@@ -197,37 +303,73 @@ push_once_claimed(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
 {
 	PsOnceEntry e;
 	PsOnceMark	mark;
-	uint64		evictions = 0;
+	uint64		evictions = 0,
+				r = m->once_seq;
 	XLogRecPtr	lsn = InvalidXLogRecPtr;
-	bool		found = false;
+	bool		found = false,
+				applied = false;
 	int			n = (int) m->count,
-				skip = 0;
+				skip = 0,
+				i;
 
 	if (ps_has_storage(rel))
 		found = ps_once_lookup(rel, m->once_client, &e, &evictions, &lsn);
-	if (found && m->once_seq == e.seq && !e.complete)
-		skip = first_at_or_above(keys, m->first, n, e.next_key);
-	if (found && (m->once_seq < e.seq || (m->once_seq == e.seq && (e.complete || skip == n))))
+	memset(&mark, 0, sizeof(mark));
+	if (found && r == e.seq)
+	{
+		skip = e.complete ? n : first_at_or_above(keys, m->first, n, e.next_key);
+		applied = skip == n;
+		mark.base = e;
+	}
+	else if (found && r == e.unfinished_seq)
+	{
+		skip = first_at_or_above(keys, m->first, n, e.unfinished_next);
+		applied = skip == n;
+		mark.base = e;
+		mark.resumes = true;
+	}
+	else if (found && r < e.seq)
+	{
+		if (r <= e.doubt_upto)
+			cannot_tell(rel, m, "The table's record of the client says that more than one of its pushes before a later one did not finish, and keeps how far only one of them got.");
+		applied = true;
+	}
+	else
+	{
+		if (!found && (m->flags & PS_WIRE_RESENT) && evictions > 0)
+			cannot_tell(rel, m, psprintf("The push was sent again after a lost connection, and the table keeps no record of the client: it keeps the records of %d clients, and has given " UINT64_FORMAT " of them to newer ones.",
+										 PS_ONCE_CAPACITY, evictions));
+		if (found)
+		{
+			mark.base = e;
+			if (!e.complete)
+				add_unfinished(&mark.base, e.seq, e.next_key);
+		}
+		mark.base.client = m->once_client;
+		mark.base.seq = r;
+		mark.base.complete = 0;
+		mark.base.next_key = 0;
+		/* pushes of this session that failed since the record's */
+		for (i = 0; i < nfailed; i++)
+		{
+			FailedPush *f = &failed_pushes[i];
+
+			if (f->dbid == MyDatabaseId && f->relid == RelationGetRelid(rel) &&
+				f->client == m->once_client && f->seq < r &&
+				(!found || f->seq > e.seq))
+				add_unfinished(&mark.base, f->seq, PG_INT64_MIN);
+		}
+	}
+	if (applied)
 	{
 		if (RelationNeedsWAL(rel))
 			XLogFlush(lsn);
 		ereport(DEBUG1,
 				(errmsg_internal("ps_push_msg: push " UINT64_FORMAT " of client %016llx to \"%s\" was applied before",
-								 m->once_seq, (unsigned long long) m->once_client,
+								 r, (unsigned long long) m->once_client,
 								 RelationGetRelationName(rel))));
 		return ps_table_last_ts(rel);
 	}
-	if (!found && (m->flags & PS_WIRE_RESENT) && evictions > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PS_ONCE_UNKNOWN),
-				 errmsg("ps_push_msg: cannot tell whether push " UINT64_FORMAT " of client %016llx was applied to \"%s\"",
-						m->once_seq, (unsigned long long) m->once_client,
-						RelationGetRelationName(rel)),
-				 errdetail("The push was sent again after a lost connection, and the table keeps no record of the client: it keeps the records of %d clients, and has given " UINT64_FORMAT " of them to newer ones.",
-						   PS_ONCE_CAPACITY, evictions),
-				 errhint("Check the table's values before pushing it again.")));
-	mark.client = m->once_client;
-	mark.seq = m->once_seq;
 	mark.first = keys ? keys[skip] : m->first + skip;
 	mark.last = keys ? keys[n - 1] : m->first + (n - 1);
 	return ps_sql_push(rel, keys ? keys + skip : NULL, keys ? 0 : m->first + skip,
@@ -253,6 +395,8 @@ push_once(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
 		ps_queue_release_client();
 	}
 	PG_END_TRY();
+	/* recorded now, as this push's or in its record */
+	forget_failures(RelationGetRelid(rel), m->once_client, m->once_seq);
 	return ts;
 }
 
@@ -267,6 +411,32 @@ Datum
 ps_push_msg(PG_FUNCTION_ARGS)
 {
 	PsWireMsg	m;
+	uint64		ts = 0;
+
+	message_arg(fcinfo, PS_WIRE_PUSH, &m);
+	if (!(m.flags & PS_WIRE_ONCE))
+		PG_RETURN_INT64(push_msg(fcinfo, &m));
+	keys_missed = false;
+	PG_TRY();
+	{
+		ts = push_msg(fcinfo, &m);
+	}
+	PG_CATCH();
+	{
+		/* refused for its cached keys, it is sent again as a new push */
+		if (!keys_missed)
+			remember_failure(PG_GETARG_OID(0), m.once_client, m.once_seq);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	PG_RETURN_INT64(ts);
+}
+
+/* The push of a parsed push message m: ps_push_msg's. */
+static uint64
+push_msg(FunctionCallInfo fcinfo, const PsWireMsg *mp)
+{
+	PsWireMsg	m = *mp;
 	PsWireError err;
 	Relation	rel;
 	bool		has_worker;
@@ -275,7 +445,6 @@ ps_push_msg(PG_FUNCTION_ARGS)
 	int			dim;
 	uint64		ts;
 
-	message_arg(fcinfo, PS_WIRE_PUSH, &m);
 	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
 	/* the count bounds the keys' allocation; the table's dim is checked below */
 	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
@@ -288,7 +457,7 @@ ps_push_msg(PG_FUNCTION_ARGS)
 		if (m.flags & PS_WIRE_SYNC)
 			ps_sql_flush_session();
 		relation_close(rel, NoLock);
-		PG_RETURN_INT64(ts);
+		return ts;
 	}
 
 	dim = ps_sql_push_dim(fcinfo, rel, m.count, (int) (m.count * m.dim));
@@ -305,7 +474,7 @@ ps_push_msg(PG_FUNCTION_ARGS)
 	if (m.flags & PS_WIRE_SYNC)
 		ps_sql_flush_session();
 	relation_close(rel, NoLock);
-	PG_RETURN_INT64(ts);
+	return ts;
 }
 
 /*

@@ -107,6 +107,8 @@ settle_parked(PsClient *c, int64_t upto, bool ok, const char *sqlstate,
 {
 	size_t		n = 0;
 
+	if (ok && c->nparked > 0 && c->parked[0].ts <= upto)
+		c->recoveries = 0;		/* tasks finished */
 	while (n < c->nparked && c->parked[n].ts <= upto)
 	{
 		Task	   *t = &c->parked[n++];
@@ -163,7 +165,6 @@ park_head(PsClient *c)
 	c->parked[c->nparked++] = c->queue[c->qhead];
 	c->qhead = (c->qhead + 1) % c->qcap;
 	c->qlen--;
-	c->recoveries = 0;
 }
 
 /*
@@ -257,13 +258,20 @@ recover(PsClient *c)
 	 * A task whose answer came keeps it: finished as the answer said (a
 	 * push answered before its flush is parked, and sent again with them).
 	 */
-	if (c->qlen > 0 && c->queue[c->qhead].got_result && !c->queue[c->qhead].resend)
+	if (c->qlen > 0 && c->queue[c->qhead].resend && c->qlen - c->nsyncs > 1)
+	{
+		/* refused for its keys, with tasks after it: as take_answers would */
+		mirror_clear(&c->mirror);
+		finish_head(c, false, "PS001",
+					"ps_client: the server no longer held this task's key list, and tasks sent after it had run: it was not applied; send it again");
+	}
+	else if (c->qlen > 0 && c->queue[c->qhead].got_result && !c->queue[c->qhead].resend)
 	{
 		Task	   *t = &c->queue[c->qhead];
 
-		if (t->sync && !t->failed)
-			finish_head(c, true, NULL, NULL);
-		else if (t->sync || t->failed)
+		if (t->sync)
+			finish_sync(c);
+		else if (t->failed)
 			finish_head(c, false, NULL, NULL);
 		else if (t->async && !c->ack_applied)
 			park_head(c);
@@ -494,11 +502,13 @@ ps_client_close(PsClient *c)
 
 	if (c == NULL)
 		return;
-	if (!c->broken && needs_sync(c, c->next_ts) && !send_sync(c))
-		(void) recover(c);
 	while ((c->qlen > 0 || c->nparked > 0) && !c->broken)
+	{
+		if (needs_sync(c, c->next_ts) && !send_sync(c) && !recover(c))
+			break;
 		if (!pump(c, true))
 			break;
+	}
 	session_close(&c->sess);
 	mirror_clear(&c->mirror);
 	free(c->mirror.buckets);

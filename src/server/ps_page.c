@@ -581,38 +581,42 @@ ps_once_plan(Page meta, const PsOnceEntry *want, int n, char *out)
 	ch->nentries = (uint16) n;
 	ch->nused = valid ? a->nused : 0;
 	ch->evictions = valid ? a->evictions : 0;
+	/* first every client's own entry, so that none is given to another */
 	for (i = 0; i < n; i++)
 	{
-		int			slot = valid ? ps_once_find(meta, want[i].client) : -1;
-
-		if (slot < 0)
-		{
-			if (ch->nused < (uint32) PS_ONCE_CAPACITY)
-				slot = ch->nused++;
-			else
-			{
-				/* the least recent entry not already given out in this change */
-				uint64		oldest = PG_UINT64_MAX;
-
-				for (j = 0; j < PS_ONCE_CAPACITY; j++)
-				{
-					bool		taken = false;
-					int			k;
-
-					for (k = 0; k < i; k++)
-						taken |= slots[k].slot == (uint32) j;
-					if (!taken && a->entries[j].stamp <= oldest)
-					{
-						oldest = a->entries[j].stamp;
-						slot = j;
-					}
-				}
-				ch->evictions++;
-			}
-		}
-		slots[i].slot = (uint32) slot;
+		slots[i].slot = (uint32) (valid ? ps_once_find(meta, want[i].client) : -1);
 		slots[i].pad = 0;
 		slots[i].entry = want[i];
+	}
+	for (i = 0; i < n; i++)
+	{
+		int			slot = -1;
+
+		if (slots[i].slot != (uint32) -1)
+			continue;
+		if (ch->nused < (uint32) PS_ONCE_CAPACITY)
+			slot = ch->nused++;
+		else
+		{
+			/* the least recent entry not given out in this change */
+			uint64		oldest = PG_UINT64_MAX;
+
+			for (j = 0; j < PS_ONCE_CAPACITY; j++)
+			{
+				bool		taken = false;
+				int			k;
+
+				for (k = 0; k < n; k++)
+					taken |= slots[k].slot == (uint32) j;
+				if (!taken && a->entries[j].stamp <= oldest)
+				{
+					oldest = a->entries[j].stamp;
+					slot = j;
+				}
+			}
+			ch->evictions++;
+		}
+		slots[i].slot = (uint32) slot;
 	}
 	return sizeof(PsOnceChange) + sizeof(PsOnceSlot) * n;
 }

@@ -252,6 +252,7 @@ take_work(PsTaskHeader **tasks, Work *work)
 	int			nleads = 0,
 				nheld = 0,
 				ntasks = 0,
+				nonce = 0,
 				idle = 0,
 				i,
 				j;
@@ -315,11 +316,15 @@ take_work(PsTaskHeader **tasks, Work *work)
 			h->done = true;
 			continue;
 		}
-		if (ntasks >= PS_MAX_ROUND)
+		if (ntasks >= PS_MAX_ROUND ||
+			(h->once.base.client != 0 && nonce >= PS_ONCE_CAPACITY))
 		{
+			/* (a write records at most a table's worth of exactly-once ids) */
 			work->more = true;
 			continue;
 		}
+		if (h->once.base.client != 0)
+			nonce++;
 		for (i = 0; i < nleads; i++)
 			if (ps_apply_same_group(leads[i], h))
 				break;

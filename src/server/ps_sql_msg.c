@@ -200,6 +200,8 @@ typedef struct FailedPush
 	uint64		seq;
 } FailedPush;
 
+#define PS_MAX_FAILED 1024		/* failures a session remembers */
+
 static FailedPush *failed_pushes = NULL;
 static int	nfailed = 0;
 static int	failed_cap = 0;
@@ -207,6 +209,12 @@ static int	failed_cap = 0;
 static void
 remember_failure(Oid relid, uint64 client, uint64 seq)
 {
+	if (nfailed == PS_MAX_FAILED)
+	{
+		/* the oldest goes (a session whose pushes keep failing) */
+		memmove(failed_pushes, failed_pushes + 1, sizeof(FailedPush) * (nfailed - 1));
+		nfailed--;
+	}
 	if (nfailed == failed_cap)
 	{
 		failed_cap = failed_cap ? 2 * failed_cap : 16;
@@ -349,8 +357,15 @@ push_once_claimed(FunctionCallInfo fcinfo, Relation rel, const PsWireMsg *m,
 		mark.base.seq = r;
 		mark.base.complete = 0;
 		mark.base.next_key = 0;
+
+		/*
+		 * A table that gave records away may have given this client's: its
+		 * earlier pushes, unfinished or not, are not known any more.
+		 */
+		if (!found && evictions > 0)
+			mark.base.doubt_upto = r - 1;
 		/* pushes of this session that failed since the record's */
-		for (i = 0; i < nfailed; i++)
+		for (i = 0; i < nfailed && mark.base.doubt_upto < r - 1; i++)
 		{
 			FailedPush *f = &failed_pushes[i];
 
@@ -424,7 +439,7 @@ ps_push_msg(PG_FUNCTION_ARGS)
 	PG_CATCH();
 	{
 		/* refused for its cached keys, it is sent again as a new push */
-		if (!keys_missed)
+		if (!keys_missed && m.count > 0)
 			remember_failure(PG_GETARG_OID(0), m.once_client, m.once_seq);
 		PG_RE_THROW();
 	}

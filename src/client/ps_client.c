@@ -13,10 +13,22 @@
  * finished task leaves only its outcome (one byte, and the message of a
  * failure until it is waited for).
  *
- * A push's keys are sorted and repeats summed before they are sent
- * (src/common/ps_keys.c), since the wire format carries ascending keys; a
- * pull's are sorted and made distinct, and the answer is scattered back to
- * the caller's order.
+ * Every push carries the client's exactly-once id and its number, and is
+ * answered by the server once applied, before its WAL flush.  Such a push
+ * leaves the FIFO for the parked list, with its message, until a sync (an
+ * empty push answered once the session's WAL is flushed) sent after it
+ * succeeds: then it is finished.  A wait sends the sync its pushes need;
+ * with PS_CLIENT_ACK_APPLIED, a push is finished once answered.
+ *
+ * A lost connection is opened again (ps_client_conn.c) and every parked
+ * and queued task sent again, in order, pushes marked as resent: the
+ * server's records apply none twice.  A task whose answer had come keeps
+ * it; a push the server refused for its cached keys goes again under a
+ * new number only if nothing but syncs was sent after it.
+ *
+ * The tasks' messages are built by ps_client_task.c (a push's keys sorted
+ * and repeats summed, a pull's sorted and made distinct, the answer
+ * scattered back to the caller's order) and sent by ps_client_send.c.
  *
  * Not thread-safe (ps_client.h).
  *

@@ -17,6 +17,13 @@
  * ps_push and ps_pull: UPDATE to push, SELECT to pull (and UPDATE for a
  * worker's pull), checked before the table is locked.
  *
+ * A push may carry an exactly-once id: under a claim on its client in the
+ * queue, the table's record of the client (ps_once.c) says whether it was
+ * applied, how far it got, or that it is new (push_once_claimed).  A push
+ * may be answered once applied, its WAL flushed in the background, and a
+ * later push (flag PS_WIRE_SYNC) answered once the session's WAL is
+ * flushed: so the client library's pushes share flushes.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

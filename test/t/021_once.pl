@@ -11,6 +11,8 @@
 #     The library reconnects and sends every unfinished task again; the
 #     sums in the table are exact afterwards: no push lost, none applied
 #     twice, a push cut off by the crash finished, not repeated.
+#   - With reconnecting turned off, a lost connection fails the next task
+#     with 08006; bad retry settings are refused.
 #   - The exactly-once records travel with the WAL: a push applied on the
 #     primary, sent again to its standby after the standby is promoted,
 #     is not applied again there.
@@ -99,6 +101,57 @@ is(scalar(@reconnects), 3, 'three clients reported');
 ok(!grep({ $_ < 3 } @reconnects),
 	'each client lost its connection and reconnected, at least 3 times (' .
 	  join(', ', @reconnects) . ')');
+
+# With reconnecting turned off, a lost connection fails the tasks in
+# flight with 08006, saying so; bad retry settings are refused.
+open(my $cfh, '>', "$dir/off.c") or die;
+print $cfh <<'C';
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <ps_client.h>
+int main(int argc, char **argv)
+{
+	char *err = NULL;
+	PsClient *c = argc == 3 ? ps_client_connect(argv[1], &err) : NULL;
+	int64_t key = 5;
+	float one = 1;
+	int64_t t;
+	if (c == NULL)
+		return 1;
+	if (ps_client_set_reconnect(c, -1, 50, 2000) != -1 || ps_client_set_reconnect(c, 3, 0, 1) != -1 ||
+		ps_client_set_reconnect(c, 0, 50, 2000) != 0)
+		return 2;
+	if (ps_client_wait(c, ps_client_push(c, "once_w", &key, 1, &one, NULL)) != 0)
+		return 3;
+	printf("ready\n");
+	fflush(stdout);
+	while (access(argv[2], F_OK) != 0)
+	{
+		struct timespec ts = {0, 20000000};
+		nanosleep(&ts, NULL);
+	}
+	t = ps_client_push(c, "once_w", &key, 1, &one, NULL);
+	printf("%s|%s|%llu\n", t < 0 || ps_client_wait(c, t) != 0 ? "failed" : "ok",
+		   ps_client_sqlstate(c), (unsigned long long) ps_client_reconnects(c));
+	return 0;
+}
+C
+close $cfh;
+build_client("$dir/off.c", "$dir/off");
+my $go = "$dir/go";
+my ($oout, $oerr) = ('', '');
+my $off = IPC::Run::start([ "$dir/off", $connstr, $go ], '>', \$oout, '2>', \$oerr,
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+$off->pump until $oout =~ /ready/;
+is(terminate_clients(), '1', 'the backend of the client without reconnecting is terminated');
+open($fh, '>', $go) or die;
+close $fh;
+$off->finish;
+like($oout, qr/^failed\|08006\|0$/m,
+	'reconnecting off: the next task fails with 08006, and no reconnect was made')
+  or diag("$oout\n$oerr");
 
 # The records go to a standby with the WAL.  A push applied on the
 # primary, then sent again to the promoted standby, is not applied twice.

@@ -79,11 +79,9 @@ task_transmit(struct PsClient *c, Task *t, bool full)
 	t->cached = false;
 	if (c->mirror.budget > 0 && !(flags & PS_WIRE_RANGE) && count > 0)
 	{
-		size_t		at = ps_wire_once_offset(msg) +
-			((flags & PS_WIRE_ONCE) ? PS_WIRE_ONCE_SIZE : 0);
-		size_t		klen = get_u32(msg + at);
+		size_t		klen;
 
-		t->key_hash = ps_wire_hash(msg + at + 4, klen, count);
+		t->key_hash = ps_wire_list_hash(msg, &klen);
 		t->key_count = count;
 		if (klen + 4 > 8)
 		{
@@ -91,18 +89,9 @@ task_transmit(struct PsClient *c, Task *t, bool full)
 			if (!full && mirror_get(&c->mirror, t->key_hash, count))
 			{
 				/* the same message with the list's hash in place of the list */
-				size_t		rest = t->msg_len - (at + 4 + klen);
-				int			b;
-
-				alt = ps_client_malloc(at + 8 + rest);
-
-				memcpy(alt, msg, at);
-				for (b = 0; b < 8; b++)
-					alt[at + b] = (uint8_t) (t->key_hash >> (8 * b));
-				memcpy(alt + at + 8, msg + at + 4 + klen, rest);
-				alt[4] = (uint8_t) ((msg[4] & ~PS_WIRE_CACHE) | PS_WIRE_CACHED);
+				alt = ps_client_malloc(t->msg_len);
+				send_len = ps_wire_cached_form(msg, t->msg_len, t->key_hash, alt);
 				send = alt;
-				send_len = at + 8 + rest;
 				t->cached = true;
 				c->key_bytes_saved += t->msg_len - send_len;
 			}

@@ -579,24 +579,47 @@ ps_wire_hash(const uint8_t *p, size_t len, uint32_t count)
 }
 
 /*
- * Write a push or pull whose keys the server remembers under key_hash
- * (ps_wire_hash of the list as it was sent with PS_WIRE_CACHE).
+ * Where the keys section of a push or pull begins: after the header, the
+ * worker section and the once section.
  */
 size_t
-ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count, uint32_t dim,
-					  const int32_t *worker, int64_t clock, uint64_t key_hash,
-					  const float *vals, bool sparse)
+ps_wire_keys_offset(const uint8_t *msg)
 {
-	/*
-	 * A range message of the same shape, with the hash where the range's
-	 * first key goes (both take 8 bytes) and the flag changed.
-	 */
-	size_t		len = ps_wire_encode(out, kind, count, dim, worker, clock, NULL,
-									 0, vals, sparse);
+	return ps_wire_once_offset(msg) +
+		((get_u16(msg + 4) & PS_WIRE_ONCE) ? PS_WIRE_ONCE_SIZE : 0);
+}
 
-	put_u64(out + ps_wire_once_offset(out), key_hash);
-	put_u16(out + 4, (uint16_t) ((get_u16(out + 4) & ~PS_WIRE_RANGE) | PS_WIRE_CACHED));
-	return len;
+/*
+ * The hash of the key list of msg, a push or pull of listed keys, and the
+ * list's length in bytes (*list_len).
+ */
+uint64_t
+ps_wire_list_hash(const uint8_t *msg, size_t *list_len)
+{
+	size_t		at = ps_wire_keys_offset(msg);
+
+	*list_len = get_u32(msg + at);
+	return ps_wire_hash(msg + at + 4, *list_len, get_u32(msg + 8));
+}
+
+/*
+ * msg (len bytes, a push or pull of listed keys) with its key list
+ * replaced by key_hash, the list's hash, and flag PS_WIRE_CACHE by
+ * PS_WIRE_CACHED: the message to send once the server holds the list.
+ * out holds len bytes at least; returns the length written.
+ */
+size_t
+ps_wire_cached_form(const uint8_t *msg, size_t len, uint64_t key_hash,
+					uint8_t *out)
+{
+	size_t		at = ps_wire_keys_offset(msg);
+	size_t		list = 4 + (size_t) get_u32(msg + at);
+
+	memcpy(out, msg, at);
+	put_u64(out + at, key_hash);
+	memcpy(out + at + 8, msg + at + list, len - at - list);
+	put_u16(out + 4, (uint16_t) ((get_u16(msg + 4) & ~PS_WIRE_CACHE) | PS_WIRE_CACHED));
+	return len - list + 8;
 }
 
 /*

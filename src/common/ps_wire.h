@@ -136,9 +136,9 @@ extern size_t ps_wire_insert_once(uint8_t *out, size_t len, uint64_t client,
 								  uint64_t seq);
 extern size_t ps_wire_once_offset(const uint8_t *msg);
 extern uint64_t ps_wire_hash(const uint8_t *p, size_t len, uint32_t count);
-extern size_t ps_wire_encode_cached(uint8_t *out, int kind, uint32_t count,
-									uint32_t dim, const int32_t *worker,
-									int64_t clock, uint64_t key_hash,
-									const float *vals, bool sparse);
+extern size_t ps_wire_keys_offset(const uint8_t *msg);
+extern uint64_t ps_wire_list_hash(const uint8_t *msg, size_t *list_len);
+extern size_t ps_wire_cached_form(const uint8_t *msg, size_t len,
+								  uint64_t key_hash, uint8_t *out);
 
 #endif							/* PS_WIRE_H */

@@ -276,10 +276,11 @@ main(void)
 					l2;
 		float		back[10];
 
+		size_t		klen;
+
 		l1 = ps_wire_encode(full, PS_WIRE_PUSH, 5, 2, &worker, 9, keys, 0, vals, 0);
 		full[4] |= PS_WIRE_CACHE;
-		l2 = ps_wire_encode_cached(cached, PS_WIRE_PUSH, 5, 2, &worker, 9,
-								   0x1122334455667788ULL, vals, 0);
+		l2 = ps_wire_cached_form(full, l1, 0x1122334455667788ULL, cached);
 		check(ps_wire_parse(full, l1, &m1, &e) && m1.key_hash != 0 &&
 			  m1.key_hash == ps_wire_hash(m1.keys, m1.keys_len, 5),
 			  "a message with the cache flag carries the hash of its key bytes");
@@ -292,6 +293,8 @@ main(void)
 			  "and its keys cannot be decoded from it");
 		check(ps_wire_hash(m1.keys, m1.keys_len, 5) != ps_wire_hash(m1.keys, m1.keys_len, 4),
 			  "the hash depends on the count as well");
+		check(ps_wire_list_hash(full, &klen) == m1.key_hash && klen == m1.keys_len,
+			  "ps_wire_list_hash finds the list the parser hashes");
 		mutate(cached, l2, "push with cached keys");
 	}
 
@@ -318,6 +321,20 @@ main(void)
 			  "a push with an exactly-once id: id, worker, keys and values come back");
 		check(ps_wire_once_offset(buf) == PS_WIRE_HEADER_SIZE + 12,
 			  "the once section follows the worker section");
+		{
+			uint8_t		cbuf[sizeof(buf)];
+			size_t		klen,
+						cl;
+
+			buf[4] |= PS_WIRE_CACHE;
+			cl = ps_wire_cached_form(buf, l, ps_wire_list_hash(buf, &klen), cbuf);
+			check(ps_wire_parse(cbuf, cl, &m, &e) && (m.flags & PS_WIRE_CACHED) &&
+				  !(m.flags & PS_WIRE_CACHE) && m.once_client == 0xA1B2C3D4E5F60718ULL &&
+				  m.once_seq == 42 && m.worker == 4 && cl == l - (4 + klen) + 8 &&
+				  ps_wire_decode_values(&m, back, &e) && memcmp(back, vals, sizeof(vals)) == 0,
+				  "its cached form keeps the id, the worker and the values");
+			buf[4] &= (uint8_t) ~PS_WIRE_CACHE;
+		}
 		buf[4] |= PS_WIRE_RESENT;
 		check(ps_wire_parse(buf, l, &m, &e) && (m.flags & PS_WIRE_RESENT),
 			  "a resent push parses");

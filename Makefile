@@ -49,7 +49,7 @@ ps.control: ps_ext.control
 # libpq; not part of ps.so.
 CLIENT_VERSION = 0.5
 CLIENT_OBJS = src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o \
-	src/client/ps_keyorder.o src/client/ps_client_filter.o \
+	src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/ps_client_kkt.o \
 	src/common/ps_wire.o src/common/ps_keys.o
 CLIENT_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -fPIC -Wall -Wextra \
 	-Isrc/client -Isrc/common -I$(includedir)
@@ -57,7 +57,7 @@ CLIENT_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -fPIC -Wall -Wextra \
 all: src/client/libps-client.so src/client/ps-client.pc
 
 CLIENT_HEADERS = src/client/ps_client.h src/client/ps_client_int.h src/client/ps_client_alloc.h src/client/ps_client_conn.h \
-	src/client/ps_keymirror.h src/client/ps_keyorder.h src/client/ps_client_filter.h \
+	src/client/ps_keymirror.h src/client/ps_keyorder.h src/client/ps_client_filter.h src/client/ps_client_kkt.h \
 	src/common/ps_wire.h \
 	src/common/ps_keys.h
 
@@ -85,6 +85,10 @@ src/client/ps_keyorder.o: src/client/ps_keyorder.c src/client/ps_keyorder.h \
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
 src/client/ps_client_filter.o: src/client/ps_client_filter.c src/client/ps_client_filter.h \
+		src/client/ps_client_alloc.h
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+src/client/ps_client_kkt.o: src/client/ps_client_kkt.c src/client/ps_client_kkt.h \
 		src/client/ps_client_alloc.h
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 

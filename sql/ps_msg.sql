@@ -248,6 +248,28 @@ SELECT ps_push_msg('no_such_table', msg('5053 01 01 0000 0000 01000000 01000000 
 SELECT ps_pull('msg_w', '{1,5,300}') AS after;
 
 --
+-- KKT slacks (flag 0x0400, bytes 0004): on an ftrl table with the KKT
+-- filter on, a pull asks for each key's slack l1 - |z| beside its weight
+-- (0 for a key whose weight is not 0); the answer has the flag and dim 2:
+-- weight, slack.  The client library's KKT filter uses them.
+--
+CREATE TABLE msg_k (key bigint, val real) USING ps;
+SELECT update_rule, l1, kkt_filter FROM ps_configure('msg_k', update_rule => 'ftrl', learning_rate => 0.5, l1 => 1);
+-- key 1 is pushed out of the L1 ball; z of key 2 becomes 0.25, its weight stays 0
+SELECT ps_push('msg_k', '{1,2}', '{3,0.25}') > 0 AS pushed;
+SELECT kkt_filter FROM ps_configure('msg_k', kkt_filter => true);
+SELECT ps_pull('msg_k', '{1,2,3}');
+-- keys 1, 2, 3: (-0.25, 0), (0, 0.75) and, never written, (0, 1); sent
+-- sparse: nonzero at positions 0, 3 and 5 (gaps 00 02 01)
+SELECT encode(ps_pull_msg('msg_k', msg('5053 01 02 0004 0000 03000000 00000000 03000000 02 01 01')), 'hex');
+-- the same keys as a range
+SELECT ps_pull_msg('msg_k', msg('5053 01 02 0204 0000 03000000 00000000 0100000000000000'))
+     = ps_pull_msg('msg_k', msg('5053 01 02 0004 0000 03000000 00000000 03000000 02 01 01')) AS same;
+-- refused: a table without the KKT filter; a push asking for slacks
+SELECT ps_pull_msg('msg_w', msg('5053 01 02 0004 0000 01000000 00000000 01000000 02'));
+SELECT ps_push_msg('msg_k', msg('5053 01 01 0004 0000 01000000 01000000 01000000 02 0000803f'));
+
+--
 -- Privileges: pushing needs UPDATE, pulling SELECT, as for ps_push and
 -- ps_pull
 --
@@ -263,5 +285,5 @@ SELECT ps_pull_msg('msg_w', msg('5053 01 02 0000 0000 01000000 00000000 01000000
 RESET ROLE;
 SELECT ps_pull('msg_w', '{1}') AS unchanged;
 DROP ROLE msg_reader;
-DROP TABLE msg_w, msg_v, msg_heap, msg_once, msg_part, msg_fail;
+DROP TABLE msg_w, msg_v, msg_heap, msg_once, msg_part, msg_fail, msg_k;
 DROP FUNCTION msg(text);

@@ -388,7 +388,7 @@ take_answers(PsClient *c)
 			char		why[ERRLEN];
 
 			t->got_result = true;
-			if (t->pull && !take_values(t, r, why, sizeof(why)))
+			if (t->pull && !take_values(c, t, r, why, sizeof(why)))
 			{
 				/* failed, though the server is done with it: wait for the sync */
 				record_failure(c, t->ts, "", why);
@@ -493,6 +493,7 @@ ps_client_connect(const char *conninfo, char **err)
 	c->retry.attempts = PS_CLIENT_RECONNECT_ATTEMPTS;
 	c->retry.first_ms = PS_CLIENT_RECONNECT_FIRST_MS;
 	c->retry.max_ms = PS_CLIENT_RECONNECT_MAX_MS;
+	c->kkt.max_keys = PS_KKT_MAX_KEYS_DEFAULT;
 	ps_wire_set_codec(&zstd_codec);
 	if (!session_open(&c->sess, conninfo, why, sizeof(why)))
 	{
@@ -526,6 +527,7 @@ ps_client_close(PsClient *c)
 	free(c->mirror.buckets);
 	key_orders_free(&c->orders);
 	filters_free(&c->filters);
+	kkt_free(&c->kkt);
 	for (i = 0; i < c->nfailures; i++)
 		free(c->failures[i].message);
 	free(c->failures);
@@ -599,7 +601,7 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 	{
 		/* exactly once; answered once applied, flushed with a later sync */
 		len = ps_wire_insert_once(msg, len, c->client_id, ++c->last_seq);
-		msg[5] |= PS_WIRE_ASYNC >> 8;
+		ps_wire_add_flags(msg, PS_WIRE_ASYNC);
 		t->async = true;
 		c->last_async = c->next_ts;
 	}

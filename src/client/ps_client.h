@@ -54,6 +54,13 @@ typedef struct PsTaskOptions
 	float		significance;	/* keep a key back until |its sum| > this */
 	float		skip_below;		/* keys whose values are all below this, */
 	float		skip_prob;		/* sent with this probability, scaled up */
+
+	/*
+	 * The KKT filter for this task (0: the client's, see ps_client_set_kkt;
+	 * positive: on; negative: off): a pull learns its keys' KKT slacks, a
+	 * push of listed keys leaves out those its slacks cover.
+	 */
+	int			kkt;
 } PsTaskOptions;
 
 /* Connect (a libpq conninfo string); NULL on failure, *err then says why
@@ -155,6 +162,29 @@ extern int64_t ps_client_flush(PsClient *c, const char *table,
 extern void ps_client_filter_stats(PsClient *c, uint64_t *keys_held,
 								   uint64_t *keys_skipped,
 								   uint64_t *bytes_saved);
+
+/*
+ * The KKT filter (the paper's, for L1), for tables configured with
+ * ps_configure(tbl, update_rule => 'ftrl', l1 => ..., kkt_filter => true):
+ * the server drops a push of g to a key whose weights are zero when
+ * |z + g| <= l1 (z: the key's FTRL accumulators).  With the filter on,
+ * each pull also brings back its keys' slacks l1 - |z| (the pull fails
+ * with SQLSTATE 55000 on a table without the server's filter), and a push
+ * of listed keys leaves out each key whose values are all within its
+ * slacks: the server would have dropped it, unless a push of the key by
+ * another client was applied between the pull and the push (the client's
+ * own pushes make the slacks they change stale; a range push, those of
+ * its whole table).  max_keys bounds the keys whose slacks the client
+ * keeps, about 84 + 4 * dim bytes each (0: 2^20); when it is reached they
+ * are all forgotten until the next pulls.  Returns -1 for a max_keys
+ * above 2^31.
+ */
+extern int	ps_client_set_kkt(PsClient *c, int on, size_t max_keys);
+
+/* Pushes of keys the KKT filter left out, about the bytes, and the keys
+ * whose slacks the client keeps now. */
+extern void ps_client_kkt_stats(PsClient *c, uint64_t *keys_filtered,
+								uint64_t *bytes_saved, uint64_t *keys_known);
 
 /*
  * Compression (zstd, level 1) of the values of this client's pushes, when

@@ -19,6 +19,7 @@
 
 #include "ps_client_conn.h"
 #include "ps_client_filter.h"
+#include "ps_client_kkt.h"
 #include "ps_keymirror.h"
 #include "ps_keyorder.h"
 #include "ps_keys.h"
@@ -41,6 +42,7 @@ typedef struct Task
 	bool		cached;			/* it was sent with its keys' hash */
 	bool		async;			/* a push answered before its flush */
 	bool		sync;			/* a sync: flushes what the session wrote */
+	bool		kkt;			/* a pull asking for KKT slacks */
 	bool		failed;			/* its failure is recorded (or, a sync's,
 								 * in the client) */
 	int64_t		covers;			/* a sync: the last task sent before it */
@@ -100,6 +102,8 @@ struct PsClient
 	PushFilters filters;		/* their state and counters */
 	bool		compress;		/* values compressed with zstd */
 	uint64_t	compressed_saved;	/* bytes that saved, in pushes sent */
+	KktSlacks	kkt;			/* the KKT filter's slacks and counters */
+	bool		kkt_on;			/* the client's KKT filter setting */
 	float		significance;	/* the client's filters (0: off) */
 	float		skip_below;
 	float		skip_prob;
@@ -121,7 +125,8 @@ extern int	outcome_of(struct PsClient *c, int64_t ts);
 extern void record_failure(struct PsClient *c, int64_t ts, const char *sqlstate,
 						   const char *message);
 extern void report_failure(struct PsClient *c, int64_t ts);
-extern bool take_values(Task *t, const PGresult *r, char *why, size_t whylen);
+extern bool take_values(struct PsClient *c, Task *t, const PGresult *r, char *why,
+						size_t whylen);
 
 extern int64_t ps_client_send_task(struct PsClient *c, const char *table, uint8_t *msg,
 								   size_t len, Task *t);

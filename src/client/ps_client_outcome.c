@@ -110,16 +110,52 @@ report_failure(struct PsClient *c, int64_t ts)
 						(long long) ts);
 }
 
+/*
+ * The KKT slacks of a pull's answer (nf = 2 * dim floats a key in all):
+ * learned for the keys the pull sent, which its message still holds.
+ */
+static bool
+learn_slacks(struct PsClient *c, Task *t, const float *all, char *why,
+			 size_t whylen)
+{
+	PsWireMsg	pm;
+	PsWireError err = {NULL, 0};
+	int64_t    *keys = NULL;
+
+	if (!ps_wire_parse(t->msg, t->msg_len, &pm, &err))
+	{
+		snprintf(why, whylen, "ps_client: a pull's own message is malformed: %s", err.reason);
+		return false;
+	}
+	if (!(pm.flags & PS_WIRE_RANGE))
+	{
+		keys = ps_client_malloc(sizeof(int64_t) * (pm.count + 1));
+		if (!ps_wire_decode_keys(&pm, keys, &err))
+		{
+			snprintf(why, whylen, "ps_client: a pull's own keys are malformed: %s", err.reason);
+			free(keys);
+			return false;
+		}
+	}
+	kkt_learn(&c->kkt, filter_table_id(t->table), t->ts, c->next_ts, keys,
+			  pm.first, t->nuniq, t->dim, all);
+	free(keys);
+	return true;
+}
+
 /* A pull's answer: decode it into the caller's array. */
 bool
-take_values(Task *t, const PGresult *r, char *why, size_t whylen)
+take_values(struct PsClient *c, Task *t, const PGresult *r, char *why,
+			size_t whylen)
 {
 	PsWireMsg	m;
 	PsWireError err = {NULL, 0};
 	const uint8_t *buf;
 	size_t		len,
 				i;
+	int			nf = t->kkt ? 2 * t->dim : t->dim;
 	float	   *tmp;
+	bool		ok = true;
 
 	if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0))
 	{
@@ -140,13 +176,19 @@ take_values(Task *t, const PGresult *r, char *why, size_t whylen)
 	}
 	if (m.count == 0 && t->nuniq == 0)
 		return true;			/* nothing asked: any dim will do */
-	if (m.count != t->nuniq || (int) m.dim != t->dim)
+	if (t->kkt != ((m.flags & PS_WIRE_SLACK) != 0))
 	{
-		snprintf(why, whylen, "ps_client: the table has dim %u, the pull asked for dim %d",
-				 m.dim, t->dim);
+		snprintf(why, whylen, "ps_client: the server's answer %s KKT slacks, the pull %s",
+				 t->kkt ? "lacks" : "has", t->kkt ? "asked for them" : "did not ask");
 		return false;
 	}
-	if (t->slot == NULL)
+	if (m.count != t->nuniq || (int) m.dim != nf)
+	{
+		snprintf(why, whylen, "ps_client: the table has dim %u, the pull asked for dim %d",
+				 t->kkt ? m.dim / 2 : m.dim, t->dim);
+		return false;
+	}
+	if (t->slot == NULL && !t->kkt)
 		return ps_wire_decode_values(&m, t->out, &err) ||
 			(snprintf(why, whylen, "ps_client: malformed answer: %s", err.reason), false);
 	tmp = ps_client_malloc(sizeof(float) * (size_t) m.count * m.dim);
@@ -156,9 +198,13 @@ take_values(Task *t, const PGresult *r, char *why, size_t whylen)
 		free(tmp);
 		return false;
 	}
+	if (t->kkt)
+		ok = learn_slacks(c, t, tmp, why, whylen);
+	/* each requested key's weights, the first dim of its nf floats */
 	for (i = 0; i < t->n; i++)
-		memcpy(t->out + i * t->dim, tmp + (size_t) t->slot[i] * t->dim,
+		memcpy(t->out + i * t->dim,
+			   tmp + (t->slot ? (size_t) t->slot[i] : i) * nf,
 			   sizeof(float) * t->dim);
 	free(tmp);
-	return true;
+	return ok;
 }

@@ -112,10 +112,18 @@ setting(float own, float client)
 	return own < 0 ? 0 : own > 0 ? own : client;
 }
 
+/* The KKT filter for a task: its own (negative: off, positive: on), else the client's. */
+static bool
+kkt_on(PsClient *c, const PsTaskOptions *opt)
+{
+	return opt && opt->kkt != 0 ? opt->kkt > 0 : c->kkt_on;
+}
+
 static bool
 filters_on(PsClient *c, const PsTaskOptions *opt)
 {
-	return setting(opt ? opt->significance : 0, c->significance) > 0 ||
+	return kkt_on(c, opt) ||
+		setting(opt ? opt->significance : 0, c->significance) > 0 ||
 		(setting(opt ? opt->skip_below : 0, c->skip_below) > 0 &&
 		 setting(opt ? opt->skip_prob : 0, c->skip_prob) > 0);
 }
@@ -135,6 +143,9 @@ apply_filters(PsClient *c, const char *table, const PsTaskOptions *opt,
 	if (below > 0 && prob > 0 && prob < 1)
 		m = (uint32_t) filter_random_skip(&c->filters, keys, vals, m, dim,
 										  below, prob);
+	/* last, on the values the server would get */
+	if (kkt_on(c, opt))
+		m = (uint32_t) kkt_filter(&c->kkt, filter_table_id(table), keys, vals, m, dim);
 	return m;
 }
 
@@ -151,10 +162,17 @@ send_push(PsClient *c, const char *table, const int64_t *keys, int64_t first,
 	size_t		len = ps_wire_encode(msg + PS_WIRE_ONCE_SIZE, PS_WIRE_PUSH, m, dim,
 									 worker ? &worker : NULL, opt ? opt->clock : 0,
 									 keys, first, vals, true);
+	int64_t		ts;
 
 	memset(&t, 0, sizeof(t));
 	t.pull = false;
-	return ps_client_send_task(c, table, msg, len, &t);
+	ts = ps_client_send_task(c, table, msg, len, &t);
+	/* what it changes on the server makes the slacks of its keys stale */
+	if (keys && m > 0)
+		kkt_note_push(&c->kkt, filter_table_id(table), keys, m, ts);
+	else if (m > 0)
+		kkt_note_range_push(&c->kkt, filter_table_id(table), ts);
+	return ts;
 }
 
 int
@@ -192,6 +210,28 @@ ps_client_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
 	free(keys);
 	free(vals);
 	return ts;
+}
+
+int
+ps_client_set_kkt(PsClient *c, int on, size_t max_keys)
+{
+	if (max_keys > ((size_t) 1 << 31))
+	{
+		ps_client_set_error(c, "22023", "ps_client: the KKT filter keeps at most 2^31 keys");
+		return -1;
+	}
+	c->kkt_on = on != 0;
+	c->kkt.max_keys = max_keys ? max_keys : PS_KKT_MAX_KEYS_DEFAULT;
+	return 0;
+}
+
+void
+ps_client_kkt_stats(PsClient *c, uint64_t *keys_filtered, uint64_t *bytes_saved,
+					uint64_t *keys_known)
+{
+	*keys_filtered = c->kkt.keys_filtered;
+	*bytes_saved = c->kkt.bytes_saved;
+	*keys_known = c->kkt.n;
 }
 
 void
@@ -298,6 +338,12 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 	len = ps_wire_encode(msg, PS_WIRE_PULL, m, 0, worker ? &worker : NULL,
 						 opt ? opt->clock : 0, range ? NULL : (sorted ? sorted : keys),
 						 first, NULL, false);
+	if (kkt_on(c, opt))
+	{
+		/* the answer carries each key's KKT slacks, for later pushes */
+		ps_wire_add_flags(msg, PS_WIRE_SLACK);
+		t.kkt = true;
+	}
 	t.pull = true;
 	t.out = vals;
 	t.n = n;

@@ -194,6 +194,10 @@ ps_wire_parse(const uint8_t *buf, size_t len, PsWireMsg *m, PsWireError *err)
 		return fail(err, "only a push is answered before or after its flush", 4);
 	if ((m->flags & PS_WIRE_ASYNC) && (m->flags & PS_WIRE_SYNC))
 		return fail(err, "a push is answered before its flush or after it, not both", 4);
+	if ((m->flags & PS_WIRE_SLACK) && m->kind == PS_WIRE_PUSH)
+		return fail(err, "only a pull asks for KKT slacks", 4);
+	if ((m->flags & PS_WIRE_SLACK) && m->kind == PS_WIRE_VALUES && m->dim % 2 != 0)
+		return fail(err, "values with KKT slacks have an even dim", 12);
 	if (m->kind == PS_WIRE_PULL && (m->flags & PS_WIRE_SPARSE))
 		return fail(err, "a pull carries no values", 4);
 	if ((m->flags & PS_WIRE_COMPRESSED) && (m->flags & PS_WIRE_SPARSE))
@@ -630,6 +634,13 @@ size_t
 ps_wire_once_offset(const uint8_t *msg)
 {
 	return PS_WIRE_HEADER_SIZE + ((get_u16(msg + 4) & PS_WIRE_WORKER) ? 12 : 0);
+}
+
+/* Set flags that change no section's layout (PS_WIRE_SLACK) in a message. */
+void
+ps_wire_add_flags(uint8_t *msg, uint16_t flags)
+{
+	put_u16(msg + 4, (uint16_t) (get_u16(msg + 4) | flags));
 }
 
 /*

@@ -27,7 +27,10 @@
  *			  count * dim vector as varint gaps (position - previous - 1,
  *			  the first from -1), and their float32 values, or
  *			  (PS_WIRE_COMPRESSED) the byte length (uint32) of the dense
- *			  float32s compressed with zstd, and those bytes
+ *			  float32s compressed with zstd, and those bytes.  A values
+ *			  message with PS_WIRE_SLACK (the answer to a pull with it)
+ *			  has dim twice the table's: each key's weights, then its
+ *			  KKT slacks (ps_pull_msg)
  *
  * Nothing follows the last section.  A varint is LEB128 (7 bits a byte,
  * low first), at most 10 bytes.  The parser checks every field and every
@@ -67,7 +70,9 @@
 #define PS_WIRE_ASYNC 0x0100	/* push: answer once applied, flush later */
 #define PS_WIRE_SYNC 0x0200		/* push: answer once this session's WAL is
 								 * flushed, earlier pushes' included */
-#define PS_WIRE_KNOWN_FLAGS 0x03FF
+#define PS_WIRE_SLACK 0x0400	/* pull: answer each key's KKT slack too;
+								 * values: the answer has it */
+#define PS_WIRE_KNOWN_FLAGS 0x07FF
 
 #define PS_WIRE_ONCE_SIZE 16	/* bytes of the once section */
 
@@ -135,6 +140,7 @@ extern size_t ps_wire_compress(const uint8_t *msg, size_t len, uint8_t *out,
 extern size_t ps_wire_insert_once(uint8_t *out, size_t len, uint64_t client,
 								  uint64_t seq);
 extern size_t ps_wire_once_offset(const uint8_t *msg);
+extern void ps_wire_add_flags(uint8_t *msg, uint16_t flags);
 extern uint64_t ps_wire_hash(const uint8_t *p, size_t len, uint32_t count);
 extern size_t ps_wire_keys_offset(const uint8_t *msg);
 extern uint64_t ps_wire_list_hash(const uint8_t *msg, size_t *list_len);

@@ -28,6 +28,7 @@
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <zstd.h>
 
 #include "access/relation.h"
@@ -39,6 +40,7 @@
 #include "utils/rel.h"
 
 #include "ps_base.h"
+#include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_keycache.h"
 #include "ps_once.h"
@@ -500,12 +502,97 @@ push_msg(FunctionCallInfo fcinfo, const PsWireMsg *mp)
 }
 
 /*
+ * The table's l1 for a pull asking for KKT slacks: only a table whose
+ * server-side KKT filter is on has slacks to tell.
+ */
+static float4
+slack_l1(Relation rel)
+{
+	const PsConfig *cfg = ps_config_get(rel);
+
+	if (!cfg->kkt_filter)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ps_pull_msg: table \"%s\" has no KKT filter, so its keys have no KKT slack",
+						RelationGetRelationName(rel)),
+				 errhint("Configure ps_configure(tbl, update_rule => 'ftrl', l1 => ..., kkt_filter => true), or pull without the slack flag.")));
+	return cfg->rule.l1;
+}
+
+/*
+ * l1 - |z| rounded toward zero, so that |g| <= it implies |z + g| <= l1
+ * in float arithmetic too (0 if |z| >= l1).
+ */
+static float4
+kkt_slack(float4 l1, float4 z)
+{
+	double		d = (double) l1 - fabs((double) z);
+	float4		s;
+
+	if (!(d > 0))
+		return 0.0f;
+	s = (float4) d;
+	if ((double) s > d)
+		s = nextafterf(s, 0.0f);
+	return s;
+}
+
+/*
+ * Read n keys (keys, or the range from first) of dim weights each with
+ * their KKT slacks into out, 2 * dim floats a key: the weights, then for a
+ * key whose weights are all zero l1 - |z| for each of its FTRL z, else
+ * zeros.  A push of g to such a key is dropped by the server's KKT filter
+ * when |z + g| <= l1, so certainly when |g| <= l1 - |z|: the client
+ * library's KKT filter drops those without sending them.
+ */
+static void
+read_slacks(Relation rel, PsDir *dir, const int64 *keys, int64 first,
+			int n, int dim, float4 l1, float4 *out)
+{
+	int			nf = 2 * dim;
+	int			i,
+				j;
+
+	if (dir->n > 0)
+	{
+		int64	   *range = NULL;
+
+		if (dir->width < nf)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("ps_pull_msg: the records of table \"%s\" hold %d floats a key, not the %d of an ftrl table",
+							RelationGetRelationName(rel), dir->width, nf)));
+		if (keys == NULL)
+		{
+			range = palloc(sizeof(int64) * Max(n, 1));
+			for (i = 0; i < n; i++)
+				range[i] = first + i;
+			keys = range;
+		}
+		ps_store_read(rel, dir, keys, NULL, n, nf, out);
+		if (range)
+			pfree(range);
+	}
+	for (i = 0; i < n; i++)
+	{
+		float4	   *w = out + (Size) i * nf;
+		bool		zero = true;
+
+		for (j = 0; j < dim; j++)
+			zero &= w[j] == 0.0f;
+		for (j = 0; j < dim; j++)
+			w[dim + j] = zero ? kkt_slack(l1, w[dim + j]) : 0.0f;
+	}
+}
+
+/*
  * ps_pull_msg(tbl regclass, msg bytea) returns bytea
  *
  * A pull message: sorted keys or a range, of a worker at a clock (which
  * waits as ps_pull does) or not.  Returns a values message: dim values per
  * key in key order (sent sparse if that is smaller), keys never written
- * reading as zeros.
+ * reading as zeros.  With PS_WIRE_SLACK (a table with the KKT filter on)
+ * each key's KKT slacks follow its weights (read_slacks).
  */
 Datum
 ps_pull_msg(PG_FUNCTION_ARGS)
@@ -513,15 +600,19 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 	PsWireMsg	m;
 	Relation	rel;
 	bool		has_worker;
+	bool		slack;
 	const int64 *keys;
 	float4	   *vals;
 	PsDir	   *dir;
 	int			dim;
+	int			nf;
+	float4		l1 = 0;
 	bytea	   *result;
 	size_t		len;
 
 	message_arg(fcinfo, PS_WIRE_PULL, &m);
 	has_worker = (m.flags & PS_WIRE_WORKER) != 0;
+	slack = (m.flags & PS_WIRE_SLACK) != 0;
 	/* the count bounds the keys' allocation; with the table's dim again below */
 	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
 	keys = message_keys(fcinfo, &m);
@@ -534,23 +625,30 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 				 errmsg("ps_pull_msg: the message asks for dim %u, but table \"%s\" has dim %d",
 						m.dim, RelationGetRelationName(rel), dim),
 				 errhint("Send dim 0 to take the table's dim.")));
-	ps_sql_check_request_size(fcinfo, m.count, dim);
+	nf = slack ? 2 * dim : dim;
+	ps_sql_check_request_size(fcinfo, m.count, nf);
+	if (slack)
+		l1 = slack_l1(rel);
 	if (has_worker)
 	{
 		ps_workers_call(rel, m.worker, m.clock, PS_CALL_PULL);
 		dir = ps_dir_get(rel, false, 0, 0);
 	}
 
-	vals = palloc0(sizeof(float4) * Max((Size) m.count * dim, 1));
-	if (m.count > 0 && keys != NULL)
+	vals = palloc0(sizeof(float4) * Max((Size) m.count * nf, 1));
+	if (slack)
+		read_slacks(rel, dir, keys, m.first, (int) m.count, dim, l1, vals);
+	else if (m.count > 0 && keys != NULL)
 		ps_store_read(rel, dir, keys, NULL, (int) m.count, dim, vals);
 	else if (m.count > 0)
 		ps_store_read_range(rel, dir, m.first, (int64) m.count, vals);
 	relation_close(rel, NoLock);
 
-	result = palloc(VARHDRSZ + ps_wire_bound(m.count, dim, false, true));
-	len = ps_wire_encode((uint8 *) VARDATA(result), PS_WIRE_VALUES, m.count, dim,
+	result = palloc(VARHDRSZ + ps_wire_bound(m.count, nf, false, true));
+	len = ps_wire_encode((uint8 *) VARDATA(result), PS_WIRE_VALUES, m.count, nf,
 						 NULL, 0, NULL, 0, vals, true);
+	if (slack)
+		ps_wire_add_flags((uint8 *) VARDATA(result), PS_WIRE_SLACK);
 	SET_VARSIZE(result, VARHDRSZ + len);
 	if (m.flags & PS_WIRE_COMPRESSED)
 	{

@@ -19,19 +19,7 @@
 #include <ps_client.h>
 #include <time.h>
 
-static int	ntests = 0;
-static int	nfailed = 0;
-
-static void
-check(int ok, const char *what, PsClient *c)
-{
-	ntests++;
-	if (!ok)
-		nfailed++;
-	printf("%sok %d - %s\n", ok ? "" : "not ", ntests, what);
-	if (!ok && c)
-		printf("# last error: [%s] %s\n", ps_client_sqlstate(c), ps_client_error(c));
-}
+#include "ps_test_tap.h"
 
 int
 main(int argc, char **argv)

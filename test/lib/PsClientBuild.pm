@@ -2,7 +2,8 @@
 #
 # PsClientBuild: build a test program against the installed client
 # library as a user builds one, cc prog.c $(pkg-config --cflags --libs
-# ps-client), each step a test.  Used by 018_client.pl and 021_once.pl.
+# ps-client), each step a test.  Used by 018_client.pl, 021_once.pl,
+# 022_ack.pl and 023_kkt.pl.
 package PsClientBuild;
 
 use strict;

@@ -351,12 +351,38 @@ main(void)
 	refused("5053 01 01 8000 0000 00000000 01000000 00000000",
 			"a resent push carries its exactly-once id", "resent without an id");
 
+	/* a pull asking for KKT slacks, and its answer: dim 2, weight then slack */
+	{
+		int64_t		keys[2] = {3, 9};
+		float		ws[4] = {0, 0.75f, -0.5f, 0},
+					back[4];
+		uint8_t		buf[128];
+		size_t		l;
+		PsWireMsg	m;
+		PsWireError e;
+
+		l = ps_wire_encode(buf, PS_WIRE_PULL, 2, 0, NULL, 0, keys, 0, NULL, false);
+		ps_wire_add_flags(buf, PS_WIRE_SLACK);
+		check(ps_wire_parse(buf, l, &m, &e) && (m.flags & PS_WIRE_SLACK) && m.count == 2,
+			  "a pull asking for KKT slacks parses");
+		l = ps_wire_encode(buf, PS_WIRE_VALUES, 2, 2, NULL, 0, NULL, 0, ws, true);
+		ps_wire_add_flags(buf, PS_WIRE_SLACK);
+		check(ps_wire_parse(buf, l, &m, &e) && (m.flags & PS_WIRE_SLACK) &&
+			  (m.flags & PS_WIRE_SPARSE) && m.dim == 2 &&
+			  ps_wire_decode_values(&m, back, &e) && memcmp(back, ws, sizeof(ws)) == 0,
+			  "its answer with the slacks comes back, sparse");
+	}
+
 	/* header: PS 01 kind flags(2) reserved(2) count(4) dim(4) */
 	refused("5053 01 01", "the message is shorter than its 16-byte header", "a cut header");
 	refused("5054 01 01 0000 0000 00000000 01000000", "the message does not start with \"PS\"", "bad magic");
 	refused("5053 02 01 0000 0000 00000000 01000000", "unknown wire format version", "version 2");
 	refused("5053 01 07 0000 0000 00000000 01000000", "unknown message kind", "kind 7");
-	refused("5053 01 01 0004 0000 00000000 01000000", "unknown flags", "an unknown flag");
+	refused("5053 01 01 0008 0000 00000000 01000000", "unknown flags", "an unknown flag");
+	refused("5053 01 01 0004 0000 00000000 01000000", "only a pull asks for KKT slacks",
+			"a push asking for KKT slacks");
+	refused("5053 01 03 0004 0000 01000000 03000000 0000803F 0000803F 0000803F",
+			"values with KKT slacks have an even dim", "values with slacks of odd dim");
 	refused("5053 01 02 0a00 0000 01000000 00000000 0000000000000000",
 			"key caching applies to listed keys of a push or pull, one way at a time", "cache flag on a range");
 	refused("5053 01 02 1800 0000 01000000 00000000 01000000 02",

@@ -250,8 +250,9 @@ SELECT ps_pull('msg_w', '{1,5,300}') AS after;
 --
 -- KKT slacks (flag 0x0400, bytes 0004): on an ftrl table with the KKT
 -- filter on, a pull asks for each key's slack l1 - |z| beside its weight
--- (0 for a key whose weight is not 0); the answer has the flag and dim 2:
--- weight, slack.  The client library's KKT filter uses them.
+-- (-1 for a key whose weight is not 0: none of its pushes is dropped); the
+-- answer has the flag and dim 2: weight, slack.  The client library's KKT
+-- filter uses them.  It needs UPDATE as well as SELECT (test/t/023_kkt.pl).
 --
 CREATE TABLE msg_k (key bigint, val real) USING ps;
 SELECT update_rule, l1, kkt_filter FROM ps_configure('msg_k', update_rule => 'ftrl', learning_rate => 0.5, l1 => 1);
@@ -259,8 +260,7 @@ SELECT update_rule, l1, kkt_filter FROM ps_configure('msg_k', update_rule => 'ft
 SELECT ps_push('msg_k', '{1,2}', '{3,0.25}') > 0 AS pushed;
 SELECT kkt_filter FROM ps_configure('msg_k', kkt_filter => true);
 SELECT ps_pull('msg_k', '{1,2,3}');
--- keys 1, 2, 3: (-0.25, 0), (0, 0.75) and, never written, (0, 1); sent
--- sparse: nonzero at positions 0, 3 and 5 (gaps 00 02 01)
+-- keys 1, 2, 3: (-0.25, -1), (0, 0.75) and, never written, (0, 1)
 SELECT encode(ps_pull_msg('msg_k', msg('5053 01 02 0004 0000 03000000 00000000 03000000 02 01 01')), 'hex');
 -- the same keys as a range
 SELECT ps_pull_msg('msg_k', msg('5053 01 02 0204 0000 03000000 00000000 0100000000000000'))

@@ -290,6 +290,12 @@ recover(PsClient *c)
 		else
 			finish_head(c, true, NULL, NULL);
 	}
+
+	/*
+	 * The server may have lost pushes acknowledged before their flush, or
+	 * be another one now: what the KKT slacks told may be stale.
+	 */
+	kkt_forget(&c->kkt, c->next_ts);
 	/* a task that kills its session each time must not loop for ever */
 	if (++c->recoveries > c->retry.attempts)
 	{

@@ -168,16 +168,20 @@ extern void ps_client_filter_stats(PsClient *c, uint64_t *keys_held,
  * ps_configure(tbl, update_rule => 'ftrl', l1 => ..., kkt_filter => true):
  * the server drops a push of g to a key whose weights are zero when
  * |z + g| <= l1 (z: the key's FTRL accumulators).  With the filter on,
- * each pull also brings back its keys' slacks l1 - |z| (the pull fails
- * with SQLSTATE 55000 on a table without the server's filter), and a push
- * of listed keys leaves out each key whose values are all within its
- * slacks: the server would have dropped it, unless a push of the key by
- * another client was applied between the pull and the push (the client's
- * own pushes make the slacks they change stale; a range push, those of
- * its whole table).  max_keys bounds the keys whose slacks the client
- * keeps, about 84 + 4 * dim bytes each (0: 2^20); when it is reached they
- * are all forgotten until the next pulls.  Returns -1 for a max_keys
- * above 2^31.
+ * each pull also brings back its keys' slacks l1 - |z| (the pull needs
+ * UPDATE as well as SELECT, and fails with SQLSTATE 55000 on a table
+ * without the server's filter), and a push of listed keys (not those of
+ * ps_client_flush) leaves out each key whose values are all within its
+ * slacks: the server would have dropped it, as long as nothing but this
+ * client's own pushes changed the key's z or the table's l1 since the
+ * pull.  The client's pushes make the slacks they change stale (a range
+ * push, those of its whole table), and a reconnect forgets them all;
+ * another client's pushes, SQL writes and ps_configure are not seen, and
+ * the table is told apart by the name given (name it the same way in
+ * every call).  max_keys bounds the keys the filter keeps, pulled with a
+ * slack or pushed since, about 100 + 4 * dim bytes each (0: 2^20); when
+ * it is reached they are all forgotten until the next pulls.  Returns -1
+ * for a max_keys above 2^31.
  */
 extern int	ps_client_set_kkt(PsClient *c, int on, size_t max_keys);
 

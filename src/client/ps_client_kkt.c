@@ -21,8 +21,18 @@
  * that a push dropped here would have been applied (the staleness that
  * the table's consistency model allows its weights).
  *
- * Memory: an open-addressing table of 40-byte entries, at most half full,
- * and 4 bytes a slack: about 84 + 4 * dim bytes a key known.
+ * Slacks are told by the server as of the pull: they are stale after
+ * anything else changes z (another client's push, SQL writes to the
+ * table, a crash that took back pushes acknowledged before their flush:
+ * a reconnect forgets every slack) or l1, and the table is told apart
+ * by the name the caller gives it.
+ *
+ * A key's slack is -1 where nothing of it is dropped (a nonzero weight,
+ * or |z| > l1); the server's filter needs every component covered.
+ *
+ * Memory: an open-addressing table of 48-byte entries, at most half full,
+ * and 4 bytes a slack: about 100 + 4 * dim bytes a key known (pulled with
+ * a slack, or pushed since the first such pull).
  *
  * Layer 11 (client library), in src/client: plain C.
  *
@@ -35,6 +45,13 @@
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
+
+/* 0 marks a free slot: no table is called that */
+static inline uint64_t
+tab(uint64_t table)
+{
+	return table ? table : 1;
+}
 
 static size_t
 slot_of(const KktSlacks *s, uint64_t table, int64_t key)
@@ -101,10 +118,10 @@ make_room(KktSlacks *s, int64_t floor)
 	return true;
 }
 
-static uint32_t
+static size_t
 pool_take(KktSlacks *s, int dim)
 {
-	uint32_t	at = (uint32_t) s->pool_len;
+	size_t		at = s->pool_len;
 
 	if (s->pool_len + dim > s->pool_cap)
 	{
@@ -132,10 +149,27 @@ stale_before(const KktSlacks *s, uint64_t table)
 	int64_t		ts = s->floor;
 	size_t		i;
 
+	table = tab(table);
 	for (i = 0; i < s->nfloors; i++)
 		if (s->floors[i].table == table && s->floors[i].ts > ts)
 			ts = s->floors[i].ts;
 	return ts;
+}
+
+/* A pull asking for slacks is sent: pushes from now on are noted. */
+void
+kkt_arm(KktSlacks *s)
+{
+	if (s->slots == NULL)
+		grow(s);
+}
+
+/* Forget every slack: those told before floor are stale. */
+void
+kkt_forget(KktSlacks *s, int64_t floor)
+{
+	if (s->slots != NULL)
+		forget_all(s, floor);
 }
 
 /*
@@ -151,8 +185,8 @@ kkt_learn(KktSlacks *s, uint64_t table, int64_t pull_ts, int64_t now_ts,
 	size_t		i;
 	int			d;
 
-	if (s->slots == NULL)
-		grow(s);
+	table = tab(table);
+	kkt_arm(s);
 	if (pull_ts < stale_before(s, table))
 		return;
 	for (i = 0; i < n; i++)
@@ -160,14 +194,14 @@ kkt_learn(KktSlacks *s, uint64_t table, int64_t pull_ts, int64_t now_ts,
 		int64_t		key = keys ? keys[i] : first + (int64_t) i;
 		const float *slack = answer + i * 2 * dim + dim;
 		KktEntry   *e = find(s, table, key);
-		bool		any = false;
+		bool		usable = true;
 
 		for (d = 0; d < dim; d++)
-			any |= slack[d] > 0;
+			usable &= slack[d] >= 0;
 		if (e->table == 0)
 		{
-			if (!any)
-				continue;		/* no slack: nothing to drop */
+			if (!usable)
+				continue;		/* nothing of it would be dropped */
 			if (!make_room(s, now_ts))
 				return;			/* all forgotten, this answer stale now */
 			e = find(s, table, key);
@@ -200,13 +234,15 @@ size_t
 kkt_filter(KktSlacks *s, uint64_t table, int64_t *keys, float *vals,
 		   size_t n, int dim)
 {
-	int64_t		stale = stale_before(s, table);
+	int64_t		stale;
 	size_t		i,
 				m = 0;
 	int			d;
 
 	if (s->slots == NULL)
 		return n;
+	table = tab(table);
+	stale = stale_before(s, table);
 	for (i = 0; i < n; i++)
 	{
 		const KktEntry *e = find(s, table, keys[i]);
@@ -246,6 +282,7 @@ kkt_note_push(KktSlacks *s, uint64_t table, const int64_t *keys, size_t n,
 
 	if (s->slots == NULL)
 		return;					/* no slack was ever asked for */
+	table = tab(table);
 	for (i = 0; i < n; i++)
 	{
 		KktEntry   *e = find(s, table, keys[i]);
@@ -274,6 +311,7 @@ kkt_note_range_push(KktSlacks *s, uint64_t table, int64_t ts)
 
 	if (s->slots == NULL)
 		return;
+	table = tab(table);
 	for (i = 0; i < s->nfloors; i++)
 		if (s->floors[i].table == table)
 		{

@@ -21,8 +21,8 @@ typedef struct KktEntry
 	int64_t		key;
 	int64_t		pull_ts;		/* the pull that told its slacks (0: none) */
 	int64_t		sent_ts;		/* the last push that sent it (0: none) */
-	uint32_t	at;				/* its dim slacks at pool[at] */
-	uint32_t	dim;
+	size_t		at;				/* its dim slacks at pool[at] */
+	uint32_t	dim;			/* 0: none told yet */
 } KktEntry;
 
 /* a table's range push: slacks told before it are stale */
@@ -50,6 +50,8 @@ typedef struct KktSlacks
 
 #define PS_KKT_MAX_KEYS_DEFAULT ((size_t) 1 << 20)
 
+extern void kkt_arm(KktSlacks *s);
+extern void kkt_forget(KktSlacks *s, int64_t floor);
 extern void kkt_learn(KktSlacks *s, uint64_t table, int64_t pull_ts,
 					  int64_t now_ts, const int64_t *keys, int64_t first,
 					  size_t n, int dim, const float *answer);

@@ -323,6 +323,12 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 
 	if (!task_prelude(c, "pull", table, range, keys, first, n, vals, opt, &dim))
 		return -1;
+	if (kkt_on(c, opt) && (size_t) dim > (size_t) INT32_MAX / 2 / (n ? n : 1))
+	{
+		/* the answer carries twice the values */
+		ps_client_set_error(c, "54000", "ps_client: %zu keys of dim %d with their KKT slacks are more than one answer can carry", n, dim);
+		return -1;
+	}
 	memset(&t, 0, sizeof(t));
 	if (!range && n > 0 && !ascending(keys, n))
 	{
@@ -343,6 +349,7 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 		/* the answer carries each key's KKT slacks, for later pushes */
 		ps_wire_add_flags(msg, PS_WIRE_SLACK);
 		t.kkt = true;
+		kkt_arm(&c->kkt);		/* pushes sent from now on are noted */
 	}
 	t.pull = true;
 	t.out = vals;

@@ -77,6 +77,19 @@ check_privilege(Oid relid, AclMode mode, const char *detail)
 }
 
 /*
+ * Check a further privilege a request needs on its table (argument 0),
+ * with a detail saying why; before the table is opened, so before a lock.
+ */
+void
+ps_check_table_privilege(FunctionCallInfo fcinfo, AclMode mode,
+						 const char *detail)
+{
+	ps_check_preloaded();
+	ps_arg_not_null(fcinfo, 0, "the table");
+	check_privilege(PG_GETARG_OID(0), mode, detail);
+}
+
+/*
  * Open a ps table for a request after checking privileges: pushing needs
  * UPDATE, reading needs SELECT (on the table or on all its columns); with
  * several bits in mode, any of them will do.  A call that names a worker

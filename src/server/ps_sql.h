@@ -19,6 +19,8 @@
 #include "ps_once.h"
 
 extern void ps_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void ps_check_table_privilege(FunctionCallInfo fcinfo, AclMode mode,
+									 const char *detail);
 extern Relation ps_open_table_for(FunctionCallInfo fcinfo, AclMode mode,
 								  bool worker_call, LOCKMODE lockmode);
 extern Relation ps_open_table(FunctionCallInfo fcinfo, AclMode mode,

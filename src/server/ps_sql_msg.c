@@ -521,7 +521,7 @@ slack_l1(Relation rel)
 
 /*
  * l1 - |z| rounded toward zero, so that |g| <= it implies |z + g| <= l1
- * in float arithmetic too (0 if |z| >= l1).
+ * in float arithmetic too; -1 (no slack: nothing is dropped) if |z| > l1.
  */
 static float4
 kkt_slack(float4 l1, float4 z)
@@ -529,7 +529,9 @@ kkt_slack(float4 l1, float4 z)
 	double		d = (double) l1 - fabs((double) z);
 	float4		s;
 
-	if (!(d > 0))
+	if (d < 0 || isnan(d))
+		return -1.0f;
+	if (d == 0)
 		return 0.0f;
 	s = (float4) d;
 	if ((double) s > d)
@@ -540,8 +542,8 @@ kkt_slack(float4 l1, float4 z)
 /*
  * Read n keys (keys, or the range from first) of dim weights each with
  * their KKT slacks into out, 2 * dim floats a key: the weights, then for a
- * key whose weights are all zero l1 - |z| for each of its FTRL z, else
- * zeros.  A push of g to such a key is dropped by the server's KKT filter
+ * key whose weights are all zero l1 - |z| for each of its FTRL z (-1 where
+ * |z| > l1), else -1s: no push of a key with a nonzero weight is dropped.  A push of g to such a key is dropped by the server's KKT filter
  * when |z + g| <= l1, so certainly when |g| <= l1 - |z|: the client
  * library's KKT filter drops those without sending them.
  */
@@ -581,7 +583,7 @@ read_slacks(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 		for (j = 0; j < dim; j++)
 			zero &= w[j] == 0.0f;
 		for (j = 0; j < dim; j++)
-			w[dim + j] = zero ? kkt_slack(l1, w[dim + j]) : 0.0f;
+			w[dim + j] = zero ? kkt_slack(l1, w[dim + j]) : -1.0f;
 	}
 }
 
@@ -591,8 +593,8 @@ read_slacks(Relation rel, PsDir *dir, const int64 *keys, int64 first,
  * A pull message: sorted keys or a range, of a worker at a clock (which
  * waits as ps_pull does) or not.  Returns a values message: dim values per
  * key in key order (sent sparse if that is smaller), keys never written
- * reading as zeros.  With PS_WIRE_SLACK (a table with the KKT filter on)
- * each key's KKT slacks follow its weights (read_slacks).
+ * reading as zeros.  With PS_WIRE_SLACK (a table with the KKT filter on;
+ * UPDATE as well) each key's KKT slacks follow its weights (read_slacks).
  */
 Datum
 ps_pull_msg(PG_FUNCTION_ARGS)
@@ -616,6 +618,9 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 	/* the count bounds the keys' allocation; with the table's dim again below */
 	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
 	keys = message_keys(fcinfo, &m);
+	if (slack)
+		ps_check_table_privilege(fcinfo, ACL_UPDATE,
+								 "KKT slacks tell the FTRL state |z| of keys at zero, which only a role that pushes needs: a pull asking for them needs UPDATE as well.");
 	rel = ps_open_table_for(fcinfo, ACL_SELECT, has_worker, AccessShareLock);
 	dir = ps_dir_get(rel, false, 0, 0);
 	dim = ps_table_dim(rel, dir, 0);

@@ -11,7 +11,10 @@
  * same keys again (which the library sends as their hash, key caching);
  * a 1k-key push and pull round
  * trip; 1k-key pushes and pulls 16 in flight (the SQL path runs them one
- * by one, as a synchronous client does).  Each figure is the median of
+ * by one, as a synchronous client does); the 1k-key cases with random
+ * keys of a 1M-key table (several hundred leaves a call) and with 1k
+ * consecutive keys (one or two leaves: what a message costs apart from
+ * the leaves it writes).  Each figure is the median of
  * REPS calls after a warm-up; "bytes/call" is what the call sends (push)
  * or receives (pull) beyond the protocol's own framing: the message or
  * the binary arrays.  Pushes are durable when they finish, in both paths.
@@ -87,6 +90,26 @@ random_keys(int64_t *keys, int n, int64_t range, unsigned *seed)
 	}
 	free(seen);
 	/* left unsorted: sorting is the library's job, and ps_push's */
+}
+
+/*
+ * n keys in blocks of n consecutive keys, each block at a random place
+ * below range (n keys at 1 to 2 leaves each: the cost of a message apart
+ * from the leaves it touches), in random order within the block.
+ */
+static void
+block_keys(int64_t *keys, int nblocks, int n, int64_t range, unsigned *seed)
+{
+	int			b,
+				i;
+
+	for (b = 0; b < nblocks; b++)
+	{
+		int64_t		first = (int64_t) (rand_r(seed) % (unsigned) (range / n)) * n;
+
+		for (i = 0; i < n; i++)
+			keys[b * n + i] = first + (i * 7919) % n;
+	}
 }
 
 /* one SQL array call: push (keys, vals) or pull (keys); returns ms */
@@ -267,7 +290,7 @@ main(int argc, char **argv)
 	double	   *tl,
 			   *ts;
 	char	   *err = NULL;
-	Row			rows[12];
+	Row			rows[16];
 	int			nrows = 0,
 				i,
 				k;
@@ -371,9 +394,17 @@ main(int argc, char **argv)
 		int			n = 1000,
 					inflight;
 		int			r100 = reps * 10;
+		static const char *const names1k[2][2][2] = {
+			{{"push 1k keys, round trip", "pull 1k keys, round trip"},
+			 {"push 1k keys, 16 in flight", "pull 1k keys, 16 in flight"}},
+			{{"push 1k consecutive keys, round trip", "pull 1k consecutive keys, round trip"},
+			 {"push 1k consecutive keys, 16 in flight", "pull 1k consecutive keys, 16 in flight"}}};
 		double	   *t1 = malloc(sizeof(double) * r100),
 				   *t2 = malloc(sizeof(double) * r100);
 
+		int			block;
+
+		for (block = 0; block < 2; block++)
 		for (inflight = 1; inflight <= 16; inflight += 15)
 		{
 			int			pull;
@@ -386,7 +417,10 @@ main(int argc, char **argv)
 					int64_t		t = 0;
 					int			j;
 
-					random_keys(keys, n * inflight, 1000000, &seed);
+					if (block)
+						block_keys(keys, inflight, n, 1000000, &seed);
+					else
+						random_keys(keys, n * inflight, 1000000, &seed);
 					t0 = now_ms();
 					for (j = 0; j < inflight; j++)
 						t = pull ? ps_client_pull(client, "bench_r", keys + j * n, n, out + j * n, NULL)
@@ -425,8 +459,7 @@ main(int argc, char **argv)
 				memcpy(sorted, keys, sizeof(int64_t) * n);
 				qsort(sorted, n, sizeof(int64_t), cmp_i64);
 				rows[nrows++] = (Row) {
-					inflight == 1 ? (pull ? "pull 1k keys, round trip" : "push 1k keys, round trip") :
-					(pull ? "pull 1k keys, 16 in flight" : "push 1k keys, 16 in flight"),
+					names1k[block][inflight == 16][pull],
 						n, inflight, median(t1, r100), median(t2, r100),
 						msg_size(sorted, 0, n, pull ? NULL : vals) + (pull ? 20 + (size_t) n * 4 : 0),
 						bytes};

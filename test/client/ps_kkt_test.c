@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
 #include <ps_client.h>
 
 #include "ps_test_tap.h"
@@ -43,8 +44,10 @@ enum
  * The same rounds through a (its KKT filter on) to ta and through b (off)
  * to tb: pulls of listed keys (waited for, or not: then the push after is
  * sent before the pull's answer comes), range pulls, pushes of listed keys
- * in any order with repeats, and now and then a range push.  Gradients:
- * most small (within l1 = 1), some large.  Returns whether every pull of
+ * in any order with repeats, and now and then a range push; the first
+ * round's pull is still in flight when its push goes (a fresh client's
+ * first slacks), and the next round pushes without pulling.  Gradients: most small (within l1 = 1), some large, some
+ * exactly 0 (which the server applies to a key whose weight is not 0).  Returns whether every pull of
  * a gave what the same pull of b did.
  */
 static int
@@ -62,7 +65,9 @@ run_pair(PsClient *a, PsClient *b, const char *ta, const char *tb, int dim,
 
 	for (r = 0; r < rounds; r++)
 	{
-		int			mode = r % 4;
+		/* a pull not waited for, then pushes on what it told */
+		static const int modes[4] = {1, 3, 0, 2};
+		int			mode = modes[r % 4];
 		int64_t		pa = 0,
 					pb = 0,
 					ua,
@@ -74,7 +79,8 @@ run_pair(PsClient *a, PsClient *b, const char *ta, const char *tb, int dim,
 		{
 			double		u = uniform();
 
-			grads[i] = u < 0.85 ? (float) (uniform() * 0.9 - 0.45) :
+			grads[i] = u < 0.05 ? 0.0f :
+				u < 0.85 ? (float) (uniform() * 0.9 - 0.45) :
 				(float) ((uniform() < 0.5 ? -1 : 1) * (1 + 1.5 * uniform()));
 		}
 		if (mode == 0 || mode == 1)
@@ -197,6 +203,44 @@ main(int argc, char **argv)
 	printf("# kkt kk_c kk_d %llu\n", (unsigned long long) filtered);
 	ps_client_close(a);
 	ps_client_close(b);
+
+	/*
+	 * A reconnect forgets the slacks: the server may have lost pushes
+	 * acknowledged before their flush, or be another one.  Here z of key 7
+	 * moves behind the client's back (its slack 1 becomes 0.1), then the
+	 * client's backend is terminated; after the reconnect a push of 0.5
+	 * must go, and be applied (|0.9 + 0.5| > 1).
+	 */
+	{
+		char		ci[1024];
+		PGconn	   *admin = PQconnectdb(conninfo);
+		PGresult   *r;
+		int64_t		k7 = 7;
+		float		half = 0.5f,
+					w7 = 0;
+
+		snprintf(ci, sizeof(ci), "%s application_name=kkt_r", conninfo);
+		a = connect_or_die(ci);
+		ps_client_set_kkt(a, 1, 0);
+		t = ps_client_pull(a, "kk_r", &k7, 1, &w7, NULL);
+		ok = ps_client_wait(a, t) == 0;
+		r = PQexec(admin, "SELECT ps_configure('kk_r', kkt_filter => false); "
+				   "SELECT ps_push('kk_r', '{7}', '{0.9}'); "
+				   "SELECT ps_configure('kk_r', kkt_filter => true); "
+				   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kkt_r'");
+		ok &= PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+		/* a pull of another key finds the connection lost, and reconnects */
+		t = ps_client_pull(a, "kk_r", k, 1, w, NULL);
+		ok &= ps_client_wait(a, t) == 0 && ps_client_reconnects(a) == 1;
+		t = ps_client_push(a, "kk_r", &k7, 1, &half, NULL);
+		ok &= ps_client_wait(a, t) == 0;
+		t = ps_client_pull(a, "kk_r", &k7, 1, &w7, &(PsTaskOptions){.kkt = -1});
+		ok &= ps_client_wait(a, t) == 0;
+		check(ok && w7 != 0, "after a reconnect a push the old slack covered is sent, and applied", a);
+		ps_client_close(a);
+		PQfinish(admin);
+	}
 
 	printf("1..%d\n", ntests);
 	return nfailed ? 1 : 0;

@@ -18,6 +18,10 @@
 #   - A pull with the filter from a table without the server's filter
 #     fails with 55000; with the filter off for the task it succeeds.
 #   - A max_keys above 2^31 is refused.
+#   - A reconnect forgets the slacks: after z moved behind the client's
+#     back and its backend was terminated, a push the old slack covered is
+#     sent and applied.
+#   - A pull asking for slacks needs UPDATE as well as SELECT.
 use strict;
 use warnings;
 
@@ -43,7 +47,7 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'");
 $node->start;
 
 my $setup = "CREATE EXTENSION ps;\n";
-for my $t (qw(kk_a1 kk_b1 kk_c kk_d kk_n))
+for my $t (qw(kk_a1 kk_b1 kk_c kk_d kk_n kk_r))
 {
 	$setup .= "CREATE TABLE $t (key bigint, val real) USING ps;\n";
 }
@@ -51,7 +55,7 @@ for my $t (qw(kk_a2 kk_b2))
 {
 	$setup .= "CREATE TABLE $t (key bigint, val real[] CHECK (cardinality(val) = 2)) USING ps;\n";
 }
-for my $t (qw(kk_a1 kk_b1 kk_a2 kk_b2 kk_c kk_d))
+for my $t (qw(kk_a1 kk_b1 kk_a2 kk_b2 kk_c kk_d kk_r))
 {
 	$setup .= "SELECT ps_configure('$t', update_rule => 'ftrl', learning_rate => 0.5, "
 	  . "beta => 1, l1 => 1, kkt_filter => true);\n";
@@ -86,6 +90,17 @@ while (my ($with, $without, $n) = splice(@pairs, 0, 3))
 	ok($node->safe_psql('postgres', "SELECT count(*) FROM public.$with") > 100,
 		"$with holds nonzero weights");
 }
+
+# Slacks tell |z|: a role that may only read the table cannot ask for them.
+my $pull = q{decode('50530102000400000100000000000000010000000' || '2', 'hex')};
+$node->safe_psql('postgres', q{CREATE ROLE kk_reader; GRANT SELECT ON kk_a1 TO kk_reader;});
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	"SET ROLE kk_reader; SELECT length(public.ps_pull_msg('kk_a1', $pull))");
+like($stderr, qr/permission denied for table kk_a1.*\n.*DETAIL:  KKT slacks tell the FTRL state/s,
+	'a pull asking for slacks with SELECT only: permission denied, saying why');
+$node->safe_psql('postgres', q{GRANT UPDATE ON kk_a1 TO kk_reader;});
+is($node->safe_psql('postgres', "SET ROLE kk_reader; SELECT length(public.ps_pull_msg('kk_a1', $pull))"),
+	'24', 'with UPDATE as well it answers the weight and the slack');
 
 $node->stop;
 done_testing();

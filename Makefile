@@ -11,7 +11,7 @@ MODULE_big = ps
 # code is organised").
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c src/server/*.c)))
 
-DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql sql/ps--0.2--0.3.sql sql/ps--0.3--0.4.sql sql/ps--0.4--0.5.sql sql/ps--0.5.sql
+DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql sql/ps--0.2--0.3.sql sql/ps--0.3--0.4.sql sql/ps--0.4--0.5.sql sql/ps--0.5.sql sql/ps--0.5--0.6.sql sql/ps--0.6.sql
 EXTRA_CLEAN = ps.control
 
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/ps--%,$(sort $(wildcard sql/*.sql))))

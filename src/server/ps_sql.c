@@ -76,17 +76,63 @@ check_privilege(Oid relid, AclMode mode, const char *detail)
 				 detail ? errdetail("%s", detail) : 0));
 }
 
+/* A request of nkeys keys of dim values each is within the limits. */
+void
+ps_sql_check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim)
+{
+	if (nkeys > (uint64) ps_max_request_keys)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s request has " UINT64_FORMAT " keys, more than ps.max_request_keys (%d)",
+						get_func_name(fcinfo->flinfo->fn_oid), nkeys,
+						ps_max_request_keys),
+				 errhint("Split the request, or raise ps.max_request_keys.")));
+	if ((Size) nkeys * dim > (MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(float4))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s request of " UINT64_FORMAT " keys of dim %d exceeds the 1 GB array limit",
+						get_func_name(fcinfo->flinfo->fn_oid), nkeys, dim),
+				 errhint("Split the request.")));
+}
+
 /*
- * Check a further privilege a request needs on its table (argument 0),
- * with a detail saying why; before the table is opened, so before a lock.
+ * A one-dimensional array argument without NULL elements; returns its
+ * element count and data.
+ */
+int
+ps_sql_array_arg(FunctionCallInfo fcinfo, int argno, const char *what, void **data)
+{
+	ArrayType  *arr;
+	int			n;
+
+	ps_arg_not_null(fcinfo, argno, what);
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s of %s must be a one-dimensional array", what,
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Flatten vector values in key order: dim values per key.")));
+	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s of %s must not contain NULL elements", what,
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Leave keys without values out of the request: missing keys read as 0.")));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	*data = ps_array_data(arr);
+	return n;
+}
+
+/*
+ * Check a further privilege a request needs on its table, with a detail
+ * saying why; before the table is opened, so before a lock.
  */
 void
-ps_check_table_privilege(FunctionCallInfo fcinfo, AclMode mode,
-						 const char *detail)
+ps_check_table_privilege(Oid relid, AclMode mode, const char *detail)
 {
 	ps_check_preloaded();
-	ps_arg_not_null(fcinfo, 0, "the table");
-	check_privilege(PG_GETARG_OID(0), mode, detail);
+	check_privilege(relid, mode, detail);
 }
 
 /*
@@ -103,7 +149,6 @@ ps_open_table_for(FunctionCallInfo fcinfo, AclMode mode, bool worker_call,
 				  LOCKMODE lockmode)
 {
 	Oid			relid;
-	Relation	rel;
 
 	ps_check_preloaded();
 	ps_arg_not_null(fcinfo, 0, "the table");
@@ -113,6 +158,17 @@ ps_open_table_for(FunctionCallInfo fcinfo, AclMode mode, bool worker_call,
 	if (worker_call && (mode & ACL_UPDATE) == 0)
 		check_privilege(relid, ACL_UPDATE,
 						"A worker's call moves the worker's clock, which the other workers wait on: it needs UPDATE, as ps_join does.");
+	return ps_open_relid(fcinfo, relid, lockmode);
+}
+
+/*
+ * Open table relid, whose privileges the caller checked, as a ps table
+ * for a request of the function of fcinfo.
+ */
+Relation
+ps_open_relid(FunctionCallInfo fcinfo, Oid relid, LOCKMODE lockmode)
+{
+	Relation	rel;
 
 	rel = try_relation_open(relid, lockmode);
 	if (rel == NULL)

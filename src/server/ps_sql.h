@@ -19,8 +19,12 @@
 #include "ps_once.h"
 
 extern void ps_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
-extern void ps_check_table_privilege(FunctionCallInfo fcinfo, AclMode mode,
+extern int	ps_sql_array_arg(FunctionCallInfo fcinfo, int argno, const char *what,
+							 void **data);
+extern void ps_check_table_privilege(Oid relid, AclMode mode,
 									 const char *detail);
+extern Relation ps_open_relid(FunctionCallInfo fcinfo, Oid relid,
+							  LOCKMODE lockmode);
 extern Relation ps_open_table_for(FunctionCallInfo fcinfo, AclMode mode,
 								  bool worker_call, LOCKMODE lockmode);
 extern Relation ps_open_table(FunctionCallInfo fcinfo, AclMode mode,

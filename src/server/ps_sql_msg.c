@@ -618,8 +618,9 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 	/* the count bounds the keys' allocation; with the table's dim again below */
 	ps_sql_check_request_size(fcinfo, m.count, Max(m.dim, 1));
 	keys = message_keys(fcinfo, &m);
+	ps_arg_not_null(fcinfo, 0, "the table");
 	if (slack)
-		ps_check_table_privilege(fcinfo, ACL_UPDATE,
+		ps_check_table_privilege(PG_GETARG_OID(0), ACL_UPDATE,
 								 "KKT slacks tell the FTRL state |z| of keys at zero, which only a role that pushes needs: a pull asking for them needs UPDATE as well.");
 	rel = ps_open_table_for(fcinfo, ACL_SELECT, has_worker, AccessShareLock);
 	dir = ps_dir_get(rel, false, 0, 0);

@@ -75,54 +75,6 @@ names_worker(FunctionCallInfo fcinfo, int argno)
 	return PG_NARGS() > argno && !PG_ARGISNULL(argno);
 }
 
-/* A request of nkeys keys of dim values each is within the limits. */
-void
-ps_sql_check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim)
-{
-	if (nkeys > (uint64) ps_max_request_keys)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s request has " UINT64_FORMAT " keys, more than ps.max_request_keys (%d)",
-						get_func_name(fcinfo->flinfo->fn_oid), nkeys,
-						ps_max_request_keys),
-				 errhint("Split the request, or raise ps.max_request_keys.")));
-	if ((Size) nkeys * dim > (MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(float4))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s request of " UINT64_FORMAT " keys of dim %d exceeds the 1 GB array limit",
-						get_func_name(fcinfo->flinfo->fn_oid), nkeys, dim),
-				 errhint("Split the request.")));
-}
-
-/*
- * A one-dimensional array argument without NULL elements; returns its
- * element count and data.
- */
-static int
-array_arg(FunctionCallInfo fcinfo, int argno, const char *what, void **data)
-{
-	ArrayType  *arr;
-	int			n;
-
-	ps_arg_not_null(fcinfo, argno, what);
-	arr = PG_GETARG_ARRAYTYPE_P(argno);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s of %s must be a one-dimensional array", what,
-						get_func_name(fcinfo->flinfo->fn_oid)),
-				 errhint("Flatten vector values in key order: dim values per key.")));
-	if (ARR_HASNULL(arr) && array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s of %s must not contain NULL elements", what,
-						get_func_name(fcinfo->flinfo->fn_oid)),
-				 errhint("Leave keys without values out of the request: missing keys read as 0.")));
-	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-	*data = ps_array_data(arr);
-	return n;
-}
-
 /* A real[] result of n zeroed floats. */
 static ArrayType *
 new_float4_array(Size n, float4 **data)
@@ -410,8 +362,8 @@ ps_push(PG_FUNCTION_ARGS)
 	uint64		ts;
 
 	ps_sql_prepare_write(fcinfo, rel);
-	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
-	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	nkeys = ps_sql_array_arg(fcinfo, 1, "keys", (void **) &keys);
+	nvals = ps_sql_array_arg(fcinfo, 2, "values", (void **) &vals);
 	has_worker = worker_args(fcinfo, 3, &worker, &clock);
 	if (nkeys == 0 && nvals == 0)
 	{
@@ -455,7 +407,7 @@ ps_push_range(PG_FUNCTION_ARGS)
 	ps_sql_prepare_write(fcinfo, rel);
 	ps_arg_not_null(fcinfo, 1, "the first key");
 	first = PG_GETARG_INT64(1);
-	nvals = array_arg(fcinfo, 2, "values", (void **) &vals);
+	nvals = ps_sql_array_arg(fcinfo, 2, "values", (void **) &vals);
 	has_worker = worker_args(fcinfo, 3, &worker, &clock);
 	if (nvals == 0)
 	{
@@ -541,7 +493,7 @@ ps_pull(PG_FUNCTION_ARGS)
 	int64		clock = 0;
 	bool		has_worker;
 
-	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	nkeys = ps_sql_array_arg(fcinfo, 1, "keys", (void **) &keys);
 	has_worker = worker_args(fcinfo, 2, &worker, &clock);
 	if (nkeys == 0 && !has_worker)
 	{
@@ -640,7 +592,7 @@ pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 	ArrayType  *varr;
 	float4	   *vout;
 
-	nkeys = array_arg(fcinfo, 1, "keys", (void **) &keys);
+	nkeys = ps_sql_array_arg(fcinfo, 1, "keys", (void **) &keys);
 	if (filter == PS_FILTER_CHANGED)
 	{
 		/* the worker is required (whose last pulls count), the clock not */

@@ -17,7 +17,8 @@
 # After catch-up, both nodes must agree on every table's rows, key ranges
 # with their clocks, shape (ps_stats), ps_check and pulls.  An UNLOGGED ps
 # table exists on the standby but cannot be read there, as for any unlogged
-# table (scans, ps_pull and ps_stats all say so).  Sessions reading a table
+# table (scans, ps_pull and ps_stats all say so).  ps_predict serves from
+# the standby's replayed weights.  Sessions reading a table
 # on the hot standby while hundreds of its splits are replayed never fail.
 # Then the standby is promoted: it takes pushes, the timestamps it issues
 # are above every timestamp the primary issued, and its unlogged table is
@@ -246,6 +247,18 @@ is($standby->safe_psql('postgres', "SELECT ps_pull('trunc_later', ARRAY[0, 5, 6]
 	'{0,5,6}', 'trunc_later: only the rows written after the TRUNCATE');
 is($standby->safe_psql('postgres', "SELECT ps_pull('from_heap', ARRAY[7, 8, 14])"),
 	'{101,100,2}', 'from_heap: rows converted from heap, then pushed');
+
+# Serving from the replica: ps_predict on the standby answers as on the
+# primary, from the replayed weights (w.x = 2 * 1 - 0.5 * 2 = 1 here).
+$primary->safe_psql('postgres', q{
+CREATE TABLE serve_w (key bigint, val real) USING ps;
+SELECT ps_push('serve_w', '{5,9}', '{2,-0.5}');
+});
+$primary->wait_for_catchup($standby);
+my $predict = "SELECT round(ps_predict('serve_w', '{9,5}', '{2,1}')::numeric, 6)";
+is($standby->safe_psql('postgres', $predict), '0.731059',
+	'ps_predict on the hot standby: 1 / (1 + exp(-1)) from the replayed weights');
+is($primary->safe_psql('postgres', $predict), '0.731059', 'as on the primary');
 
 # The unlogged table exists on the standby, but cannot be read there.
 is($standby->safe_psql('postgres',

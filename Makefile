@@ -12,7 +12,7 @@ MODULE_big = ps
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c src/server/*.c)))
 
 DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql sql/ps--0.2--0.3.sql sql/ps--0.3--0.4.sql sql/ps--0.4--0.5.sql sql/ps--0.5.sql sql/ps--0.5--0.6.sql sql/ps--0.6.sql
-EXTRA_CLEAN = ps.control
+EXTRA_CLEAN = ps.control src/tools/ps_train $(TRAIN_OBJS)
 
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/ps--%,$(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=ps
@@ -96,6 +96,34 @@ src/client/libps-client.so: $(CLIENT_OBJS) src/client/libps-client.map
 	$(CC) -shared -Wl,-soname,libps-client.so.1 -Wl,--version-script=src/client/libps-client.map \
 		-o $@ $(CLIENT_OBJS) -L$(libdir) -lpq -lzstd -lm
 
+# The tools (src/tools): ps_train, built against the client library of
+# this tree and installed beside PostgreSQL's programs, with a link in
+# TOOLS_LINK_DIR (on PATH).
+TOOLS_LINK_DIR ?= /usr/local/bin
+TRAIN_OBJS = src/tools/ps_train.o src/tools/ps_train_worker.o src/tools/ps_train_data.o
+TRAIN_HEADERS = src/tools/ps_train_data.h src/tools/ps_train_worker.h src/client/ps_client.h \
+	src/common/ps_libsvm.h
+
+all: src/tools/ps_train
+
+src/tools/%.o: src/tools/%.c $(TRAIN_HEADERS)
+	$(CC) $(CLIENT_CFLAGS) -Isrc/tools -c -o $@ $<
+
+src/tools/ps_train: $(TRAIN_OBJS) src/common/ps_libsvm.o src/client/libps-client.so
+	$(CC) -o $@ $(TRAIN_OBJS) src/common/ps_libsvm.o -Lsrc/client -lps-client \
+		-L$(libdir) -lpq -lm
+
+install: install-tools
+install-tools: src/tools/ps_train
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) src/tools/ps_train '$(DESTDIR)$(bindir)/ps_train'
+	$(MKDIR_P) '$(DESTDIR)$(TOOLS_LINK_DIR)'
+	ln -sf '$(bindir)/ps_train' '$(DESTDIR)$(TOOLS_LINK_DIR)/ps_train'
+
+uninstall: uninstall-tools
+uninstall-tools:
+	rm -f '$(DESTDIR)$(bindir)/ps_train' '$(DESTDIR)$(TOOLS_LINK_DIR)/ps_train'
+
 src/client/ps-client.pc: src/client/ps-client.pc.in
 	sed -e 's|@libdir@|$(libdir)|g' -e 's|@includedir@|$(includedir)|g' \
 		-e 's|@version@|$(CLIENT_VERSION)|g' $< > $@
@@ -113,6 +141,6 @@ uninstall-client:
 	rm -f '$(DESTDIR)$(libdir)/libps-client.so.1' '$(DESTDIR)$(libdir)/libps-client.so' \
 		'$(DESTDIR)$(includedir)/ps_client.h' '$(DESTDIR)$(libdir)/pkgconfig/ps-client.pc'
 
-EXTRA_CLEAN += src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/libps-client.so src/client/ps-client.pc
+EXTRA_CLEAN += src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/ps_client_kkt.o src/client/libps-client.so src/client/ps-client.pc
 
 .PHONY: install-client uninstall-client

@@ -44,6 +44,7 @@ build_and_install() {
 	as_postgres make -s -C "$PS_BUILD" clean >/dev/null
 	as_postgres make -s -C "$PS_BUILD" 2>&1 | grep -v "^$" || true
 	test -f "$PS_BUILD/ps.so"
+	test -x "$PS_BUILD/src/tools/ps_train"
 	as_root make -s -C "$PS_BUILD" install >/dev/null
 }
 

@@ -209,6 +209,14 @@ extern int	ps_client_in_flight(PsClient *c);
 extern void ps_client_key_cache_stats(PsClient *c, uint64_t *bytes_saved,
 									  uint64_t *misses);
 
+/*
+ * Bytes of messages sent (as sent: a cached key list as its hash,
+ * compressed values compressed; syncs too) and of pull answers received,
+ * beyond the protocol's own framing.
+ */
+extern void ps_client_traffic(PsClient *c, uint64_t *bytes_sent,
+							  uint64_t *bytes_received);
+
 /* The last error: message, and its SQLSTATE ("" if not the server's). */
 extern const char *ps_client_error(PsClient *c);
 extern const char *ps_client_sqlstate(PsClient *c);

@@ -108,6 +108,8 @@ struct PsClient
 	float		skip_below;
 	float		skip_prob;
 	uint64_t	key_bytes_saved;	/* by sending cached lists' hashes */
+	uint64_t	bytes_sent;		/* messages sent (as sent: cached, */
+	uint64_t	bytes_received;	/* compressed), and pull answers received */
 	uint64_t	cache_misses;
 };
 

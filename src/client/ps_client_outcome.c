@@ -164,6 +164,7 @@ take_values(struct PsClient *c, Task *t, const PGresult *r, char *why,
 	}
 	buf = (const uint8_t *) PQgetvalue(r, 0, 0);
 	len = (size_t) PQgetlength(r, 0, 0);
+	c->bytes_received += len;
 	if (!ps_wire_parse(buf, len, &m, &err))
 	{
 		snprintf(why, whylen, "ps_client: malformed answer from the server: %s", err.reason);

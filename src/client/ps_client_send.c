@@ -124,6 +124,8 @@ task_transmit(struct PsClient *c, Task *t, bool full)
 			free(packed);
 	}
 	ok = send_query(c, t->pull, t->table, send, send_len);
+	if (ok)
+		c->bytes_sent += send_len;
 	free(alt);
 	return ok;
 }

@@ -235,6 +235,13 @@ ps_client_kkt_stats(PsClient *c, uint64_t *keys_filtered, uint64_t *bytes_saved,
 }
 
 void
+ps_client_traffic(PsClient *c, uint64_t *bytes_sent, uint64_t *bytes_received)
+{
+	*bytes_sent = c->bytes_sent;
+	*bytes_received = c->bytes_received;
+}
+
+void
 ps_client_filter_stats(PsClient *c, uint64_t *keys_held, uint64_t *keys_skipped,
 					   uint64_t *bytes_saved)
 {

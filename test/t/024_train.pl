@@ -1,0 +1,172 @@
+# Copyright: the ps authors.  Licensed like the rest of ps.
+#
+# 024_train.pl: ps_train, the trainer, as installed, against a real server,
+# on a synthetic LibSVM data set this test writes (a known linear model
+# with label noise), and the model it leaves answering in SQL.
+#
+#   - L2, 2 workers, bounded delay: exit 0, a progress line per epoch, the
+#     last line one JSON object with the fields the issue names; the
+#     objective far below the untrained one (n log 2), test accuracy above
+#     0.9; the table holds the weights, and ps_predict over the test lines
+#     loaded with ps_libsvm gives the accuracy ps_train reported; the
+#     workers left the table.
+#   - L1: fewer nonzero weights than features; with the KKT filter (and
+#     large batches) too, and pushes left out by the client's filter.
+#   - --target-objective stops after the first epoch; --time-limit 0 after
+#     none.
+#   - A table that is not empty is refused without --reset.
+#   - Bad flags exit 2 with a message; an unreadable file and a malformed
+#     line (its file, line number and reason) exit 1.
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dir = tempdir(CLEANUP => 1);
+my $bindir = `pg_config --bindir`;
+chomp $bindir;
+my $train_bin = "$bindir/ps_train";
+ok(-x $train_bin, "ps_train is installed in $bindir");
+
+# A linear model over 40 features, 8 of them (value 1) in each example,
+# labels its sign with 5 % flipped; a fixed seed.
+my $seed = 12345;
+sub rnd { $seed = ($seed * 1103515245 + 12345) % 2147483648; return $seed / 2147483648; }
+sub write_set
+{
+	my ($path, $n) = @_;
+	open(my $fh, '>', $path) or die;
+	print $fh "# a synthetic set\n";
+	for (1 .. $n)
+	{
+		my %f;
+		$f{ 1 + int(rnd() * 40) } = 1 while keys %f < 8;
+		my $m = 0;
+		$m += ($_ % 5) - 2 for keys %f;
+		my $y = $m + (rnd() - 0.5) > 0 ? 1 : -1;
+		$y = -$y if rnd() < 0.05;
+		print $fh ($y > 0 ? '+1' : '-1'), join('', map { " $_:1" } sort { $a <=> $b } keys %f), "\n";
+	}
+	close $fh;
+}
+write_set("$dir/train.svm", 2000);
+write_set("$dir/test.svm", 500);
+
+my $node = PostgreSQL::Test::Cluster->new('train');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ps');
+my $server = $node->connstr('postgres');
+
+sub train
+{
+	my @args = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $train_bin, '--server', $server, @args ], '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+sub json_of
+{
+	my ($out) = @_;
+	my @lines = split /\n/, $out;
+	my %j = ($lines[-1] // '') =~ /"(\w+)": ("[^"]*"|[-+.\deE]+|null)/g;
+	s/^"|"$//g for values %j;
+	return \%j;
+}
+
+my ($rc, $out, $err) = train('--table', 'w2', '--train', "$dir/train.svm", '--test',
+	"$dir/test.svm", '--workers', '2', '--reg', 'l2', '--lambda', '1',
+	'--consistency', 'bounded', '--max-delay', '2', '--epochs', '6');
+is($rc, 0, 'L2 training exits 0') or diag("$out\n$err");
+note($out);
+my $j = json_of($out);
+is(scalar(grep { /^epoch \d+  clock \d+  \d+ examples\/s  objective [\d.]+  nnz \d+  pushed .* pulled .* filtered \d+  waiting \d+%$/ }
+	  split /\n/, $out), 6, 'a progress line per epoch');
+ok(exists $j->{$_}, "the JSON line has $_")
+  for qw(objective nnz test_accuracy test_logloss test_auc seconds iterations bytes_pushed bytes_pulled);
+is($j->{iterations}, 6, 'six epochs');
+ok($j->{objective} < 0.5 * 2000 * log(2),
+	"the objective ($j->{objective}) is far below the untrained model's (" . 2000 * log(2) . ')');
+ok($j->{test_accuracy} > 0.85, "test accuracy $j->{test_accuracy} > 0.85 (labels 5 % flipped)");
+ok($j->{test_auc} > 0.9, "test AUC $j->{test_auc} > 0.9");
+ok($j->{bytes_pushed} > 0 && $j->{bytes_pulled} > 0, 'it counts the bytes pushed and pulled');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM w2 WHERE val <> 0'), $j->{nnz},
+	'the table holds the nonzero weights ps_train counted');
+is($node->safe_psql('postgres', "SELECT string_agg(state, ',') FROM ps_workers('w2')"), 'left,left',
+	'the workers left the table');
+
+# The model answers in SQL: the test set through ps_libsvm and ps_predict.
+$node->safe_psql('postgres', 'CREATE TABLE lines (n serial, line text)');
+$node->safe_psql('postgres', "COPY lines (line) FROM '$dir/test.svm'");
+is( $node->safe_psql(
+		'postgres', q{
+SELECT round(avg(((ps_predict('w2', e.keys, e.vals) > 0.5) = (e.label > 0))::int), 6)
+  FROM (SELECT (ps_libsvm(line)).* FROM lines WHERE line !~ '^\s*(#|$)') e}),
+	sprintf('%.6f', $j->{test_accuracy}),
+	'ps_predict over the test lines gives the accuracy ps_train reported');
+
+# L1 and the KKT filter.
+($rc, $out, $err) = train('--table', 'w1', '--train', "$dir/train.svm", '--workers', '2',
+	'--reg', 'l1', '--lambda', '2', '--epochs', '4');
+is($rc, 0, 'L1 training exits 0') or diag("$out\n$err");
+note($out);
+$j = json_of($out);
+ok($j->{nnz} > 0 && $j->{nnz} < 40, "L1: $j->{nnz} of 40 weights nonzero");
+is($j->{filtered_keys}, 0, 'no KKT filter unless asked for');
+is($j->{test_accuracy}, 'null', 'no test set: no test measures');
+($rc, $out, $err) = train('--table', 'w1', '--reset', '--train', "$dir/train.svm", '--workers', '2',
+	'--reg', 'l1', '--lambda', '2', '--epochs', '4', '--batch', '500', '--kkt');
+is($rc, 0, 'L1 with the KKT filter exits 0') or diag("$out\n$err");
+note($out);
+$j = json_of($out);
+ok($j->{nnz} > 0 && $j->{nnz} < 40, "L1 with the KKT filter: $j->{nnz} of 40 weights nonzero");
+ok($j->{filtered_keys} > 0, "the client's KKT filter left out $j->{filtered_keys} pushes of keys");
+
+# Stopping early.
+($rc, $out, $err) = train('--table', 'w1', '--reset', '--train', "$dir/train.svm",
+	'--epochs', '50', '--target-objective', '1e9');
+is(json_of($out)->{iterations}, 1, '--target-objective: stops after the first epoch that reaches it');
+($rc, $out, $err) = train('--table', 'w1', '--reset', '--train', "$dir/train.svm",
+	'--epochs', '50', '--time-limit', '0');
+is($rc . '|' . json_of($out)->{iterations}, '0|0', '--time-limit 0: stops before an epoch ends');
+
+# A table with weights is not overwritten.
+($rc, $out, $err) = train('--table', 'w2', '--train', "$dir/train.svm");
+is($rc, 1, 'a table that is not empty: exit 1');
+like($err, qr/table w2 is not empty \(\d+ weights\): give --reset to empty it first/, 'saying so');
+
+# Bad flags and bad files.
+for my $case (
+	[ [ '--workers', '0' ], qr/--workers must be a number from 1 to 64, not "0"/ ],
+	[ [ '--reg', 'l3' ], qr/--reg must be l1 or l2, not "l3"/ ],
+	[ [ '--lambda', 'x' ], qr/--lambda must be a number/ ],
+	[ [ '--consistency', 'strong' ], qr/--consistency must be sequential, eventual or bounded/ ],
+	[ [ '--epochs', '1.5' ], qr/--epochs must be an integer/ ],
+	[ [ '--bogus' ], qr/unrecognized option/ ])
+{
+	($rc, $out, $err) = train('--table', 'wx', '--train', "$dir/train.svm", @{ $case->[0] });
+	is($rc, 2, "@{$case->[0]}: exit 2");
+	like($err, $case->[1], "@{$case->[0]}: the reason");
+}
+($rc, $out, $err) = train('--train', "$dir/train.svm");
+like($err, qr/--server, --table and --train are required/, 'missing flags: the reason');
+($rc, $out, $err) = train('--table', 'wx', '--train', "$dir/none.svm");
+is($rc, 1, 'a missing file: exit 1');
+like($err, qr/none\.svm: No such file or directory/, 'saying so');
+open(my $fh, '>', "$dir/bad.svm") or die;
+print $fh "+1 1:1 2:1\n\n-1 3:1 x:1\n";
+close $fh;
+($rc, $out, $err) = train('--table', 'wx', '--train', "$dir/bad.svm");
+is($rc, 1, 'a malformed line: exit 1');
+like($err, qr/bad\.svm:3: a feature id is not a decimal integer below 2\^64 \(at byte 8\)/,
+	'naming the file, the line (blank lines counted) and the reason');
+is($node->safe_psql('postgres', "SELECT to_regclass('wx') IS NULL"), 't',
+	'nothing was created for runs that failed on their input');
+
+$node->stop;
+done_testing();

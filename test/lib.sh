@@ -21,6 +21,7 @@ as_postgres() {
 install_packages() {
 	local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15
 				libpq-dev libopenblas-dev libzstd-dev libipc-run-perl pkg-config make gcc gdb
+				postgresql-15-cron
 				"$@")
 	local missing=()
 	for p in "${pkgs[@]}"; do

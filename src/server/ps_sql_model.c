@@ -294,17 +294,17 @@ ps_logistic_grad_step(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ps_logistic_grad: the rows name different tables"),
 				 errhint("Aggregate the rows of one model at a time (GROUP BY the table).")));
-	if (s->nfeat + nkeys > MAX_FEATURES)
+	if (s->nfeat + nkeys > MAX_FEATURES || s->nrows >= MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("ps_logistic_grad: more than " INT64_FORMAT " features in one aggregate",
+				 errmsg("ps_logistic_grad: more than " INT64_FORMAT " features or rows in one aggregate",
 						MAX_FEATURES),
 				 errhint("Aggregate smaller minibatches.")));
 
 	old = MemoryContextSwitchTo(aggcxt);
 	if (s->nrows == s->rowcap)
 	{
-		s->rowcap = s->rowcap ? s->rowcap * 2 : 64;
+		s->rowcap = s->rowcap ? Min(s->rowcap * 2, MAX_FEATURES) : 64;
 		s->labels = s->labels ? repalloc(s->labels, sizeof(float4) * s->rowcap) :
 			palloc(sizeof(float4) * s->rowcap);
 		s->ends = s->ends ? repalloc(s->ends, sizeof(int64) * s->rowcap) :

@@ -123,10 +123,30 @@ now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The workers, once started: a coordinator that fails stops them first. */
+static TrainShared *workers_shared;
+static pid_t worker_pids[PS_TRAIN_MAX_WORKERS];
+static int	nstarted;
+
+static void
+stop_workers(void)
+{
+	int			i;
+
+	if (workers_shared == NULL)
+		return;
+	workers_shared->stop = 1;
+	for (i = 0; i < nstarted; i++)
+		if (worker_pids[i] > 0)
+			waitpid(worker_pids[i], NULL, 0);
+	nstarted = 0;
+}
+
 static void
 die(const char *what, const char *why)
 {
 	fprintf(stderr, "ps_train: %s: %s\n", what, why);
+	stop_workers();
 	exit(1);
 }
 
@@ -145,8 +165,8 @@ sql_value(PGconn *conn, const char *sql, int n, const char *const *params)
 }
 
 /*
- * The table: created if missing, refused if not empty (unless reset), and
- * configured.  Returns the extension's schema, quoted.
+ * The table: created if missing, refused if it is not a ps table, or not
+ * empty (unless reset), and configured.
  */
 static void
 prepare_table(const TrainOptions *o, const char *consistency, int max_delay,
@@ -156,7 +176,8 @@ prepare_table(const TrainOptions *o, const char *consistency, int max_delay,
 	char	   *schema,
 			   *exists,
 			   *name,
-			   *rows;
+			   *rows,
+			   *am;
 	char		sql[1024],
 				lambda[64],
 				lr[64],
@@ -175,14 +196,28 @@ prepare_table(const TrainOptions *o, const char *consistency, int max_delay,
 	exists = sql_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p);
 	if (strcmp(exists, "f") == 0)
 	{
-		char	   *q = PQescapeIdentifier(conn, o->table, strlen(o->table));
+		/* the name as SQL reads it (w and W are w; "W" is W), quoted */
+		char	   *q = sql_value(conn,
+								  "SELECT CASE WHEN pg_catalog.array_length(pg_catalog.parse_ident($1), 1) "
+								  "OPERATOR(pg_catalog.=) 1 THEN pg_catalog.quote_ident((pg_catalog.parse_ident($1))[1]) END",
+								  1, p);
 
-		if (strchr(o->table, '.') != NULL || q == NULL)
+		if (*q == '\0')
 			die("the table", "it does not exist; give an unqualified name to have it created, or create it");
 		snprintf(sql, sizeof(sql), "CREATE TABLE %s (key bigint, val real) USING %s", q, "ps");
-		PQfreemem(q);
+		free(q);
 		free(sql_value(conn, sql, 0, NULL));
 	}
+	am = sql_value(conn, "SELECT a.amname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a "
+				   "ON a.oid OPERATOR(pg_catalog.=) c.relam WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+				   1, p);
+	if (strcmp(am, "ps") != 0)
+	{
+		fprintf(stderr, "ps_train: %s is not a ps table: its weights would go nowhere (nothing was changed)\n",
+				o->table);
+		exit(1);
+	}
+	free(am);
 	name = sql_value(conn, "SELECT $1::pg_catalog.regclass::pg_catalog.text", 1, p);
 	if (reset)
 	{
@@ -237,10 +272,17 @@ static void
 evaluate(PsClient *c, const TrainOptions *o, const int64_t *keys, size_t nkeys,
 		 float *w, const Dataset *train, const Dataset *test, Eval *ev)
 {
-	int64_t		t = ps_client_pull(c, o->table, keys, nkeys, w, NULL);
+	size_t		at;
 
-	if (t < 0 || ps_client_wait(c, t) != 0)
-		die("pulling the weights", ps_client_error(c));
+	/* in parts well below ps.max_request_keys */
+	for (at = 0; at < nkeys; at += 1000000)
+	{
+		size_t		n = nkeys - at < 1000000 ? nkeys - at : 1000000;
+		int64_t		t = ps_client_pull(c, o->table, keys + at, n, w + at, NULL);
+
+		if (t < 0 || ps_client_wait(c, t) != 0)
+			die("pulling the weights", ps_client_error(c));
+	}
 	measure(train, w, &ev->train);
 	ev->objective = ev->train.loss + regulariser(w, nkeys, o->l1, o->lambda, &ev->nnz);
 	if (test)
@@ -326,7 +368,8 @@ main(int argc, char **argv)
 				limit = INFINITY,
 				t0,
 				elapsed;
-	bool		reset = false;
+	bool		reset = false,
+				delay_given = false;
 	char		err[1024];
 	Dataset		train,
 				test;
@@ -334,7 +377,6 @@ main(int argc, char **argv)
 	size_t		nkeys;
 	float	   *w;
 	TrainShared *sh;
-	pid_t		pids[PS_TRAIN_MAX_WORKERS];
 	PsClient   *c;
 	char	   *cerr = NULL;
 	Eval		ev;
@@ -361,7 +403,10 @@ main(int argc, char **argv)
 					usage_error("--consistency must be sequential, eventual or bounded, not \"%s\"", optarg);
 				consistency = optarg;
 				break;
-			case 'd': max_delay = int_arg("--max-delay", optarg, 0, 1000000); break;
+			case 'd':
+				max_delay = int_arg("--max-delay", optarg, 0, 1000000);
+				delay_given = true;
+				break;
 			case 'E': o.epochs = int_arg("--epochs", optarg, 1, 1000000); break;
 			case 'o': target = number_arg("--target-objective", optarg, -1e300, 1e300); break;
 			case 'L': limit = number_arg("--time-limit", optarg, 0, 1e9); break;
@@ -380,7 +425,14 @@ main(int argc, char **argv)
 		usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (o.server == NULL || o.table == NULL || train_path == NULL)
 		usage_error("%s", "--server, --table and --train are required");
-	o.kkt = o.kkt && o.l1;
+	if (o.kkt && !o.l1)
+		usage_error("%s", "--kkt needs --reg l1 (the KKT filter keeps weights at zero under L1)");
+	if (strcmp(consistency, "bounded") != 0)
+	{
+		if (delay_given)
+			usage_error("--max-delay needs --consistency bounded, not %s", consistency);
+		max_delay = 0;
+	}
 
 	t0 = now_s();
 	if (!dataset_load(train_path, &train, err, sizeof(err)))
@@ -388,6 +440,11 @@ main(int argc, char **argv)
 	if (test_path && !dataset_load(test_path, &test, err, sizeof(err)))
 		die("reading the test set", err);
 	nkeys = model_keys(&train, test_path ? &test : NULL, &keys);
+	if ((size_t) o.workers > train.n)
+	{
+		printf("ps_train: %zu training examples: %zu workers, not %d\n", train.n, train.n, o.workers);
+		o.workers = (int) train.n;
+	}
 	w = malloc(sizeof(float) * (nkeys + 1));
 	printf("ps_train: %zu training examples, %zu features (%zu keys in the model)%s, read in %.2f s\n",
 		   train.n, train.nnz, nkeys, test_path ? ", and a test set" : "", now_s() - t0);
@@ -401,13 +458,17 @@ main(int argc, char **argv)
 	if (sh == MAP_FAILED)
 		die("shared memory", "mmap failed");
 	memset(sh, 0, sizeof(TrainShared));
+	fflush(stdout);
+	workers_shared = sh;
 	for (i = 0; i < o.workers; i++)
 	{
-		pids[i] = fork();
-		if (pids[i] < 0)
+		pid_t		pid = fork();
+
+		if (pid < 0)
 			die("starting the workers", "fork failed");
-		if (pids[i] == 0)
+		if (pid == 0)
 			_exit(worker_main(&o, &train, i, sh));
+		worker_pids[nstarted++] = pid;
 	}
 	c = ps_client_connect(o.server, &cerr);
 	if (c == NULL)
@@ -419,8 +480,26 @@ main(int argc, char **argv)
 					least = INT32_MAX;
 		struct timespec nap = {0, 20 * 1000 * 1000};
 
+		int			status;
+		pid_t		gone;
+
 		if (now_s() - t0 >= limit)
 			sh->stop = 1;
+		/* a worker that died without saying so (a signal) */
+		while ((gone = waitpid(-1, &status, WNOHANG)) > 0)
+			for (i = 0; i < o.workers; i++)
+				if (worker_pids[i] == gone)
+				{
+					worker_pids[i] = 0;
+					if (sh->w[i].finished == 0)
+					{
+						snprintf(sh->w[i].error, sizeof(sh->w[i].error),
+								 "worker %d ended without finishing (%s %d)", i,
+								 WIFSIGNALED(status) ? "signal" : "exit status",
+								 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+						sh->w[i].finished = 2;
+					}
+				}
 		for (i = 0; i < o.workers; i++)
 		{
 			done += sh->w[i].finished != 0;
@@ -458,8 +537,7 @@ main(int argc, char **argv)
 			break;
 		nanosleep(&nap, NULL);
 	}
-	for (i = 0; i < o.workers; i++)
-		waitpid(pids[i], NULL, 0);
+	stop_workers();
 	if (failed >= 0)
 	{
 		fprintf(stderr, "ps_train: %s\n", sh->w[failed].error);

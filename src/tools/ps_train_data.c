@@ -96,7 +96,7 @@ dataset_load(const char *path, Dataset *d, char *err, size_t errlen)
 	}
 	if (ferror(f))
 	{
-		snprintf(err, errlen, "%s:%zu: %s", path, lineno + 1, strerror(errno));
+		snprintf(err, errlen, "%s: after line %zu: %s", path, lineno, strerror(errno));
 		free(line);
 		fclose(f);
 		return false;
@@ -170,6 +170,11 @@ model_keys(Dataset *a, Dataset *b, int64_t **keys)
 	for (i = 0; i < total; i++)
 		if (m == 0 || k[i] != k[m - 1])
 			k[m++] = k[i];
+	if (m > (size_t) INT32_MAX)
+	{
+		fprintf(stderr, "ps_train: %zu distinct features, more than 2^31 - 1\n", m);
+		exit(1);
+	}
 	for (s = 0; s < 2; s++)
 	{
 		Dataset    *d = sets[s];

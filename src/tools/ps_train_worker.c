@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <ps_client.h>
@@ -86,81 +87,116 @@ next_random(uint64_t *s)
 	return *s;
 }
 
-/* The worker's whole life; returns its exit status. */
+/* What a worker holds, for its one way out. */
+typedef struct Worker
+{
+	const TrainOptions *o;
+	WorkerReport *r;
+	PGconn	   *admin;
+	PsClient   *c;
+	int			wid;			/* its id from ps_join; 0: not joined */
+} Worker;
+
+/*
+ * Leave the table (also after a failure: the other workers' pulls must
+ * not wait for this one), close, and return the exit status.
+ */
+static int
+finish(Worker *wk, const char *what, const char *why)
+{
+	char		widtext[32],
+				ignored[256];
+
+	if (what)
+		fail(wk->r, what, why);
+	if (wk->c)
+		ps_client_close(wk->c);
+	if (wk->wid > 0)
+	{
+		snprintf(widtext, sizeof(widtext), "%d", wk->wid);
+		free(ext_call(wk->admin, "SELECT %s.ps_leave($1::pg_catalog.regclass, $2::integer) IS NULL",
+					  wk->o->table, widtext, ignored, sizeof(ignored)));
+	}
+	PQfinish(wk->admin);
+	if (what == NULL)
+		wk->r->finished = 1;
+	return what ? 1 : 0;
+}
+
+static int
+client_failure(Worker *wk, const char *what)
+{
+	char		why[1024];
+
+	snprintf(why, sizeof(why), "[%s] %s", ps_client_sqlstate(wk->c), ps_client_error(wk->c));
+	return finish(wk, what, why);
+}
+
+/*
+ * The worker's whole life; returns its exit status.  Every worker runs
+ * the same number of clocks an epoch (the largest shard's minibatches;
+ * one with fewer pulls and pushes nothing at its last clocks), so that
+ * no worker waits at the end of an epoch for a clock another one will
+ * not reach.
+ */
 int
 worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh)
 {
-	WorkerReport *r = &sh->w[id];
-	PGconn	   *admin = PQconnectdb(o->server);
-	PsClient   *c;
+	Worker		wk = {o, &sh->w[id], PQconnectdb(o->server), NULL, 0};
+	pid_t		parent = getppid();
+	WorkerReport *r = wk.r;
 	char		why[1024];
 	char	   *err = NULL;
 	char	   *joined;
-	char		widtext[32];
-	int			wid;
 	size_t		nshard = 0,
 				i,
-				maxnnz = 0;
+				maxnnz = 0,
+				per_epoch;
 	size_t	   *shard;
 	int64_t    *keys;
 	float	   *x,
 			   *w,
 			   *g;
-	double	   *margin;
 	int64_t		clock = 0,
 				last = 0;
 	uint64_t	rng = 0x9E3779B97F4A7C15ULL * (uint64_t) (id + 1);
 	int			e;
 
-	if (PQstatus(admin) != CONNECTION_OK)
-	{
-		fail(r, "connecting", PQerrorMessage(admin));
-		PQfinish(admin);
-		return 1;
-	}
-	joined = ext_call(admin, "SELECT %s.ps_join($1::pg_catalog.regclass)", o->table,
+	if (PQstatus(wk.admin) != CONNECTION_OK)
+		return finish(&wk, "connecting", PQerrorMessage(wk.admin));
+	joined = ext_call(wk.admin, "SELECT %s.ps_join($1::pg_catalog.regclass)", o->table,
 					  NULL, why, sizeof(why));
 	if (joined == NULL)
-	{
-		fail(r, "ps_join", why);
-		PQfinish(admin);
-		return 1;
-	}
-	wid = atoi(joined);
+		return finish(&wk, "ps_join", why);
+	wk.wid = atoi(joined);
 	free(joined);
-	c = ps_client_connect(o->server, &err);
-	if (c == NULL)
-	{
-		fail(r, "connecting the client library", err ? err : "");
-		PQfinish(admin);
-		return 1;
-	}
+	wk.c = ps_client_connect(o->server, &err);
+	if (wk.c == NULL)
+		return finish(&wk, "connecting the client library", err ? err : "");
 	if (o->kkt)
-		ps_client_set_kkt(c, 1, 0);
-	ps_client_set_compression(c, o->compress);
+		ps_client_set_kkt(wk.c, 1, 0);
+	ps_client_set_compression(wk.c, o->compress);
 
 	shard = malloc(sizeof(size_t) * (train->n / o->workers + 1));
-	for (i = (size_t) id; i < train->n; i += o->workers)
+	for (i = (size_t) id; shard && i < train->n; i += o->workers)
 	{
 		shard[nshard++] = i;
 		if (train->start[i + 1] - train->start[i] > maxnnz)
 			maxnnz = train->start[i + 1] - train->start[i];
 	}
+	/* the largest shard's minibatches: worker 0's */
+	per_epoch = ((train->n + o->workers - 1) / o->workers + o->batch - 1) / o->batch;
 	maxnnz *= (size_t) o->batch;
 	keys = malloc(sizeof(int64_t) * (maxnnz + 1));
 	x = malloc(sizeof(float) * (maxnnz + 1));
 	w = malloc(sizeof(float) * (maxnnz + 1));
 	g = malloc(sizeof(float) * (maxnnz + 1));
-	margin = malloc(sizeof(double) * (o->batch + 1));
-	if (!shard || !keys || !x || !w || !g || !margin)
-	{
-		fail(r, "memory", "out of memory");
-		return 1;
-	}
+	if (!shard || !keys || !x || !w || !g)
+		return finish(&wk, "memory", "out of memory");
 
 	for (e = 0; e < o->epochs && !sh->stop; e++)
 	{
-		size_t		b;
+		size_t		bi;
 
 		/* a new order each epoch (Fisher-Yates) */
 		for (i = nshard; i > 1; i--)
@@ -171,9 +207,10 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 			shard[i - 1] = shard[j];
 			shard[j] = t;
 		}
-		for (b = 0; b < nshard && !sh->stop; b += (size_t) o->batch)
+		for (bi = 0; bi < per_epoch && !sh->stop && getppid() == parent; bi++)
 		{
-			size_t		end = b + (size_t) o->batch < nshard ? b + (size_t) o->batch : nshard,
+			size_t		b = bi * (size_t) o->batch,
+						end = b + (size_t) o->batch,
 						n = 0,
 						k;
 			PsTaskOptions opt = {0};
@@ -185,7 +222,11 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 						fbytes,
 						known;
 
-			opt.worker = wid;
+			if (b > nshard)
+				b = nshard;
+			if (end > nshard)
+				end = nshard;
+			opt.worker = wk.wid;
 			opt.clock = ++clock;
 			for (k = b; k < end; k++)
 			{
@@ -198,18 +239,12 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 					x[n++] = train->vals[f];
 				}
 			}
-			t = ps_client_pull(c, o->table, keys, n, w, &opt);
+			/* the pull waits as the consistency model says */
+			t = ps_client_pull(wk.c, o->table, keys, n, w, &opt);
 			t0 = now_us();
-			if (t < 0 || ps_client_wait(c, t) != 0)
-			{
-				snprintf(why, sizeof(why), "[%s] %s", ps_client_sqlstate(c), ps_client_error(c));
-				fail(r, "pull", why);
-				ps_client_close(c);
-				PQfinish(admin);
-				return 1;
-			}
+			if (t < 0 || ps_client_wait(wk.c, t) != 0)
+				return client_failure(&wk, "pull");
 			r->wait_us += now_us() - t0;
-			t0 = now_us();
 			/* margins, then each feature's part of the gradient */
 			n = 0;
 			for (k = b; k < end; k++)
@@ -228,52 +263,37 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 				for (f = first; f < n; f++)
 					g[f] = (float) (coef * x[f]);
 			}
-			r->busy_us += now_us() - t0;
-			last = ps_client_push(c, o->table, keys, n, g, &opt);
+			last = ps_client_push(wk.c, o->table, keys, n, g, &opt);
 			if (last < 0)
-			{
-				snprintf(why, sizeof(why), "[%s] %s", ps_client_sqlstate(c), ps_client_error(c));
-				fail(r, "push", why);
-				ps_client_close(c);
-				PQfinish(admin);
-				return 1;
-			}
+				return client_failure(&wk, "push");
 			r->examples += (int64_t) (end - b);
 			r->clock = clock;
-			ps_client_traffic(c, &sent, &received);
-			ps_client_kkt_stats(c, &filtered, &fbytes, &known);
+			ps_client_traffic(wk.c, &sent, &received);
+			ps_client_kkt_stats(wk.c, &filtered, &fbytes, &known);
 			r->bytes_pushed = sent;
 			r->bytes_pulled = received;
 			r->filtered = filtered;
 		}
 		/* the epoch counts once its last push is applied */
-		if (last > 0 && ps_client_wait(c, last) != 0)
-			break;
-		if (sh->stop)
+		if (last > 0 && ps_client_wait(wk.c, last) != 0)
+			return client_failure(&wk, "push");
+		if (sh->stop || getppid() != parent)
 			break;
 		r->epochs_done = e + 1;
 		/* the next epoch once the coordinator measured this one */
-		while (sh->measured < e + 1 && !sh->stop)
+		while (sh->measured < e + 1 && !sh->stop && getppid() == parent)
 		{
 			struct timespec nap = {0, 1000 * 1000};
 
 			nanosleep(&nap, NULL);
 		}
 	}
-	if (last > 0 && ps_client_wait(c, last) != 0)
-	{
-		snprintf(why, sizeof(why), "[%s] %s", ps_client_sqlstate(c), ps_client_error(c));
-		fail(r, "push", why);
-		ps_client_close(c);
-		PQfinish(admin);
-		return 1;
-	}
-	ps_client_close(c);
-	snprintf(widtext, sizeof(widtext), "%d", wid);
-	joined = ext_call(admin, "SELECT %s.ps_leave($1::pg_catalog.regclass, $2::integer) IS NULL",
-					  o->table, widtext, why, sizeof(why));
-	free(joined);
-	PQfinish(admin);
-	r->finished = 1;
-	return 0;
+	if (last > 0 && ps_client_wait(wk.c, last) != 0)
+		return client_failure(&wk, "push");
+	free(shard);
+	free(keys);
+	free(x);
+	free(w);
+	free(g);
+	return finish(&wk, NULL, NULL);
 }

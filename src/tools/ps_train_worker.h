@@ -40,8 +40,8 @@ typedef struct WorkerReport
 	volatile uint64_t bytes_pushed,
 				bytes_pulled,
 				filtered;
-	volatile int64_t wait_us;	/* in pulls: the consistency model's waits */
-	volatile int64_t busy_us;
+	volatile int64_t wait_us;	/* in pulls: the consistency model's waits
+								 * and the pulls themselves */
 	volatile int finished;		/* 1: done, 2: failed (error says why) */
 	char		error[2048];
 } WorkerReport;

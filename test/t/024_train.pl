@@ -14,7 +14,13 @@
 #     large batches) too, and pushes left out by the client's filter.
 #   - --target-objective stops after the first epoch; --time-limit 0 after
 #     none.
-#   - A table that is not empty is refused without --reset.
+#   - Shards of different sizes (1001 examples, 2 workers, minibatches of
+#     20: 26 and 25 of them) under sequential consistency finish: every
+#     worker runs the same clocks an epoch.  More workers than examples:
+#     one each.
+#   - A table that is not empty is refused without --reset; --reset on a
+#     table that is not a ps table is refused and changes nothing; a new
+#     table's name is read as SQL reads it (Wmix is wmix).
 #   - Bad flags exit 2 with a message; an unreadable file and a malformed
 #     line (its file, line number and reason) exit 1.
 use strict;
@@ -54,6 +60,8 @@ sub write_set
 }
 write_set("$dir/train.svm", 2000);
 write_set("$dir/test.svm", 500);
+write_set("$dir/odd.svm", 1001);
+write_set("$dir/three.svm", 3);
 
 my $node = PostgreSQL::Test::Cluster->new('train');
 $node->init;
@@ -135,6 +143,25 @@ is(json_of($out)->{iterations}, 1, '--target-objective: stops after the first ep
 	'--epochs', '50', '--time-limit', '0');
 is($rc . '|' . json_of($out)->{iterations}, '0|0', '--time-limit 0: stops before an epoch ends');
 
+# Uneven shards, sequential consistency; more workers than examples.
+($rc, $out, $err) = train('--table', 'wodd', '--train', "$dir/odd.svm", '--workers', '2',
+	'--batch', '20', '--consistency', 'sequential', '--epochs', '3', '--time-limit', '100');
+is($rc . '|' . json_of($out)->{iterations}, '0|3', 'shards of 501 and 500 examples, sequential: all 3 epochs')
+  or diag("$out\n$err");
+($rc, $out, $err) = train('--table', 'wthree', '--train', "$dir/three.svm", '--workers', '5');
+like($out, qr/3 training examples: 3 workers, not 5/, 'more workers than examples: one each');
+is($rc . '|' . json_of($out)->{workers}, '0|3', 'and it trains with 3');
+
+# Names as SQL reads them; only ps tables.
+($rc, $out, $err) = train('--table', 'Wmix', '--train', "$dir/three.svm", '--workers', '1');
+is($rc . '|' . $node->safe_psql('postgres', "SELECT to_regclass('wmix') IS NOT NULL"), '0|t',
+	'--table Wmix creates and trains wmix');
+$node->safe_psql('postgres', 'CREATE TABLE heapish (key bigint, val real); INSERT INTO heapish VALUES (1, 1)');
+($rc, $out, $err) = train('--table', 'heapish', '--reset', '--train', "$dir/three.svm");
+is($rc, 1, '--reset on a table that is not a ps table: exit 1');
+like($err, qr/heapish is not a ps table/, 'saying so');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM heapish'), '1', 'and its rows are still there');
+
 # A table with weights is not overwritten.
 ($rc, $out, $err) = train('--table', 'w2', '--train', "$dir/train.svm");
 is($rc, 1, 'a table that is not empty: exit 1');
@@ -147,7 +174,9 @@ for my $case (
 	[ [ '--lambda', 'x' ], qr/--lambda must be a number/ ],
 	[ [ '--consistency', 'strong' ], qr/--consistency must be sequential, eventual or bounded/ ],
 	[ [ '--epochs', '1.5' ], qr/--epochs must be an integer/ ],
-	[ [ '--bogus' ], qr/unrecognized option/ ])
+	[ [ '--bogus' ], qr/unrecognized option/ ],
+	[ [ '--consistency', 'sequential', '--max-delay', '2' ], qr/--max-delay needs --consistency bounded, not sequential/ ],
+	[ [ '--kkt' ], qr/--kkt needs --reg l1/ ])
 {
 	($rc, $out, $err) = train('--table', 'wx', '--train', "$dir/train.svm", @{ $case->[0] });
 	is($rc, 2, "@{$case->[0]}: exit 2");

@@ -50,15 +50,28 @@ CREATE TABLE spam_tokens (key bigint, token text);
 ANALYZE spam_train, spam_test, spam_tokens;
 SQL
 
-echo "== training through the parameter server (model table spam_w)"
+echo "== ps_train: 2 worker processes train a logistic regression (L2) through the parameter server (model table spam_ps)"
+"$PG_BIN/ps_train" --server "host=$DEMO_DIR port=$PORT user=postgres dbname=ps_demo" --table spam_ps --reset \
+	--train "$DEMO_DIR/corpus/train.svm" --test "$DEMO_DIR/corpus/test.svm" \
+	--workers 2 --reg l2 --lambda 1 --consistency bounded --max-delay 4 --epochs "${EPOCHS:-10}"
+echo "   (liblinear's reference on the project's spam set, ../shared/data, which tokenises the corpus"
+echo "    its own way: test accuracy 0.9934, log-loss 0.0162, AUC 0.99985, in 1.0 s)"
+echo "== the model answers in SQL: ps_predict on five held-out messages"
+"${PSQL[@]}" -d ps_demo -c "SELECT id, CASE WHEN label > 0 THEN 'spam' ELSE 'ham' END AS truth,
+	round(ps_predict('spam_ps', feats, array_fill(1::real, ARRAY[cardinality(feats)]))::numeric, 4) AS p_spam
+	FROM spam_test ORDER BY id LIMIT 5"
+
+echo "== training from SQL, minibatch by minibatch (model table spam_w)"
 "${PSQL[@]}" -d ps_demo -v epochs="${EPOCHS:-10}" -v batch="${BATCH:-100}" \
 	-v lr="${LR:-1}" -f "$PS_ROOT/test/demo/train.sql"
 
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO="sudo "
 cat <<EOT
 
 The server keeps running.  Explore the model:
     psql -h $DEMO_DIR -p $PORT -U postgres ps_demo
-    ps_demo=# SELECT * FROM ps_ranges('spam_w') LIMIT 5;
+    ps_demo=# SELECT * FROM ps_ranges('spam_ps') LIMIT 5;
 Stop it with:
-    sudo runuser -u postgres -- $PG_BIN/pg_ctl -D $DEMO_DIR/data stop
+    ${SUDO}runuser -u postgres -- $PG_BIN/pg_ctl -D $DEMO_DIR/data stop
 EOT

@@ -18,8 +18,9 @@ fi
 DEST=$1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-if [ -s "$DEST/train.tsv" ] && [ -s "$DEST/test.tsv" ] && [ -s "$DEST/tokens.tsv" ]; then
-    echo "fetch_data: $DEST already holds train.tsv, test.tsv, tokens.tsv"
+if [ -s "$DEST/train.tsv" ] && [ -s "$DEST/test.tsv" ] && [ -s "$DEST/tokens.tsv" ] &&
+   [ -s "$DEST/train.svm" ] && [ -s "$DEST/test.svm" ]; then
+    echo "fetch_data: $DEST already holds train.tsv, test.tsv, tokens.tsv, train.svm, test.svm"
     exit 0
 fi
 

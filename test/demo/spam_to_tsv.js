@@ -12,6 +12,10 @@
 //       id = message index in the package's file list (0..6045),
 //       label = 1 spam / -1 ham, features = distinct ids sorted ascending.
 //   tokens.tsv           feature_id<TAB>token, one row per feature used.
+//   train.svm, test.svm  the same examples as LibSVM text for ps_train:
+//       label (+1 spam / -1 ham), then id:1 for each feature, the id the
+//       feature id's 64 bits read unsigned (ps_train and ps_libsvm read
+//       ids of 2^63 and more back as the negative keys above).
 //
 // Tokens: headers end at the first blank line. Of the headers only Subject
 // and From are kept, as prefixed tokens ("subject:free", "from:yahoo"); the
@@ -135,6 +139,7 @@ function main() {
 
   const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
   const split = { train: [], test: [] };
+  const svm = { train: [], test: [] };
   const stats = {
     train: { messages: 0, spam: 0, features: new Set() },
     test: { messages: 0, spam: 0, features: new Set() },
@@ -151,10 +156,14 @@ function main() {
     if (m.label === 1) s.spam += 1;
     for (const id of ids) s.features.add(id);
     split[name].push(`${m.index}\t${m.label}\t{${ids.join(',')}}`);
+    svm[name].push((m.label === 1 ? '+1' : '-1') +
+      ids.map((id) => BigInt.asUintN(64, id)).sort(cmp).map((u) => ` ${u}:1`).join(''));
   }
 
   writeLines(path.join(dest, 'train.tsv'), split.train);
   writeLines(path.join(dest, 'test.tsv'), split.test);
+  writeLines(path.join(dest, 'train.svm'), svm.train);
+  writeLines(path.join(dest, 'test.svm'), svm.test);
   writeLines(path.join(dest, 'tokens.tsv'),
     [...tokenOf.keys()].sort(cmp).map((id) => `${id}\t${tokenOf.get(id)}`));
 

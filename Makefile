@@ -47,7 +47,7 @@ ps.control: ps_ext.control
 # The client library (src/client): libps-client.so with its header and a
 # pkg-config file, linked from its own object and src/common's, against
 # libpq; not part of ps.so.
-CLIENT_VERSION = 0.5
+CLIENT_VERSION = 0.6
 CLIENT_OBJS = src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o \
 	src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/ps_client_kkt.o \
 	src/common/ps_wire.o src/common/ps_keys.o

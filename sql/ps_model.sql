@@ -20,6 +20,8 @@ SELECT * FROM ps_libsvm('+1 1:nan');
 SELECT * FROM ps_libsvm('+1 1:1e40');
 SELECT * FROM ps_libsvm('+1 18446744073709551616:1');
 SELECT * FROM ps_libsvm('+1 3');
+-- what is there is cut at a character boundary (here 12 two-byte letters)
+SELECT * FROM ps_libsvm('+1 1:1 ééééééééééééééééééé:1');
 SELECT * FROM ps_libsvm('   # only a comment');
 SELECT * FROM ps_libsvm(NULL);
 

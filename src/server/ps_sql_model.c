@@ -30,6 +30,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -107,13 +108,18 @@ ps_libsvm(PG_FUNCTION_ARGS)
 	ids = palloc(sizeof(int64) * cap);
 	vals = palloc(sizeof(float4) * cap);
 	if (!ps_libsvm_parse(p, len, &label, ids, vals, cap, &n, &err))
+	{
+		/* up to 24 bytes of what is there, cut at a character boundary */
+		size_t		at = Min(err.offset, len);
+		int			show = pg_mbcliplen(p + at, (int) Min(len - at, 64), 24);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("ps_libsvm: %s, at byte %zu of the line", err.reason,
 						err.offset + 1),
-				 errdetail("The line reads there: \"%.*s\".",
-						   (int) Min(len - Min(err.offset, len), 24), p + Min(err.offset, len)),
+				 errdetail("The line reads there: \"%.*s\".", show, p + at),
 				 errhint("A LibSVM line is a label (+1, -1, 1 or 0), then id:value pairs: decimal integer ids, finite values.")));
+	}
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "ps_libsvm: the result is not a row");
 	values[0] = Float4GetDatum(label);

@@ -60,6 +60,23 @@ SELECT bool_and(l.loss < p.loss) AS loss_decreases,
        round(min(l.loss)::numeric, 4) AS last_loss
   FROM mdl_loss l JOIN mdl_loss p ON p.step = l.step - 1;
 SELECT n, label, round(ps_predict('mdl_w', keys, vals)::numeric, 4) AS p FROM mdl_ex ORDER BY n;
+-- The minibatch recipe (test/train/minibatch.sql; its NOTICEs give rows/s,
+-- so they are not shown here): FTRL, 20 epochs of minibatches of 2 rows;
+-- every example ends on its side of 1/2.
+\set ECHO none
+\i test/train/minibatch.sql
+\set ECHO all
+CREATE TABLE mdl_ftrl (key bigint, val real) USING ps;
+SELECT update_rule FROM ps_configure('mdl_ftrl', update_rule => 'ftrl', learning_rate => 1, beta => 1, l2 => 2);
+CREATE TABLE mdl_ex_id AS SELECT n::bigint AS id, label, keys, vals FROM mdl_ex;
+SET client_min_messages = warning;
+CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 20, 2);
+RESET client_min_messages;
+SELECT n, label, (ps_predict('mdl_ftrl', keys, vals) > 0.5) = (label > 0) AS right_side FROM mdl_ex ORDER BY n;
+CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 0, 2);
+DROP TABLE mdl_ftrl, mdl_ex_id;
+DROP PROCEDURE train_minibatches;
+
 -- Keys in any order, repeated: their values add up, as in w.x.
 SELECT round(ps_predict('mdl_w', '{3,1,3}', '{1,1,1}')::numeric, 6)
      = round(ps_predict('mdl_w', '{1,3}', '{1,2}')::numeric, 6) AS same;

@@ -1,0 +1,60 @@
+-- test/train/minibatch.sql: training by minibatches from SQL (README,
+-- "Training from SQL").  Examples are a table
+--     (id bigint, label real, keys bigint[], vals real[]);
+-- CALL train_minibatches(model, examples, epochs, batch) visits them in
+-- minibatches of about batch rows, in a new order each epoch, pushing each
+-- minibatch's logistic-loss gradient (ps_logistic_grad) through the
+-- model's update rule, with a NOTICE per epoch: the mean loss of the rows
+-- before their step (a progressive validation) and rows/s.  Configure the
+-- rule first, as ps_train does (FTRL regularises the sum of everything
+-- pushed, epochs times the loss: l2 => epochs * lambda for the L2
+-- objective):
+--     SELECT ps_configure('w', update_rule => 'ftrl', learning_rate => 0.5,
+--                         beta => 1, l2 => 5);
+--     CALL train_minibatches('w', 'examples', 5, 100);
+-- On ../shared/data's spam set (loaded with ps_libsvm) that took 1.7 s
+-- and gave test accuracy 0.9950, log-loss 0.0218 (liblinear L2: 0.9934,
+-- 0.0162).
+--
+-- Run this file in the schema where the procedure is to live.
+
+CREATE OR REPLACE PROCEDURE train_minibatches(model regclass, examples regclass,
+											  epochs integer DEFAULT 10,
+											  batch integer DEFAULT 100)
+LANGUAGE plpgsql AS $proc$
+DECLARE
+	n bigint;
+	nb bigint;
+	g ps_gradient;
+	loss float8;
+	seen bigint;
+	t0 timestamptz;
+BEGIN
+	IF epochs IS NULL OR epochs < 1 OR batch IS NULL OR batch < 1 THEN
+		RAISE EXCEPTION 'train_minibatches: epochs and batch must be at least 1';
+	END IF;
+	EXECUTE format('SELECT count(*) FROM %s', examples) INTO n;
+	nb := greatest(1, (n + batch - 1) / batch);
+	RAISE NOTICE 'train_minibatches: % rows, % epochs of % minibatches', n, epochs, nb;
+	FOR e IN 1 .. epochs LOOP
+		loss := 0;
+		seen := 0;
+		t0 := clock_timestamp();
+		FOR b IN 0 .. nb - 1 LOOP
+			-- minibatch b of epoch e: a hash of the id and the epoch
+			EXECUTE format('SELECT (s.g).* FROM (SELECT ps_logistic_grad(%L, label, keys, vals) AS g '
+						   'FROM %s WHERE pg_catalog.mod(pg_catalog.abs(pg_catalog.hashint8extended(id, $1)::numeric), $2) = $3) s',
+						   model, examples)
+				INTO g USING e, nb, b;
+			IF g.examples > 0 THEN
+				PERFORM ps_push(model, g.keys, g.grad);
+				loss := loss + g.loss;
+				seen := seen + g.examples;
+			END IF;
+		END LOOP;
+		RAISE NOTICE 'train_minibatches: epoch %: mean log-loss before the steps %, % rows/s',
+			e, round((loss / greatest(seen, 1))::numeric, 4),
+			round(seen / greatest(extract(epoch FROM clock_timestamp() - t0), 1e-6));
+	END LOOP;
+END
+$proc$;

@@ -102,7 +102,7 @@ src/client/libps-client.so: $(CLIENT_OBJS) src/client/libps-client.map
 TOOLS_LINK_DIR ?= /usr/local/bin
 TRAIN_OBJS = src/tools/ps_train.o src/tools/ps_train_worker.o src/tools/ps_train_data.o
 TRAIN_HEADERS = src/tools/ps_train_data.h src/tools/ps_train_worker.h src/client/ps_client.h \
-	src/common/ps_libsvm.h
+	src/common/ps_libsvm.h src/common/ps_logistic.h
 
 all: src/tools/ps_train
 

@@ -36,7 +36,9 @@
 #include "ps_dir.h"
 #include "ps_state.h"
 #include "ps_table.h"
+#include "ps_keys.h"
 #include "ps_sql.h"
+#include "ps_store.h"
 
 void
 ps_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
@@ -122,6 +124,63 @@ ps_sql_array_arg(FunctionCallInfo fcinfo, int argno, const char *what, void **da
 	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	*data = ps_array_data(arr);
 	return n;
+}
+
+/* ps_keys.c (src/common) allocates through this */
+const PsKeysAlloc ps_keys_palloc = {palloc, pfree};
+
+/*
+ * A one-dimensional array of n zeroed elements of type elem (elemsize
+ * bytes, passed by value, no NULLs); *data points at its elements.
+ */
+ArrayType *
+ps_sql_new_array(Oid elem, int elemsize, Size n, void **data)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) elemsize * n;
+	ArrayType  *arr;
+
+	if (n == 0)
+	{
+		*data = NULL;
+		return construct_empty_array(elem);
+	}
+	arr = palloc0(nbytes);
+	SET_VARSIZE(arr, nbytes);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = elem;
+	ARR_DIMS(arr)[0] = (int) n;
+	ARR_LBOUND(arr)[0] = 1;
+	*data = (char *) arr + ARR_OVERHEAD_NONULLS(1);
+	return arr;
+}
+
+/*
+ * Read the values of n keys in any order (repeats allowed), dim floats a
+ * key, into out in the keys' order: sorted first if they are not, so the
+ * leaves are read in one pass.
+ */
+void
+ps_sql_read_keys(Relation rel, PsDir *dir, const int64 *keys, int n, int dim,
+				 float4 *out)
+{
+	int			i;
+
+	for (i = 1; i < n; i++)
+		if (keys[i] < keys[i - 1])
+			break;
+	if (i >= n)
+		ps_store_read(rel, dir, keys, NULL, n, dim, out);
+	else
+	{
+		int64	   *sorted = palloc(sizeof(int64) * n);
+		int32	   *perm = palloc(sizeof(int32) * n);
+
+		ps_sort_keys(&ps_keys_palloc, keys, n, sorted, perm);
+		ps_store_read(rel, dir, sorted, perm, n, dim, out);
+		pfree(sorted);
+		pfree(perm);
+	}
 }
 
 /*

@@ -16,9 +16,17 @@
 #include "utils/acl.h"
 #include "utils/relcache.h"
 
+#include "utils/array.h"
+
+#include "ps_dir.h"
+#include "ps_keys.h"
 #include "ps_once.h"
 
 extern void ps_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
+extern ArrayType *ps_sql_new_array(Oid elem, int elemsize, Size n, void **data);
+extern const PsKeysAlloc ps_keys_palloc;
+extern void ps_sql_read_keys(Relation rel, PsDir *dir, const int64 *keys,
+							 int n, int dim, float4 *out);
 extern int	ps_sql_array_arg(FunctionCallInfo fcinfo, int argno, const char *what,
 							 void **data);
 extern void ps_check_table_privilege(Oid relid, AclMode mode,

@@ -20,7 +20,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -37,6 +36,7 @@
 #include "ps_dir.h"
 #include "ps_keys.h"
 #include "ps_libsvm.h"
+#include "ps_logistic.h"
 #include "ps_sql.h"
 #include "ps_store.h"
 #include "ps_table.h"
@@ -46,8 +46,6 @@ PG_FUNCTION_INFO_V1(ps_predict);
 PG_FUNCTION_INFO_V1(ps_logistic_grad_step);
 PG_FUNCTION_INFO_V1(ps_logistic_grad_final);
 
-static const PsKeysAlloc keys_palloc = {palloc, pfree};
-
 /* features one aggregate may hold: its arrays stay below 1 GB */
 #define MAX_FEATURES ((int64) (MaxAllocSize / sizeof(int64)))
 
@@ -55,19 +53,11 @@ static const PsKeysAlloc keys_palloc = {palloc, pfree};
 static ArrayType *
 raw_array(const void *data, int n, Oid elem, int elemsize)
 {
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) elemsize * n;
-	ArrayType  *arr;
+	void	   *to;
+	ArrayType  *arr = ps_sql_new_array(elem, elemsize, n, &to);
 
-	if (n == 0)
-		return construct_empty_array(elem);
-	arr = palloc0(nbytes);
-	SET_VARSIZE(arr, nbytes);
-	arr->ndim = 1;
-	arr->dataoffset = 0;
-	arr->elemtype = elem;
-	ARR_DIMS(arr)[0] = n;
-	ARR_LBOUND(arr)[0] = 1;
-	memcpy((char *) arr + ARR_OVERHEAD_NONULLS(1), data, (Size) elemsize * n);
+	if (n > 0)
+		memcpy(to, data, (Size) elemsize * n);
 	return arr;
 }
 
@@ -128,22 +118,6 @@ ps_libsvm(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
-/* 1 / (1 + exp(-m)) without overflow */
-static double
-sigmoid(double m)
-{
-	if (m >= 0)
-		return 1.0 / (1.0 + exp(-m));
-	return exp(m) / (1.0 + exp(m));
-}
-
-/* log(1 + exp(z)) without overflow */
-static double
-log1pexp(double z)
-{
-	return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
 /* The table's dim must be 1 (a table with no dim yet reads as one). */
 static void
 check_logistic_table(const char *fn, Relation rel, PsDir *dir)
@@ -156,32 +130,6 @@ check_logistic_table(const char *fn, Relation rel, PsDir *dir)
 				 errmsg("%s: table \"%s\" has dim %d, a logistic model's weights have dim 1",
 						fn, RelationGetRelationName(rel), dim),
 				 errhint("Keep the weights in a table of (key bigint, val real).")));
-}
-
-/*
- * The weights of n keys in any order (repeats allowed) into w, in their
- * order: read sorted, in one pass.
- */
-static void
-read_weights(Relation rel, PsDir *dir, const int64 *keys, int n, float4 *w)
-{
-	int			i;
-
-	for (i = 1; i < n; i++)
-		if (keys[i] < keys[i - 1])
-			break;
-	if (i >= n)
-		ps_store_read(rel, dir, keys, NULL, n, 1, w);
-	else
-	{
-		int64	   *sorted = palloc(sizeof(int64) * n);
-		int32	   *perm = palloc(sizeof(int32) * n);
-
-		ps_sort_keys(&keys_palloc, keys, n, sorted, perm);
-		ps_store_read(rel, dir, sorted, perm, n, 1, w);
-		pfree(sorted);
-		pfree(perm);
-	}
 }
 
 /* keys and vals of one example: as many of each, values finite */
@@ -220,11 +168,11 @@ ps_predict(PG_FUNCTION_ARGS)
 	ps_sql_check_request_size(fcinfo, nkeys, 1);
 	w = palloc0(sizeof(float4) * Max(nkeys, 1));
 	if (nkeys > 0)
-		read_weights(rel, dir, keys, nkeys, w);
+		ps_sql_read_keys(rel, dir, keys, nkeys, 1, w);
 	relation_close(rel, NoLock);
 	for (i = 0; i < nkeys; i++)
 		m += (double) w[i] * vals[i];
-	PG_RETURN_FLOAT8(sigmoid(m));
+	PG_RETURN_FLOAT8(ps_sigmoid(m));
 }
 
 /* The aggregate's rows: their labels and features, in aggregate memory. */
@@ -385,12 +333,7 @@ ps_logistic_grad_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(gradient_row(fcinfo, NULL, NULL, 0, 0, 0));
 	s = (GradState *) PG_GETARG_POINTER(0);
-	if (s->nfeat > INT_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("ps_logistic_grad: " INT64_FORMAT " features in one aggregate, more than one read can take",
-						s->nfeat),
-				 errhint("Aggregate smaller minibatches.")));
+	/* below MAX_FEATURES, so an int */
 	nf = (int) s->nfeat;
 
 	/* the distinct keys, and where each feature's key went among them */
@@ -399,7 +342,7 @@ ps_logistic_grad_final(PG_FUNCTION_ARGS)
 	slot = palloc(sizeof(int32) * Max(nf, 1));
 	ukeys = palloc(sizeof(int64) * Max(nf, 1));
 	if (nf > 0)
-		ps_sort_keys(&keys_palloc, s->keys, nf, sorted, perm);
+		ps_sort_keys(&ps_keys_palloc, s->keys, nf, sorted, perm);
 	for (i = 0; i < nf; i++)
 	{
 		if (m == 0 || sorted[i] != ukeys[m - 1])
@@ -429,8 +372,8 @@ ps_logistic_grad_final(PG_FUNCTION_ARGS)
 
 		for (k = j; k < end; k++)
 			margin += (double) w[slot[k]] * s->vals[k];
-		loss += log1pexp(-y * margin);
-		c = -y * sigmoid(-y * margin);
+		loss += ps_log1pexp(-y * margin);
+		c = -y * ps_sigmoid(-y * margin);
 		for (k = j; k < end; k++)
 			g[slot[k]] += c * s->vals[k];
 		j = end;

@@ -53,8 +53,6 @@
 #include "ps_filter.h"
 #include "ps_sql.h"
 
-/* ps_keys.c (src/common) allocates through this */
-static const PsKeysAlloc keys_palloc = {palloc, pfree};
 
 PG_FUNCTION_INFO_V1(ps_push);
 
@@ -79,23 +77,7 @@ names_worker(FunctionCallInfo fcinfo, int argno)
 static ArrayType *
 new_float4_array(Size n, float4 **data)
 {
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(float4) * n;
-	ArrayType  *arr;
-
-	if (n == 0)
-	{
-		*data = NULL;
-		return construct_empty_array(FLOAT4OID);
-	}
-	arr = palloc0(nbytes);
-	SET_VARSIZE(arr, nbytes);
-	arr->ndim = 1;
-	arr->dataoffset = 0;
-	arr->elemtype = FLOAT4OID;
-	ARR_DIMS(arr)[0] = (int) n;
-	ARR_LBOUND(arr)[0] = 1;
-	*data = (float4 *) ps_array_data(arr);
-	return arr;
+	return ps_sql_new_array(FLOAT4OID, sizeof(float4), n, (void **) data);
 }
 
 /* Apply a push in this backend (the scheduler did not take it). */
@@ -373,7 +355,7 @@ ps_push(PG_FUNCTION_ARGS)
 	}
 	dim = ps_sql_push_dim(fcinfo, rel, nkeys, nvals);
 	ps_check_finite(vals, nvals, false);
-	n = ps_aggregate(&keys_palloc, keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
+	n = ps_aggregate(&ps_keys_palloc, keys, vals, nkeys, dim, PS_DUP_SUM, &ukeys, &uvals);
 	if (uvals != vals)
 		ps_check_finite(uvals, (Size) n * dim, true);	/* sums of repeats */
 
@@ -484,8 +466,7 @@ ps_pull(PG_FUNCTION_ARGS)
 										AccessShareLock);
 	int64	   *keys;
 	int			nkeys,
-				dim,
-				i;
+				dim;
 	PsDir	   *dir;
 	ArrayType  *result;
 	float4	   *out;
@@ -503,19 +484,7 @@ ps_pull(PG_FUNCTION_ARGS)
 	result = pull_prepare(fcinfo, rel, nkeys, has_worker, worker, clock,
 						  &dir, &dim, &out);
 
-	for (i = 1; i < nkeys; i++)
-		if (keys[i] < keys[i - 1])
-			break;
-	if (i >= nkeys)
-		ps_store_read(rel, dir, keys, NULL, nkeys, dim, out);
-	else
-	{
-		int64	   *sorted = palloc(sizeof(int64) * nkeys);
-		int32	   *perm = palloc(sizeof(int32) * nkeys);
-
-		ps_sort_keys(&keys_palloc, keys, nkeys, sorted, perm);
-		ps_store_read(rel, dir, sorted, perm, nkeys, dim, out);
-	}
+	ps_sql_read_keys(rel, dir, keys, nkeys, dim, out);
 	relation_close(rel, NoLock);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
@@ -616,7 +585,7 @@ pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 	/* distinct keys in key order, and their values */
 	sorted = palloc(sizeof(int64) * Max(nkeys, 1));
 	perm = palloc(sizeof(int32) * Max(nkeys, 1));
-	ps_sort_keys(&keys_palloc, keys, nkeys, sorted, perm);
+	ps_sort_keys(&ps_keys_palloc, keys, nkeys, sorted, perm);
 	for (i = 0; i < nkeys; i++)
 		if (n == 0 || sorted[i] != sorted[n - 1])
 			sorted[n++] = sorted[i];

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ps_libsvm.h"
+#include "ps_logistic.h"
 
 static void *
 xrealloc(void *p, size_t size)
@@ -204,13 +205,6 @@ cmp_score(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* log(1 + exp(z)) without overflow */
-static double
-log1pexp(double z)
-{
-	return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
 /*
  * The loss, accuracy, log-loss and AUC of weights w (one per model key,
  * by slot) on d.  AUC by ranks, ties sharing their mean rank.
@@ -232,7 +226,7 @@ measure(const Dataset *d, const float *w, Measures *m)
 
 		for (j = d->start[i]; j < d->start[i + 1]; j++)
 			margin += (double) w[d->slot[j]] * d->vals[j];
-		m->loss += log1pexp(-d->labels[i] * margin);
+		m->loss += ps_log1pexp(-d->labels[i] * margin);
 		right += (margin > 0) == (d->labels[i] > 0);
 		s[i].score = margin;
 		s[i].label = d->labels[i];

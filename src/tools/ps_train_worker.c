@@ -22,7 +22,6 @@
  */
 #include "ps_train_worker.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,8 @@
 
 #include <libpq-fe.h>
 #include <ps_client.h>
+
+#include "ps_logistic.h"
 
 static int64_t
 now_us(void)
@@ -258,8 +259,7 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 
 				for (f = train->start[ex]; f < train->start[ex + 1]; f++, n++)
 					m += (double) w[n] * x[n];
-				/* -y sigma(-y m), without overflow */
-				coef = y * m >= 0 ? -y * exp(-y * m) / (1 + exp(-y * m)) : -y / (1 + exp(y * m));
+				coef = -y * ps_sigmoid(-y * m);
 				for (f = first; f < n; f++)
 					g[f] = (float) (coef * x[f]);
 			}

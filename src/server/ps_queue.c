@@ -101,7 +101,10 @@ queue_shmem_startup(void)
 		ps_queue->size = (Size) ps_queue_size * 1024 * 1024;
 		ps_queue->nappliers = ps_scheduler_workers;
 		for (i = 0; i < PS_MAX_APPLIERS; i++)
+		{
 			pg_atomic_init_u32(&ps_queue->appliers[i].idle, 0);
+			pg_atomic_init_u32(&ps_queue->appliers[i].working, 0);
+		}
 		pg_atomic_init_u64(&ps_queue->last_mark, 0);
 		ConditionVariableInit(&ps_queue->space_cv);
 		ConditionVariableInit(&ps_queue->done_cv);

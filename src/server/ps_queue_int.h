@@ -75,6 +75,7 @@ typedef struct PsApplier
 	pid_t		pid;			/* 0: not running */
 	Latch	   *latch;
 	pg_atomic_uint32 idle;		/* waits for work, its latch reset */
+	pg_atomic_uint32 working;	/* holds work taken (0: idle or just woken) */
 	uint64		rounds;			/* rounds that applied something */
 	uint64		aggregates;		/* groups applied */
 	uint64		pushes;			/* pushes applied */

@@ -109,6 +109,7 @@ applier_exit(int code, Datum arg)
 	me->pid = 0;
 	me->latch = NULL;
 	pg_atomic_write_u32(&me->idle, 0);
+	pg_atomic_write_u32(&me->working, 0);
 	ps_queue->running--;
 	LWLockRelease(ps_queue_lock);
 	ConditionVariableBroadcast(&ps_queue->done_cv);
@@ -261,9 +262,17 @@ take_work(PsTaskHeader **tasks, Work *work)
 
 	memset(work, 0, sizeof(Work));
 	work->split = -1;
+
+	/*
+	 * Free appliers: those not holding work.  One that a backend has just
+	 * woken (its idle flag cleared, so that the next push wakes another)
+	 * and that has not taken anything yet is free as well: counting only
+	 * the sleeping ones would leave a group unsplit whenever two pushes
+	 * had woken the two others a moment before.
+	 */
 	for (i = 0; i < ps_queue->nappliers; i++)
 		if (i != my_applier && ps_queue->appliers[i].pid != 0 &&
-			pg_atomic_read_u32(&ps_queue->appliers[i].idle) == 1)
+			pg_atomic_read_u32(&ps_queue->appliers[i].working) == 0)
 			idle++;
 
 	LWLockAcquire(ps_queue_lock, LW_EXCLUSIVE);
@@ -282,6 +291,7 @@ take_work(PsTaskHeader **tasks, Work *work)
 				work->split = i;
 				work->part = j;
 				pg_atomic_write_u32(&me->idle, 0);
+				pg_atomic_write_u32(&me->working, 1);
 				LWLockRelease(ps_queue_lock);
 				return;
 			}
@@ -369,7 +379,10 @@ take_work(PsTaskHeader **tasks, Work *work)
 		work->new_split = work->split >= 0;
 	}
 	if (ntasks > 0)
+	{
 		pg_atomic_write_u32(&me->idle, 0);
+		pg_atomic_write_u32(&me->working, 1);
+	}
 	LWLockRelease(ps_queue_lock);
 }
 
@@ -756,6 +769,7 @@ ps_scheduler_main(Datum arg)
 		 * Idle from here until it takes something: a push published after
 		 * the look below wakes it (ps_queue_wake_applier).
 		 */
+		pg_atomic_write_u32(&me->working, 0);
 		pg_atomic_write_u32(&me->idle, 1);
 		pg_memory_barrier();
 		busy = applier_round(roundcxt, &until);

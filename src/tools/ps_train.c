@@ -7,8 +7,8 @@
  *	  ps_train --server CONNINFO --table W --train FILE [--test FILE]
  *			   [--workers N] [--reg l1|l2] [--lambda X] [--consistency C]
  *			   [--max-delay T] [--epochs E] [--target-objective X]
- *			   [--time-limit S] [--batch B] [--learning-rate A] [--reset]
- *			   [--kkt] [--compress]
+ *			   [--time-limit S] [--method batch|ftrl] [--tolerance X]
+ *			   [--batch B] [--learning-rate A] [--reset] [--kkt] [--compress]
  *
  * The coordinator reads the LibSVM files, prepares the table (created if
  * missing; refused if not empty, unless --reset), configures it (FTRL
@@ -21,9 +21,17 @@
  * ../shared/data/README.md: lambda ||w||_1 (L1) or lambda / 2 ||w||^2
  * (L2) plus sum log(1 + exp(-y w.x)).
  *
- * Method: minibatch FTRL through the server-side rule (the issue's
- * second choice, for streaming data).  It reaches the optimum only
- * approximately; the paper's block proximal gradient is still to come.
+ * Methods.  batch (the default, ps_train_batch.c): the workers, in step,
+ * run a trust-region Newton method (L2) or OWL-QN (L1) over their
+ * shards, summing their gradients and Hessian products through the
+ * parameter server (ps_train_sync.c: a sync table under sequential
+ * consistency); worker 0 writes the weights to the model table (sum rule)
+ * at most a second apart and at the end; it stops at --tolerance (a bound
+ * on the objective's distance to the optimum, relative), --epochs
+ * iterations, the target or the time limit.  ftrl: minibatch FTRL through
+ * the server-side rule, each worker at its own clock under the table's
+ * consistency model (for streaming data; it reaches the optimum only
+ * approximately).
  * The KKT filter drops a minibatch's gradient of a key at zero when it is
  * within l1, and dropped gradients do not accumulate: with small batches
  * it keeps every weight at zero, so it is off unless --kkt.
@@ -73,11 +81,15 @@ usage(void)
 		   "  --lambda X               its weight, > 0 (default 1)\n"
 		   "  --consistency C          sequential, eventual or bounded (default bounded)\n"
 		   "  --max-delay T            bounded delay, clocks (default 4)\n"
-		   "  --epochs E               passes over the training set (default 10)\n"
+		   "  --epochs E               ftrl: passes over the training set (default 10);\n"
+		   "                           batch: iterations at most (default 1000)\n"
 		   "  --target-objective X     stop once the objective is at most X\n"
 		   "  --time-limit S           stop after S seconds\n"
 		   "  --batch B                examples a minibatch (default 20)\n"
 		   "  --learning-rate A        FTRL's alpha (default 2)\n"
+		   "  --method M               batch (default: L2 trust-region Newton, L1 OWL-QN,\n"
+		   "                           all workers in step) or ftrl (minibatches, streaming)\n"
+		   "  --tolerance X            batch: stop at objective gap X relative (default 1e-3)\n"
 		   "  --reset                  empty the table first\n"
 		   "  --kkt                    L1: the KKT filter, on the server and in the\n"
 		   "                           workers (drops gradients within l1: for large batches)\n"
@@ -142,11 +154,29 @@ stop_workers(void)
 	nstarted = 0;
 }
 
+/* The batch method's sync table, and the connection that made it. */
+static PGconn *sync_conn;
+static char *sync_name;
+
+static void
+drop_sync_table(void)
+{
+	char		sql[1024];
+
+	if (sync_conn == NULL || sync_name == NULL)
+		return;
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", sync_name);
+	PQclear(PQexec(sync_conn, sql));
+	PQfinish(sync_conn);
+	sync_conn = NULL;
+}
+
 static void
 die(const char *what, const char *why)
 {
 	fprintf(stderr, "ps_train: %s: %s\n", what, why);
 	stop_workers();
+	drop_sync_table();
 	exit(1);
 }
 
@@ -165,11 +195,77 @@ sql_value(PGconn *conn, const char *sql, int n, const char *const *params)
 }
 
 /*
+ * The batch method: the model table takes the weights by the sum rule;
+ * the sync table (UNLOGGED, named after the model table with _ps_sync,
+ * in its schema, commented 'ps_train sync table') carries the reductions
+ * under sequential consistency.  A session advisory lock on the model
+ * table, held until the end, keeps two runs from sharing it; a sync table
+ * left by a run that died is dropped, any other table of that name is
+ * refused.
+ */
+static void
+prepare_sync(TrainOptions *o, PGconn *conn, const char *schema, const char **p)
+{
+	char		sql[1024];
+	char	   *locked,
+			   *am;
+
+	locked = sql_value(conn, "SELECT pg_catalog.pg_try_advisory_lock("
+					   "'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid::pg_catalog.int4, "
+					   "$1::pg_catalog.regclass::pg_catalog.oid::pg_catalog.int4)", 1, p);
+	if (strcmp(locked, "t") != 0)
+	{
+		fprintf(stderr, "ps_train: another ps_train is training %s (nothing was changed)\n", o->table);
+		exit(1);
+	}
+	free(locked);
+	sync_name = sql_value(conn, "SELECT pg_catalog.format('%I.%I', n.nspname, "
+						  "pg_catalog.left(c.relname::pg_catalog.text, 54) OPERATOR(pg_catalog.||) '_ps_sync') "
+						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+						  "ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+						  "WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass", 1, p);
+	p[1] = sync_name;
+	/* in the way: anything but a sync table an earlier run left */
+	am = sql_value(conn, "SELECT CASE WHEN pg_catalog.obj_description(c.oid, 'pg_class') "
+				   "OPERATOR(pg_catalog.=) 'ps_train sync table' AND a.amname OPERATOR(pg_catalog.=) 'ps' "
+				   "THEN 'left' ELSE 'other' END FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am a "
+				   "ON a.oid OPERATOR(pg_catalog.=) c.relam "
+				   "WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)", 1, p + 1);
+	if (strcmp(am, "other") == 0)
+	{
+		fprintf(stderr, "ps_train: %s exists and is not a sync table of ps_train: the batch method needs that name for its reductions (nothing was changed)\n",
+				sync_name);
+		exit(1);
+	}
+	sync_conn = conn;
+	if (strcmp(am, "left") == 0)
+	{
+		snprintf(sql, sizeof(sql), "DROP TABLE %s", sync_name);
+		free(sql_value(conn, sql, 0, NULL));
+	}
+	free(am);
+	snprintf(sql, sizeof(sql), "CREATE UNLOGGED TABLE %s (key bigint, val real) USING ps", sync_name);
+	free(sql_value(conn, sql, 0, NULL));
+	snprintf(sql, sizeof(sql), "COMMENT ON TABLE %s IS 'ps_train sync table'", sync_name);
+	free(sql_value(conn, sql, 0, NULL));
+	snprintf(sql, sizeof(sql),
+			 "SELECT %s.ps_configure($1::pg_catalog.regclass, update_rule => 'sum') IS NOT NULL",
+			 schema);
+	free(sql_value(conn, sql, 1, p));
+	p[0] = sync_name;
+	snprintf(sql, sizeof(sql),
+			 "SELECT %s.ps_configure($1::pg_catalog.regclass, update_rule => 'sum', "
+			 "consistency => 'sequential') IS NOT NULL", schema);
+	free(sql_value(conn, sql, 1, p));
+	o->sync_table = sync_name;
+}
+
+/*
  * The table: created if missing, refused if it is not a ps table, or not
  * empty (unless reset), and configured.
  */
 static void
-prepare_table(const TrainOptions *o, const char *consistency, int max_delay,
+prepare_table(TrainOptions *o, const char *consistency, int max_delay,
 			  bool reset)
 {
 	PGconn	   *conn = PQconnectdb(o->server);
@@ -186,6 +282,7 @@ prepare_table(const TrainOptions *o, const char *consistency, int max_delay,
 
 	if (PQstatus(conn) != CONNECTION_OK)
 		die("connecting", PQerrorMessage(conn));
+	PQclear(PQexec(conn, "SET client_min_messages = warning"));
 	schema = sql_value(conn,
 					   "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
 					   "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
@@ -232,6 +329,16 @@ prepare_table(const TrainOptions *o, const char *consistency, int max_delay,
 				name, rows);
 		exit(1);
 	}
+	if (o->full_batch)
+	{
+		prepare_sync(o, conn, schema, p);
+		free(schema);
+		free(exists);
+		free(name);
+		free(rows);
+		return;
+	}
+
 	/*
 	 * FTRL regularises the sum of every gradient pushed: after E epochs,
 	 * E times the training loss; E * lambda makes that E times the
@@ -350,12 +457,15 @@ main(int argc, char **argv)
 		{"batch", required_argument, NULL, 'b'},
 		{"learning-rate", required_argument, NULL, 'a'},
 		{"reset", no_argument, NULL, 'R'},
+		{"method", required_argument, NULL, 'M'},
+		{"tolerance", required_argument, NULL, 'X'},
 		{"kkt", no_argument, NULL, 'K'},
 		{"compress", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	TrainOptions o = {NULL, NULL, 2, false, 1.0, 10, 20, 2.0, false, false};
+	TrainOptions o = {NULL, NULL, 2, false, 1.0, 10, 20, 2.0, false, false,
+	true, 1e-3, 1000, -INFINITY, NULL, NULL, 0};
 	const char *train_path = NULL,
 			   *test_path = NULL,
 			   *consistency = "bounded";
@@ -369,7 +479,9 @@ main(int argc, char **argv)
 				t0,
 				elapsed;
 	bool		reset = false,
-				delay_given = false;
+				delay_given = false,
+				epochs_given = false,
+				tol_given = false;
 	char		err[1024];
 	Dataset		train,
 				test;
@@ -407,12 +519,18 @@ main(int argc, char **argv)
 				max_delay = int_arg("--max-delay", optarg, 0, 1000000);
 				delay_given = true;
 				break;
-			case 'E': o.epochs = int_arg("--epochs", optarg, 1, 1000000); break;
+			case 'E': o.epochs = int_arg("--epochs", optarg, 1, 1000000); epochs_given = true; break;
 			case 'o': target = number_arg("--target-objective", optarg, -1e300, 1e300); break;
 			case 'L': limit = number_arg("--time-limit", optarg, 0, 1e9); break;
 			case 'b': o.batch = int_arg("--batch", optarg, 1, 1000000); break;
 			case 'a': o.learning_rate = number_arg("--learning-rate", optarg, 1e-9, 1e9); break;
 			case 'R': reset = true; break;
+			case 'M':
+				if (strcmp(optarg, "batch") != 0 && strcmp(optarg, "ftrl") != 0)
+					usage_error("--method must be batch or ftrl, not \"%s\"", optarg);
+				o.full_batch = strcmp(optarg, "batch") == 0;
+				break;
+			case 'X': o.tolerance = number_arg("--tolerance", optarg, 1e-12, 1); tol_given = true; break;
 			case 'K': o.kkt = true; break;
 			case 'C': o.compress = true; break;
 			case 'h': usage(); break;
@@ -427,6 +545,13 @@ main(int argc, char **argv)
 		usage_error("%s", "--server, --table and --train are required");
 	if (o.kkt && !o.l1)
 		usage_error("%s", "--kkt needs --reg l1 (the KKT filter keeps weights at zero under L1)");
+	if (o.full_batch && o.kkt)
+		usage_error("%s", "--kkt is for --method ftrl (the server's KKT filter works on FTRL's accumulators)");
+	if (!o.full_batch && tol_given)
+		usage_error("%s", "--tolerance is for --method batch");
+	/* the batch method: an epoch is an iteration, 1000 at most unless told */
+	o.max_iterations = epochs_given ? o.epochs : 1000;
+	o.target = target;
 	if (strcmp(consistency, "bounded") != 0)
 	{
 		if (delay_given)
@@ -448,9 +573,16 @@ main(int argc, char **argv)
 	w = malloc(sizeof(float) * (nkeys + 1));
 	printf("ps_train: %zu training examples, %zu features (%zu keys in the model)%s, read in %.2f s\n",
 		   train.n, train.nnz, nkeys, test_path ? ", and a test set" : "", now_s() - t0);
-	printf("ps_train: %d workers, %s, lambda %g, consistency %s, max delay %d, %d epochs of minibatches of %d, FTRL alpha %g%s\n",
-		   o.workers, o.l1 ? "L1" : "L2", o.lambda, consistency, max_delay, o.epochs, o.batch,
-		   o.learning_rate, o.kkt ? ", KKT filter" : "");
+	o.keys = keys;
+	o.nkeys = nkeys;
+	if (o.full_batch)
+		printf("ps_train: %d workers in step, %s, lambda %g, %s, tolerance %g, at most %d iterations\n",
+			   o.workers, o.l1 ? "L1" : "L2", o.lambda,
+			   o.l1 ? "OWL-QN" : "trust-region Newton", o.tolerance, o.max_iterations);
+	else
+		printf("ps_train: %d workers, %s, lambda %g, consistency %s, max delay %d, %d epochs of minibatches of %d, FTRL alpha %g%s\n",
+			   o.workers, o.l1 ? "L1" : "L2", o.lambda, consistency, max_delay, o.epochs, o.batch,
+			   o.learning_rate, o.kkt ? ", KKT filter" : "");
 	fflush(stdout);
 	prepare_table(&o, consistency, max_delay, reset);
 
@@ -513,7 +645,7 @@ main(int argc, char **argv)
 		}
 		elapsed = now_s() - t0;
 		/* an epoch every worker finished, and no stop asked for yet */
-		if (least > shown && failed < 0 && !sh->stop)
+		if (!o.full_batch && least > shown && failed < 0 && !sh->stop)
 		{
 			/* the workers wait for this measure: least is shown + 1 */
 			char		pb[32],
@@ -538,6 +670,7 @@ main(int argc, char **argv)
 		nanosleep(&nap, NULL);
 	}
 	stop_workers();
+	drop_sync_table();
 	if (failed >= 0)
 	{
 		fprintf(stderr, "ps_train: %s\n", sh->w[failed].error);
@@ -545,11 +678,20 @@ main(int argc, char **argv)
 		return 1;
 	}
 	totals(sh, o.workers, &tot);
+	if (o.full_batch)
+	{
+		shown = (int) sh->iterations;
+		tot.clocks = sh->reductions * o.workers;
+	}
 	evaluate(c, &o, keys, nkeys, w, &train, test_path ? &test : NULL, &ev);
 	elapsed = now_s() - t0;
 	ps_client_close(c);
-	printf("done: objective %.6f, %zu nonzero weights, %d epochs, %.2f s\n",
-		   ev.objective, ev.nnz, shown, elapsed);
+	if (o.full_batch)
+		printf("done: objective %.6f, %zu nonzero weights, %d iterations, %lld reductions, %.2f s\n",
+			   ev.objective, ev.nnz, shown, (long long) sh->reductions, elapsed);
+	else
+		printf("done: objective %.6f, %zu nonzero weights, %d epochs, %.2f s\n",
+			   ev.objective, ev.nnz, shown, elapsed);
 	if (test_path)
 		printf("test: accuracy %.4f, log-loss %.4f, AUC %.5f (%zu examples)\n",
 			   ev.test.accuracy, ev.test.logloss, ev.test.auc, test.n);
@@ -565,11 +707,12 @@ main(int argc, char **argv)
 	printf("\"seconds\": %.3f, \"iterations\": %d, \"clocks\": %lld, \"bytes_pushed\": %llu, "
 		   "\"bytes_pulled\": %llu, \"filtered_keys\": %llu, \"examples\": %lld, "
 		   "\"workers\": %d, \"reg\": \"%s\", \"lambda\": %.10g, \"consistency\": \"%s\", "
-		   "\"max_delay\": %d, \"wait_fraction\": %.4f, \"method\": \"minibatch-ftrl\"}\n",
+		   "\"max_delay\": %d, \"wait_fraction\": %.4f, \"method\": \"%s\"}\n",
 		   elapsed, shown, (long long) (tot.clocks / o.workers), (unsigned long long) tot.pushed,
 		   (unsigned long long) tot.pulled, (unsigned long long) tot.filtered, (long long) tot.examples,
 		   o.workers, o.l1 ? "l1" : "l2", o.lambda, consistency, max_delay,
-		   tot.wait_us / 1e6 / (elapsed * o.workers));
+		   tot.wait_us / 1e6 / (elapsed * o.workers),
+		   !o.full_batch ? "minibatch-ftrl" : o.l1 ? "owl-qn" : "trust-region-newton");
 	dataset_free(&train);
 	if (test_path)
 		dataset_free(&test);

@@ -32,6 +32,8 @@
 #include <ps_client.h>
 
 #include "ps_logistic.h"
+#include "ps_train_batch.h"
+#include "ps_train_sync.h"
 
 static int64_t
 now_us(void)
@@ -116,7 +118,8 @@ finish(Worker *wk, const char *what, const char *why)
 	{
 		snprintf(widtext, sizeof(widtext), "%d", wk->wid);
 		free(ext_call(wk->admin, "SELECT %s.ps_leave($1::pg_catalog.regclass, $2::integer) IS NULL",
-					  wk->o->table, widtext, ignored, sizeof(ignored)));
+					  wk->o->full_batch ? wk->o->sync_table : wk->o->table, widtext,
+					  ignored, sizeof(ignored)));
 	}
 	PQfinish(wk->admin);
 	if (what == NULL)
@@ -131,6 +134,218 @@ client_failure(Worker *wk, const char *what)
 
 	snprintf(why, sizeof(why), "[%s] %s", ps_client_sqlstate(wk->c), ps_client_error(wk->c));
 	return finish(wk, what, why);
+}
+
+/* What the batch method's progress callback needs. */
+typedef struct BatchRun
+{
+	Worker	   *wk;
+	TrainShared *sh;
+	Sync	   *sync;
+	const Dataset *train;
+	PsClient   *model;			/* worker 0: publishes the weights */
+	float	   *mirror;			/* what the model table holds */
+	float	   *delta;
+	int64_t		t0,
+				published;
+	char		error[1024];
+} BatchRun;
+
+/*
+ * Worker 0 writes the weights to the model table (sum rule): the change
+ * from what it holds, computed in float as the server adds it, so that
+ * the table ends holding float(w) and a zero weight exactly 0.  Waits for
+ * it, so that no two of these pushes are summed before being applied.
+ */
+static bool
+publish(BatchRun *b, const double *w)
+{
+	const TrainOptions *o = b->wk->o;
+	size_t		i,
+				at;
+	int64_t		t = 0;
+
+	for (i = 0; i < o->nkeys; i++)
+	{
+		b->delta[i] = (float) w[i] - b->mirror[i];
+		b->mirror[i] += b->delta[i];
+	}
+	for (at = 0; at < o->nkeys; at += 1000000)
+	{
+		size_t		n = o->nkeys - at < 1000000 ? o->nkeys - at : 1000000;
+
+		t = ps_client_push(b->model, o->table, o->keys + at, n, b->delta + at, NULL);
+		if (t < 0)
+			break;
+	}
+	if (t <= 0 || ps_client_wait(b->model, t) != 0)
+	{
+		snprintf(b->error, sizeof(b->error), "[%s] %s", ps_client_sqlstate(b->model),
+				 ps_client_error(b->model));
+		return false;
+	}
+	b->published = now_us();
+	return true;
+}
+
+static bool
+batch_reduce(void *ctx, double *vec, size_t nvec, double *scal, size_t nscal)
+{
+	return sync_reduce(((BatchRun *) ctx)->sync, vec, nvec, scal, nscal);
+}
+
+/* After each iteration: counters, and worker 0's progress line. */
+static bool
+batch_progress(void *ctx, const BatchStatus *st)
+{
+	BatchRun   *b = ctx;
+	const TrainOptions *o = b->wk->o;
+	WorkerReport *r = b->wk->r;
+	uint64_t	sent,
+				received;
+	bool		stop = false;
+
+	ps_client_traffic(b->sync->c, &sent, &received);
+	r->bytes_pushed = sent;
+	r->bytes_pulled = received;
+	r->clock = st->inner;
+	r->examples = (int64_t) (st->inner * (b->train->n / o->workers));
+	r->epochs_done = st->iteration;
+	if (b->sync->id == 0)
+	{
+		uint64_t	pushed = 0,
+					pulled = 0;
+		double		secs = (now_us() - b->t0) / 1e6;
+		int			i;
+
+		for (i = 0; i < o->workers; i++)
+		{
+			pushed += b->sh->w[i].bytes_pushed;
+			pulled += b->sh->w[i].bytes_pulled;
+		}
+		if (b->model)
+		{
+			ps_client_traffic(b->model, &sent, &received);
+			pushed += sent;
+		}
+		printf("iteration %d  reductions %lld  %.0f examples/s  objective %.6f  bound %.3g  nnz %zu  pushed %.1f MB  pulled %.1f MB\n",
+			   st->iteration, (long long) st->inner,
+			   secs > 0 ? st->inner * (double) b->train->n / secs : 0, st->objective,
+			   st->gap, st->nnz, pushed / 1e6, pulled / 1e6);
+		fflush(stdout);
+		b->sh->iterations = st->iteration;
+		b->sh->reductions = st->inner;
+		b->sh->objective = st->objective;
+		b->sh->gap = st->gap;
+		stop = st->objective <= o->target;
+		/* the table holds the model of at most a second ago */
+		if (b->model && now_us() - b->published >= 1000000 && !publish(b, st->w))
+			stop = true;
+	}
+	return stop || getppid() == 1;
+}
+
+/*
+ * The batch method: join the sync table, wait for every worker to, run
+ * the solver over this worker's shard with its reductions through the
+ * sync table; worker 0 writes the weights to the model table.
+ */
+static int
+batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
+{
+	const TrainOptions *o = wk->o;
+	BatchRun	b;
+	Sync		sync;
+	BatchProblem p;
+	BatchStatus st;
+	size_t	   *rows,
+				nrows = 0,
+				i;
+	double	   *w;
+	char		why[1024];
+	char	   *err = NULL;
+	bool		ok;
+	int			k;
+
+	memset(&b, 0, sizeof(b));
+	b.wk = wk;
+	b.sh = sh;
+	b.sync = &sync;
+	b.train = train;
+	b.t0 = now_us();
+	wk->c = ps_client_connect(o->server, &err);
+	if (wk->c == NULL)
+		return finish(wk, "connecting the client library", err ? err : "");
+	ps_client_set_ack(wk->c, PS_CLIENT_ACK_APPLIED);	/* an unlogged table */
+	if (id == 0)
+	{
+		b.model = ps_client_connect(o->server, &err);
+		if (b.model == NULL)
+			return finish(wk, "connecting the client library", err ? err : "");
+		ps_client_set_compression(b.model, o->compress);
+		b.mirror = calloc(o->nkeys + 1, sizeof(float));
+		b.delta = calloc(o->nkeys + 1, sizeof(float));
+	}
+	rows = malloc(sizeof(size_t) * (train->n / o->workers + 1));
+	w = malloc(sizeof(double) * (o->nkeys + 1));
+	if (!rows || !w || (id == 0 && (!b.mirror || !b.delta)))
+		return finish(wk, "memory", "out of memory");
+	for (i = (size_t) id; i < train->n; i += o->workers)
+		rows[nrows++] = i;
+	if (!sync_init(&sync, wk->c, o->sync_table, wk->wid, id, o->workers, 2 * o->nkeys, 4))
+		return finish(wk, "memory", sync.error);
+
+	/* every worker joined before the first reduction, or it would not wait for them */
+	wk->r->joined = 1;
+	for (;;)
+	{
+		struct timespec nap = {0, 1000 * 1000};
+
+		for (k = 0; k < o->workers && sh->w[k].joined; k++)
+			;
+		if (k == o->workers)
+			break;
+		if (sh->stop || getppid() == 1)
+			return finish(wk, NULL, NULL);
+		nanosleep(&nap, NULL);
+	}
+
+	p.data = train;
+	p.rows = rows;
+	p.nrows = nrows;
+	p.nkeys = o->nkeys;
+	p.l1 = o->l1;
+	p.lambda = o->lambda;
+	p.tolerance = o->tolerance;
+	p.max_iterations = o->max_iterations;
+	p.reduce = batch_reduce;
+	p.progress = batch_progress;
+	p.ctx = &b;
+	p.stop = &sh->stop;
+	ok = batch_train(&p, w, &st);
+	if (!ok)
+	{
+		snprintf(why, sizeof(why), "%s", sync.error);
+		return finish(wk, "a reduction", why);
+	}
+	if (b.error[0])
+		return finish(wk, "writing the weights", b.error);
+	if (id == 0)
+	{
+		sh->iterations = st.iteration;
+		sh->reductions = st.inner;
+		sh->objective = st.objective;
+		sh->gap = st.gap;
+		if (!publish(&b, w))
+			return finish(wk, "writing the weights", b.error);
+		ps_client_close(b.model);
+		free(b.mirror);
+		free(b.delta);
+	}
+	sync_free(&sync);
+	free(rows);
+	free(w);
+	return finish(wk, NULL, NULL);
 }
 
 /*
@@ -165,12 +380,14 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 
 	if (PQstatus(wk.admin) != CONNECTION_OK)
 		return finish(&wk, "connecting", PQerrorMessage(wk.admin));
-	joined = ext_call(wk.admin, "SELECT %s.ps_join($1::pg_catalog.regclass)", o->table,
-					  NULL, why, sizeof(why));
+	joined = ext_call(wk.admin, "SELECT %s.ps_join($1::pg_catalog.regclass)",
+					  o->full_batch ? o->sync_table : o->table, NULL, why, sizeof(why));
 	if (joined == NULL)
 		return finish(&wk, "ps_join", why);
 	wk.wid = atoi(joined);
 	free(joined);
+	if (o->full_batch)
+		return batch_main(&wk, train, id, sh);
 	wk.c = ps_client_connect(o->server, &err);
 	if (wk.c == NULL)
 		return finish(&wk, "connecting the client library", err ? err : "");

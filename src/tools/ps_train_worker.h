@@ -29,6 +29,14 @@ typedef struct TrainOptions
 	double		learning_rate;
 	bool		kkt;			/* the client's KKT filter (L1) */
 	bool		compress;
+	/* the batch method (ps_train_batch.c) */
+	bool		full_batch;		/* --method batch */
+	double		tolerance;
+	int			max_iterations;
+	double		target;			/* stop at this objective */
+	const char *sync_table;		/* the reductions' table */
+	const int64_t *keys;		/* the model's keys, by slot */
+	size_t		nkeys;
 } TrainOptions;
 
 /* One worker's counters; written by it, read by the coordinator. */
@@ -42,6 +50,7 @@ typedef struct WorkerReport
 				filtered;
 	volatile int64_t wait_us;	/* in pulls: the consistency model's waits
 								 * and the pulls themselves */
+	volatile int joined;		/* the batch method: joined the sync table */
 	volatile int finished;		/* 1: done, 2: failed (error says why) */
 	char		error[2048];
 } WorkerReport;
@@ -50,6 +59,11 @@ typedef struct TrainShared
 {
 	volatile int stop;			/* the coordinator asks the workers to end */
 	volatile int64_t measured;	/* epochs the coordinator has measured */
+	/* the batch method, from worker 0 */
+	volatile int64_t iterations,
+				reductions;
+	volatile double objective,
+				gap;
 	WorkerReport w[PS_TRAIN_MAX_WORKERS];
 } TrainShared;
 

@@ -87,7 +87,7 @@ sub json_of
 	return \%j;
 }
 
-my ($rc, $out, $err) = train('--table', 'w2', '--train', "$dir/train.svm", '--test',
+my ($rc, $out, $err) = train('--method', 'ftrl', '--table', 'w2', '--train', "$dir/train.svm", '--test',
 	"$dir/test.svm", '--workers', '2', '--reg', 'l2', '--lambda', '1',
 	'--consistency', 'bounded', '--max-delay', '2', '--epochs', '6');
 is($rc, 0, 'L2 training exits 0') or diag("$out\n$err");
@@ -120,7 +120,7 @@ SELECT round(avg(((ps_predict('w2', e.keys, e.vals) > 0.5) = (e.label > 0))::int
 
 # L1 and the KKT filter.
 # (one worker: its pushes, and so the weights, do not depend on timing)
-($rc, $out, $err) = train('--table', 'w1', '--train', "$dir/train.svm", '--workers', '1',
+($rc, $out, $err) = train('--method', 'ftrl', '--table', 'w1', '--train', "$dir/train.svm", '--workers', '1',
 	'--reg', 'l1', '--lambda', '2', '--epochs', '4');
 is($rc, 0, 'L1 training exits 0') or diag("$out\n$err");
 note($out);
@@ -128,7 +128,7 @@ $j = json_of($out);
 ok($j->{nnz} > 0 && $j->{nnz} < 40, "L1: $j->{nnz} of 40 weights nonzero");
 is($j->{filtered_keys}, 0, 'no KKT filter unless asked for');
 is($j->{test_accuracy}, 'null', 'no test set: no test measures');
-($rc, $out, $err) = train('--table', 'w1', '--reset', '--train', "$dir/train.svm", '--workers', '1',
+($rc, $out, $err) = train('--method', 'ftrl', '--table', 'w1', '--reset', '--train', "$dir/train.svm", '--workers', '1',
 	'--reg', 'l1', '--lambda', '2', '--epochs', '4', '--batch', '500', '--kkt');
 is($rc, 0, 'L1 with the KKT filter exits 0') or diag("$out\n$err");
 note($out);
@@ -137,21 +137,71 @@ ok($j->{nnz} > 0 && $j->{nnz} < 40, "L1 with the KKT filter: $j->{nnz} of 40 wei
 ok($j->{filtered_keys} > 0, "the client's KKT filter left out $j->{filtered_keys} pushes of keys");
 
 # Stopping early.
-($rc, $out, $err) = train('--table', 'w1', '--reset', '--train', "$dir/train.svm",
+($rc, $out, $err) = train('--method', 'ftrl', '--table', 'w1', '--reset', '--train', "$dir/train.svm",
 	'--epochs', '50', '--target-objective', '1e9');
 is(json_of($out)->{iterations}, 1, '--target-objective: stops after the first epoch that reaches it');
-($rc, $out, $err) = train('--table', 'w1', '--reset', '--train', "$dir/train.svm",
+($rc, $out, $err) = train('--method', 'ftrl', '--table', 'w1', '--reset', '--train', "$dir/train.svm",
 	'--epochs', '50', '--time-limit', '0');
 is($rc . '|' . json_of($out)->{iterations}, '0|0', '--time-limit 0: stops before an epoch ends');
 
 # Uneven shards, sequential consistency; more workers than examples.
-($rc, $out, $err) = train('--table', 'wodd', '--train', "$dir/odd.svm", '--workers', '2',
+($rc, $out, $err) = train('--method', 'ftrl', '--table', 'wodd', '--train', "$dir/odd.svm", '--workers', '2',
 	'--batch', '20', '--consistency', 'sequential', '--epochs', '3', '--time-limit', '100');
 is($rc . '|' . json_of($out)->{iterations}, '0|3', 'shards of 501 and 500 examples, sequential: all 3 epochs')
   or diag("$out\n$err");
 ($rc, $out, $err) = train('--table', 'wthree', '--train', "$dir/three.svm", '--workers', '5');
 like($out, qr/3 training examples: 3 workers, not 5/, 'more workers than examples: one each');
 is($rc . '|' . json_of($out)->{workers}, '0|3', 'and it trains with 3');
+
+# The batch method (the default): all workers in step, reductions through
+# a sync table.  Its objective is checked against the same problem solved
+# by one worker to a tolerance of 1e-9 (the optimum is unique for L2; for
+# L1 its value is).
+sub batch_run
+{
+	my ($table, @args) = @_;
+	my ($rc, $out, $err) = train('--table', $table, '--reset', '--train', "$dir/train.svm",
+		'--test', "$dir/test.svm", @args);
+	is($rc, 0, "batch @args: exits 0") or diag("$out\n$err");
+	note($out);
+	return (json_of($out), $out);
+}
+for my $reg ('l2', 'l1')
+{
+	my ($ref) = batch_run("bref$reg", '--workers', '1', '--reg', $reg, '--tolerance', '1e-9');
+	my ($jb, $outb) = batch_run("b$reg", '--workers', '2', '--reg', $reg);
+	is($jb->{method}, $reg eq 'l2' ? 'trust-region-newton' : 'owl-qn', "$reg: the method");
+	ok($jb->{objective} >= $ref->{objective} * (1 - 1e-6) && $jb->{objective} <= $ref->{objective} * (1 + 1e-3),
+		"$reg, 2 workers: objective $jb->{objective} within 1e-3 of the optimum $ref->{objective}");
+	is(scalar(grep { /^iteration \d+  reductions \d+  \d+ examples\/s  objective [\d.]+  bound \S+  nnz \d+  pushed [\d.]+ MB  pulled [\d.]+ MB$/ }
+		  split /\n/, $outb), $jb->{iterations} + 1, "$reg: a progress line per iteration");
+	cmp_ok($jb->{clocks}, '>=', $jb->{iterations}, "$reg: at least one reduction an iteration ($jb->{clocks})");
+	is($node->safe_psql('postgres', "SELECT count(*) FROM b$reg WHERE val <> 0"), $jb->{nnz},
+		"$reg: the table holds the nonzero weights ps_train counted");
+	is($node->safe_psql('postgres', "SELECT to_regclass('b${reg}_ps_sync') IS NULL"), 't',
+		"$reg: the sync table is dropped at the end");
+	ok($jb->{test_accuracy} > 0.85, "$reg: test accuracy $jb->{test_accuracy} > 0.85");
+	if ($reg eq 'l1')
+	{
+		ok($jb->{nnz} > 0 && $jb->{nnz} < 40, "L1: $jb->{nnz} of 40 weights nonzero");
+	}
+}
+my ($jl) = batch_run('blim', '--epochs', '2');
+is($jl->{iterations}, 2, 'batch: --epochs bounds the iterations');
+($rc, $out, $err) = train('--table', 'blim', '--reset', '--train', "$dir/train.svm", '--target-objective', '1e9');
+is(json_of($out)->{iterations}, 0, 'batch: --target-objective stops at the first iteration that reaches it');
+$node->safe_psql('postgres', 'CREATE TABLE bheap_ps_sync (key bigint, val real)');
+($rc, $out, $err) = train('--table', 'bheap', '--train', "$dir/train.svm");
+is($rc, 1, 'batch: a table in the way of the sync table: exit 1');
+like($err, qr/bheap_ps_sync exists and is not a sync table of ps_train/, 'saying so');
+$node->safe_psql('postgres', 'CREATE TABLE bps_ps_sync (key bigint, val real) USING ps; INSERT INTO bps_ps_sync VALUES (1, 1)');
+($rc, $out, $err) = train('--table', 'bps', '--train', "$dir/train.svm");
+is($rc . '|' . $node->safe_psql('postgres', 'SELECT count(*) FROM bps_ps_sync'), '1|1',
+	'batch: a ps table of that name that ps_train did not make is refused, and kept');
+$node->safe_psql('postgres', q{CREATE TABLE bleft_ps_sync (key bigint, val real) USING ps; COMMENT ON TABLE bleft_ps_sync IS 'ps_train sync table'});
+($rc, $out, $err) = train('--table', 'bleft', '--train', "$dir/train.svm");
+is($rc . '|' . $node->safe_psql('postgres', "SELECT to_regclass('bleft_ps_sync') IS NULL"), '0|t',
+	'batch: a sync table an earlier run left is replaced, and dropped at the end');
 
 # Names as SQL reads them; only ps tables.
 ($rc, $out, $err) = train('--table', 'Wmix', '--train', "$dir/three.svm", '--workers', '1');
@@ -177,7 +227,11 @@ for my $case (
 	[ [ '--epochs', '1.5' ], qr/--epochs must be an integer/ ],
 	[ [ '--bogus' ], qr/unrecognized option/ ],
 	[ [ '--consistency', 'sequential', '--max-delay', '2' ], qr/--max-delay needs --consistency bounded, not sequential/ ],
-	[ [ '--kkt' ], qr/--kkt needs --reg l1/ ])
+	[ [ '--kkt' ], qr/--kkt needs --reg l1/ ],
+	[ [ '--reg', 'l1', '--kkt' ], qr/--kkt is for --method ftrl/ ],
+	[ [ '--method', 'sgd' ], qr/--method must be batch or ftrl, not "sgd"/ ],
+	[ [ '--method', 'ftrl', '--tolerance', '1e-3' ], qr/--tolerance is for --method batch/ ],
+	[ [ '--tolerance', '2' ], qr/--tolerance must be a number from 1e-12 to 1/ ])
 {
 	($rc, $out, $err) = train('--table', 'wx', '--train', "$dir/train.svm", @{ $case->[0] });
 	is($rc, 2, "@{$case->[0]}: exit 2");

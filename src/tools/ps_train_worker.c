@@ -295,7 +295,11 @@ batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
 	if (!sync_init(&sync, wk->c, o->sync_table, wk->wid, id, o->workers, 2 * o->nkeys, 4))
 		return finish(wk, "memory", sync.error);
 
-	/* every worker joined before the first reduction, or it would not wait for them */
+	/*
+	 * Every worker joined before the first reduction, or it would not wait
+	 * for them.  A stop asked for meanwhile is seen at that reduction, by
+	 * all: one that left here would fail the others' sums.
+	 */
 	wk->r->joined = 1;
 	for (;;)
 	{
@@ -305,8 +309,11 @@ batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
 			;
 		if (k == o->workers)
 			break;
-		if (sh->stop || getppid() == 1)
-			return finish(wk, NULL, NULL);
+		if (getppid() == 1)
+			return finish(wk, "waiting for the other workers", "ps_train ended");
+		for (k = 0; k < o->workers; k++)
+			if (sh->w[k].finished == 2)
+				return finish(wk, "waiting for the other workers", "a worker failed");
 		nanosleep(&nap, NULL);
 	}
 

@@ -190,6 +190,10 @@ my ($jl) = batch_run('blim', '--epochs', '2');
 is($jl->{iterations}, 2, 'batch: --epochs bounds the iterations');
 ($rc, $out, $err) = train('--table', 'blim', '--reset', '--train', "$dir/train.svm", '--target-objective', '1e9');
 is(json_of($out)->{iterations}, 0, 'batch: --target-objective stops at the first iteration that reaches it');
+($rc, $out, $err) = train('--table', 'blim', '--reset', '--train', "$dir/train.svm", '--workers', '2',
+	'--time-limit', '0');
+is($rc . '|' . json_of($out)->{iterations}, '0|0', 'batch: --time-limit 0 stops every worker at the first reduction')
+  or diag("$out\n$err");
 $node->safe_psql('postgres', 'CREATE TABLE bheap_ps_sync (key bigint, val real)');
 ($rc, $out, $err) = train('--table', 'bheap', '--train', "$dir/train.svm");
 is($rc, 1, 'batch: a table in the way of the sync table: exit 1');

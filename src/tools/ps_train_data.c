@@ -123,59 +123,106 @@ dataset_free(Dataset *d)
 	memset(d, 0, sizeof(Dataset));
 }
 
-static int
-cmp_i64(const void *a, const void *b)
+typedef struct KeyId
 {
-	int64_t		x = *(const int64_t *) a,
-				y = *(const int64_t *) b;
+	int64_t		key;
+	int32_t		id;
+} KeyId;
+
+static int
+cmp_key_id(const void *a, const void *b)
+{
+	int64_t		x = ((const KeyId *) a)->key,
+				y = ((const KeyId *) b)->key;
 
 	return (x > y) - (x < y);
 }
 
-static size_t
-find_key(const int64_t *keys, size_t n, int64_t k)
+/* The key table of model_keys: open addressing, ids by first sight. */
+typedef struct KeyTable
 {
-	size_t		lo = 0,
-				hi = n;
+	size_t		mask;			/* size - 1, a power of 2 */
+	int64_t    *keys;
+	int32_t    *ids;			/* -1: empty */
+	size_t		n;				/* distinct keys so far */
+} KeyTable;
 
-	while (lo < hi)
+static size_t
+key_hash(int64_t k, size_t mask)
+{
+	return (size_t) (((uint64_t) k * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & mask;
+}
+
+static void
+key_table_init(KeyTable *t, size_t size)
+{
+	t->mask = size - 1;
+	t->keys = xrealloc(NULL, sizeof(int64_t) * size);
+	t->ids = xrealloc(NULL, sizeof(int32_t) * size);
+	memset(t->ids, 0xff, sizeof(int32_t) * size);
+	t->n = 0;
+}
+
+static int32_t
+key_table_id(KeyTable *t, int64_t k)
+{
+	size_t		h;
+
+	if (2 * (t->n + 1) > t->mask + 1)
 	{
-		size_t		mid = lo + (hi - lo) / 2;
+		KeyTable	big;
+		size_t		i;
 
-		if (keys[mid] < k)
-			lo = mid + 1;
-		else
-			hi = mid;
+		key_table_init(&big, 2 * (t->mask + 1));
+		for (i = 0; i <= t->mask; i++)
+			if (t->ids[i] >= 0)
+			{
+				h = key_hash(t->keys[i], big.mask);
+				while (big.ids[h] >= 0)
+					h = (h + 1) & big.mask;
+				big.keys[h] = t->keys[i];
+				big.ids[h] = t->ids[i];
+			}
+		big.n = t->n;
+		free(t->keys);
+		free(t->ids);
+		*t = big;
 	}
-	return lo;
+	h = key_hash(k, t->mask);
+	while (t->ids[h] >= 0)
+	{
+		if (t->keys[h] == k)
+			return t->ids[h];
+		h = (h + 1) & t->mask;
+	}
+	if (t->n >= (size_t) INT32_MAX)
+	{
+		fprintf(stderr, "ps_train: more than 2^31 - 1 distinct features\n");
+		exit(1);
+	}
+	t->keys[h] = k;
+	t->ids[h] = (int32_t) t->n;
+	return (int32_t) t->n++;
 }
 
 /*
  * The model's keys: every feature of a and of b (NULL: none), once each,
- * ascending, in *keys; sets each data set's slot.  Returns how many.
+ * ascending, in *keys; sets each data set's slot.  Returns how many.  A
+ * hash table numbers the keys as they come, and one sort of the distinct
+ * keys turns those numbers into ranks.
  */
 size_t
 model_keys(Dataset *a, Dataset *b, int64_t **keys)
 {
-	size_t		total = a->nnz + (b ? b->nnz : 0),
-				m = 0,
-				i;
-	int64_t    *k = xrealloc(NULL, sizeof(int64_t) * (total + 1));
 	Dataset    *sets[2] = {a, b};
+	KeyTable	t;
+	KeyId	   *order;
+	int32_t    *rank;
+	int64_t    *k;
+	size_t		i;
 	int			s;
 
-	memcpy(k, a->keys, sizeof(int64_t) * a->nnz);
-	if (b)
-		memcpy(k + a->nnz, b->keys, sizeof(int64_t) * b->nnz);
-	qsort(k, total, sizeof(int64_t), cmp_i64);
-	for (i = 0; i < total; i++)
-		if (m == 0 || k[i] != k[m - 1])
-			k[m++] = k[i];
-	if (m > (size_t) INT32_MAX)
-	{
-		fprintf(stderr, "ps_train: %zu distinct features, more than 2^31 - 1\n", m);
-		exit(1);
-	}
+	key_table_init(&t, 1 << 16);
 	for (s = 0; s < 2; s++)
 	{
 		Dataset    *d = sets[s];
@@ -184,10 +231,38 @@ model_keys(Dataset *a, Dataset *b, int64_t **keys)
 			continue;
 		d->slot = xrealloc(d->slot, sizeof(int32_t) * (d->nnz + 1));
 		for (i = 0; i < d->nnz; i++)
-			d->slot[i] = (int32_t) find_key(k, m, d->keys[i]);
+			d->slot[i] = key_table_id(&t, d->keys[i]);
 	}
+	order = xrealloc(NULL, sizeof(KeyId) * (t.n + 1));
+	for (i = 0; i <= t.mask; i++)
+		if (t.ids[i] >= 0)
+		{
+			order[t.ids[i]].key = t.keys[i];
+			order[t.ids[i]].id = t.ids[i];
+		}
+	qsort(order, t.n, sizeof(KeyId), cmp_key_id);
+	rank = xrealloc(NULL, sizeof(int32_t) * (t.n + 1));
+	k = xrealloc(NULL, sizeof(int64_t) * (t.n + 1));
+	for (i = 0; i < t.n; i++)
+	{
+		rank[order[i].id] = (int32_t) i;
+		k[i] = order[i].key;
+	}
+	for (s = 0; s < 2; s++)
+	{
+		Dataset    *d = sets[s];
+
+		if (d == NULL)
+			continue;
+		for (i = 0; i < d->nnz; i++)
+			d->slot[i] = rank[d->slot[i]];
+	}
+	free(order);
+	free(rank);
+	free(t.keys);
+	free(t.ids);
 	*keys = k;
-	return m;
+	return t.n;
 }
 
 typedef struct Scored

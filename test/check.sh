@@ -5,11 +5,12 @@
 # tests (sql/, expected/) and the TAP tests (test/t/: crash recovery,
 # streaming standby, concurrency, pg_dump round trip, ...) through
 # `make installcheck` (clang-14 and its sanitizer runtimes for the fuzz
-# test, and psycopg and numpy for the Python test, as well).  Exits
+# test, psycopg and numpy for the Python test, and xz-utils for the spam
+# set of test/data, as well).  Exits
 # non-zero if anything fails.
 source "$(dirname "$0")/lib.sh"
 
-install_packages clang-14 libclang-rt-14-dev python3-psycopg python3-numpy
+install_packages clang-14 libclang-rt-14-dev python3-psycopg python3-numpy xz-utils
 build_and_install
 
 TESTDIR=$(scratch_dir ps-check)

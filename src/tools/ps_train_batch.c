@@ -15,7 +15,8 @@
  *	  stopping test is a bound: the objective is lambda-strongly convex, so
  *	  objective - optimum <= ||gradient||^2 / (2 lambda).
  *
- *	  L1: OWL-QN over a shrinking working set of features, in
+ *	  L1: over a shrinking working set of features, OWL-QN while it is
+ *	  large, Newton steps (newGLMNET's) once it is small; in
  *	  ps_train_l1.c.
  *
  * Both stop once the bound is at most tolerance x objective, after
@@ -288,6 +289,16 @@ out:
 	free(Hd);
 	free(z);
 	return ok;
+}
+
+size_t
+batch_max_reduction(size_t nkeys, bool l1)
+{
+	size_t		m = 2 * nkeys;
+
+	if (l1 && l1_max_reduction(nkeys) > m)
+		m = l1_max_reduction(nkeys);
+	return m;
 }
 
 bool

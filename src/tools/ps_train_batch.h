@@ -16,9 +16,13 @@
 
 /*
  * Minimise the objective from w = 0: L2 by a trust-region Newton method
- * (conjugate gradients, diagonal preconditioner), L1 by OWL-QN.  w holds
+ * (conjugate gradients, diagonal preconditioner), L1 over a shrinking
+ * working set by OWL-QN, then Newton steps once the set is small.  w holds
  * nkeys weights at the end.  Returns false if a reduction failed.
  */
 extern bool batch_train(const BatchProblem *p, double *w, BatchStatus *st);
+
+/* The most values a reduction of batch_train sums, for nkeys keys. */
+extern size_t batch_max_reduction(size_t nkeys, bool l1);
 
 #endif							/* PS_TRAIN_BATCH_H */

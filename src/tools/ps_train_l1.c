@@ -1,22 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * ps_train_l1.c
- *	  ps_train's batch solver for L1-regularised logistic regression:
- *	  OWL-QN (limited-memory quasi-Newton restricted to an orthant, Andrew
- *	  and Gao 2007) over a working set of features, which shrinks as
- *	  zero weights settle well inside their optimality condition, as
- *	  liblinear's L1 solvers shrink theirs: each reduction then carries
- *	  the active features' values only, and each pass over the shard reads
- *	  only its features among them.  A full evaluation of every feature's
- *	  gradient ends each working set's solve; the features outside it that
- *	  violate their condition start another.
+ *	  ps_train's batch solver for L1-regularised logistic regression, over
+ *	  a working set of features which shrinks as zero weights settle well
+ *	  inside their optimality condition, as liblinear's L1 solvers shrink
+ *	  theirs: each reduction then carries the active features' values
+ *	  only, and each pass over the shard reads only its features among
+ *	  them.  A full evaluation of every feature's gradient ends each
+ *	  working set's solve; the features outside it that violate their
+ *	  condition start another.
+ *
+ *	  The steps: OWL-QN (limited-memory quasi-Newton restricted to an
+ *	  orthant, Andrew and Gao 2007) while the set is large; once it has at
+ *	  most L1_NEWTON_MAX features, newGLMNET's Newton steps (Yuan, Ho and
+ *	  Lin 2012): the set's Hessian X'DX is reduced whole (a packed
+ *	  triangle), every worker solves the same quadratic subproblem by
+ *	  coordinate descent, and a line search along its direction follows.
  *
  *	  The stopping test is the duality gap of a dual point made from the
  *	  primal one (alpha_i = sigmoid(-y_i w.x_i), scaled into the dual's
  *	  box), whose entropy term comes back with the next point's reduction;
  *	  the gap is loose until very near the optimum, so a working set's
- *	  solve also ends when the objective fell by less than tolerance / 10
- *	  of itself over L1_STALL iterations (a test that certifies nothing).
+ *	  solve also ends when a Newton step's model promises less than a
+ *	  hundredth of tolerance x objective, or when the objective fell by
+ *	  less than tolerance / 10 of itself over L1_STALL iterations (tests
+ *	  that certify nothing).
  *
  * Layer 12 (tools), in src/tools: plain C and src/common.
  *
@@ -35,6 +43,10 @@
 #define L1_STALL 20
 /* the working set: the features within L1_SHRINK lambda of violating their condition */
 #define L1_SHRINK 0.1
+/* a working set of at most this many features takes Newton steps, its Hessian reduced whole */
+#define L1_NEWTON_MAX 1400
+/* coordinate-descent sweeps of a Newton step's subproblem, at most */
+#define L1_CD_SWEEPS 100
 
 /* OWL-QN's pseudo-gradient of loss + lambda ||w||_1 */
 static void
@@ -155,6 +167,153 @@ swap_alpha(Solver *s)
 	s->alphat = t;
 }
 
+/* the packed upper triangle of an na x na matrix: where (i, j), i <= j, is */
+static size_t
+packed(size_t na, size_t i, size_t j)
+{
+	return i * na - i * (i - 1) / 2 + (j - i);
+}
+
+size_t
+l1_max_reduction(size_t nkeys)
+{
+	size_t		na = nkeys < L1_NEWTON_MAX ? nkeys : L1_NEWTON_MAX;
+
+	return na * (na + 1) / 2;
+}
+
+/*
+ * H = X' D X over the active features (D = alpha (1 - alpha) at the
+ * current point), summed over the workers, packed.
+ */
+static bool
+active_hessian(Solver *s, double *H)
+{
+	const BatchProblem *p = s->p;
+	size_t		na = s->na,
+				r,
+				a,
+				b;
+	double		scal[1];
+
+	memset(H, 0, sizeof(double) * na * (na + 1) / 2);
+	for (r = 0; r < p->nrows; r++)
+	{
+		double		D = s->alpha[r] * (1 - s->alpha[r]);
+
+		for (a = s->cstart[r]; a < s->cstart[r + 1]; a++)
+		{
+			size_t		i = (size_t) s->cidx[a];
+			double		va = D * s->cval[a];
+
+			H[packed(na, i, i)] += va * s->cval[a];
+			for (b = a + 1; b < s->cstart[r + 1]; b++)
+			{
+				size_t		j = (size_t) s->cidx[b];
+				double		t = va * s->cval[b];
+
+				if (i == j)		/* a feature twice in the row */
+					H[packed(na, i, i)] += 2 * t;
+				else
+					H[i < j ? packed(na, i, j) : packed(na, j, i)] += t;
+			}
+		}
+	}
+	return solver_reduce(s, H, na * (na + 1) / 2, scal, 0);
+}
+
+/*
+ * The Newton direction d of newGLMNET (Yuan, Ho and Lin 2012): the
+ * minimum of gl.d + d'Hd/2 + lambda ||wa + d||_1 by cyclic coordinate
+ * descent, Hd kept up to date; every worker computes the same one.
+ * Returns the model's decrease gl.d + lambda (||wa + d||_1 - ||wa||_1).
+ */
+static double
+newton_direction(const double *H, size_t na, const double *gl,
+				 const double *wa, double lambda, double *d, double *Hd)
+{
+	double		first = 0,
+				delta = 0;
+	size_t		i,
+				j;
+	int			sweep;
+
+	memset(d, 0, sizeof(double) * na);
+	memset(Hd, 0, sizeof(double) * na);
+	for (sweep = 0; sweep < L1_CD_SWEEPS; sweep++)
+	{
+		double		viol = 0;
+
+		for (j = 0; j < na; j++)
+		{
+			double		hjj = H[packed(na, j, j)] + 1e-12,
+						G = gl[j] + Hd[j],
+						wj = wa[j] + d[j],
+						Gp = G + lambda,
+						Gn = G - lambda,
+						z;
+
+			/* the subgradient of least norm, and the coordinate's minimum */
+			if (wj > 0)
+				viol += fabs(Gp);
+			else if (wj < 0)
+				viol += fabs(Gn);
+			else
+				viol += Gp < 0 ? -Gp : (Gn > 0 ? Gn : 0);
+			if (Gp <= hjj * wj)
+				z = fmin(fmax(-Gp / hjj, -10), 10);
+			else if (Gn >= hjj * wj)
+				z = fmin(fmax(-Gn / hjj, -10), 10);
+			else
+				z = -wj;
+			if (fabs(z) < 1e-12)
+				continue;
+			/* at zero, exactly: wa + d rounds to 0 only if d is -wa */
+			if (z == -wj && fabs(z) <= 10)
+			{
+				z = -wa[j] - d[j];
+				d[j] = -wa[j];
+			}
+			else
+				d[j] += z;
+			for (i = 0; i < j; i++)
+				Hd[i] += z * H[packed(na, i, j)];
+			for (i = j; i < na; i++)
+				Hd[i] += z * H[packed(na, j, i)];
+		}
+		if (sweep == 0)
+			first = viol;
+		if (viol <= 0.01 * first)
+			break;
+	}
+	for (j = 0; j < na; j++)
+		delta += gl[j] * d[j] + lambda * (fabs(wa[j] + d[j]) - fabs(wa[j]));
+	return delta;
+}
+
+/*
+ * The objective at the point tried, wt (active features), into *fnew;
+ * and the current point's duality gap (f minus its dual, which comes
+ * back with this reduction).  False if the reduction failed.
+ */
+static bool
+try_point(Solver *s, const double *wt, double scale, double f, double *fnew,
+		  BatchStatus *st)
+{
+	double		loss,
+				dual;
+	size_t		nnz;
+
+	if (!evaluate_active(s, wt, scale, &loss, &dual))
+		return false;
+	if (!s->stopped)
+	{
+		st->gap = f - dual;
+		*fnew = loss + s->p->lambda * l1_norm(wt, s->na, &nnz);
+	}
+	return true;
+}
+
 /*
  * L1: OWL-QN over a working set of features (shrinking, as liblinear's
  * L1 solvers do).  A full evaluation gives every feature's gradient; the
@@ -186,11 +345,12 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 			   *Y = solver_alloc(sizeof(double) * n * mem),
 			   *rho = solver_alloc(sizeof(double) * mem),
 			   *al = solver_alloc(sizeof(double) * mem),
+			   *H = solver_alloc(sizeof(double) * (l1_max_reduction(n) + 1)),
+			   *Hd = solver_alloc(sizeof(double) * ((n < L1_NEWTON_MAX ? n : L1_NEWTON_MAX) + 1)),
 				past[L1_STALL + 1];
 	double		f,
 				loss,
-				scale,
-				dual;
+				scale;
 	size_t		nnz;
 	bool		ok = false,
 				done = false;
@@ -221,6 +381,7 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 	{
 		size_t		na = 0,
 					violators = 0;
+		bool		newton_converged = false;
 		int			npairs = 0,
 					newest = -1,
 					start = iter,
@@ -258,7 +419,9 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 						fnew = 0,
 						descent;
 			int			tries;
-			bool		accepted = false;
+			bool		accepted = false,
+						newton = false;
+			double		delta = 0;
 
 			st->iteration = iter;
 			st->inner = s->inner;
@@ -275,7 +438,7 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 				done = true;
 				break;
 			}
-			if (st->gap <= p->tolerance * f)
+			if (st->gap <= p->tolerance * f || newton_converged)
 				break;
 			/* stalled: less than tolerance / 10 gained over the last L1_STALL */
 			if (iter - start >= L1_STALL &&
@@ -348,73 +511,109 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 				gmax = fmax(gmax, fabs(gl[i]));
 			scale = gmax > p->lambda ? p->lambda / gmax : 1;
 
-			/* the direction: -H pg by two loops over the pairs, kept in pg's orthant */
 			pseudo_gradient(wa, gl, p->lambda, na, pg);
 			if (solver_dot(pg, pg, na) == 0)
 			{
 				st->gap = 0;
 				break;
 			}
-			memcpy(dir, pg, sizeof(double) * na);
-			for (k = 0; k < npairs; k++)
-			{
-				int			j = (newest - k + mem) % mem;
 
-				al[j] = rho[j] * solver_dot(S + (size_t) j * na, dir, na);
-				for (i = 0; i < na; i++)
-					dir[i] -= al[j] * Y[(size_t) j * na + i];
-			}
-			if (npairs > 0)
+			/*
+			 * A small working set: a Newton step, its Hessian reduced
+			 * whole, the direction by coordinate descent, then a
+			 * backtracking line search along it (newGLMNET's).  The set
+			 * ends once the model promises less than a hundredth of the
+			 * tolerance.
+			 */
+			if (na <= L1_NEWTON_MAX)
 			{
-				double	   *ys = Y + (size_t) newest * na;
-				double		gamma = 1 / (rho[newest] * solver_dot(ys, ys, na));
-
-				for (i = 0; i < na; i++)
-					dir[i] *= gamma;
-			}
-			for (k = npairs - 1; k >= 0; k--)
-			{
-				int			j = (newest - k + mem) % mem;
-				double		b = rho[j] * solver_dot(Y + (size_t) j * na, dir, na);
-
-				for (i = 0; i < na; i++)
-					dir[i] += (al[j] - b) * S[(size_t) j * na + i];
-			}
-			for (i = 0; i < na; i++)
-			{
-				dir[i] = -dir[i];
-				if (dir[i] * pg[i] >= 0)
-					dir[i] = 0;
-			}
-
-			/* backtracking, projected on the orthant */
-			step = npairs == 0 ? fmin(1, 1 / sqrt(solver_dot(pg, pg, na))) : 1;
-			for (tries = 0; tries < 40; tries++)
-			{
-				for (i = 0; i < na; i++)
-				{
-					double		o = wa[i] != 0 ? wa[i] : -pg[i];
-
-					wt[i] = wa[i] + step * dir[i];
-					if (wt[i] * o <= 0)
-						wt[i] = 0;
-				}
-				if (!evaluate_active(s, wt, scale, &loss, &dual))
+				if (!active_hessian(s, H))
 					goto out;
 				if (s->stopped)
-					break;
-				/* the gap of the current point, from its dual */
-				st->gap = f - dual;
-				fnew = loss + p->lambda * l1_norm(wt, na, &nnz);
-				descent = 0;
-				for (i = 0; i < na; i++)
-					descent += pg[i] * (wt[i] - wa[i]);
-				if (fnew <= f + 1e-4 * descent)
 				{
-					accepted = true;
+					done = true;
 					break;
 				}
-				step *= 0.5;
+				delta = newton_direction(H, na, gl, wa, p->lambda, dir, Hd);
+				if (delta >= 0)
+					break;
+				for (step = 1, tries = 0; tries < 30; tries++, step *= 0.5)
+				{
+					for (i = 0; i < na; i++)
+						wt[i] = wa[i] + step * dir[i];
+					if (!try_point(s, wt, scale, f, &fnew, st))
+						goto out;
+					if (s->stopped)
+						break;
+					if (fnew - f <= 0.01 * step * delta)
+					{
+						accepted = true;
+						break;
+					}
+				}
+				newton = true;
+			}
+			else
+			{
+				/* the direction: -H pg by two loops over the pairs, kept in pg's orthant */
+				memcpy(dir, pg, sizeof(double) * na);
+				for (k = 0; k < npairs; k++)
+				{
+					int			j = (newest - k + mem) % mem;
+
+					al[j] = rho[j] * solver_dot(S + (size_t) j * na, dir, na);
+					for (i = 0; i < na; i++)
+						dir[i] -= al[j] * Y[(size_t) j * na + i];
+				}
+				if (npairs > 0)
+				{
+					double	   *ys = Y + (size_t) newest * na;
+					double		gamma = 1 / (rho[newest] * solver_dot(ys, ys, na));
+
+					for (i = 0; i < na; i++)
+						dir[i] *= gamma;
+				}
+				for (k = npairs - 1; k >= 0; k--)
+				{
+					int			j = (newest - k + mem) % mem;
+					double		b = rho[j] * solver_dot(Y + (size_t) j * na, dir, na);
+
+					for (i = 0; i < na; i++)
+						dir[i] += (al[j] - b) * S[(size_t) j * na + i];
+				}
+				for (i = 0; i < na; i++)
+				{
+					dir[i] = -dir[i];
+					if (dir[i] * pg[i] >= 0)
+						dir[i] = 0;
+				}
+
+				/* backtracking, projected on the orthant */
+				step = npairs == 0 ? fmin(1, 1 / sqrt(solver_dot(pg, pg, na))) : 1;
+				for (tries = 0; tries < 40; tries++)
+				{
+					for (i = 0; i < na; i++)
+					{
+						double		o = wa[i] != 0 ? wa[i] : -pg[i];
+
+						wt[i] = wa[i] + step * dir[i];
+						if (wt[i] * o <= 0)
+							wt[i] = 0;
+					}
+					if (!try_point(s, wt, scale, f, &fnew, st))
+						goto out;
+					if (s->stopped)
+						break;
+					descent = 0;
+					for (i = 0; i < na; i++)
+						descent += pg[i] * (wt[i] - wa[i]);
+					if (fnew <= f + 1e-4 * descent)
+					{
+						accepted = true;
+						break;
+					}
+					step *= 0.5;
+				}
 			}
 			if (s->stopped)
 			{
@@ -425,8 +624,14 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 				break;
 			iter++;
 
-			/* the pair of this step, if it keeps the inverse positive definite */
+			if (newton)
 			{
+				npairs = 0;		/* OWL-QN's pairs are stale now */
+				newton_converged = -delta <= 0.01 * p->tolerance * fnew;
+			}
+			else
+			{
+				/* the pair of this step, if it keeps the inverse positive definite */
 				int			j = (newest + 1) % mem;
 				double	   *sj = S + (size_t) j * na,
 						   *yj = Y + (size_t) j * na,
@@ -477,5 +682,7 @@ out:
 	free(Y);
 	free(rho);
 	free(al);
+	free(H);
+	free(Hd);
 	return ok;
 }

@@ -14,5 +14,6 @@
 #include "ps_train_solver.h"
 
 extern bool batch_train_l1(Solver *s, double *w, BatchStatus *st);
+extern size_t l1_max_reduction(size_t nkeys);
 
 #endif							/* PS_TRAIN_L1_H */

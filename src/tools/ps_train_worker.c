@@ -292,7 +292,8 @@ batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
 		return finish(wk, "memory", "out of memory");
 	for (i = (size_t) id; i < train->n; i += o->workers)
 		rows[nrows++] = i;
-	if (!sync_init(&sync, wk->c, o->sync_table, wk->wid, id, o->workers, 2 * o->nkeys, 4))
+	if (!sync_init(&sync, wk->c, o->sync_table, wk->wid, id, o->workers,
+				   batch_max_reduction(o->nkeys, o->l1), 4))
 		return finish(wk, "memory", sync.error);
 
 	/*

@@ -74,6 +74,8 @@ CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 20, 2);
 RESET client_min_messages;
 SELECT n, label, (ps_predict('mdl_ftrl', keys, vals) > 0.5) = (label > 0) AS right_side FROM mdl_ex ORDER BY n;
 CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 0, 2);
+CALL train_minibatches('mdl_ftrl', NULL, 1, 2);
+CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 1, NULL);
 DROP TABLE mdl_ftrl, mdl_ex_id;
 DROP PROCEDURE train_minibatches;
 

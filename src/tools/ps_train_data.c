@@ -142,21 +142,30 @@ cmp_key_id(const void *a, const void *b)
 typedef struct KeyTable
 {
 	size_t		mask;			/* size - 1, a power of 2 */
+	int			shift;			/* 64 - log2(size) */
 	int64_t    *keys;
 	int32_t    *ids;			/* -1: empty */
 	size_t		n;				/* distinct keys so far */
 } KeyTable;
 
+/* Fibonacci hashing: the product's top bits, which every bit of k moves */
 static size_t
-key_hash(int64_t k, size_t mask)
+key_hash(int64_t k, int shift)
 {
-	return (size_t) (((uint64_t) k * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & mask;
+	return (size_t) (((uint64_t) k * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
 }
 
 static void
 key_table_init(KeyTable *t, size_t size)
 {
 	t->mask = size - 1;
+	t->shift = 64;
+	while (size > 1)
+	{
+		t->shift--;
+		size >>= 1;
+	}
+	size = t->mask + 1;
 	t->keys = xrealloc(NULL, sizeof(int64_t) * size);
 	t->ids = xrealloc(NULL, sizeof(int32_t) * size);
 	memset(t->ids, 0xff, sizeof(int32_t) * size);
@@ -177,7 +186,7 @@ key_table_id(KeyTable *t, int64_t k)
 		for (i = 0; i <= t->mask; i++)
 			if (t->ids[i] >= 0)
 			{
-				h = key_hash(t->keys[i], big.mask);
+				h = key_hash(t->keys[i], big.shift);
 				while (big.ids[h] >= 0)
 					h = (h + 1) & big.mask;
 				big.keys[h] = t->keys[i];
@@ -188,7 +197,7 @@ key_table_id(KeyTable *t, int64_t k)
 		free(t->ids);
 		*t = big;
 	}
-	h = key_hash(k, t->mask);
+	h = key_hash(k, t->shift);
 	while (t->ids[h] >= 0)
 	{
 		if (t->keys[h] == k)

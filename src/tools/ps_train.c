@@ -249,7 +249,8 @@ prepare_sync(TrainOptions *o, PGconn *conn, const char *schema, const char **p)
 	snprintf(sql, sizeof(sql), "COMMENT ON TABLE %s IS 'ps_train sync table'", sync_name);
 	free(sql_value(conn, sql, 0, NULL));
 	snprintf(sql, sizeof(sql),
-			 "SELECT %s.ps_configure($1::pg_catalog.regclass, update_rule => 'sum') IS NOT NULL",
+			 "SELECT %s.ps_configure($1::pg_catalog.regclass, update_rule => 'sum', "
+			 "l1 => 0, l2 => 0, kkt_filter => false) IS NOT NULL",
 			 schema);
 	free(sql_value(conn, sql, 1, p));
 	p[0] = sync_name;
@@ -687,8 +688,8 @@ main(int argc, char **argv)
 	elapsed = now_s() - t0;
 	ps_client_close(c);
 	if (o.full_batch)
-		printf("done: objective %.6f, %zu nonzero weights, %d iterations, %lld reductions, %.2f s\n",
-			   ev.objective, ev.nnz, shown, (long long) sh->reductions, elapsed);
+		printf("done: objective %.6f, %zu nonzero weights, %d iterations, %lld reductions, bound %.3g, %.2f s\n",
+			   ev.objective, ev.nnz, shown, (long long) sh->reductions, sh->gap, elapsed);
 	else
 		printf("done: objective %.6f, %zu nonzero weights, %d epochs, %.2f s\n",
 			   ev.objective, ev.nnz, shown, elapsed);

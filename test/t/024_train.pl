@@ -136,6 +136,14 @@ $j = json_of($out);
 ok($j->{nnz} > 0 && $j->{nnz} < 40, "L1 with the KKT filter: $j->{nnz} of 40 weights nonzero");
 ok($j->{filtered_keys} > 0, "the client's KKT filter left out $j->{filtered_keys} pushes of keys");
 
+# The batch method on a table an FTRL L1 run configured (l1, the KKT
+# filter): --reset, and it configures the sum rule without them.
+($rc, $out, $err) = train('--table', 'w1', '--reset', '--train', "$dir/train.svm", '--workers', '2',
+	'--reg', 'l1', '--lambda', '2');
+is($rc, 0, 'batch after ftrl L1 on the same table: exits 0') or diag("$out\n$err");
+is($node->safe_psql('postgres', "SELECT update_rule || ' ' || l1 || ' ' || kkt_filter FROM ps_config WHERE tbl = 'w1'::regclass"),
+	'sum 0 false', 'the table is configured for the batch method');
+
 # A worker of another client, live at clock 3 in the table: ps_train's
 # workers join at its clock (the slowest live one's) and start there
 # (eventual consistency: nothing waits for it), rather than pull at clock 1

@@ -76,6 +76,16 @@ SELECT n, label, (ps_predict('mdl_ftrl', keys, vals) > 0.5) = (label > 0) AS rig
 CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 0, 2);
 CALL train_minibatches('mdl_ftrl', NULL, 1, 2);
 CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 1, NULL);
+-- a view has no tuple ids; a bad row stops it before any push
+CREATE VIEW mdl_ex_view AS SELECT * FROM mdl_ex_id;
+CALL train_minibatches('mdl_ftrl', 'mdl_ex_view', 1, 2);
+DROP VIEW mdl_ex_view;
+CREATE TABLE mdl_before AS SELECT key, val FROM mdl_ftrl;
+INSERT INTO mdl_ex_id VALUES (100, NULL, '{1}', '{1}'), (101, 1, '{1,2}', '{1}');
+CALL train_minibatches('mdl_ftrl', 'mdl_ex_id', 1, 2);
+SELECT count(*) AS changed FROM mdl_ftrl f FULL JOIN mdl_before b USING (key)
+ WHERE f.val IS DISTINCT FROM b.val;
+DROP TABLE mdl_before;
 DROP TABLE mdl_ftrl, mdl_ex_id;
 DROP PROCEDURE train_minibatches;
 

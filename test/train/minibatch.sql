@@ -19,18 +19,27 @@
 -- learning rates make the early minibatches' steps overshoot (0.5, beta
 -- 1, 5 epochs: log-loss 0.0241); fewer epochs stop further from the
 -- optimum (20: 0.01644).
--- Rows updated while it runs move and are skipped for that epoch.
+-- Rows updated while it runs move and are skipped for that epoch (rows
+-- inserted count from the next epoch).  The examples must be a plain
+-- table (tuple ids are not unique across partitions; views have none),
+-- and rows with a NULL label, keys or vals, or keys and vals of different
+-- lengths, stop it before anything is pushed.  It runs with search_path
+-- pg_catalog and names the ps functions by the extension's schema.
 --
 -- Run this file in the schema where the procedure is to live.
 
 CREATE OR REPLACE PROCEDURE train_minibatches(model regclass, examples regclass,
 											  epochs integer DEFAULT 10,
 											  batch integer DEFAULT 100)
-LANGUAGE plpgsql AS $proc$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $proc$
 DECLARE
+	ps name;				-- the schema of the ps extension
 	n bigint;
+	bad bigint;
 	nb bigint;
-	g ps_gradient;
+	g record;
 	loss float8;
 	seen bigint;
 	t0 timestamptz;
@@ -46,25 +55,47 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the number of passes over the examples and the rows per minibatch.';
 	END IF;
-	EXECUTE format('SELECT count(*) FROM %s', examples) INTO n;
-	nb := greatest(1, (n + batch - 1) / batch);
-	RAISE NOTICE 'train_minibatches: % rows, % epochs of % minibatches', n, epochs, nb;
+	SELECT nsp.nspname INTO ps FROM pg_extension e JOIN pg_namespace nsp ON nsp.oid = e.extnamespace
+	 WHERE e.extname = 'ps';
+	IF ps IS NULL THEN
+		RAISE EXCEPTION 'train_minibatches: the ps extension is not installed'
+			USING ERRCODE = 'undefined_object', HINT = 'CREATE EXTENSION ps;';
+	END IF;
+	-- minibatches are sets of tuple ids: those of one plain table
+	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = examples) NOT IN ('r', 'm') THEN
+		RAISE EXCEPTION 'train_minibatches: % is not a plain table', examples
+			USING ERRCODE = 'wrong_object_type',
+				  HINT = 'Copy the examples of a view or a partitioned table into a table first.';
+	END IF;
+	-- bad rows stop it before anything is pushed
+	EXECUTE format('SELECT count(*), count(*) FILTER (WHERE label IS NULL OR keys IS NULL OR vals IS NULL '
+				   'OR cardinality(keys) <> cardinality(vals)) FROM ONLY %s', examples)
+		INTO n, bad;
+	IF bad > 0 THEN
+		RAISE EXCEPTION 'train_minibatches: % rows of % have a NULL label, keys or vals, or keys and vals of different lengths',
+			bad, examples
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Fix or delete those rows; nothing was trained.';
+	END IF;
+	RAISE NOTICE 'train_minibatches: % rows, % epochs of % minibatches',
+		n, epochs, greatest(1, (n + batch - 1) / batch);
 	FOR e IN 1 .. epochs LOOP
 		loss := 0;
 		seen := 0;
 		t0 := clock_timestamp();
 		-- this epoch's order: the rows by a hash of the id and the epoch,
 		-- fetched by their tuple ids (a TID scan, with or without an index)
-		EXECUTE format('SELECT pg_catalog.array_agg(ctid ORDER BY pg_catalog.hashint8extended(id, $1), id) FROM %s',
+		EXECUTE format('SELECT array_agg(ctid ORDER BY hashint8extended(id, $1), id) FROM ONLY %s',
 					   examples)
 			INTO tids USING e;
+		nb := (coalesce(cardinality(tids), 0) + batch - 1) / batch;
 		FOR b IN 0 .. nb - 1 LOOP
-			EXECUTE format('SELECT (s.g).* FROM (SELECT ps_logistic_grad(%L, label, keys, vals) AS g '
-						   'FROM %s WHERE ctid = ANY ($1)) s',
-						   model, examples)
+			EXECUTE format('SELECT (s.g).* FROM (SELECT %I.ps_logistic_grad(%L, label, keys, vals) AS g '
+						   'FROM ONLY %s WHERE ctid = ANY ($1)) s',
+						   ps, model, examples)
 				INTO g USING tids[b * batch + 1 : (b + 1) * batch];
 			IF g.examples > 0 THEN
-				PERFORM ps_push(model, g.keys, g.grad);
+				EXECUTE format('SELECT %I.ps_push($1, $2, $3)', ps) USING model, g.keys, g.grad;
 				loss := loss + g.loss;
 				seen := seen + g.examples;
 			END IF;

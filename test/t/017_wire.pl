@@ -13,38 +13,16 @@
 #     of one is refused or decodes within its bounds.
 #   - Each hostile field is refused with its own reason (see ps_wire.h).
 #
-# The checks are test/unit/ps_wire_test.c; this file builds and runs it
+# The checks are test/unit/ps_wire_test.c; PsUnit (test/lib) builds and runs it
 # and passes its TAP lines on.
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
 use FindBin;
+use lib "$FindBin::RealBin/../lib";
 use PostgreSQL::Test::Utils;
+use PsUnit;
 use Test::More;
 
-my $root = "$FindBin::RealBin/../..";
-my $dir = tempdir(CLEANUP => 1);
-my $bin = "$dir/ps_wire_test";
-my ($ok, $out, $err);
-
-$ok = IPC::Run::run(
-	[
-		'gcc', '-std=c99', '-g', '-O1', '-Wall', '-Wextra', '-Werror',
-		'-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-		"-I$root/src/common", '-o', $bin,
-		"$root/test/unit/ps_wire_test.c", "$root/src/common/ps_wire.c"
-	],
-	'>', \$out, '2>', \$err);
-ok($ok, 'the codec test builds with the sanitizers') or diag($err);
-
-$ok = IPC::Run::run([$bin], '>', \$out, '2>', \$err);
-ok($ok, 'the codec test exits 0, no sanitizer report') or diag($err);
-my ($plan) = $out =~ /^1\.\.(\d+)$/m;
-ok(defined $plan && $plan >= 50, 'it ran its checks (' . ($plan // 0) . ')');
-for my $line (split /\n/, $out)
-{
-	next unless $line =~ /^(not )?ok \d+ - (.*)$/;
-	ok(!defined $1, $2);
-}
+run_unit_test("$FindBin::RealBin/../..", 'ps_wire_test', 50, 'ps_wire.c');
 done_testing();

@@ -21,29 +21,7 @@
 #include <string.h>
 
 #include "ps_wire.h"
-
-static int	ntests = 0;
-static int	nfailed = 0;
-
-static void
-check(int ok, const char *what)
-{
-	ntests++;
-	if (!ok)
-		nfailed++;
-	printf("%sok %d - %s\n", ok ? "" : "not ", ntests, what);
-}
-
-static uint64_t rng = 88172645463325252ULL;
-
-static uint64_t
-next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+#include "unit_tap.h"
 
 static int
 cmp_i64(const void *a, const void *b)

@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_ring.h
+ *	  The consistent-hashing ring of a cluster of ps servers: virtual
+ *	  nodes' tokens over the 64-bit key space, who owns a key, a key
+ *	  range's pieces by owner, and a range's replicas.
+ *
+ * Keys are not hashed: feature ids are often hashes already, and a dense
+ * key range must stay a few contiguous arcs so that range pushes and
+ * pulls split into a handful of pieces.  The ring orders keys as bigint
+ * does (INT64_MIN first); the token at position p owns the keys after the
+ * previous token's position up to p, and the first token also owns the
+ * keys after the last one (the wrap).  A node's tokens are a hash of its
+ * id and its virtual node's number, so every node computes the same ring
+ * from the same (node, virtual nodes) list.
+ *
+ * Layer 1 (pure code), in src/common: plain C99 and the C library.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_RING_H
+#define PS_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* at most this many virtual nodes a node, and nodes a ring */
+#define PS_RING_MAX_VNODES 4096
+#define PS_RING_MAX_NODES 4096
+
+typedef struct PsRingToken
+{
+	int64_t		pos;			/* the last key this token owns */
+	uint32_t	node;
+} PsRingToken;
+
+/* A piece of a key range: keys lo .. hi, owned by token `token`. */
+typedef struct PsRingPiece
+{
+	int64_t		lo;
+	int64_t		hi;
+	size_t		token;
+} PsRingPiece;
+
+/* The position of virtual node vnode of node `node`. */
+extern int64_t ps_ring_token_pos(uint32_t node, uint32_t vnode);
+
+/*
+ * The ring of nnodes nodes, node i with vnodes[i] virtual nodes, into
+ * out (room for the sum of vnodes), ascending; *ntokens their number.
+ * Returns 0, or -1 with *why set: no nodes, a node twice, a count of
+ * virtual nodes outside 1 .. PS_RING_MAX_VNODES, too many nodes, too
+ * little room, or two tokens at one position (then change a node's id).
+ */
+extern int	ps_ring_build(const uint32_t *nodes, const uint32_t *vnodes,
+						  size_t nnodes, PsRingToken *out, size_t room,
+						  size_t *ntokens, const char **why);
+
+/* The index of the token that owns key (ntokens >= 1). */
+extern size_t ps_ring_owner(const PsRingToken *tokens, size_t ntokens,
+							int64_t key);
+
+/*
+ * Keys lo .. hi (lo <= hi) in pieces of one owning token each, ascending,
+ * into out (room pieces); returns how many, or 0 if lo > hi or they do
+ * not fit (at most ntokens + 1 are needed).
+ */
+extern size_t ps_ring_split(const PsRingToken *tokens, size_t ntokens,
+							int64_t lo, int64_t hi, PsRingPiece *out,
+							size_t room);
+
+/*
+ * The nodes that hold token `token`'s keys: its node, then the nodes of
+ * the tokens after it clockwise, each once, up to 1 + k of them, into
+ * out; returns how many (fewer when the ring has fewer nodes).
+ */
+extern size_t ps_ring_holders(const PsRingToken *tokens, size_t ntokens,
+							  size_t token, size_t k, uint32_t *out);
+
+#endif							/* PS_RING_H */

@@ -166,6 +166,28 @@ l2_status(Solver *s, BatchStatus *st, int iteration, double f, const double *w,
 	st->w = w;
 }
 
+/*
+ * w, just evaluated (the reduction buffer holds the loss's gradient and
+ * Hessian diagonal there), becomes the current point: its gradient g of
+ * the objective, liblinear's preconditioner M, and its rows' D.
+ */
+static void
+take_point(Solver *s, const double *w, double *g, double *M)
+{
+	double		lambda = s->p->lambda,
+			   *t = s->D;
+	size_t		n = s->d,
+				i;
+
+	for (i = 0; i < n; i++)
+	{
+		g[i] = s->red[i] + lambda * w[i];
+		M[i] = 0.99 * lambda + 0.01 * (lambda + s->red[n + i]);
+	}
+	s->D = s->Dt;
+	s->Dt = t;
+}
+
 /* TRON, as liblinear 2.3 runs it for L2-regularised logistic regression */
 static bool
 train_l2(Solver *s, double *w, BatchStatus *st)
@@ -174,7 +196,6 @@ train_l2(Solver *s, double *w, BatchStatus *st)
 	size_t		n = s->d,
 				i;
 	double	   *g = solver_alloc(sizeof(double) * n),
-			   *Mraw = solver_alloc(sizeof(double) * n),
 			   *M = solver_alloc(sizeof(double) * n),
 			   *wt = solver_alloc(sizeof(double) * n),
 			   *sv = solver_alloc(sizeof(double) * n),
@@ -192,16 +213,7 @@ train_l2(Solver *s, double *w, BatchStatus *st)
 	if (!solver_evaluate(s, w, true, 0, &loss, NULL))
 		goto out;
 	f = loss;
-	memcpy(g, s->red, sizeof(double) * n);
-	memcpy(Mraw, s->red + n, sizeof(double) * n);
-	{
-		double	   *t = s->D;
-
-		s->D = s->Dt;
-		s->Dt = t;
-	}
-	for (i = 0; i < n; i++)
-		M[i] = 0.99 * p->lambda + 0.01 * (p->lambda + Mraw[i]);
+	take_point(s, w, g, M);
 	/* the first radius: the length of a diagonal Newton step */
 	{
 		double		t = 0;
@@ -258,17 +270,9 @@ train_l2(Solver *s, double *w, BatchStatus *st)
 		iter++;
 		if (actred > 1e-4 * prered)
 		{
-			double	   *t = s->D;
-
 			memcpy(w, wt, sizeof(double) * n);
 			f = fnew;
-			for (i = 0; i < n; i++)
-			{
-				g[i] = s->red[i] + p->lambda * w[i];
-				M[i] = 0.99 * p->lambda + 0.01 * (p->lambda + s->red[n + i]);
-			}
-			s->D = s->Dt;
-			s->Dt = t;
+			take_point(s, w, g, M);
 		}
 		if (prered <= 0 ||
 			(fabs(actred) <= 1e-12 * fabs(f) && fabs(prered) <= 1e-12 * fabs(f)))
@@ -280,7 +284,6 @@ train_l2(Solver *s, double *w, BatchStatus *st)
 	ok = true;
 out:
 	free(g);
-	free(Mraw);
 	free(M);
 	free(wt);
 	free(sv);

@@ -27,8 +27,11 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
+use FindBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use lib "$FindBin::RealBin/../lib";
+use PsTrain;
 use Test::More;
 
 my $dir = tempdir(CLEANUP => 1);
@@ -63,11 +66,7 @@ write_set("$dir/test.svm", 500);
 write_set("$dir/odd.svm", 1001);
 write_set("$dir/three.svm", 3);
 
-my $node = PostgreSQL::Test::Cluster->new('train');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ps');
+my $node = ps_node('train');
 my $server = $node->connstr('postgres');
 
 sub train
@@ -76,15 +75,6 @@ sub train
 	my ($out, $err) = ('', '');
 	IPC::Run::run([ $train_bin, '--server', $server, @args ], '>', \$out, '2>', \$err);
 	return ($? >> 8, $out, $err);
-}
-
-sub json_of
-{
-	my ($out) = @_;
-	my @lines = split /\n/, $out;
-	my %j = ($lines[-1] // '') =~ /"(\w+)": ("[^"]*"|[-+.\deE]+|null)/g;
-	s/^"|"$//g for values %j;
-	return \%j;
 }
 
 my ($rc, $out, $err) = train('--method', 'ftrl', '--table', 'w2', '--train', "$dir/train.svm", '--test',

@@ -24,6 +24,8 @@ use File::Temp qw(tempdir);
 use FindBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use lib "$FindBin::RealBin/../lib";
+use PsTrain;
 use Test::More;
 
 my $dir = tempdir(CLEANUP => 1);
@@ -37,21 +39,8 @@ for my $set ('train', 'test')
 	  or BAIL_OUT("cannot decompress $data/spam.$set.svm.xz");
 }
 
-my $node = PostgreSQL::Test::Cluster->new('spam');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION ps');
+my $node = ps_node('spam');
 my $server = $node->connstr('postgres');
-
-sub json_of
-{
-	my ($out) = @_;
-	my @lines = split /\n/, $out;
-	my %j = ($lines[-1] // '') =~ /"(\w+)": ("[^"]*"|[-+.\deE]+|null)/g;
-	s/^"|"$//g for values %j;
-	return \%j;
-}
 
 # liblinear 2.3, C = 1 (test/data/README.md)
 my %ref = (

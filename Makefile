@@ -11,7 +11,7 @@ MODULE_big = ps
 # code is organised").
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c src/server/*.c)))
 
-DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql sql/ps--0.2--0.3.sql sql/ps--0.3--0.4.sql sql/ps--0.4--0.5.sql sql/ps--0.5.sql sql/ps--0.5--0.6.sql sql/ps--0.6.sql
+DATA = sql/ps--0.1.sql sql/ps--0.1--0.2.sql sql/ps--0.2.sql sql/ps--0.2--0.3.sql sql/ps--0.3--0.4.sql sql/ps--0.4--0.5.sql sql/ps--0.5.sql sql/ps--0.5--0.6.sql sql/ps--0.6.sql sql/ps--0.6--0.7.sql sql/ps--0.7.sql
 EXTRA_CLEAN = ps.control src/tools/ps_train $(TRAIN_OBJS)
 
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/ps--%,$(sort $(wildcard sql/*.sql))))
@@ -24,11 +24,11 @@ ISOLATION_OPTS = --inputdir=test/isolation --load-extension=ps
 
 PG_CONFIG ?= pg_config
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
-PG_CPPFLAGS = -Isrc/server -Isrc/common $(OPENBLAS_CFLAGS)
+PG_CPPFLAGS = -Isrc/server -Isrc/common $(OPENBLAS_CFLAGS) -I$(shell $(PG_CONFIG) --includedir)
 # -Wextra, less -Wunused-parameter: the access method's callbacks have fixed
 # signatures, and PostgreSQL's own headers trip it too.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
-SHLIB_LINK = -lopenblas -lzstd
+SHLIB_LINK = -lopenblas -lzstd -lpq
 
 # No LLVM bitcode: Debian's PGXS would need clang for it, and nothing here
 # benefits from JIT inlining.

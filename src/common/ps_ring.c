@@ -2,8 +2,9 @@
  *
  * ps_ring.c
  *	  The consistent-hashing ring (ps_ring.h): virtual nodes' positions,
- *	  the ring built from a list of nodes, a key's owner by binary search,
- *	  a key range split at the tokens it crosses, and a token's holders
+ *	  the ring built from a list of nodes, a position's owner by binary
+ *	  search, a key's position (a hash of its block of keys), position and
+ *	  key ranges split by owner, and a token's holders
  *	  (its node and the next distinct nodes clockwise, the replicas).
  *
  * Layer 1 (pure code), in src/common: plain C99 and the C library.
@@ -166,4 +167,54 @@ ps_ring_holders(const PsRingToken *tokens, size_t ntokens, size_t token,
 			out[n++] = node;
 	}
 	return n;
+}
+
+int64_t
+ps_ring_key_pos(int64_t key)
+{
+	uint64_t	block = (uint64_t) key >> PS_RING_BLOCK_BITS;
+	uint64_t	h = mix64(block ^ UINT64_C(0x6A09E667F3BCC908));
+	int64_t		pos;
+
+	memcpy(&pos, &h, sizeof(pos));
+	return pos;
+}
+
+size_t
+ps_ring_key_owner(const PsRingToken *tokens, size_t ntokens, int64_t key)
+{
+	return ps_ring_owner(tokens, ntokens, ps_ring_key_pos(key));
+}
+
+size_t
+ps_ring_split_keys(const PsRingToken *tokens, size_t ntokens, int64_t lo,
+				   int64_t hi, PsRingPiece *out, size_t room)
+{
+	size_t		n = 0;
+	int64_t		cur = lo;
+
+	if (lo > hi || ntokens == 0)
+		return 0;
+	for (;;)
+	{
+		/* the last key of cur's block (two's complement: also below 0) */
+		int64_t		end = cur | (PS_RING_BLOCK - 1);
+		size_t		t = ps_ring_key_owner(tokens, ntokens, cur);
+
+		if (end > hi)
+			end = hi;
+		if (n > 0 && tokens[out[n - 1].token].node == tokens[t].node)
+			out[n - 1].hi = end;
+		else
+		{
+			if (n == room)
+				return 0;
+			out[n].lo = cur;
+			out[n].hi = end;
+			out[n++].token = t;
+		}
+		if (end == hi)
+			return n;
+		cur = end + 1;			/* end < hi: no overflow */
+	}
 }

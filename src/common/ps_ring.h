@@ -5,14 +5,17 @@
  *	  nodes' tokens over the 64-bit key space, who owns a key, a key
  *	  range's pieces by owner, and a range's replicas.
  *
- * Keys are not hashed: feature ids are often hashes already, and a dense
- * key range must stay a few contiguous arcs so that range pushes and
- * pulls split into a handful of pieces.  The ring orders keys as bigint
- * does (INT64_MIN first); the token at position p owns the keys after the
- * previous token's position up to p, and the first token also owns the
- * keys after the last one (the wrap).  A node's tokens are a hash of its
- * id and its virtual node's number, so every node computes the same ring
- * from the same (node, virtual nodes) list.
+ * Positions on the ring are 64-bit, ordered as bigint (INT64_MIN first);
+ * the token at position p owns the positions after the previous token's
+ * up to p, and the first token also owns those after the last one (the
+ * wrap).  A node's tokens are a hash of its id and its virtual node's
+ * number, so every node computes the same ring from the same (node,
+ * virtual nodes) list.
+ *
+ * A key's position is a hash of its block: keys in aligned blocks of
+ * PS_RING_BLOCK keys (key >> 12 the same) share one position, so a
+ * dense range splits into a piece per run of blocks of one owner, while
+ * small feature ids (1, 2, 3, ...) still spread over every node.
  *
  * Layer 1 (pure code), in src/common: plain C99 and the C library.
  *
@@ -42,6 +45,10 @@ typedef struct PsRingPiece
 	size_t		token;
 } PsRingPiece;
 
+/* keys per block: a block's keys are on one node */
+#define PS_RING_BLOCK_BITS 12
+#define PS_RING_BLOCK ((int64_t) 1 << PS_RING_BLOCK_BITS)
+
 /* The position of virtual node vnode of node `node`. */
 extern int64_t ps_ring_token_pos(uint32_t node, uint32_t vnode);
 
@@ -56,18 +63,36 @@ extern int	ps_ring_build(const uint32_t *nodes, const uint32_t *vnodes,
 						  size_t nnodes, PsRingToken *out, size_t room,
 						  size_t *ntokens, const char **why);
 
-/* The index of the token that owns key (ntokens >= 1). */
+/* The index of the token that owns position pos (ntokens >= 1). */
 extern size_t ps_ring_owner(const PsRingToken *tokens, size_t ntokens,
-							int64_t key);
+							int64_t pos);
 
 /*
- * Keys lo .. hi (lo <= hi) in pieces of one owning token each, ascending,
+ * Positions lo .. hi (lo <= hi) in pieces of one owning token each, ascending,
  * into out (room pieces); returns how many, or 0 if lo > hi or they do
  * not fit (at most ntokens + 1 are needed).
  */
 extern size_t ps_ring_split(const PsRingToken *tokens, size_t ntokens,
 							int64_t lo, int64_t hi, PsRingPiece *out,
 							size_t room);
+
+/* The position of key: a hash of its block. */
+extern int64_t ps_ring_key_pos(int64_t key);
+
+/* The index of the token that owns key's position (ntokens >= 1). */
+extern size_t ps_ring_key_owner(const PsRingToken *tokens, size_t ntokens,
+								int64_t key);
+
+/*
+ * Keys lo .. hi (lo <= hi) in pieces of consecutive keys of one owning
+ * node each, ascending (a piece's token: the one that owns its first
+ * block), into out (room pieces); returns how many, or 0 if lo > hi or
+ * they do not fit.  It looks at every block of the range: the caller
+ * bounds the range (at most (hi - lo) / PS_RING_BLOCK + 2 pieces).
+ */
+extern size_t ps_ring_split_keys(const PsRingToken *tokens, size_t ntokens,
+								 int64_t lo, int64_t hi, PsRingPiece *out,
+								 size_t room);
 
 /*
  * The nodes that hold token `token`'s keys: its node, then the nodes of

@@ -13,7 +13,7 @@
 #ifndef PS_BASE_H
 #define PS_BASE_H
 
-#define PS_VERSION_STR "0.6"
+#define PS_VERSION_STR "0.7"
 
 #define PS_MAX_APPLIERS 16		/* ps.scheduler_workers at most */
 

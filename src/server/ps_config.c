@@ -157,12 +157,13 @@ register_callback(void)
 }
 
 /*
- * The OID of this database's ps_config: the table of that name among the
- * members of extension ps (pg_depend), or InvalidOid if there is none
- * (no extension, or one still at version 0.1).
+ * The OID of the table `name` among the members of extension ps in this
+ * database (pg_depend), or InvalidOid if there is none (no extension, or
+ * one too old to have it).  Never by name in a schema: a table of that
+ * name that someone else created is never the extension's.
  */
-static Oid
-find_config_table(void)
+Oid
+ps_extension_table(const char *name)
 {
 	Oid			extoid;
 	Relation	deprel;
@@ -171,9 +172,6 @@ find_config_table(void)
 	HeapTuple	tup;
 	Oid			result = InvalidOid;
 
-	register_callback();
-	if (OidIsValid(config_relid))
-		return config_relid;
 	extoid = get_extension_oid("ps", true);
 	if (!OidIsValid(extoid))
 		return InvalidOid;
@@ -187,13 +185,13 @@ find_config_table(void)
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
 		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		char	   *name;
+		char	   *relname;
 
 		if (dep->deptype != DEPENDENCY_EXTENSION ||
 			dep->classid != RelationRelationId || dep->objsubid != 0)
 			continue;
-		name = get_rel_name(dep->objid);
-		if (name != NULL && strcmp(name, "ps_config") == 0 &&
+		relname = get_rel_name(dep->objid);
+		if (relname != NULL && strcmp(relname, name) == 0 &&
 			get_rel_relkind(dep->objid) == RELKIND_RELATION)
 		{
 			result = dep->objid;
@@ -202,8 +200,20 @@ find_config_table(void)
 	}
 	systable_endscan(scan);
 	table_close(deprel, AccessShareLock);
-	config_relid = result;
 	return result;
+}
+
+/*
+ * The OID of this database's ps_config (InvalidOid: none, as in an
+ * extension still at version 0.1), cached until a relcache flush.
+ */
+static Oid
+find_config_table(void)
+{
+	register_callback();
+	if (!OidIsValid(config_relid))
+		config_relid = ps_extension_table("ps_config");
+	return config_relid;
 }
 
 /* Error for a database whose extension has no ps_config (version 0.1). */

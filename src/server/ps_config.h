@@ -36,6 +36,7 @@ typedef struct PsConfig
 /* columns of a row of ps_config */
 #define PS_CONFIG_NATTS 10
 
+extern Oid	ps_extension_table(const char *name);
 extern const PsConfig *ps_config_get(Relation rel);
 extern const PsConfig *ps_config_get_for_write(Relation rel);
 extern void ps_config_forget(Oid relid);

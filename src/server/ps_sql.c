@@ -33,6 +33,7 @@
 #include "utils/tuplestore.h"
 
 #include "ps_base.h"
+#include "ps_cluster.h"
 #include "ps_dir.h"
 #include "ps_state.h"
 #include "ps_table.h"
@@ -280,4 +281,20 @@ uint64
 ps_table_last_ts(Relation rel)
 {
 	return ps_has_storage(rel) ? ps_state_last_ts(rel) : 0;
+}
+
+/*
+ * Fail, with SQLSTATE PS003 and the ring's version, unless this server
+ * holds every key of the request: keys (n of them, any order), or, keys
+ * NULL, the range first .. first + n - 1.
+ */
+void
+ps_sql_check_held(Relation rel, const int64 *keys, int64 first, int64 n)
+{
+	if (n <= 0)
+		return;
+	if (keys != NULL)
+		ps_cluster_check_keys(rel, keys, (int) n);
+	else
+		ps_cluster_check_range(rel, first, first + (n - 1));
 }

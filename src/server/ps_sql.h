@@ -41,6 +41,8 @@ extern void ps_check_writable(FunctionCallInfo fcinfo, Relation rel);
 extern uint64 ps_table_last_ts(Relation rel);
 
 /* ps_sql_push.c: the checks and the write every push goes through */
+extern void ps_sql_check_held(Relation rel, const int64 *keys, int64 first,
+							  int64 n);
 extern void ps_sql_check_request_size(FunctionCallInfo fcinfo, uint64 nkeys, int dim);
 extern void ps_sql_prepare_write(FunctionCallInfo fcinfo, Relation rel);
 extern int	ps_sql_push_dim(FunctionCallInfo fcinfo, Relation rel, int64 nkeys, int nvals);

@@ -166,6 +166,7 @@ ps_predict(PG_FUNCTION_ARGS)
 	dir = ps_dir_get(rel, false, 0, 0);
 	check_logistic_table("ps_predict", rel, dir);
 	ps_sql_check_request_size(fcinfo, nkeys, 1);
+	ps_sql_check_held(rel, keys, 0, nkeys);
 	w = palloc0(sizeof(float4) * Max(nkeys, 1));
 	if (nkeys > 0)
 		ps_sql_read_keys(rel, dir, keys, nkeys, 1, w);
@@ -356,6 +357,7 @@ ps_logistic_grad_final(PG_FUNCTION_ARGS)
 	dir = ps_dir_get(rel, false, 0, 0);
 	check_logistic_table("ps_logistic_grad", rel, dir);
 	ps_sql_check_request_size(fcinfo, m, 1);
+	ps_sql_check_held(rel, ukeys, 0, m);
 	w = palloc0(sizeof(float4) * Max(m, 1));
 	if (m > 0)
 		ps_store_read(rel, dir, ukeys, NULL, m, 1, w);

@@ -633,6 +633,7 @@ ps_pull_msg(PG_FUNCTION_ARGS)
 				 errhint("Send dim 0 to take the table's dim.")));
 	nf = slack ? 2 * dim : dim;
 	ps_sql_check_request_size(fcinfo, m.count, nf);
+	ps_sql_check_held(rel, keys, m.first, m.count);
 	if (slack)
 		l1 = slack_l1(rel);
 	if (has_worker)

@@ -50,6 +50,7 @@
 #include "ps_queue.h"
 #include "ps_marks.h"
 #include "ps_clock.h"
+#include "ps_cluster.h"
 #include "ps_filter.h"
 #include "ps_sql.h"
 
@@ -294,7 +295,10 @@ ps_sql_push(Relation rel, const int64 *keys, int64 first, const float4 *vals,
 			const PsOnceMark *once, bool flush_later)
 {
 	PsWrite		w;
-	PsDir	   *dir = start_push(rel, dim, &w, has_worker, worker, clock);
+	PsDir	   *dir;
+
+	ps_sql_check_held(rel, keys, first, n);
+	dir = start_push(rel, dim, &w, has_worker, worker, clock);
 
 	w.once = once;
 	w.nonce = once ? 1 : 0;
@@ -481,6 +485,7 @@ ps_pull(PG_FUNCTION_ARGS)
 		relation_close(rel, NoLock);
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT4OID));
 	}
+	ps_sql_check_held(rel, keys, 0, nkeys);
 	result = pull_prepare(fcinfo, rel, nkeys, has_worker, worker, clock,
 						  &dir, &dim, &out);
 
@@ -526,6 +531,8 @@ ps_pull_range(PG_FUNCTION_ARGS)
 	count = (uint64) hi - (uint64) lo;
 	result = pull_prepare(fcinfo, rel, count, has_worker, worker, clock,
 						  &dir, &dim, &out);
+	if (count > 0)
+		ps_cluster_check_range(rel, lo, hi - 1);
 	ps_store_read_range(rel, dir, lo, (int64) count, out);
 	relation_close(rel, NoLock);
 	PG_RETURN_ARRAYTYPE_P(result);
@@ -576,6 +583,7 @@ pull_filtered(FunctionCallInfo fcinfo, PsFilterKind filter)
 	dir = ps_dir_get(rel, false, 0, 0);
 	dim = read_dim(rel, dir);
 	ps_sql_check_request_size(fcinfo, nkeys, dim);
+	ps_sql_check_held(rel, keys, 0, nkeys);
 	if (has_clock)
 		ps_workers_call(rel, worker, clock, PS_CALL_PULL);
 	else if (filter == PS_FILTER_CHANGED)

@@ -123,7 +123,7 @@ AS \$\$ SELECT (r / 1000000)::int, (r % 1000000)::int
 });
 
 is($node->safe_psql('postgres', "SELECT ps_version()"),
-	'0.6', 'ps is preloaded');
+	'0.7', 'ps is preloaded');
 
 # Everything from here on is replayed after the crash.
 $node->safe_psql('postgres', 'CHECKPOINT');

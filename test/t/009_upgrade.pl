@@ -3,8 +3,8 @@
 # 009_upgrade.pl: databases whose extension is at an older version (0.1:
 # before configurations, workers and filters; 0.2: before the library ran
 # no SQL of its own; 0.3: before the scheduler was a pool of appliers;
-# 0.4: before the binary wire format; 0.5: before training from SQL) under
-# the current library.
+# 0.4: before the binary wire format; 0.5: before training from SQL; 0.6:
+# before clusters) under the current library.
 #
 #   - At 0.1, writes fail with a clear error saying to update the extension
 #     (the library needs the extension's ps_config table); reads work.
@@ -15,8 +15,10 @@
 #     planted table is gone.
 #   - At 0.3, ps_scheduler() as 0.3 declared it (one row) works under the
 #     current library and gives the totals of the pool of appliers.
-#   - ALTER EXTENSION ps UPDATE brings 0.1 (through 0.2, 0.3, 0.4 and 0.5),
-#     0.2, 0.3, 0.4 and 0.5 to 0.6 with exactly the objects of a fresh
+#   - At 0.6 (no ps_cluster table) pushes and pulls work: the server is
+#     one on its own, holding every key.
+#   - ALTER EXTENSION ps UPDATE brings 0.1 (through 0.2 .. 0.6), 0.2, 0.3,
+#     0.4, 0.5 and 0.6 to 0.7 with exactly the objects of a fresh
 #     CREATE EXTENSION ps: the same
 #     functions with the same arguments, results, volatility, parallel
 #     safety and comments, the same ps_config table, constraints and
@@ -41,6 +43,11 @@ $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('postgres', 'CREATE DATABASE v03');
 $node->safe_psql('postgres', 'CREATE DATABASE v04');
 $node->safe_psql('postgres', 'CREATE DATABASE v05');
+$node->safe_psql('postgres', 'CREATE DATABASE v06');
+$node->safe_psql('v06', "CREATE EXTENSION ps VERSION '0.6'");
+$node->safe_psql('v06', 'CREATE TABLE w6 (key bigint, val real) USING ps');
+is($node->safe_psql('v06', "SELECT ps_push('w6', '{1,5000}', '{1,2}'); SELECT ps_pull('w6', '{1,5000}')"),
+	"1\n{1,2}", 'a push at 0.6 (no cluster table) under the current library: every key is held');
 $node->safe_psql('v05', "CREATE EXTENSION ps VERSION '0.5'");
 $node->safe_psql('v05', 'CREATE TABLE w5 (key bigint, val real) USING ps');
 is($node->safe_psql('v05', "SELECT ps_push('w5', '{1,2}', '{1,2}'); SELECT ps_pull('w5', '{1,2}')"),
@@ -109,22 +116,27 @@ $node->safe_psql('fresh', 'CREATE EXTENSION ps');
 $node->safe_psql('v03', 'ALTER EXTENSION ps UPDATE');
 $node->safe_psql('v04', 'ALTER EXTENSION ps UPDATE');
 $node->safe_psql('v05', 'ALTER EXTENSION ps UPDATE');
+$node->safe_psql('v06', 'ALTER EXTENSION ps UPDATE');
+is($node->safe_psql('v06', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
+	'0.7', '0.6 updated to 0.7');
+is($node->safe_psql('v06', "SELECT ps_pull('w6', '{1,5000}'), version, nodes, member, node > 0 FROM ps_cluster_status()"),
+	'{1,2}|0|0|t|t', 'and its table keeps its values; the server is on its own, with a node id');
 is($node->safe_psql('v05', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.6', '0.5 updated to 0.6');
+	'0.7', '0.5 updated to 0.7');
 is($node->safe_psql('v05', "SELECT ps_pull('w5', '{1,2}'), ps_predict('w5', '{1,2}', '{0,0}')"),
 	'{1,2}|0.5', 'and its table keeps its values, and serves predictions');
 is($node->safe_psql('v04', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.6', '0.4 updated to 0.6');
+	'0.7', '0.4 updated to 0.7');
 is($node->safe_psql('v04', "SELECT ps_pull('w4', '{1,2}')"), '{1,2}',
 	'and its table keeps its values');
 is($node->safe_psql('v03', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.6', '0.3 updated to 0.6');
+	'0.7', '0.3 updated to 0.7');
 is($node->safe_psql('v03', 'SELECT count(*) = current_setting(\'ps.scheduler_workers\')::int + 1, min(applier) FROM ps_scheduler()'),
 	't|0', 'and ps_scheduler() gives a row per applier, and row 0 for the pushing backends');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.6', '0.1 updated to 0.6');
+	'0.7', '0.1 updated to 0.7');
 is($node->safe_psql('mid', "SELECT extversion FROM pg_extension WHERE extname = 'ps'"),
-	'0.6', '0.2 updated to 0.6');
+	'0.7', '0.2 updated to 0.7');
 is($node->safe_psql('mid', "SELECT update_rule FROM ps_config WHERE tbl = 'w2'::regclass"),
 	'sgd', 'the update keeps configurations');
 
@@ -160,9 +172,9 @@ SELECT (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || 
                    FROM pg_extension WHERE extname = 'ps')
 };
 my $fresh_members = $node->safe_psql('fresh', $members);
-# 26 functions (ps_config's trigger function among them), an aggregate, a type,
-# the access method and ps_config
-is(scalar(split /\n/, $fresh_members), 30, 'a fresh install has its 30 objects');
+# 36 functions (ps_config's trigger function among them), an aggregate, a type,
+# the access method, ps_config and ps_cluster
+is(scalar(split /\n/, $fresh_members), 41, 'a fresh install has its 41 objects');
 is($node->safe_psql('old', $members), $fresh_members,
 	'0.1 updated has exactly the objects of a fresh install');
 is($node->safe_psql('mid', $members), $fresh_members,
@@ -173,6 +185,8 @@ is($node->safe_psql('v04', $members), $fresh_members,
 	'0.4 updated has exactly the objects of a fresh install');
 is($node->safe_psql('v05', $members), $fresh_members,
 	'0.5 updated has exactly the objects of a fresh install');
+is($node->safe_psql('v06', $members), $fresh_members,
+	'0.6 updated has exactly the objects of a fresh install');
 my $fresh_config = $node->safe_psql('fresh', $config);
 like($fresh_config, qr/no event triggers/, 'a fresh install has no event trigger');
 like($fresh_config, qr/CREATE TRIGGER ps_config_changed AFTER INSERT OR DELETE OR UPDATE ON public\.ps_config FOR EACH ROW EXECUTE FUNCTION ps_config_changed\(\)/,

@@ -11,7 +11,9 @@
  * owned by its token; holders are distinct and clockwise; adding a node
  * moves only keys to it and removing one moves only its keys; 3 nodes of
  * 16 virtual nodes share the key space within a bound; bad node lists are
- * refused with their reason.  Prints one "ok N - ..." line per check
+ * refused with their reason; a key's position is its block's (4096 keys),
+ * small feature ids spread over every node, and key ranges split into
+ * pieces of one node each that cover them exactly.  Prints one "ok N - ..." line per check
  * (TAP) and exits non-zero if any failed.
  */
 #include <stdint.h>
@@ -265,6 +267,74 @@ main(void)
 		check(share[0] + share[1] + share[2] > 0.999999 && share[0] + share[1] + share[2] < 1.000001,
 			  "the shares add up to the whole key space");
 		check(lo > 0.15 && hi < 0.55, "every node holds between 15 % and 55 % of the key space");
+	}
+
+	/* keys: positions by blocks, and key ranges split by owning node */
+	{
+		static PsRingPiece kp[4096];
+		size_t		counts[3] = {0, 0, 0},
+					j,
+					np;
+		int64_t		k;
+
+		n = build(nodes, vn, 3, toks);
+		bad = 0;
+		for (i = 0; i < 20000; i++)
+		{
+			k = rand_key();
+			bad += ps_ring_key_pos(k) != ps_ring_key_pos(k | (PS_RING_BLOCK - 1));
+			bad += ps_ring_key_pos(k) != ps_ring_key_pos(k & ~(PS_RING_BLOCK - 1));
+			bad += ps_ring_key_owner(toks, n, k) != ps_ring_owner(toks, n, ps_ring_key_pos(k));
+		}
+		check(bad == 0, "a block of 4096 aligned keys has one position; a key's owner is its position's");
+		bad = 0;
+		for (i = 1; i < 400000; i += PS_RING_BLOCK)
+			bad += ps_ring_key_pos((int64_t) i) == ps_ring_key_pos((int64_t) i + PS_RING_BLOCK);
+		check(bad == 0, "neighbouring blocks of small ids get different positions");
+		for (k = 1; k <= 400000; k++)
+			for (j = 0; j < 3; j++)
+				counts[j] += toks[ps_ring_key_owner(toks, n, k)].node == nodes[j];
+		printf("# feature ids 1 .. 400000 over 3 nodes: %zu %zu %zu\n", counts[0], counts[1], counts[2]);
+		check(counts[0] > 40000 && counts[1] > 40000 && counts[2] > 40000,
+			  "feature ids 1 .. 400000 spread over all 3 nodes (each more than 10 %)");
+
+		bad = 0;
+		for (i = 0; i < 300; i++)
+		{
+			int64_t		lo = rand_key(),
+						hi;
+			uint64_t	span = next_rand() % (i % 3 == 0 ? 50 : 3000000);
+
+			if (i == 0)
+				lo = INT64_MAX - 10000;
+			if (i == 1)
+				lo = -5000;		/* across 0 */
+			hi = lo > INT64_MAX - (int64_t) span ? INT64_MAX : lo + (int64_t) span;
+			np = ps_ring_split_keys(toks, n, lo, hi, kp, 4096);
+			bad += np == 0;
+			for (j = 0; j < np; j++)
+			{
+				uint32_t	node = toks[kp[j].token].node;
+
+				bad += kp[j].lo > kp[j].hi;
+				bad += j == 0 ? kp[j].lo != lo : kp[j].lo != kp[j - 1].hi + 1;
+				bad += j + 1 == np && kp[j].hi != hi;
+				bad += j > 0 && toks[kp[j - 1].token].node == node;
+				bad += toks[ps_ring_key_owner(toks, n, kp[j].lo)].node != node;
+				bad += toks[ps_ring_key_owner(toks, n, kp[j].hi)].node != node;
+				/* every block boundary inside the piece: the same node */
+				for (k = (kp[j].lo | (PS_RING_BLOCK - 1)); k < kp[j].hi; k = k + PS_RING_BLOCK)
+				{
+					bad += toks[ps_ring_key_owner(toks, n, k + 1)].node != node;
+					if (k > INT64_MAX - PS_RING_BLOCK)
+						break;
+				}
+			}
+		}
+		check(bad == 0, "key ranges split into pieces that cover them exactly, one node a piece, neighbours apart");
+		check(ps_ring_split_keys(toks, n, 0, 100 * PS_RING_BLOCK, kp, 2) == 0,
+			  "a key range with more pieces than room: 0");
+		check(ps_ring_split_keys(toks, n, 9, 8, kp, 10) == 0, "a key range with lo > hi: no pieces");
 	}
 
 	printf("1..%d\n", ntests);

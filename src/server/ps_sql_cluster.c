@@ -1,0 +1,474 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_sql_cluster.c
+ *	  The cluster seen from SQL: ps_node_id, ps_cluster_status,
+ *	  ps_cluster_nodes, ps_ring, and ps_cluster_apply, the one function
+ *	  that writes a node's ring (called by the admin functions of
+ *	  ps_sql_cluster_admin.c on every node, inside a prepared transaction).
+ *
+ * Everyone may read the ring and the nodes' addresses (host, port,
+ * database: what a client needs to route its requests); the conninfos
+ * themselves, which may carry passwords, stay in ps_cluster, which only
+ * superusers read.  ps_cluster_apply is for superusers.
+ *
+ * Layer 9 (SQL entry points): called by PostgreSQL only.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "libpq-fe.h"
+
+#include "ps_base.h"
+#include "ps_cluster.h"
+#include "ps_dir.h"
+#include "ps_page.h"
+#include "ps_store.h"
+#include "ps_sql.h"
+#include "ps_sql_cluster.h"
+
+PG_FUNCTION_INFO_V1(ps_node_id);
+PG_FUNCTION_INFO_V1(ps_cluster_status);
+PG_FUNCTION_INFO_V1(ps_cluster_nodes);
+PG_FUNCTION_INFO_V1(ps_ring_tokens);
+PG_FUNCTION_INFO_V1(ps_cluster_apply);
+PG_FUNCTION_INFO_V1(ps_key_node);
+PG_FUNCTION_INFO_V1(ps_key_position);
+
+/* The cluster as this backend knows it; fails on an extension before 0.7. */
+const PsCluster *
+ps_sql_cluster(void)
+{
+	const PsCluster *c = ps_cluster_get();
+
+	if (c->self == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the ps extension of this database has no cluster table"),
+				 errdetail("The library is version %s; clusters came with extension version 0.7.",
+						   PS_VERSION_STR),
+				 errhint("Run ALTER EXTENSION ps UPDATE.")));
+	return c;
+}
+
+void
+ps_sql_require_superuser(const char *fn)
+{
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for %s", fn),
+				 errdetail("Changing the cluster makes this server connect to others with conninfos of the caller's choosing."),
+				 errhint("Only superusers manage the cluster.")));
+}
+
+/* The first key of token i's arc (the wrap: after the last token). */
+int64
+ps_sql_arc_first(const PsRingToken *tokens, size_t ntokens, size_t i)
+{
+	int64		prev = tokens[i == 0 ? ntokens - 1 : i - 1].pos;
+
+	return prev == PG_INT64_MAX ? PG_INT64_MIN : prev + 1;
+}
+
+/* Is node active on c's ring? */
+static bool
+on_ring(const PsCluster *c, uint32 node)
+{
+	int			i = ps_cluster_find(c, node);
+
+	return i >= 0 && c->nodes[i].state == PS_NODE_ACTIVE;
+}
+
+/*
+ * ps_node_id() returns integer: this server's node id.
+ */
+Datum
+ps_node_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32((int32) ps_sql_cluster()->self);
+}
+
+/*
+ * ps_cluster_status() returns (node, version, nodes, active, member,
+ * replicas, replication): this server in its cluster.
+ */
+Datum
+ps_cluster_status(PG_FUNCTION_ARGS)
+{
+	const PsCluster *c = ps_sql_cluster();
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {0};
+	int			active = 0,
+				i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	for (i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].state == PS_NODE_ACTIVE)
+			active++;
+	values[0] = Int32GetDatum((int32) c->self);
+	values[1] = Int64GetDatum(c->version);
+	values[2] = Int32GetDatum(c->nnodes);
+	values[3] = Int32GetDatum(active);
+	values[4] = BoolGetDatum(c->version == 0 || on_ring(c, c->self));
+	values[5] = Int32GetDatum(c->replicas);
+	values[6] = CStringGetTextDatum(c->synchronous ? "synchronous" : "asynchronous");
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* The value of keyword in conninfo, or NULL. */
+static char *
+conninfo_value(PQconninfoOption *opts, const char *keyword)
+{
+	PQconninfoOption *o;
+
+	for (o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, keyword) == 0 && o->val != NULL && o->val[0] != '\0')
+			return pstrdup(o->val);
+	return NULL;
+}
+
+/*
+ * ps_cluster_nodes() returns setof (node, host, port, dbname,
+ * virtual_nodes, state, share, self, version): each node of the cluster,
+ * where clients reach it, and the share of the key space it holds.
+ */
+Datum
+ps_cluster_nodes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const PsCluster *c;
+	double	   *share;
+	int			i;
+	size_t		t;
+
+	InitMaterializedSRF(fcinfo, 0);
+	c = ps_sql_cluster();
+	share = palloc0(sizeof(double) * Max(c->nnodes, 1));
+	for (t = 0; t < c->ntokens; t++)
+	{
+		int64		first = ps_sql_arc_first(c->tokens, c->ntokens, t);
+		double		len = (double) ((uint64) c->tokens[t].pos - (uint64) first) + 1.0;
+
+		i = ps_cluster_find(c, c->tokens[t].node);
+		if (i >= 0)
+			share[i] += len / 18446744073709551616.0;
+	}
+	for (i = 0; i < c->nnodes; i++)
+	{
+		Datum		values[9];
+		bool		nulls[9] = {0};
+		PQconninfoOption *opts = PQconninfoParse(c->nodes[i].conninfo, NULL);
+		char	   *host = conninfo_value(opts, "host");
+		char	   *port = conninfo_value(opts, "port");
+		char	   *dbname = conninfo_value(opts, "dbname");
+
+		if (host == NULL)
+			host = conninfo_value(opts, "hostaddr");
+		if (opts)
+			PQconninfoFree(opts);
+		values[0] = Int32GetDatum((int32) c->nodes[i].id);
+		values[1] = host ? CStringGetTextDatum(host) : (Datum) 0;
+		nulls[1] = host == NULL;
+		values[2] = port ? CStringGetTextDatum(port) : (Datum) 0;
+		nulls[2] = port == NULL;
+		values[3] = dbname ? CStringGetTextDatum(dbname) : (Datum) 0;
+		nulls[3] = dbname == NULL;
+		values[4] = Int32GetDatum(c->nodes[i].vnodes);
+		values[5] = CStringGetTextDatum(ps_node_state_name(c->nodes[i].state));
+		values[6] = Float8GetDatum(share[i]);
+		values[7] = BoolGetDatum(c->nodes[i].id == c->self);
+		values[8] = Int64GetDatum(c->version);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * ps_ring() returns setof (token, first_position, owner, replicas, state,
+ * version): each token of the ring, ascending: the positions
+ * first_position .. token (the first token's wrap around from the last
+ * one), the node that holds their keys and the nodes with replicas.
+ */
+Datum
+ps_ring_tokens(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const PsCluster *c;
+	uint32	   *holders;
+	Datum	   *reps;
+	size_t		t;
+
+	InitMaterializedSRF(fcinfo, 0);
+	c = ps_sql_cluster();
+	holders = palloc(sizeof(uint32) * (c->replicas + 1));
+	reps = palloc(sizeof(Datum) * (c->replicas + 1));
+	for (t = 0; t < c->ntokens; t++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+		size_t		nh = ps_ring_holders(c->tokens, c->ntokens, t,
+										 (size_t) c->replicas, holders);
+		size_t		j;
+
+		for (j = 1; j < nh; j++)
+			reps[j - 1] = Int32GetDatum((int32) holders[j]);
+		values[0] = Int64GetDatum(c->tokens[t].pos);
+		values[1] = Int64GetDatum(ps_sql_arc_first(c->tokens, c->ntokens, t));
+		values[2] = Int32GetDatum((int32) c->tokens[t].node);
+		values[3] = PointerGetDatum(construct_array(reps, (int) nh - 1, INT4OID,
+													4, true, TYPALIGN_INT));
+		values[4] = CStringGetTextDatum("active");
+		values[5] = Int64GetDatum(c->version);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * ps_key_node(key bigint) returns integer: the node that holds key; NULL
+ * on a server on its own.
+ */
+Datum
+ps_key_node(PG_FUNCTION_ARGS)
+{
+	const PsCluster *c = ps_sql_cluster();
+
+	if (c->version == 0 || c->ntokens == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32((int32) c->tokens[ps_ring_key_owner(c->tokens, c->ntokens,
+														PG_GETARG_INT64(0))].node);
+}
+
+/* ps_key_position(key bigint) returns bigint: key's position on the ring. */
+Datum
+ps_key_position(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(ps_ring_key_pos(PG_GETARG_INT64(0)));
+}
+
+/* Elements of array argument argno (one dimension, no NULLs). */
+static int
+array_arg(FunctionCallInfo fcinfo, int argno, Oid elem, const char *what,
+		  Datum **elems)
+{
+	ArrayType  *a;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	bool	   *nulls;
+	int			n,
+				i;
+
+	ps_arg_not_null(fcinfo, argno, what);
+	a = PG_GETARG_ARRAYTYPE_P(argno);
+	get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
+	deconstruct_array(a, elem, typlen, typbyval, typalign, elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (nulls[i] || ARR_NDIM(a) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("ps_cluster_apply: %s must be a one-dimensional array without NULLs",
+							what)));
+	return n;
+}
+
+/* Does any ps table of this database (but temporary ones) hold a key? */
+static bool
+tables_hold_keys(void)
+{
+	Oid			amoid = get_table_am_oid("ps", true);
+	Relation	pgclass;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+	char	   *page = palloc(BLCKSZ);
+
+	if (!OidIsValid(amoid))
+		return false;
+	pgclass = table_open(RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(pgclass, 0, NULL);
+	while (!found && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+		Relation	rel;
+		BlockNumber blk;
+
+		if (cls->relam != amoid || cls->relkind != RELKIND_RELATION ||
+			cls->relpersistence == RELPERSISTENCE_TEMP)
+			continue;
+		rel = try_relation_open(cls->oid, AccessShareLock);
+		if (rel == NULL)
+			continue;
+		blk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
+		while (!found && blk != InvalidBlockNumber)
+		{
+			CHECK_FOR_INTERRUPTS();
+			blk = ps_store_copy_leaf(rel, blk, page, NULL);
+			found = PsPageGetOpaque((Page) page)->nitems > 0;
+		}
+		relation_close(rel, AccessShareLock);
+	}
+	table_endscan(scan);
+	table_close(pgclass, AccessShareLock);
+	return found;
+}
+
+/* Does new give every key of lo .. hi to self? */
+static bool
+keeps(const PsCluster *new, int64 lo, int64 hi)
+{
+	PsRingPiece *pieces;
+	size_t		n,
+				i;
+
+	if (new->ntokens == 0 || !on_ring(new, new->self))
+		return false;
+	pieces = palloc(sizeof(PsRingPiece) * (new->ntokens + 1));
+	n = ps_ring_split(new->tokens, new->ntokens, lo, hi, pieces, new->ntokens + 1);
+	for (i = 0; i < n; i++)
+		if (new->tokens[pieces[i].token].node != new->self)
+			return false;
+	return true;
+}
+
+/* Would going from cur to new take keys away from this server? */
+static bool
+keys_move_away(const PsCluster *cur, const PsCluster *new)
+{
+	size_t		t;
+
+	if (cur->version == 0)		/* on its own it held every key */
+		return !keeps(new, PG_INT64_MIN, PG_INT64_MAX);
+	for (t = 0; t < cur->ntokens; t++)
+	{
+		int64		first = ps_sql_arc_first(cur->tokens, cur->ntokens, t);
+		int64		last = cur->tokens[t].pos;
+
+		if (cur->tokens[t].node != cur->self)
+			continue;
+		if (first <= last ? !keeps(new, first, last) :
+			!keeps(new, first, PG_INT64_MAX) || !keeps(new, PG_INT64_MIN, last))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * ps_cluster_apply(expect bigint, version bigint, replicas integer,
+ * synchronous boolean, nodes integer[], virtual_nodes integer[],
+ * states text[], conninfos text[]) returns void
+ *
+ * Make this node's ring the one given, if this node's ring is at version
+ * expect.  The admin functions call it on every node in a transaction they
+ * prepare there and commit everywhere or nowhere; its lock on ps_cluster,
+ * held until then, makes two changes at once wait for each other, and
+ * the second then fails on the version.  A change that would take keys
+ * from this server is refused while its ps tables hold any key (moving
+ * them is the range copy of a join or a leave).
+ */
+Datum
+ps_cluster_apply(PG_FUNCTION_ARGS)
+{
+	Relation	crel;
+	PsCluster  *cur,
+			   *new;
+	Datum	   *ids,
+			   *vnodes,
+			   *states,
+			   *conninfos;
+	int64		expect;
+	const char *why;
+	int			n,
+				i,
+				j;
+
+	ps_sql_require_superuser("ps_cluster_apply");
+	for (i = 0; i < 4; i++)
+		ps_arg_not_null(fcinfo, i, i == 0 ? "the expected version" :
+						i == 1 ? "the version" : i == 2 ? "replicas" : "synchronous");
+	n = array_arg(fcinfo, 4, INT4OID, "nodes", &ids);
+	if (array_arg(fcinfo, 5, INT4OID, "virtual_nodes", &vnodes) != n ||
+		array_arg(fcinfo, 6, TEXTOID, "states", &states) != n ||
+		array_arg(fcinfo, 7, TEXTOID, "conninfos", &conninfos) != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("ps_cluster_apply: nodes, virtual_nodes, states and conninfos must have the same length")));
+	expect = PG_GETARG_INT64(0);
+	new = palloc0(sizeof(PsCluster));
+	new->version = PG_GETARG_INT64(1);
+	new->replicas = PG_GETARG_INT32(2);
+	new->synchronous = PG_GETARG_BOOL(3);
+	new->nnodes = n;
+	new->nodes = palloc0(sizeof(PsClusterNode) * Max(n, 1));
+	if (new->version <= expect || new->replicas < 0 || new->replicas >= PS_RING_MAX_NODES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps_cluster_apply: version " INT64_FORMAT " after " INT64_FORMAT " with %d replicas is not a change it makes",
+						new->version, expect, new->replicas)));
+	for (i = 0; i < n; i++)
+	{
+		PsClusterNode *nd = &new->nodes[i];
+
+		nd->id = (uint32) DatumGetInt32(ids[i]);
+		nd->vnodes = DatumGetInt32(vnodes[i]);
+		nd->conninfo = TextDatumGetCString(conninfos[i]);
+		if (DatumGetInt32(ids[i]) <= 0 ||
+			!ps_node_state_parse(TextDatumGetCString(states[i]), &nd->state))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ps_cluster_apply: node %d, state \"%s\": node ids are positive, states \"active\" or \"dead\"",
+							DatumGetInt32(ids[i]), TextDatumGetCString(states[i]))));
+		for (j = 0; j < i; j++)
+			if (new->nodes[j].id == nd->id)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("ps_cluster_apply: node %u is named twice", nd->id)));
+	}
+	if (!ps_cluster_make_ring(new, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps_cluster_apply: the ring cannot be built: %s", why)));
+
+	/* one change at a time: held until the change commits or aborts */
+	crel = ps_cluster_open(ShareRowExclusiveLock);
+	if (crel == NULL)
+		(void) ps_sql_cluster();
+	cur = ps_cluster_read(crel);
+	new->self = cur->self;
+	if (cur->version != expect)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("node %u is at ring version " INT64_FORMAT ", not " INT64_FORMAT,
+						cur->self, cur->version, expect),
+				 errdetail("Another change of the cluster came first, or this node missed one."),
+				 errhint("Look at ps_cluster_status() on every node, then try again.")));
+	if (keys_move_away(cur, new) && tables_hold_keys())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("node %u would give keys away while its ps tables hold keys",
+						cur->self),
+				 errdetail("The change moves ranges this server holds (or, on its own, all keys) to other servers; this version of ps does not copy them yet."),
+				 errhint("Build a cluster from servers whose ps tables are empty, or empty them (TRUNCATE) first.")));
+	ps_cluster_write(crel, new);
+	table_close(crel, NoLock);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_sql_cluster.h
+ *	  What the cluster's SQL functions share: the cluster as the backend
+ *	  knows it (or an error for an extension without one), the superuser
+ *	  check of the admin functions, a token's first key.
+ *
+ * Layer 9 (SQL entry points).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_SQL_CLUSTER_H
+#define PS_SQL_CLUSTER_H
+
+#include "ps_cluster.h"
+
+extern const PsCluster *ps_sql_cluster(void);
+extern void ps_sql_require_superuser(const char *fn);
+extern int64 ps_sql_arc_first(const PsRingToken *tokens, size_t ntokens,
+							  size_t i);
+
+#endif							/* PS_SQL_CLUSTER_H */

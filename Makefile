@@ -47,10 +47,11 @@ ps.control: ps_ext.control
 # The client library (src/client): libps-client.so with its header and a
 # pkg-config file, linked from its own object and src/common's, against
 # libpq; not part of ps.so.
-CLIENT_VERSION = 0.6
-CLIENT_OBJS = src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o \
+CLIENT_VERSION = 0.7
+CLIENT_OBJS = src/client/ps_client_api.o src/client/ps_client_route.o src/client/ps_client_ring.o \
+	src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o \
 	src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/ps_client_kkt.o \
-	src/common/ps_wire.o src/common/ps_keys.o
+	src/common/ps_wire.o src/common/ps_keys.o src/common/ps_ring.o
 CLIENT_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -fPIC -Wall -Wextra \
 	-Isrc/client -Isrc/common -I$(includedir)
 
@@ -59,7 +60,11 @@ all: src/client/libps-client.so src/client/ps-client.pc
 CLIENT_HEADERS = src/client/ps_client.h src/client/ps_client_int.h src/client/ps_client_alloc.h src/client/ps_client_conn.h \
 	src/client/ps_keymirror.h src/client/ps_keyorder.h src/client/ps_client_filter.h src/client/ps_client_kkt.h \
 	src/common/ps_wire.h \
-	src/common/ps_keys.h
+	src/common/ps_keys.h src/common/ps_ring.h
+
+CLIENT_ROUTE_OBJS = src/client/ps_client_api.o src/client/ps_client_route.o src/client/ps_client_ring.o
+$(CLIENT_ROUTE_OBJS): %.o: %.c $(CLIENT_HEADERS) src/client/ps_client_ring.h src/client/ps_client_route.h
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
 src/client/ps_client.o: src/client/ps_client.c $(CLIENT_HEADERS)
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
@@ -145,6 +150,6 @@ uninstall-client:
 	rm -f '$(DESTDIR)$(libdir)/libps-client.so.1' '$(DESTDIR)$(libdir)/libps-client.so' \
 		'$(DESTDIR)$(includedir)/ps_client.h' '$(DESTDIR)$(libdir)/pkgconfig/ps-client.pc'
 
-EXTRA_CLEAN += src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/ps_client_kkt.o src/client/libps-client.so src/client/ps-client.pc
+EXTRA_CLEAN += $(CLIENT_ROUTE_OBJS) src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/ps_client_kkt.o src/client/libps-client.so src/client/ps-client.pc
 
 .PHONY: install-client uninstall-client

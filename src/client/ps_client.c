@@ -485,7 +485,7 @@ new_client_id(PsClient *c)
 }
 
 PsClient *
-ps_client_connect(const char *conninfo, char **err)
+ps_node_connect(const char *conninfo, char **err)
 {
 	PsClient   *c;
 	char		why[ERRLEN];
@@ -515,7 +515,7 @@ ps_client_connect(const char *conninfo, char **err)
 }
 
 void
-ps_client_close(PsClient *c)
+ps_node_close(PsClient *c)
 {
 	size_t		i;
 
@@ -545,7 +545,7 @@ ps_client_close(PsClient *c)
 }
 
 int
-ps_client_set_reconnect(PsClient *c, int attempts, int first_delay_ms,
+ps_node_set_reconnect(PsClient *c, int attempts, int first_delay_ms,
 						int max_delay_ms)
 {
 	if (attempts < 0 || first_delay_ms < 1 || max_delay_ms < first_delay_ms)
@@ -560,7 +560,7 @@ ps_client_set_reconnect(PsClient *c, int attempts, int first_delay_ms,
 }
 
 uint64_t
-ps_client_reconnects(PsClient *c)
+ps_node_reconnects(PsClient *c)
 {
 	return c->reconnects;
 }
@@ -705,7 +705,7 @@ needs_sync(PsClient *c, int64_t ts)
 }
 
 int
-ps_client_wait(PsClient *c, int64_t ts)
+ps_node_wait(PsClient *c, int64_t ts)
 {
 	if (ts < 1 || ts >= c->next_ts)
 	{
@@ -731,13 +731,13 @@ ps_client_wait(PsClient *c, int64_t ts)
 }
 
 int
-ps_client_in_flight(PsClient *c)
+ps_node_in_flight(PsClient *c)
 {
 	return (int) (c->qlen - c->nsyncs + c->nparked);
 }
 
 int
-ps_client_set_ack(PsClient *c, int when)
+ps_node_set_ack(PsClient *c, int when)
 {
 	if (when != PS_CLIENT_ACK_DURABLE && when != PS_CLIENT_ACK_APPLIED)
 	{
@@ -751,26 +751,26 @@ ps_client_set_ack(PsClient *c, int when)
 }
 
 void
-ps_client_set_compression(PsClient *c, int on)
+ps_node_set_compression(PsClient *c, int on)
 {
 	c->compress = on != 0;
 }
 
 void
-ps_client_key_cache_stats(PsClient *c, uint64_t *bytes_saved, uint64_t *misses)
+ps_node_key_cache_stats(PsClient *c, uint64_t *bytes_saved, uint64_t *misses)
 {
 	*bytes_saved = c->key_bytes_saved;
 	*misses = c->cache_misses;
 }
 
 const char *
-ps_client_error(PsClient *c)
+ps_node_error(PsClient *c)
 {
 	return c->error;
 }
 
 const char *
-ps_client_sqlstate(PsClient *c)
+ps_node_sqlstate(PsClient *c)
 {
 	return c->sqlstate;
 }

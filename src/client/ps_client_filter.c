@@ -8,7 +8,7 @@
  *		client kept back of it before; if any of the sums passes the
  *		threshold in absolute value the key is sent with the sums, and its
  *		remainder forgotten; otherwise the sums are kept back.  Nothing is
- *		lost: a later push adds to them, and ps_client_flush sends them
+ *		lost: a later push adds to them, and ps_node_flush sends them
  *		all.  Memory: about 48 + 4 * dim bytes a key kept back.
  *	  random skip: a key whose values are all smaller than a threshold in
  *		absolute value is sent with probability p, its values divided by p,

@@ -26,6 +26,9 @@
 
 #define ERRLEN 1024
 
+struct PsClient;
+struct PsTaskOptions;
+
 enum
 {
 	TASK_PENDING = 0,			/* outcome not known yet */
@@ -111,6 +114,8 @@ struct PsClient
 	uint64_t	bytes_sent;		/* messages sent (as sent: cached, */
 	uint64_t	bytes_received;	/* compressed), and pull answers received */
 	uint64_t	cache_misses;
+	struct Route *route;		/* a cluster's routing (ps_client_route.c),
+								 * NULL for one server's connection */
 };
 
 extern const PsKeysAlloc ps_client_keys_malloc;
@@ -132,5 +137,51 @@ extern bool take_values(struct PsClient *c, Task *t, const PGresult *r, char *wh
 
 extern int64_t ps_client_send_task(struct PsClient *c, const char *table, uint8_t *msg,
 								   size_t len, Task *t);
+
+
+/*
+ * The API of ps_client.h for one server's connection (ps_client.c,
+ * ps_client_task.c): ps_client_api.c's public functions call them for a
+ * server on its own, and for each node of a cluster.
+ */
+extern struct PsClient *ps_node_connect(const char *conninfo, char **err);
+extern int	ps_node_set_reconnect(struct PsClient *c, int attempts,
+									int first_delay_ms, int max_delay_ms);
+extern int	ps_node_set_ack(struct PsClient *c, int when);
+extern uint64_t ps_node_reconnects(struct PsClient *c);
+extern void ps_node_close(struct PsClient *c);
+extern int64_t ps_node_push(struct PsClient *c, const char *table,
+							  const int64_t *keys, size_t n,
+							  const float *vals, const struct PsTaskOptions *opt);
+extern int64_t ps_node_push_range(struct PsClient *c, const char *table,
+									int64_t first, size_t n,
+									const float *vals,
+									const struct PsTaskOptions *opt);
+extern int64_t ps_node_pull(struct PsClient *c, const char *table,
+							  const int64_t *keys, size_t n, float *vals,
+							  const struct PsTaskOptions *opt);
+extern int64_t ps_node_pull_range(struct PsClient *c, const char *table,
+									int64_t first, size_t n, float *vals,
+									const struct PsTaskOptions *opt);
+extern int	ps_node_wait(struct PsClient *c, int64_t ts);
+extern int	ps_node_set_filters(struct PsClient *c, float significance,
+								  float skip_below, float skip_prob,
+								  uint64_t seed);
+extern int64_t ps_node_flush(struct PsClient *c, const char *table,
+							   const struct PsTaskOptions *opt);
+extern void ps_node_filter_stats(struct PsClient *c, uint64_t *keys_held,
+								   uint64_t *keys_skipped,
+								   uint64_t *bytes_saved);
+extern int	ps_node_set_kkt(struct PsClient *c, int on, size_t max_keys);
+extern void ps_node_kkt_stats(struct PsClient *c, uint64_t *keys_filtered,
+								uint64_t *bytes_saved, uint64_t *keys_known);
+extern void ps_node_set_compression(struct PsClient *c, int on);
+extern int	ps_node_in_flight(struct PsClient *c);
+extern void ps_node_key_cache_stats(struct PsClient *c, uint64_t *bytes_saved,
+									  uint64_t *misses);
+extern void ps_node_traffic(struct PsClient *c, uint64_t *bytes_sent,
+							  uint64_t *bytes_received);
+extern const char *ps_node_error(struct PsClient *c);
+extern const char *ps_node_sqlstate(struct PsClient *c);
 
 #endif							/* PS_CLIENT_INT_H */

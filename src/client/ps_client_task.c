@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * ps_client_task.c
- *	  The client library's task calls (ps_client_push, ps_client_pull and
+ *	  The client library's task calls (ps_node_push, ps_node_pull and
  *	  their ranges): each checks its arguments, puts its keys in the order
  *	  the wire format wants (a push's sorted and their repeats summed, a
  *	  pull's sorted and made distinct, with where each asked key went),
@@ -80,11 +80,11 @@ task_prelude(PsClient *c, const char *what, const char *table, bool range,
 					  (long long) dep);
 			return false;
 		}
-		if (ps_client_wait(c, dep) != 0)
+		if (ps_node_wait(c, dep) != 0)
 		{
 			char		why[1024];
 
-			snprintf(why, sizeof(why), "%s", ps_client_error(c));
+			snprintf(why, sizeof(why), "%s", ps_node_error(c));
 			ps_client_set_error(c, "2D000", "ps_client: task %lld this task executes after failed: %s",
 								(long long) dep, why);
 			return false;
@@ -176,7 +176,7 @@ send_push(PsClient *c, const char *table, const int64_t *keys, int64_t first,
 }
 
 int
-ps_client_set_filters(PsClient *c, float significance, float skip_below,
+ps_node_set_filters(PsClient *c, float significance, float skip_below,
 					  float skip_prob, uint64_t seed)
 {
 	if (!(significance >= 0) || !(skip_below >= 0) || !(skip_prob >= 0) || skip_prob > 1)
@@ -192,7 +192,7 @@ ps_client_set_filters(PsClient *c, float significance, float skip_below,
 }
 
 int64_t
-ps_client_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
+ps_node_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
 {
 	int			dim = opt && opt->dim > 0 ? opt->dim : 1;
 	int64_t    *keys;
@@ -213,7 +213,7 @@ ps_client_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
 }
 
 int
-ps_client_set_kkt(PsClient *c, int on, size_t max_keys)
+ps_node_set_kkt(PsClient *c, int on, size_t max_keys)
 {
 	if (max_keys > ((size_t) 1 << 31))
 	{
@@ -226,7 +226,7 @@ ps_client_set_kkt(PsClient *c, int on, size_t max_keys)
 }
 
 void
-ps_client_kkt_stats(PsClient *c, uint64_t *keys_filtered, uint64_t *bytes_saved,
+ps_node_kkt_stats(PsClient *c, uint64_t *keys_filtered, uint64_t *bytes_saved,
 					uint64_t *keys_known)
 {
 	*keys_filtered = c->kkt.keys_filtered;
@@ -235,14 +235,14 @@ ps_client_kkt_stats(PsClient *c, uint64_t *keys_filtered, uint64_t *bytes_saved,
 }
 
 void
-ps_client_traffic(PsClient *c, uint64_t *bytes_sent, uint64_t *bytes_received)
+ps_node_traffic(PsClient *c, uint64_t *bytes_sent, uint64_t *bytes_received)
 {
 	*bytes_sent = c->bytes_sent;
 	*bytes_received = c->bytes_received;
 }
 
 void
-ps_client_filter_stats(PsClient *c, uint64_t *keys_held, uint64_t *keys_skipped,
+ps_node_filter_stats(PsClient *c, uint64_t *keys_held, uint64_t *keys_skipped,
 					   uint64_t *bytes_saved)
 {
 	*keys_held = c->filters.keys_held;
@@ -302,14 +302,14 @@ push(PsClient *c, const char *table, bool range, const int64_t *keys,
 }
 
 int64_t
-ps_client_push(PsClient *c, const char *table, const int64_t *keys, size_t n,
+ps_node_push(PsClient *c, const char *table, const int64_t *keys, size_t n,
 			   const float *vals, const PsTaskOptions *opt)
 {
 	return push(c, table, false, keys, 0, n, vals, opt);
 }
 
 int64_t
-ps_client_push_range(PsClient *c, const char *table, int64_t first, size_t n,
+ps_node_push_range(PsClient *c, const char *table, int64_t first, size_t n,
 					 const float *vals, const PsTaskOptions *opt)
 {
 	return push(c, table, true, NULL, first, n, vals, opt);
@@ -367,14 +367,14 @@ pull(PsClient *c, const char *table, bool range, const int64_t *keys,
 }
 
 int64_t
-ps_client_pull(PsClient *c, const char *table, const int64_t *keys, size_t n,
+ps_node_pull(PsClient *c, const char *table, const int64_t *keys, size_t n,
 			   float *vals, const PsTaskOptions *opt)
 {
 	return pull(c, table, false, keys, 0, n, vals, opt);
 }
 
 int64_t
-ps_client_pull_range(PsClient *c, const char *table, int64_t first, size_t n,
+ps_node_pull_range(PsClient *c, const char *table, int64_t first, size_t n,
 					 float *vals, const PsTaskOptions *opt)
 {
 	return pull(c, table, true, NULL, first, n, vals, opt);

@@ -24,15 +24,10 @@
 
 #include "ps_test_tap.h"
 
-static uint64_t rng = 88172645463325252ULL;
-
 static double
 uniform(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double) (rng >> 11) / 9007199254740992.0;
+	return (double) (test_rand() >> 11) / 9007199254740992.0;
 }
 
 enum

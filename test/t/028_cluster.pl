@@ -87,10 +87,17 @@ SELECT count(DISTINCT ps_key_node(k)), bool_and(ps_key_node(k) = ps_key_node(k -
 
 # Requests go to the node that holds their keys.
 my %at = map { ($id[$_] => $_) } 0 .. 3;
-my @keys = map { $_ * 977 } 1 .. 60;
+# 20 test keys of each node: the first multiples of 977 it holds (the
+# node ids are random, so the ring is another one each run)
 my %mine;
-push @{ $mine{ $n[0]->safe_psql('postgres', "SELECT ps_key_node($_)") } }, $_ for @keys;
-is(scalar(keys %mine), 3, 'the 60 test keys fall on all 3 nodes');
+for my $row (split /\n/, $n[0]->safe_psql('postgres',
+	'SELECT ps_key_node(k), k FROM generate_series(977, 977 * 5000, 977) k ORDER BY k'))
+{
+	my ($owner, $k) = split /\|/, $row;
+	push @{ $mine{$owner} }, $k if @{ $mine{$owner} // [] } < 20;
+}
+is(join(',', map { scalar(@{ $mine{$_} // [] }) } @id[0 .. 2]), '20,20,20',
+	'20 test keys on each of the 3 nodes');
 my ($o, $other) = ($id[0], $id[1]);
 my $k_other = $mine{$other}[0];
 like(error_of($n[0], "SELECT ps_push('w', '{$mine{$o}[0],$k_other}', '{1,1}')"),

@@ -1,0 +1,122 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_client_ring.h
+ *	  A cluster's routing state in the client library: the ring it knows,
+ *	  a connection per node, and its tasks split into sub-tasks per node.
+ *
+ * Layer 11 (client library), in src/client; not installed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_CLIENT_RING_H
+#define PS_CLIENT_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ps_client.h"
+#include "ps_client_int.h"
+#include "ps_ring.h"
+
+/* times a task's keys may be refused and split again */
+#define ROUTE_RETRIES 5
+
+typedef struct RNode
+{
+	uint32_t	id;
+	char	   *host;			/* from the ring; NULL: the caller's */
+	char	   *port;
+	char	   *dbname;
+	PsClient   *client;			/* NULL until first used */
+	bool		own;			/* client is the handle itself */
+} RNode;
+
+typedef struct Sub
+{
+	size_t		node;			/* index in nodes */
+	int64_t		ts;				/* the node's task */
+	bool		done;
+	bool		flush;			/* a node's ps_client_flush: not split */
+	int			round;			/* times its keys were refused and split again */
+	int64_t		first;			/* a range: first .. first + n - 1 */
+	size_t		n;
+	int64_t    *keys;			/* listed keys, or NULL for a range */
+	float	   *vals;			/* a push's values; a listed pull's buffer */
+	size_t	   *pos;			/* a listed pull: each key's place in out */
+} Sub;
+
+typedef struct RTask
+{
+	int64_t		ts;
+	bool		pull;
+	char	   *table;
+	int			dim;
+	float	   *out;			/* a pull's caller's array */
+	int64_t		first;			/* a range pull's first key (out[0]) */
+	PsTaskOptions opt;			/* as given, without after */
+	Sub		   *subs;
+	size_t		nsubs,
+				cap;
+} RTask;
+
+typedef struct RFailure
+{
+	int64_t		ts;
+	char	   *message;
+	char		sqlstate[6];
+} RFailure;
+
+typedef struct Route
+{
+	char	   *conninfo;		/* the caller's */
+	int64_t		version;
+	RNode	   *nodes;			/* every node seen on a ring, for good */
+	size_t		nnodes,
+				nodes_cap;
+	PsRingToken *tokens;
+	size_t		ntokens;
+	size_t	   *tok_node;		/* token -> index in nodes */
+	RTask	   *pending;		/* tasks not finished, ascending */
+	size_t		npending,
+				pending_cap;
+	unsigned char *outcome;		/* of task ts at outcome[ts - 1] */
+	size_t		outcome_cap;
+	RFailure   *failures;
+	size_t		nfailures,
+				failures_cap;
+	int64_t		next_ts;
+	char		error[ERRLEN];
+	char		sqlstate[6];
+	/* settings, for the connections opened later */
+	bool		set_reconnect,
+				set_ack,
+				set_compression,
+				set_filters,
+				set_kkt;
+	int			rc_attempts,
+				rc_first,
+				rc_max,
+				ack,
+				compression,
+				kkt_on;
+	float		significance,
+				skip_below,
+				skip_prob;
+	uint64_t	seed;
+	size_t		kkt_max;
+} Route;
+
+/* ps_client_ring.c: the ring, the nodes and their connections */
+extern void route_error(Route *r, const char *sqlstate, const char *fmt,...)
+#ifdef __GNUC__
+			__attribute__((format(printf, 3, 4)))
+#endif
+			;
+extern char *route_strdup(const char *s);
+extern bool route_open(struct PsClient *c, const char *conninfo, char **err);
+extern bool route_refresh_ring(Route *r, size_t hint);
+extern struct PsClient *route_node_client(Route *r, size_t i);
+extern void route_free(Route *r);
+
+#endif							/* PS_CLIENT_RING_H */

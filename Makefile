@@ -48,7 +48,7 @@ ps.control: ps_ext.control
 # pkg-config file, linked from its own object and src/common's, against
 # libpq; not part of ps.so.
 CLIENT_VERSION = 0.7
-CLIENT_OBJS = src/client/ps_client_api.o src/client/ps_client_route.o src/client/ps_client_ring.o \
+CLIENT_OBJS = src/client/ps_client_api.o src/client/ps_client_route.o src/client/ps_client_worker.o src/client/ps_client_ring.o \
 	src/client/ps_client.o src/client/ps_client_conn.o src/client/ps_client_outcome.o src/client/ps_client_send.o src/client/ps_client_task.o src/client/ps_keymirror.o \
 	src/client/ps_keyorder.o src/client/ps_client_filter.o src/client/ps_client_kkt.o \
 	src/common/ps_wire.o src/common/ps_keys.o src/common/ps_ring.o
@@ -62,8 +62,10 @@ CLIENT_HEADERS = src/client/ps_client.h src/client/ps_client_int.h src/client/ps
 	src/common/ps_wire.h \
 	src/common/ps_keys.h src/common/ps_ring.h
 
-CLIENT_ROUTE_OBJS = src/client/ps_client_api.o src/client/ps_client_route.o src/client/ps_client_ring.o
-$(CLIENT_ROUTE_OBJS): %.o: %.c $(CLIENT_HEADERS) src/client/ps_client_ring.h src/client/ps_client_route.h
+CLIENT_ROUTE_OBJS = src/client/ps_client_api.o src/client/ps_client_route.o src/client/ps_client_worker.o \
+	src/client/ps_client_ring.o
+$(CLIENT_ROUTE_OBJS): %.o: %.c $(CLIENT_HEADERS) src/client/ps_client_ring.h src/client/ps_client_route.h \
+		src/client/ps_client_worker.h
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
 src/client/ps_client.o: src/client/ps_client.c $(CLIENT_HEADERS)

@@ -102,3 +102,10 @@ CREATE FUNCTION @extschema@.ps_cluster_reset(force boolean DEFAULT false) RETURN
 REVOKE ALL ON FUNCTION @extschema@.ps_cluster_reset(boolean) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.ps_cluster_reset(boolean) IS
 	'make this server one on its own again, with a new node id (superusers only); returns the new id';
+
+-- A worker of a cluster joins one more server at the clock it is at
+CREATE FUNCTION @extschema@.ps_join(tbl regclass, clock bigint) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ps_join'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.ps_join(regclass, bigint) IS
+	'join the workers training a ps table at the given clock (a worker of a cluster joining one more server); returns the worker id';

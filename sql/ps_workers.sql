@@ -421,7 +421,23 @@ SELECT count(*), count(*) FILTER (WHERE state = 'active'),
        count(*) FILTER (WHERE worker = 7) AS worker_7
   FROM ps_workers('wk_many');
 
+--
+-- A worker may join at a given clock (a worker of a cluster joining one
+-- more server does): it goes on from there; its calls may not go back.
+--
+
+CREATE TABLE wk_at (key bigint, val real) USING ps;
+SELECT ps_join('wk_at', 7), ps_join('wk_at', 2), ps_join('wk_at');
+SELECT worker, state, clock FROM ps_workers('wk_at') ORDER BY worker;
+SELECT ps_push('wk_at', '{1}', '{1}', 2, 3) > 0 AS pushed;
+SELECT ps_push('wk_at', '{1}', '{1}', 2, 1);
+SELECT ps_push('wk_at', '{}', '{}', 1, 9) > 0 AS empty_push_moves_the_clock;
+SELECT worker, state, clock FROM ps_workers('wk_at') ORDER BY worker;
+SELECT ps_join('wk_at', -1);
+SELECT ps_join('wk_at', NULL);
+SELECT count(*) FROM ps_workers('wk_at');
+
 -- Clean up.
 RESET ps.wait_timeout;
 DROP VIEW wk_list, wk_contents, wk_seq_list, wk_bd_list, wk_keep_list;
-DROP TABLE wk_w, wk_other, wk_seq, wk_ev, wk_bd, wk_keep, wk_drop, wk_many;
+DROP TABLE wk_w, wk_other, wk_seq, wk_ev, wk_bd, wk_keep, wk_drop, wk_many, wk_at;

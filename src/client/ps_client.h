@@ -42,7 +42,7 @@ typedef struct PsClient PsClient;
 typedef struct PsTaskOptions
 {
 	int			dim;			/* values per key; 0: 1 */
-	int			worker;			/* a worker's task (id from ps_join), 0: not */
+	int			worker;			/* a worker's task (id from ps_client_join), 0: not */
 	int64_t		clock;			/* the worker's clock for this task */
 	const int64_t *after;		/* timestamps this task executes after: */
 	int			nafter;			/* it fails, unsent, if one of them failed */
@@ -134,6 +134,17 @@ extern int64_t ps_client_pull_range(PsClient *c, const char *table,
  * the server's error (or the library's) the first time it is waited for.
  */
 extern int	ps_client_wait(PsClient *c, int64_t ts);
+
+/*
+ * Join table's workers: returns the worker id for opt.worker, and in
+ * *clock (if not NULL) the clock it starts at (its first call is for a
+ * later one); -1 on failure.  On one server, as ps_join (which works too);
+ * in a cluster the worker joins every node, and its pushes reach every
+ * node, so that its clock is the same on all.  ps_client_leave waits for
+ * the client's tasks, then leaves (every node); 0, or -1.
+ */
+extern int	ps_client_join(PsClient *c, const char *table, int64_t *clock);
+extern int	ps_client_leave(PsClient *c, const char *table, int worker);
 
 /*
  * Push filters (the paper's section 3.6) for every push of listed keys of

@@ -25,6 +25,7 @@
 #include "ps_client_int.h"
 #include "ps_client_ring.h"
 #include "ps_client_route.h"
+#include "ps_client_worker.h"
 
 PsClient *
 ps_client_connect(const char *conninfo, char **err)
@@ -103,6 +104,42 @@ int64_t
 ps_client_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
 {
 	return c->route == NULL ? ps_node_flush(c, table, opt) : route_flush(c, table, opt);
+}
+
+/* A NULL table for ps_client_join or leave: the error, on the handle. */
+static int
+null_table(PsClient *c)
+{
+	if (c->route)
+		route_error(c->route, "22023", "ps_client: a NULL table");
+	else
+		ps_client_set_error(c, "22023", "ps_client: a NULL table");
+	return -1;
+}
+
+int
+ps_client_join(PsClient *c, const char *table, int64_t *clock)
+{
+	if (table == NULL)
+		return null_table(c);
+	return c->route == NULL ? worker_join_one(c, table, clock) : route_join(c, table, clock);
+}
+
+/* Leave once the client's tasks finished (a worker's would fail after). */
+int
+ps_client_leave(PsClient *c, const char *table, int worker)
+{
+	if (table == NULL)
+		return null_table(c);
+	if (c->route == NULL)
+	{
+		if (c->next_ts > 1)
+			(void) ps_node_wait(c, c->next_ts - 1);
+		return worker_leave_one(c, table, worker);
+	}
+	if (c->route->next_ts > 1)
+		(void) route_wait(c, c->route->next_ts - 1);
+	return route_leave(c, table, worker);
 }
 
 /* A setting the handle refused: its error, as ps_client_error tells it. */

@@ -28,24 +28,27 @@
 
 #include "ps_client_alloc.h"
 
-/* Open a session on conninfo; false with err set if it cannot be. */
-bool
-session_open(Session *s, const char *conninfo, char *err, size_t errlen)
+/*
+ * A connection to conninfo's database, with the ps extension's schema
+ * (quoted) and version in schema and version (PS_SCHEMALEN bytes each, or
+ * NULL for version).  NULL with err set if it cannot connect or the database
+ * has no ps extension.
+ */
+PGconn *
+ext_connect(const char *conninfo, char *schema, char *version,
+			char *err, size_t errlen)
 {
+	PGconn	   *conn = PQconnectdb(conninfo ? conninfo : "");
 	PGresult   *r;
-	const char *schema;
 
-	memset(s, 0, sizeof(Session));
-	s->conn = PQconnectdb(conninfo ? conninfo : "");
-	if (PQstatus(s->conn) != CONNECTION_OK)
+	if (PQstatus(conn) != CONNECTION_OK)
 	{
-		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
-		session_close(s);
-		return false;
+		snprintf(err, errlen, "%s", PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
 	}
-
-	r = PQexec(s->conn,
-			   "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
+	r = PQexec(conn,
+			   "SELECT pg_catalog.quote_ident(n.nspname), e.extversion FROM pg_catalog.pg_extension e "
 			   "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
 			   "WHERE e.extname OPERATOR(pg_catalog.=) 'ps'");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
@@ -54,15 +57,31 @@ session_open(Session *s, const char *conninfo, char *err, size_t errlen)
 				 "the ps extension is not installed in this database (CREATE EXTENSION ps)\n" :
 				 PQresultErrorMessage(r));
 		PQclear(r);
-		session_close(s);
-		return false;
+		PQfinish(conn);
+		return NULL;
 	}
-	schema = PQgetvalue(r, 0, 0);
+	snprintf(schema, PS_SCHEMALEN, "%s", PQgetvalue(r, 0, 0));
+	if (version)
+		snprintf(version, PS_SCHEMALEN, "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return conn;
+}
+
+/* Open a session on conninfo; false with err set if it cannot be. */
+bool
+session_open(Session *s, const char *conninfo, char *err, size_t errlen)
+{
+	PGresult   *r;
+	char		schema[PS_SCHEMALEN];
+
+	memset(s, 0, sizeof(Session));
+	s->conn = ext_connect(conninfo, schema, NULL, err, errlen);
+	if (s->conn == NULL)
+		return false;
 	s->push_sql = ps_client_malloc(strlen(schema) + 64);
 	s->pull_sql = ps_client_malloc(strlen(schema) + 64);
 	sprintf(s->push_sql, "SELECT %s.ps_push_msg($1, $2)", schema);
 	sprintf(s->pull_sql, "SELECT %s.ps_pull_msg($1, $2)", schema);
-	PQclear(r);
 
 	/* the server's key cache, which the mirror follows (0: none) */
 	r = PQexec(s->conn, "SELECT pg_catalog.current_setting('ps.key_cache_size', true)::pg_catalog.text");

@@ -17,6 +17,9 @@
 
 #include <libpq-fe.h>
 
+/* room for a quoted schema name (63 bytes, doubled quotes) */
+#define PS_SCHEMALEN 160
+
 /* A session ready for tasks: what opening it learnt. */
 typedef struct Session
 {
@@ -34,6 +37,8 @@ typedef struct Retry
 	int			max_ms;			/* up to this */
 } Retry;
 
+extern PGconn *ext_connect(const char *conninfo, char *schema, char *version,
+						   char *err, size_t errlen);
 extern bool session_open(Session *s, const char *conninfo, char *err, size_t errlen);
 extern void session_close(Session *s);
 extern bool session_reopen(Session *s, const char *conninfo, const Retry *retry,

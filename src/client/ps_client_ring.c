@@ -74,9 +74,11 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self,
 		   RNode **nodes, uint32_t **vnodes, bool **active, size_t *n,
 		   char *err, size_t errlen)
 {
-	PGconn	   *conn = PQconnectdb(conninfo ? conninfo : "");
+	char		schema[PS_SCHEMALEN],
+				extversion[PS_SCHEMALEN];
+	PGconn	   *conn = ext_connect(conninfo, schema, extversion, err, errlen);
 	PGresult   *res = NULL;
-	char		sql[512];
+	char		sql[1024];
 	int			rc = -1,
 				i;
 
@@ -84,23 +86,9 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self,
 	*nodes = NULL;
 	*vnodes = NULL;
 	*active = NULL;
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		snprintf(err, errlen, "%s", PQerrorMessage(conn));
-		goto done;
-	}
-	res = PQexec(conn,
-				 "SELECT pg_catalog.quote_ident(n.nspname), e.extversion FROM pg_catalog.pg_extension e "
-				 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-				 "WHERE e.extname OPERATOR(pg_catalog.=) 'ps'");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-	{
-		snprintf(err, errlen, "%s", PQresultStatus(res) == PGRES_TUPLES_OK ?
-				 "the ps extension is not installed in this database (CREATE EXTENSION ps)\n" :
-				 PQresultErrorMessage(res));
-		goto done;
-	}
-	if (strlen(PQgetvalue(res, 0, 1)) == 3 && strcmp(PQgetvalue(res, 0, 1), "0.7") < 0)
+	if (conn == NULL)
+		return -1;
+	if (strlen(extversion) == 3 && strcmp(extversion, "0.7") < 0)
 	{
 		rc = 1;
 		goto done;
@@ -109,8 +97,7 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self,
 			 "SELECT s.version, s.node, n.node, n.host, n.port, n.dbname, n.virtual_nodes,"
 			 " n.state OPERATOR(pg_catalog.=) 'active'"
 			 " FROM %s.ps_cluster_status() s LEFT JOIN %s.ps_cluster_nodes() n ON true",
-			 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 0));
-	PQclear(res);
+			 schema, schema);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1)
 	{
@@ -191,8 +178,8 @@ add_option(char **buf, size_t *len, size_t *cap, const char *kw, const char *val
 }
 
 /* The caller's conninfo with node nd's host, port and database. */
-static char *
-node_conninfo(const Route *r, const RNode *nd)
+char *
+route_node_conninfo(const Route *r, const RNode *nd)
 {
 	PQconninfoOption *opts = PQconninfoParse(r->conninfo ? r->conninfo : "", NULL);
 	PQconninfoOption *o;
@@ -320,8 +307,8 @@ route_refresh_ring(Route *r, size_t hint)
 
 		if (i == 0 && hint >= r->nnodes)
 			continue;
-		ci = i == 0 ? node_conninfo(r, &r->nodes[hint]) :
-			i == 1 ? route_strdup(r->conninfo) : node_conninfo(r, &r->nodes[i - 2]);
+		ci = i == 0 ? route_node_conninfo(r, &r->nodes[hint]) :
+			i == 1 ? route_strdup(r->conninfo) : route_node_conninfo(r, &r->nodes[i - 2]);
 		if (fetch_ring(ci, &version, &self, &nodes, &vnodes, &active, &n,
 					   err, sizeof(err)) == 0 && version > r->version)
 			install_ring(r, version, nodes, vnodes, active, n);
@@ -330,6 +317,18 @@ route_refresh_ring(Route *r, size_t hint)
 		free(ci);
 	}
 	return r->version > before;
+}
+
+/* Is node i on the ring (does it hold keys)? */
+bool
+route_node_active(const Route *r, size_t i)
+{
+	size_t		j;
+
+	for (j = 0; j < r->ntokens; j++)
+		if (r->tok_node[j] == i)
+			return true;
+	return false;
 }
 
 /* The connection to node i, opened (with the client's settings) if need be. */
@@ -342,7 +341,7 @@ route_node_client(Route *r, size_t i)
 
 	if (nd->client != NULL)
 		return nd->client;
-	ci = node_conninfo(r, nd);
+	ci = route_node_conninfo(r, nd);
 	nd->client = ps_node_connect(ci, &err);
 	free(ci);
 	if (nd->client == NULL)
@@ -430,6 +429,12 @@ route_free(Route *r)
 	}
 	for (i = 0; i < r->nfailures; i++)
 		free(r->failures[i].message);
+	for (i = 0; i < r->nworkers; i++)
+	{
+		free(r->workers[i].table);
+		free(r->workers[i].node_id);
+	}
+	free(r->workers);
 	free(r->failures);
 	free(r->nodes);
 	free(r->tokens);

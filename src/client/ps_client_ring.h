@@ -39,6 +39,7 @@ typedef struct Sub
 	bool		done;
 	bool		flush;			/* a node's ps_client_flush: not split */
 	int			round;			/* times its keys were refused and split again */
+	bool		empty;			/* a worker's empty push: its clock moves */
 	int64_t		first;			/* a range: first .. first + n - 1 */
 	size_t		n;
 	int64_t    *keys;			/* listed keys, or NULL for a range */
@@ -55,6 +56,7 @@ typedef struct RTask
 	float	   *out;			/* a pull's caller's array */
 	int64_t		first;			/* a range pull's first key (out[0]) */
 	PsTaskOptions opt;			/* as given, without after */
+	int			worker;			/* opt.worker's slot in workers, or -1 */
 	Sub		   *subs;
 	size_t		nsubs,
 				cap;
@@ -66,6 +68,17 @@ typedef struct RFailure
 	char	   *message;
 	char		sqlstate[6];
 } RFailure;
+
+/* A worker joined through this client (ps_client_join) on the nodes. */
+typedef struct RWorker
+{
+	char	   *table;			/* as the caller names it */
+	int			id;				/* the caller's: its id on the first node */
+	int64_t		clock;			/* done with: its start, then the last call's - 1 */
+	int		   *node_id;		/* its id on each node (by slot), 0: not joined */
+	size_t		nslots;
+	bool		left;
+} RWorker;
 
 typedef struct Route
 {
@@ -85,6 +98,9 @@ typedef struct Route
 	RFailure   *failures;
 	size_t		nfailures,
 				failures_cap;
+	RWorker    *workers;
+	size_t		nworkers,
+				workers_cap;
 	int64_t		next_ts;
 	char		error[ERRLEN];
 	char		sqlstate[6];
@@ -116,6 +132,8 @@ extern void route_error(Route *r, const char *sqlstate, const char *fmt,...)
 extern char *route_strdup(const char *s);
 extern bool route_open(struct PsClient *c, const char *conninfo, char **err);
 extern bool route_refresh_ring(Route *r, size_t hint);
+extern char *route_node_conninfo(const Route *r, const RNode *nd);
+extern bool route_node_active(const Route *r, size_t i);
 extern struct PsClient *route_node_client(Route *r, size_t i);
 extern void route_free(Route *r);
 

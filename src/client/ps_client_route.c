@@ -19,8 +19,10 @@
  *
  * Across servers, tasks of different nodes run at the same time: the
  * order of tasks holds per node.  Options' `after` makes the call wait for
- * those tasks first; worker tasks (opt->worker) across servers are not
- * supported yet and fail.
+ * those tasks first.  A worker's task (opt->worker, joined through the
+ * client: ps_client_worker.c) names the worker's id on each node, and a
+ * worker's push reaches every node of the ring, empty where it has no
+ * keys, so that the worker's clock moves on every server.
  *
  * Layer 11 (client library), in src/client: uses the library's one-server
  * calls (ps_client_int.h), the ring (ps_client_ring.c) and src/common.
@@ -39,6 +41,7 @@
 #include "ps_client_int.h"
 #include "ps_client_ring.h"
 #include "ps_client_route.h"
+#include "ps_client_worker.h"
 #include "ps_ring.h"
 
 static void
@@ -115,7 +118,11 @@ send_sub(Route *r, RTask *t, Sub *s)
 
 	if (nc == NULL)
 		return false;
-	if (!t->pull)
+	if (t->worker >= 0 && (o.worker = route_worker_id(r, t->worker, s->node)) == 0)
+		return false;
+	if (s->empty)
+		s->ts = ps_node_push(nc, t->table, NULL, 0, NULL, &o);
+	else if (!t->pull)
 		s->ts = s->keys ? ps_node_push(nc, t->table, s->keys, s->n, s->vals, &o)
 			: ps_node_push_range(nc, t->table, s->first, s->n, s->vals, &o);
 	else
@@ -235,6 +242,35 @@ split_range(Route *r, RTask *t, int64_t first, size_t n, const float *vals,
 	return ok;
 }
 
+/*
+ * A worker's push: an empty push to every node of the ring that t sends
+ * nothing, so that the worker's clock moves on every server.
+ */
+static bool
+cover_nodes(Route *r, RTask *t)
+{
+	size_t		i,
+				j;
+	bool		ok = true;
+
+	for (i = 0; i < r->nnodes && ok; i++)
+	{
+		Sub		   *s;
+
+		if (!route_node_active(r, i))
+			continue;
+		for (j = 0; j < t->nsubs && t->subs[j].node != i; j++)
+			;
+		if (j < t->nsubs)
+			continue;
+		s = add_sub(t);
+		s->node = i;
+		s->empty = true;
+		ok = send_sub(r, t, s);
+	}
+	return ok;
+}
+
 /* A new task of r (its slot in pending), before its subs. */
 static RTask *
 new_task(Route *r, const char *table, bool pull, const PsTaskOptions *opt)
@@ -258,6 +294,7 @@ new_task(Route *r, const char *table, bool pull, const PsTaskOptions *opt)
 	t->opt.after = NULL;
 	t->opt.nafter = 0;
 	t->dim = opt && opt->dim > 0 ? opt->dim : 1;
+	t->worker = opt && opt->worker != 0 ? route_worker(r, table, opt->worker) : -1;
 	return t;
 }
 
@@ -289,9 +326,10 @@ route_start(PsClient *c, const char *table, const void *keys, size_t n,
 		route_error(r, "22023", "ps_client: a NULL table, keys or values, or bad options");
 		return false;
 	}
-	if (opt && opt->worker != 0)
+	if (opt && opt->worker != 0 && route_worker(r, table, opt->worker) < 0)
 	{
-		route_error(r, "0A000", "ps_client: worker tasks across the servers of a cluster are not supported yet");
+		route_error(r, "42704", "ps_client: worker %d of table \"%s\" did not join through this client",
+					opt->worker, table);
 		return false;
 	}
 	for (i = 0; opt && i < opt->nafter; i++)
@@ -310,11 +348,13 @@ route_start(PsClient *c, const char *table, const void *keys, size_t n,
  * are waited for with it.
  */
 static int64_t
-route_commit(Route *r, RTask *t, bool sent)
+route_commit(Route *r, RTask *t, bool sent, bool cover)
 {
 	size_t		i;
 	bool		any = false;
 
+	if (sent && cover && t->worker >= 0)
+		sent = cover_nodes(r, t);
 	for (i = 0; i < t->nsubs; i++)
 		any |= t->subs[i].ts > 0;
 	if (!sent && !any)
@@ -324,6 +364,8 @@ route_commit(Route *r, RTask *t, bool sent)
 	}
 	if (!sent)
 		fail_task(r, t->ts, r->sqlstate, r->error);
+	if (t->worker >= 0)
+		route_worker_called(r, t->worker, t->opt.clock);
 	r->npending++;
 	return r->next_ts++;
 }
@@ -339,7 +381,7 @@ route_keys(PsClient *c, const char *table, const int64_t *keys, size_t n,
 		return -1;
 	t = new_task(r, table, out != NULL, opt);
 	t->out = out;
-	return route_commit(r, t, n == 0 || split_keys(r, t, keys, vals, NULL, n, 0));
+	return route_commit(r, t, n == 0 || split_keys(r, t, keys, vals, NULL, n, 0), out == NULL);
 }
 
 int64_t
@@ -360,7 +402,7 @@ route_range(PsClient *c, const char *table, int64_t first, size_t n,
 	t = new_task(r, table, out != NULL, opt);
 	t->out = out;
 	t->first = first;
-	return route_commit(r, t, n == 0 || split_range(r, t, first, n, vals, 0));
+	return route_commit(r, t, n == 0 || split_range(r, t, first, n, vals, 0), out == NULL);
 }
 
 /*
@@ -397,10 +439,17 @@ route_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
 	for (i = 0; i < r->nnodes && sent; i++)
 	{
 		int64_t		ts;
+		PsTaskOptions o;
 
 		if (r->nodes[i].client == NULL)
 			continue;
-		ts = ps_node_flush(r->nodes[i].client, table, opt);
+		o = t->opt;
+		if (t->worker >= 0 && (o.worker = route_worker_id(r, t->worker, i)) == 0)
+		{
+			sent = false;
+			break;
+		}
+		ts = ps_node_flush(r->nodes[i].client, table, opt ? &o : NULL);
 		if (ts < 0)
 		{
 			route_error(r, ps_node_sqlstate(r->nodes[i].client), "%s",
@@ -421,7 +470,7 @@ route_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
 		drop_task(t);
 		return 0;
 	}
-	return route_commit(r, t, sent);
+	return route_commit(r, t, sent, false);
 }
 
 /*

@@ -89,17 +89,33 @@ ps_wait(PG_FUNCTION_ARGS)
 }
 
 /*
- * ps_join(tbl regclass) returns integer: a new worker id.  Joining means
- * taking part in training: it needs UPDATE, like pushing.
+ * ps_join(tbl regclass [, clock bigint]) returns integer: a new worker
+ * id.  Joining means taking part in training: it needs UPDATE, like
+ * pushing.  With a clock, the worker starts at it rather than at the
+ * slowest live worker's: a worker of a cluster joining one more server
+ * (the client library does), so that it may go on with the clocks it is
+ * at.  That gives the caller no more than joining and calling slowly
+ * would: to hold the others back.
  */
 Datum
 ps_join(PG_FUNCTION_ARGS)
 {
 	Relation	rel = ps_open_table(fcinfo, ACL_UPDATE, AccessShareLock);
+	int64		at = -1;
 	int32		id;
 
 	ps_check_writable(fcinfo, rel);
-	id = ps_workers_join(rel);
+	if (PG_NARGS() > 1)
+	{
+		ps_arg_not_null(fcinfo, 1, "the clock");
+		at = PG_GETARG_INT64(1);
+		if (at < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("clock " INT64_FORMAT " is negative", at),
+					 errhint("Clocks count iterations from 0.")));
+	}
+	id = ps_workers_join(rel, at);
 	ps_filter_sweep();
 
 	relation_close(rel, NoLock);

@@ -201,12 +201,14 @@ check_acts_as(Relation rel, int32 id, Oid role)
 }
 
 /*
- * Join a table's workers; returns the new worker's id.  The caller has
- * UPDATE on the table.  Joining may take a new entry of shared state for
- * the table, so it is bounded per role (ps_state_check_join).
+ * Join a table's workers; returns the new worker's id.  The worker starts
+ * at clock `at`, or (at < 0) at the slowest live worker's clock, 0 if
+ * none.  The caller has UPDATE on the table.  Joining may take a new
+ * entry of shared state for the table, so it is bounded per role
+ * (ps_state_check_join).
  */
 int32
-ps_workers_join(Relation rel)
+ps_workers_join(Relation rel, int64 at)
 {
 	const PsConfig *cfg = ps_config_get(rel);
 	TimestampTz now = GetCurrentTimestamp();
@@ -248,7 +250,7 @@ ps_workers_join(Relation rel)
 						RelationGetRelationName(rel), ps_max_workers),
 				 errhint("Let finished workers call ps_leave (the table's owner may make any worker leave), or raise ps.max_workers and restart.")));
 	}
-	start = slowest(st, &who);
+	start = at >= 0 ? at : slowest(st, &who);
 	if (start < 0)
 		start = 0;
 	id = st->next_worker_id++;

@@ -24,7 +24,7 @@ typedef enum PsWorkerCall
 } PsWorkerCall;
 
 
-extern int32 ps_workers_join(Relation rel);
+extern int32 ps_workers_join(Relation rel, int64 at);
 extern void ps_workers_leave(Relation rel, int32 worker, bool owner);
 extern void ps_workers_call(Relation rel, int32 worker, int64 clock,
 							PsWorkerCall call);

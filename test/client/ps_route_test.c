@@ -158,8 +158,8 @@ main(int argc, char **argv)
 		bad.worker = 1;
 		bad.clock = 1;
 		t = ps_client_push(c, table, &k1, 1, &one, &bad);
-		check(t == -1 && strcmp(ps_client_sqlstate(c), "0A000") == 0,
-			  "a worker's task across servers fails, not sent (not supported yet)", NULL);
+		check(t == -1 && strcmp(ps_client_sqlstate(c), "42704") == 0,
+			  "a task of a worker that did not join through the client fails, not sent", NULL);
 	}
 	check(ps_client_wait(c, 999999) == -1 && strcmp(ps_client_sqlstate(c), "22023") == 0,
 		  "waiting for a timestamp never given fails", NULL);

@@ -172,9 +172,9 @@ SELECT (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || 
                    FROM pg_extension WHERE extname = 'ps')
 };
 my $fresh_members = $node->safe_psql('fresh', $members);
-# 36 functions (ps_config's trigger function among them), an aggregate, a type,
+# 37 functions (ps_config's trigger function among them), an aggregate, a type,
 # the access method, ps_config and ps_cluster
-is(scalar(split /\n/, $fresh_members), 41, 'a fresh install has its 41 objects');
+is(scalar(split /\n/, $fresh_members), 42, 'a fresh install has its 42 objects');
 is($node->safe_psql('old', $members), $fresh_members,
 	'0.1 updated has exactly the objects of a fresh install');
 is($node->safe_psql('mid', $members), $fresh_members,

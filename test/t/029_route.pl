@@ -12,7 +12,8 @@
 #     their old ring: a pull, and a push, refused with PS003 by a server
 #     whose keys moved are sent again by the newer ring, read from the
 #     servers; every value ends exact, once (nothing applied twice).
-#   - A worker's task across servers fails, unsent (not supported yet).
+#   - A task of a worker that did not join through the client fails,
+#     unsent (test/t/030_cluster_workers.pl has workers across servers).
 use strict;
 use warnings;
 

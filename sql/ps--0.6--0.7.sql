@@ -109,3 +109,89 @@ CREATE FUNCTION @extschema@.ps_join(tbl regclass, clock bigint) RETURNS integer
 	LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.ps_join(regclass, bigint) IS
 	'join the workers training a ps table at the given clock (a worker of a cluster joining one more server); returns the worker id';
+
+-- Replication after aggregation: the rows a node's replicator writes for
+-- its replicas (one per aggregate and replica: the after-images of its
+-- keys), published to node N as ps_to_N; pruned once every subscriber
+-- has confirmed them.  On a replica the trigger applies each row to the
+-- local ps table and stores nothing.  Written by the library only.
+CREATE TABLE @extschema@.ps_delta (
+	seq bigserial NOT NULL,
+	origin integer NOT NULL,
+	dest integer NOT NULL,
+	tbl text NOT NULL,
+	clock bigint NOT NULL,
+	dim integer NOT NULL,
+	width integer NOT NULL,
+	keys bytea NOT NULL,
+	vals bytea NOT NULL,
+	made timestamptz NOT NULL
+);
+REVOKE ALL ON @extschema@.ps_delta FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.ps_delta_seq_seq FROM PUBLIC;
+COMMENT ON TABLE @extschema@.ps_delta IS
+	'replicated aggregates on their way to the replicas (after-images of keys: int8, values: float4 records); written by the replicator';
+
+-- What a replica applied of each origin: the last seq, when it was made
+-- there and when it was applied here.
+CREATE TABLE @extschema@.ps_replica_progress (
+	origin integer PRIMARY KEY,
+	seq bigint NOT NULL,
+	made timestamptz NOT NULL,
+	applied timestamptz NOT NULL
+);
+REVOKE ALL ON @extschema@.ps_replica_progress FROM PUBLIC;
+COMMENT ON TABLE @extschema@.ps_replica_progress IS
+	'the last replicated aggregate this node applied from each origin';
+
+CREATE FUNCTION @extschema@.ps_delta_apply() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'ps_delta_apply'
+	LANGUAGE C;
+REVOKE ALL ON FUNCTION @extschema@.ps_delta_apply() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_delta_apply() IS
+	'internal: applies a replicated aggregate on a replica (the trigger on ps_delta)';
+CREATE TRIGGER ps_delta_apply BEFORE INSERT ON @extschema@.ps_delta
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.ps_delta_apply();
+ALTER TABLE @extschema@.ps_delta ENABLE ALWAYS TRIGGER ps_delta_apply;
+
+CREATE FUNCTION @extschema@.ps_cluster_configure(replicas integer DEFAULT NULL,
+	replication text DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'ps_cluster_configure'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.ps_cluster_configure(integer, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_cluster_configure(integer, text) IS
+	'replicas per range and synchronous or asynchronous replication, on every node or none, and the publications and subscriptions they need (superusers only); returns the new ring version';
+
+CREATE FUNCTION @extschema@.ps_replication_stats(OUT dbid oid, OUT pid integer,
+	OUT synchronous boolean, OUT pending_bytes bigint, OUT tickets bigint,
+	OUT confirmed bigint, OUT records bigint, OUT bytes bigint,
+	OUT last_commit timestamptz) RETURNS record
+	AS 'MODULE_PATHNAME', 'ps_replication_stats'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION @extschema@.ps_replication_stats() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_replication_stats() IS
+	'this server''s replicator: aggregates waiting, written, their bytes (superusers only)';
+
+-- Replication as this node sees it: a row per subscriber of its rows
+-- (role 'origin': its slot, how far behind it is) and per origin it
+-- replicates (role 'replica': the last row applied, and how long it took).
+CREATE FUNCTION @extschema@.ps_replication(OUT role text, OUT node integer,
+	OUT active boolean, OUT lag_bytes numeric, OUT last_seq bigint,
+	OUT lag interval, OUT applied timestamptz) RETURNS SETOF record
+	LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog
+	AS $$
+	SELECT 'origin'::text,
+		   pg_catalog.split_part(s.slot_name::text, '_', 3)::integer,
+		   s.active,
+		   pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn),
+		   NULL::bigint, NULL::interval, NULL::timestamptz
+	  FROM pg_catalog.pg_replication_slots s
+	 WHERE s.slot_name::text OPERATOR(pg_catalog.~) ('^ps_' OPERATOR(pg_catalog.||) @extschema@.ps_node_id() OPERATOR(pg_catalog.||) '_[0-9]+$')
+	UNION ALL
+	SELECT 'replica'::text, p.origin, true, NULL::numeric, p.seq,
+		   p.applied OPERATOR(pg_catalog.-) p.made, p.applied
+	  FROM @extschema@.ps_replica_progress p
+	$$;
+REVOKE ALL ON FUNCTION @extschema@.ps_replication() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_replication() IS
+	'replication of this node: its subscribers and how far behind they are, the origins it replicates and their lag (superusers only)';

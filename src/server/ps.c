@@ -51,6 +51,7 @@
 #include "ps_dir.h"
 #include "ps_filter.h"
 #include "ps_queue.h"
+#include "ps_repl.h"
 #include "ps_sched.h"
 #include "ps_state.h"
 #include "ps_table.h"
@@ -478,6 +479,14 @@ _PG_init(void)
 							PGC_POSTMASTER, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("ps.replication_buffer",
+							"Shared memory for aggregates waiting to be replicated.",
+							"Pushes wait when it is full, until the replicator has written what it holds; 0 turns replication off on this server.",
+							&ps_replication_buffer,
+							16, 0, 4096,
+							PGC_POSTMASTER, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("ps.time_mark_interval",
 							"Longest time a timestamped commit record may precede ps changes in WAL.",
 							"Recovery to a time, and standbys with recovery_min_apply_delay, see pushes only through such records. 0: one ahead of every scheduler round, and at most 1 ms before a backend's own writes; -1: none.",
@@ -507,6 +516,7 @@ _PG_init(void)
 	ps_xlog_register();
 	ps_state_init();
 	ps_queue_init();
+	ps_repl_init();
 	ps_sched_init();
 
 	prev_object_access_hook = object_access_hook;

@@ -341,6 +341,7 @@ ps_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 	w.kkt = false;
 	w.written = NULL;
 	w.once = NULL;
+	w.capture = NULL;
 	w.nonce = 0;
 	w.flush_later = false;
 	newdir = ps_dir_get(NewTable, true, dim, ps_config_width(OldTable, cfg, dim));

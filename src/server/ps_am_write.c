@@ -170,6 +170,7 @@ insert_rewrite(Relation rel, Oid srcid, const int64 *keys, const float4 *vals,
 	w.once = NULL;
 	w.nonce = 0;
 	w.flush_later = false;
+	w.capture = NULL;
 	w.mode = PS_WRITE_SET;
 	if (ps_is_ps_relation(src) && ps_has_storage(src))
 	{
@@ -241,6 +242,7 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots)
 		w.once = NULL;
 		w.nonce = 0;
 		w.flush_later = false;
+		w.capture = NULL;
 		w.ts = ps_state_next_ts(rel, &flush_lsn);
 		ps_mark_request(rel);
 		ps_store_write(rel, dir, ukeys, uvals, n, &w);

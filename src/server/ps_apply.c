@@ -39,6 +39,7 @@
 #include "ps_clock.h"
 #include "ps_dir.h"
 #include "ps_filter.h"
+#include "ps_repl.h"
 #include "ps_store.h"
 #include "ps_table.h"
 
@@ -388,6 +389,7 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 	PsTaskHeader *first = g->tasks[0];
 	PsDir	   *dir;
 	PsWrite		w;
+	PsCapture	cap = {0};
 	int			t;
 
 	dir = ps_dir_get(rel, false, 0, 0);
@@ -404,6 +406,8 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 		w.ts = Max(w.ts, g->tasks[t]->ts);
 	w.once = once_marks(g, start, end, &w.nonce);
 	w.flush_later = false;
+	/* the aggregate's after-images go to the replicas (ps_repl.c) */
+	w.capture = ps_repl_wanted(first->dbid) ? &cap : NULL;
 	if (live == 1 && !first->kkt)
 	{
 		/*
@@ -458,6 +462,8 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 			ps_store_write(rel, dir, keys, vals, n, &w);
 		}
 	}
+	if (cap.n > 0)
+		ps_repl_enqueue(first->dbid, first->relid, first->clock, first->dim, &cap);
 }
 
 /*

@@ -27,6 +27,7 @@ int			ps_scheduler_workers = 2;	/* set from the CPU count in _PG_init */
 int			ps_gather_window = 0;	/* ms; 0: no gathering */
 int			ps_key_cache_size = 16384;	/* kB of cached key lists per session */
 int			ps_queue_size = 64;	/* MB */
+int			ps_replication_buffer = 16;	/* MB */
 int			ps_time_mark_interval = 0;	/* ms; -1: no time marks */
 
 bool		ps_replay_wal_0_2 = false;

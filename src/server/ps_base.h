@@ -42,6 +42,7 @@ extern int	ps_scheduler_workers;
 extern int	ps_gather_window;
 extern int	ps_key_cache_size;
 extern int	ps_queue_size;
+extern int	ps_replication_buffer;
 extern int	ps_time_mark_interval;
 
 /* WAL */

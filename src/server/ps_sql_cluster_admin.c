@@ -51,10 +51,12 @@
 #include "ps_remote.h"
 #include "ps_sql.h"
 #include "ps_sql_cluster.h"
+#include "ps_sql_cluster_repl.h"
 
 PG_FUNCTION_INFO_V1(ps_cluster_add);
 PG_FUNCTION_INFO_V1(ps_cluster_remove);
 PG_FUNCTION_INFO_V1(ps_cluster_reset);
+PG_FUNCTION_INFO_V1(ps_cluster_configure);
 
 /* A node taking part in a change. */
 typedef struct Participant
@@ -426,6 +428,8 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 			parts[i].schema = joiner.schema;
 		}
 	apply_everywhere(new, parts, n);
+	if (new->replicas > 0)
+		(void) ps_sql_setup_replication(new);
 	PG_RETURN_INT64(new->version);
 }
 
@@ -475,6 +479,68 @@ ps_cluster_remove(PG_FUNCTION_ARGS)
 		n++;
 	}
 	apply_everywhere(new, parts, n);
+	if (new->replicas > 0)
+		(void) ps_sql_setup_replication(new);
+	PG_RETURN_INT64(new->version);
+}
+
+/*
+ * ps_cluster_configure(replicas integer DEFAULT NULL, replication text
+ * DEFAULT NULL) returns bigint
+ *
+ * How many replicas each range has beyond its owner, and whether a push
+ * waits for them ('synchronous') or not ('asynchronous'); NULL keeps a
+ * setting.  Changed on every live node or none, as a ring change; then
+ * the publications, subscriptions and synchronous_standby_names of every
+ * node are set up (ps_sql_cluster_repl.c).  Returns the new ring version.
+ */
+Datum
+ps_cluster_configure(PG_FUNCTION_ARGS)
+{
+	PsCluster  *cur,
+			   *new;
+	Participant *parts;
+	int			n;
+
+	ps_sql_require_superuser("ps_cluster_configure");
+	cur = current_cluster();
+	if (cur->version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this server is not in a cluster"),
+				 errhint("Build the cluster with ps_cluster_add() first.")));
+	new = copy_cluster(cur, 0);
+	new->version = cur->version + 1;
+	if (!PG_ARGISNULL(0))
+	{
+		new->replicas = PG_GETARG_INT32(0);
+		if (new->replicas < 0 || new->replicas > 8)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ps_cluster_configure: replicas must be between 0 and 8, not %d",
+							new->replicas),
+					 errhint("Each range is kept on its owner and on that many of the next nodes clockwise.")));
+	}
+	if (!PG_ARGISNULL(1))
+	{
+		char	   *mode = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+		if (strcmp(mode, "synchronous") == 0)
+			new->synchronous = true;
+		else if (strcmp(mode, "asynchronous") == 0)
+			new->synchronous = false;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ps_cluster_configure: unknown replication \"%s\"", mode),
+					 errhint("Replication is 'synchronous' (a push waits for its replicas) or 'asynchronous'.")));
+	}
+	check_ring(new);
+	parts = palloc0(sizeof(Participant) * new->nnodes);
+	n = active_participants(new, cur->version, parts);
+	apply_everywhere(new, parts, n);
+	if (new->replicas > 0 || cur->replicas > 0)
+		(void) ps_sql_setup_replication(new);
 	PG_RETURN_INT64(new->version);
 }
 

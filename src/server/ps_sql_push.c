@@ -48,6 +48,7 @@
 #include "ps_config.h"
 #include "ps_workers.h"
 #include "ps_queue.h"
+#include "ps_repl.h"
 #include "ps_marks.h"
 #include "ps_clock.h"
 #include "ps_cluster.h"
@@ -90,8 +91,10 @@ push_here(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	int64		lo = n == 0 ? 0 : keys ? keys[0] : first;
 	int64		hi = n == 0 ? 0 : keys ? keys[n - 1] : first + n - 1;
 	bool		covers = worker > 0 && n > 0;
+	PsCapture	cap = {0};
 
 	ps_mark_request(rel);
+	w->capture = ps_repl_wanted(MyDatabaseId) ? &cap : NULL;
 	if (w->kkt)
 	{
 		/* the filter compacts in place: work on copies */
@@ -110,6 +113,9 @@ push_here(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 		ps_store_write(rel, dir, keys, vals, n, w);
 	else
 		ps_store_write_range(rel, dir, first, vals, n, w);
+	w->capture = NULL;
+	if (cap.n > 0)
+		ps_repl_enqueue(MyDatabaseId, RelationGetRelid(rel), clock, w->dim, &cap);
 	if (covers)
 		ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,
 					 lo, hi);
@@ -165,6 +171,8 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 			const float4 *vals, int n, PsWrite *w, int32 worker, int64 clock)
 {
 	XLogRecPtr	flush_lsn;
+	bool		synchronous;
+	bool		replicated = ps_repl_prepare(&synchronous);
 
 	ps_freeze_scans(rel);		/* this backend's scans of rel do not see it */
 	w->ts = ps_state_next_ts(rel, &flush_lsn);
@@ -186,6 +194,9 @@ push_sorted(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	}
 	else
 		make_durable(rel, Max(XactLastRecEnd, flush_lsn), w->flush_later);
+	/* its after-images are in the ring: answered once the replicas have them */
+	if (replicated && synchronous)
+		ps_repl_wait(ps_repl_last_ticket());
 	return w->ts;
 }
 
@@ -278,6 +289,7 @@ start_push(Relation rel, int dim, PsWrite *w, bool has_worker, int32 worker,
 	w->once = NULL;
 	w->nonce = 0;
 	w->flush_later = false;
+	w->capture = NULL;
 	return ps_config_storage(rel, dim, cfg);
 }
 

@@ -63,6 +63,7 @@ typedef struct WriteBatch
 	int			nblocks;
 	int			written;		/* keys of the batches flushed so far */
 	PsOnceWrite *once;			/* exactly-once records it changes, or NULL */
+	PsCapture  *capture;		/* after-images collected, or NULL */
 	BatchBlock	blocks[PS_MAX_SET_BLOCKS];
 } WriteBatch;
 
@@ -342,6 +343,10 @@ flush_batch(WriteBatch *batch, bool final)
 
 	for (b = 0; b < batch->nblocks; b++)
 	{
+		if (batch->capture)
+			ps_capture_append(batch->capture, batch->blocks[b].keys,
+							  batch->blocks[b].vals, batch->blocks[b].nkeys,
+							  PsPageGetOpaque(BufferGetPage(batch->blocks[b].buf))->width);
 		batch->written += batch->blocks[b].nkeys;
 		UnlockReleaseBuffer(batch->blocks[b].buf);
 	}
@@ -480,6 +485,7 @@ store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	batch.nblocks = 0;
 	batch.written = 0;
 	batch.once = NULL;
+	batch.capture = w->capture;
 	if (w->mode == PS_WRITE_PUSH && w->nonce > 0)
 	{
 		ps_once_start(&ow, rel, w->ts, w->once, w->nonce);

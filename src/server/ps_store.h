@@ -14,6 +14,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "ps_capture.h"
 #include "ps_dir.h"
 #include "ps_once.h"
 #include "ps_rule.h"
@@ -39,6 +40,7 @@ typedef struct PsWrite
 	const PsOnceMark *once;		/* pushes with exactly-once ids in it, */
 	int			nonce;			/* whose records it changes (ps_once.c) */
 	bool		flush_later;	/* a push answered before its WAL flush */
+	PsCapture  *capture;		/* if set: receives the after-images */
 } PsWrite;
 
 extern void ps_store_write(Relation rel, PsDir *dir, const int64 *keys,

@@ -17,16 +17,16 @@ our @EXPORT = qw(ps_nodes error_of status_of);
 # $n started nodes named "${prefix}1" .. "${prefix}$n", on their own, with
 # shared_preload_libraries = 'ps', prepared transactions (the admin
 # functions' two-phase commit), and in database postgres the extension and
-# a ps table w.
+# a ps table w; $conf, if given, is added to each node's postgresql.conf.
 sub ps_nodes
 {
-	my ($prefix, $n) = @_;
+	my ($prefix, $n, $conf) = @_;
 	my @nodes;
 	for my $i (1 .. $n)
 	{
 		my $node = PostgreSQL::Test::Cluster->new("$prefix$i");
 		$node->init;
-		$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'\nmax_prepared_transactions = 10");
+		$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'\nmax_prepared_transactions = 10" . ($conf ? "\n$conf" : ''));
 		$node->start;
 		$node->safe_psql('postgres', 'CREATE EXTENSION ps; CREATE TABLE w (key bigint, val real) USING ps');
 		push @nodes, $node;

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_capture.h
+ *	  The after-images a write made, collected for replication.
+ *
+ * Layer 4 (store).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_CAPTURE_H
+#define PS_CAPTURE_H
+
+/*
+ * Keys ascending, width floats each (values and rule state), grown in the
+ * caller's memory context.
+ */
+typedef struct PsCapture
+{
+	int			width;
+	int			n;
+	int			cap;
+	int64	   *keys;
+	float4	   *vals;
+} PsCapture;
+
+extern void ps_capture_append(PsCapture *cap, const int64 *keys,
+							  const float4 *vals, int n, int width);
+
+#endif							/* PS_CAPTURE_H */

@@ -1,0 +1,463 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_repl.c
+ *	  Replication after aggregation, the pushing side: the ring in shared
+ *	  memory that carries the after-images of applied aggregates to the
+ *	  replicator, and the waits of synchronous replication.
+ *
+ * When this server's cluster keeps replicas (ps_cluster_configure), the
+ * backend of a push marks its database as the replicated one and makes
+ * sure its replicator runs (ps_repl_prepare); whoever applies the push,
+ * an applier of the scheduler for a whole aggregate or the backend
+ * itself, collects the after-images the store wrote (PsCapture) and puts
+ * them into the ring as records of at most a quarter of it
+ * (ps_repl_enqueue), each with a ticket, in order.  The replicator
+ * (ps_replicator.c) takes the records, writes them as rows of the
+ * extension's table ps_delta, commits, and only then frees their room and
+ * confirms their tickets.  In synchronous mode a push is answered once
+ * every ticket given out by the time it was applied is confirmed
+ * (ps_repl_wait): its own records were enqueued before.  A record is
+ * freed only after its commit, so a replicator that restarts sends again
+ * what it had not committed; replicas apply after-images, in order, so a
+ * record sent twice changes nothing.
+ *
+ * One database per server may be replicated: its cluster is the server's.
+ * A full ring holds the appliers back until the replicator has made room.
+ *
+ * Layer 7 (training services): used by the appliers (ps_apply.c), the
+ * SQL push (ps_sql_push.c) and the replicator; reads the cluster row
+ * (layer 5).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "ps_base.h"
+#include "ps_cluster.h"
+#include "ps_repl.h"
+
+typedef struct PsReplShared
+{
+	Oid			dbid;			/* the database replicated, or InvalidOid */
+	bool		synchronous;
+	pid_t		replicator;		/* its pid, 0: not running */
+	TimestampTz started;		/* when a replicator was last asked for */
+	Latch	   *latch;
+	uint64		head;			/* first byte not yet committed */
+	uint64		tail;			/* first byte not yet written */
+	uint64		taken;			/* first byte the replicator has not read */
+	uint64		tickets;		/* the last ticket given */
+	uint64		confirmed;		/* every ticket up to it is committed */
+	uint64		records;		/* records committed */
+	uint64		bytes;			/* their bytes */
+	TimestampTz last_commit;
+	ConditionVariable space_cv;
+	ConditionVariable confirmed_cv;
+	Size		size;
+} PsReplShared;
+
+static PsReplShared *repl = NULL;
+static char *repl_ring = NULL;
+static LWLock *repl_lock = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+#define RING_BYTES() ((Size) ps_replication_buffer * 1024 * 1024)
+#define REC_HDRSZ MAXALIGN(sizeof(PsReplRecord))
+
+static void
+repl_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(PsReplShared)), RING_BYTES()));
+	RequestNamedLWLockTranche("ps replication", 1);
+}
+
+static void
+repl_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	repl_lock = &(GetNamedLWLockTranche("ps replication"))->lock;
+	repl = ShmemInitStruct("ps replication", sizeof(PsReplShared), &found);
+	repl_ring = ShmemInitStruct("ps replication ring", RING_BYTES(), &found);
+	if (!found)
+	{
+		memset(repl, 0, sizeof(PsReplShared));
+		repl->size = RING_BYTES();
+		ConditionVariableInit(&repl->space_cv);
+		ConditionVariableInit(&repl->confirmed_cv);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Ask for the ring's shared memory (from _PG_init). */
+void
+ps_repl_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = repl_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = repl_shmem_startup;
+}
+
+/* Start the replicator of database dbid (a dynamic background worker). */
+static void
+start_replicator(Oid dbid)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "ps");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ps_replicator_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "ps replicator");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "ps replicator");
+	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
+	worker.bgw_notify_pid = 0;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start the ps replicator"),
+				 errhint("Raise max_worker_processes: the replicator needs one background worker.")));
+}
+
+/*
+ * Before a push to a table of this database: does the cluster keep
+ * replicas?  If so, mark the database as the replicated one and make sure
+ * its replicator runs; *synchronous tells whether the push must wait
+ * (ps_repl_wait).  Errors if another database of the server is.
+ */
+bool
+ps_repl_prepare(bool *synchronous)
+{
+	const PsCluster *c = ps_cluster_get();
+	Oid			other = InvalidOid;
+	bool		start = false;
+	TimestampTz now;
+
+	*synchronous = false;
+	if (c->version == 0 || c->replicas == 0 || ps_replication_buffer == 0)
+		return false;
+	now = GetCurrentTimestamp();
+	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+	if (OidIsValid(repl->dbid) && repl->dbid != MyDatabaseId)
+		other = repl->dbid;
+	else
+	{
+		repl->dbid = MyDatabaseId;
+		repl->synchronous = c->synchronous;
+		if (repl->replicator == 0 &&
+			TimestampDifferenceExceeds(repl->started, now, 5000))
+		{
+			repl->started = now;
+			start = true;
+		}
+	}
+	LWLockRelease(repl_lock);
+	if (OidIsValid(other))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("another database of this server (OID %u) is replicated", other),
+				 errhint("One database per server may be in a cluster with replicas; restart the server to change which.")));
+	if (start)
+		start_replicator(MyDatabaseId);
+	*synchronous = c->synchronous;
+	return true;
+}
+
+/* Are pushes of database dbid replicated (ps_repl_prepare said so)? */
+bool
+ps_repl_wanted(Oid dbid)
+{
+	bool		yes;
+
+	if (repl == NULL || ps_replication_buffer == 0)
+		return false;
+	LWLockAcquire(repl_lock, LW_SHARED);
+	yes = repl->dbid == dbid;
+	LWLockRelease(repl_lock);
+	return yes;
+}
+
+/* Bytes of the ring left before its end at pos, if too few for a header. */
+static Size
+unusable_tail(uint64 pos)
+{
+	Size		left = repl->size - (Size) (pos % repl->size);
+
+	return left < REC_HDRSZ ? left : 0;
+}
+
+/*
+ * Put one record of n keys (width floats each) into the ring, waiting for
+ * room.  n is small enough that the record is at most a quarter of it.
+ */
+static void
+enqueue_one(Oid dbid, Oid relid, int64 clock, int dim, int width, const int64 *keys,
+			const float4 *vals, int n)
+{
+	Size		klen = sizeof(int64) * n;
+	Size		vlen = sizeof(float4) * (Size) n * width;
+	Size		len = REC_HDRSZ + MAXALIGN(klen) + MAXALIGN(vlen);
+	Latch	   *latch;
+
+	for (;;)
+	{
+		uint64		pos;
+		Size		left,
+					skip;
+		PsReplRecord *r;
+
+		LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+		pos = repl->tail + unusable_tail(repl->tail);
+		left = repl->size - (Size) (pos % repl->size);
+		skip = left < len ? left : 0;
+		if (pos + skip + len - repl->head <= repl->size)
+		{
+			if (skip > 0)
+			{
+				r = (PsReplRecord *) (repl_ring + pos % repl->size);
+				r->len = (uint32) skip;
+				r->skip = true;
+				pos += skip;
+			}
+			r = (PsReplRecord *) (repl_ring + pos % repl->size);
+			r->len = (uint32) len;
+			r->skip = false;
+			r->dbid = dbid;
+			r->relid = relid;
+			r->dim = dim;
+			r->width = width;
+			r->nkeys = n;
+			r->clock = clock;
+			r->ticket = ++repl->tickets;
+			memcpy((char *) r + REC_HDRSZ, keys, klen);
+			memcpy((char *) r + REC_HDRSZ + MAXALIGN(klen), vals, vlen);
+			repl->tail = pos + len;
+			latch = repl->latch;
+			LWLockRelease(repl_lock);
+			if (latch)
+				SetLatch(latch);
+			ConditionVariableCancelSleep();
+			return;
+		}
+		latch = repl->latch;
+		LWLockRelease(repl_lock);
+		if (latch)
+			SetLatch(latch);
+		ConditionVariablePrepareToSleep(&repl->space_cv);
+		ConditionVariableTimedSleep(&repl->space_cv, 1000, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Hand the after-images of an applied write of table relid (at clock, or
+ * -1) to the replicator, in records of at most a quarter of the ring.
+ */
+void
+ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim, const PsCapture *cap)
+{
+	Size		per_key = sizeof(int64) + sizeof(float4) * (Size) cap->width;
+	int			chunk = (int) Max(1, (repl->size / 4 - REC_HDRSZ - 16) / per_key);
+	int			off;
+
+	for (off = 0; off < cap->n; off += chunk)
+	{
+		int			m = Min(chunk, cap->n - off);
+
+		enqueue_one(dbid, relid, clock, dim, cap->width, cap->keys + off,
+					cap->vals + (Size) off * cap->width, m);
+	}
+}
+
+/* The last ticket given out: what a synchronous push waits for. */
+uint64
+ps_repl_last_ticket(void)
+{
+	uint64		t;
+
+	LWLockAcquire(repl_lock, LW_SHARED);
+	t = repl->tickets;
+	LWLockRelease(repl_lock);
+	return t;
+}
+
+/*
+ * Wait until every ticket up to `ticket` is committed by the replicator,
+ * and so (synchronous_standby_names) on the replicas.
+ */
+void
+ps_repl_wait(uint64 ticket)
+{
+	for (;;)
+	{
+		uint64		done;
+		bool		running;
+
+		LWLockAcquire(repl_lock, LW_SHARED);
+		done = repl->confirmed;
+		running = repl->replicator != 0;
+		LWLockRelease(repl_lock);
+		if (done >= ticket)
+			break;
+		if (!running)
+		{
+			bool		sync;
+
+			(void) ps_repl_prepare(&sync);	/* starts it again if need be */
+		}
+		ConditionVariablePrepareToSleep(&repl->confirmed_cv);
+		ConditionVariableTimedSleep(&repl->confirmed_cv, 1000, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+	ConditionVariableCancelSleep();
+}
+
+/*
+ * The replicator of dbid starts: false if another one runs (it then
+ * exits).  It reads again whatever was not committed.
+ */
+bool
+ps_repl_attach(Oid dbid)
+{
+	bool		ok;
+
+	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+	ok = repl->replicator == 0 && (repl->dbid == dbid || !OidIsValid(repl->dbid));
+	if (ok)
+	{
+		repl->dbid = dbid;
+		repl->replicator = MyProcPid;
+		repl->latch = MyLatch;
+		repl->taken = repl->head;
+	}
+	LWLockRelease(repl_lock);
+	return ok;
+}
+
+/* The replicator exits (also on error, from its exit callback). */
+void
+ps_repl_detach(bool stop_replicating)
+{
+	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+	if (repl->replicator == MyProcPid)
+	{
+		repl->replicator = 0;
+		repl->latch = NULL;
+		if (stop_replicating && repl->head == repl->tail)
+			repl->dbid = InvalidOid;
+	}
+	LWLockRelease(repl_lock);
+	ConditionVariableBroadcast(&repl->confirmed_cv);
+}
+
+/*
+ * Records not read yet, up to about max_bytes, copied into palloc'd
+ * memory (one block: records back to back, skips left out).  Returns how
+ * many; *last_ticket is the last one's ticket.
+ */
+int
+ps_repl_take(Size max_bytes, char **out, uint64 *last_ticket)
+{
+	uint64		pos,
+				end;
+	Size		used = 0;
+	int			n = 0;
+	char	   *buf;
+
+	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+	pos = repl->taken;
+	end = repl->tail;
+	LWLockRelease(repl_lock);
+	if (pos == end)
+		return 0;
+	buf = palloc(Min((Size) (end - pos), max_bytes + repl->size / 4));
+	while (pos < end && used < max_bytes)
+	{
+		PsReplRecord *r;
+
+		pos += unusable_tail(pos);
+		if (pos >= end)
+			break;
+		r = (PsReplRecord *) (repl_ring + pos % repl->size);
+		if (!r->skip)
+		{
+			memcpy(buf + used, r, r->len);
+			used += r->len;
+			*last_ticket = r->ticket;
+			n++;
+		}
+		pos += r->len;
+	}
+	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+	repl->taken = pos;
+	LWLockRelease(repl_lock);
+	*out = buf;
+	return n;
+}
+
+/*
+ * What was taken is committed: free its room, confirm its tickets.
+ */
+void
+ps_repl_committed(uint64 last_ticket, int nrecords, Size bytes)
+{
+	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+	repl->head = repl->taken;
+	repl->confirmed = Max(repl->confirmed, last_ticket);
+	repl->records += nrecords;
+	repl->bytes += bytes;
+	repl->last_commit = GetCurrentTimestamp();
+	LWLockRelease(repl_lock);
+	ConditionVariableBroadcast(&repl->space_cv);
+	ConditionVariableBroadcast(&repl->confirmed_cv);
+}
+
+/* The replicator should stop: nothing to replicate, nothing pending. */
+bool
+ps_repl_idle(void)
+{
+	bool		idle;
+
+	LWLockAcquire(repl_lock, LW_SHARED);
+	idle = repl->head == repl->tail;
+	LWLockRelease(repl_lock);
+	return idle;
+}
+
+/* Counters for ps_replication(). */
+void
+ps_repl_stats(PsReplStats *s)
+{
+	LWLockAcquire(repl_lock, LW_SHARED);
+	s->dbid = repl->dbid;
+	s->replicator = repl->replicator;
+	s->synchronous = repl->synchronous;
+	s->pending_bytes = repl->tail - repl->head;
+	s->tickets = repl->tickets;
+	s->confirmed = repl->confirmed;
+	s->records = repl->records;
+	s->bytes = repl->bytes;
+	s->last_commit = repl->last_commit;
+	LWLockRelease(repl_lock);
+}

@@ -1,0 +1,67 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_repl.h
+ *	  Replication after aggregation, the pushing side: the ring of
+ *	  after-images for the replicator, and synchronous waits.
+ *
+ * Layer 7 (training services).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_REPL_H
+#define PS_REPL_H
+
+#include "utils/timestamp.h"
+
+#include "ps_store.h"
+
+/* A record in the ring: followed by nkeys keys, then their floats. */
+typedef struct PsReplRecord
+{
+	uint32		len;			/* bytes, header included, MAXALIGNed */
+	bool		skip;			/* padding up to the ring's end */
+	Oid			dbid;
+	Oid			relid;
+	int32		dim;			/* values per key */
+	int32		width;			/* floats per key: values and rule state */
+	int32		nkeys;
+	int64		clock;			/* of the pushes applied, -1: plain */
+	uint64		ticket;
+} PsReplRecord;
+
+#define PsReplRecordKeys(r) ((int64 *) ((char *) (r) + MAXALIGN(sizeof(PsReplRecord))))
+#define PsReplRecordVals(r) ((float4 *) ((char *) PsReplRecordKeys(r) + \
+										 MAXALIGN(sizeof(int64) * (r)->nkeys)))
+
+typedef struct PsReplStats
+{
+	Oid			dbid;
+	pid_t		replicator;
+	bool		synchronous;
+	uint64		pending_bytes;
+	uint64		tickets;
+	uint64		confirmed;
+	uint64		records;
+	uint64		bytes;
+	TimestampTz last_commit;
+} PsReplStats;
+
+extern void ps_repl_init(void);
+
+/* pushing */
+extern bool ps_repl_prepare(bool *synchronous);
+extern bool ps_repl_wanted(Oid dbid);
+extern void ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim,
+							const PsCapture *cap);
+extern uint64 ps_repl_last_ticket(void);
+extern void ps_repl_wait(uint64 ticket);
+
+/* the replicator */
+extern bool ps_repl_attach(Oid dbid);
+extern void ps_repl_detach(bool stop_replicating);
+extern int	ps_repl_take(Size max_bytes, char **out, uint64 *last_ticket);
+extern void ps_repl_committed(uint64 last_ticket, int nrecords, Size bytes);
+extern bool ps_repl_idle(void);
+extern void ps_repl_stats(PsReplStats *s);
+
+#endif							/* PS_REPL_H */

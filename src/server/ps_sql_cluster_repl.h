@@ -1,0 +1,17 @@
+/*-------------------------------------------------------------------------
+ *
+ * ps_sql_cluster_repl.h
+ *	  The replication topology of a cluster, set up on every active node.
+ *
+ * Layer 9 (SQL entry points).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PS_SQL_CLUSTER_REPL_H
+#define PS_SQL_CLUSTER_REPL_H
+
+#include "ps_cluster.h"
+
+extern int	ps_sql_setup_replication(const PsCluster *c);
+
+#endif							/* PS_SQL_CLUSTER_REPL_H */

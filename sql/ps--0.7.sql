@@ -376,12 +376,13 @@ CREATE TABLE @extschema@.ps_delta (
 	width integer NOT NULL,
 	keys bytea NOT NULL,
 	vals bytea NOT NULL,
-	made timestamptz NOT NULL
+	made timestamptz NOT NULL,
+	once bytea
 );
 REVOKE ALL ON @extschema@.ps_delta FROM PUBLIC;
 REVOKE ALL ON SEQUENCE @extschema@.ps_delta_seq_seq FROM PUBLIC;
 COMMENT ON TABLE @extschema@.ps_delta IS
-	'replicated aggregates on their way to the replicas (after-images of keys: int8, values: float4 records); written by the replicator';
+	'replicated aggregates on their way to the replicas (after-images of keys: int8, values: float4 records; the exactly-once records of their pushes); written by the replicator';
 
 -- What a replica applied of each origin: the last seq, when it was made
 -- there and when it was applied here.
@@ -446,3 +447,29 @@ CREATE FUNCTION @extschema@.ps_replication(OUT role text, OUT node integer,
 REVOKE ALL ON FUNCTION @extschema@.ps_replication() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.ps_replication() IS
 	'replication of this node: its subscribers and how far behind they are, the origins it replicates and their lag (superusers only)';
+
+-- The failure detector (ps.heartbeat_interval, ps.failure_timeout): each
+-- node's monitor watches the others and declares a silent one dead; an
+-- operator may too.
+CREATE FUNCTION @extschema@.ps_cluster_fail(node integer) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'ps_cluster_fail'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.ps_cluster_fail(integer) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_cluster_fail(integer) IS
+	'declare a node dead on every live node: its ranges go to their replicas; returns the new ring version (superusers)';
+
+CREATE FUNCTION @extschema@.ps_cluster_health(OUT node integer, OUT state text,
+	OUT last_answer timestamptz, OUT rtt_ms double precision, OUT failures bigint)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'ps_cluster_health'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.ps_cluster_health() IS
+	'what this node''s monitor sees of each other active node: up, suspect or dead, its last answer, round trip, failures';
+
+CREATE FUNCTION @extschema@.ps_cluster_monitor(OUT pid integer, OUT heartbeats bigint,
+	OUT failovers bigint, OUT last_detect_ms bigint, OUT last_failover_ms bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'ps_cluster_monitor'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.ps_cluster_monitor() IS
+	'this node''s monitor: its process, heartbeats answered, nodes it declared dead, and how long its last failover took';

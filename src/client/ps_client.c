@@ -566,6 +566,17 @@ ps_node_reconnects(PsClient *c)
 }
 
 /*
+ * The server of a connection lost for good answers again: the next task
+ * reconnects, with the whole budget of attempts.
+ */
+void
+ps_node_revive(PsClient *c)
+{
+	c->broken = false;
+	c->recoveries = 0;
+}
+
+/*
  * The server did not hold the head task's cached keys (an eviction the
  * mirror did not foresee): send it again with its keys, at the tail, and
  * start the mirror afresh, since what the server holds is not known.
@@ -603,7 +614,18 @@ ps_client_send_task(PsClient *c, const char *table, uint8_t *msg, size_t len,
 {
 	Task	   *queued;
 
-	if (!t->pull)
+	if (!t->pull && c->as_client != 0)
+	{
+		/* another node's push, sent again here under its id (a failover) */
+		len = ps_wire_insert_once(msg, len, c->as_client, c->as_seq);
+		ps_wire_add_flags(msg, PS_WIRE_ASYNC | PS_WIRE_RESENT);
+		t->fixed_id = true;
+		t->async = true;
+		c->last_async = c->next_ts;
+		c->as_client = 0;
+		c->as_seq = 0;
+	}
+	else if (!t->pull)
 	{
 		/* exactly once; answered once applied, flushed with a later sync */
 		len = ps_wire_insert_once(msg, len, c->client_id, ++c->last_seq);

@@ -46,6 +46,9 @@ typedef struct Task
 	bool		async;			/* a push answered before its flush */
 	bool		sync;			/* a sync: flushes what the session wrote */
 	bool		kkt;			/* a pull asking for KKT slacks */
+	bool		fixed_id;		/* a push sent again under another node's
+								 * exactly-once id: never with cached keys,
+								 * never renumbered */
 	bool		failed;			/* its failure is recorded (or, a sync's,
 								 * in the client) */
 	int64_t		covers;			/* a sync: the last task sent before it */
@@ -76,6 +79,8 @@ struct PsClient
 	uint64_t	reconnects;		/* connections lost and opened again */
 	uint64_t	client_id;		/* exactly-once id: random, not 0 */
 	uint64_t	last_seq;		/* of the last push, from 1 */
+	uint64_t	as_client;		/* the next push's exactly-once id, if not */
+	uint64_t	as_seq;			/* 0: a failed node's push sent again here */
 	int64_t		next_ts;		/* the next task's timestamp, from 1 */
 	Task	   *queue;			/* tasks in flight, a ring */
 	size_t		qhead,
@@ -149,6 +154,8 @@ extern int	ps_node_set_reconnect(struct PsClient *c, int attempts,
 									int first_delay_ms, int max_delay_ms);
 extern int	ps_node_set_ack(struct PsClient *c, int when);
 extern uint64_t ps_node_reconnects(struct PsClient *c);
+extern void ps_node_resend_as(struct PsClient *c, uint64_t client, uint64_t seq);
+extern void ps_node_revive(struct PsClient *c);
 extern void ps_node_close(struct PsClient *c);
 extern int64_t ps_node_push(struct PsClient *c, const char *table,
 							  const int64_t *keys, size_t n,

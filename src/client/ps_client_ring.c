@@ -70,7 +70,7 @@ route_strdup(const char *s)
  * (older than 0.7: a server on its own).
  */
 static int
-fetch_ring(const char *conninfo, int64_t *version, uint32_t *self,
+fetch_ring(const char *conninfo, int64_t *version, uint32_t *self, int *replicas,
 		   RNode **nodes, uint32_t **vnodes, bool **active, size_t *n,
 		   char *err, size_t errlen)
 {
@@ -95,7 +95,7 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self,
 	}
 	snprintf(sql, sizeof(sql),
 			 "SELECT s.version, s.node, n.node, n.host, n.port, n.dbname, n.virtual_nodes,"
-			 " n.state OPERATOR(pg_catalog.=) 'active'"
+			 " n.state OPERATOR(pg_catalog.=) 'active', s.replicas"
 			 " FROM %s.ps_cluster_status() s LEFT JOIN %s.ps_cluster_nodes() n ON true",
 			 schema, schema);
 	res = PQexec(conn, sql);
@@ -106,6 +106,7 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self,
 	}
 	*version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	*self = (uint32_t) strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	*replicas = atoi(PQgetvalue(res, 0, 8));
 	*nodes = calloc(PQntuples(res), sizeof(RNode));
 	*vnodes = calloc(PQntuples(res), sizeof(uint32_t));
 	*active = calloc(PQntuples(res), sizeof(bool));
@@ -209,31 +210,42 @@ route_node_conninfo(const Route *r, const RNode *nd)
 
 /* Install a ring read by fetch_ring (takes the arrays); false if unusable. */
 static bool
-install_ring(Route *r, int64_t version, RNode *nodes, uint32_t *vnodes,
+install_ring(Route *r, int64_t version, int replicas, RNode *nodes, uint32_t *vnodes,
 			 bool *active, size_t n)
 {
 	uint32_t   *ids = ps_client_malloc(sizeof(uint32_t) * (n + 1));
 	uint32_t   *vn = ps_client_malloc(sizeof(uint32_t) * (n + 1));
+	uint32_t   *dead = ps_client_malloc(sizeof(uint32_t) * (n + 1));
 	size_t		room = 0,
 				na = 0,
+				ndead = 0,
 				ntok = 0,
 				i,
 				j;
-	PsRingToken *tokens;
+	PsRingToken *tokens,
+			   *placement;
 	const char *why = "";
 	bool		ok;
 
+	/* every node's tokens; a dead node's are served by its first replica alive */
 	for (i = 0; i < n; i++)
-		if (active[i])
-		{
-			ids[na] = nodes[i].id;
-			vn[na++] = vnodes[i];
-			room += vnodes[i];
-		}
+	{
+		ids[na] = nodes[i].id;
+		vn[na++] = vnodes[i];
+		room += vnodes[i];
+		if (!active[i])
+			dead[ndead++] = nodes[i].id;
+	}
+	placement = ps_client_malloc(sizeof(PsRingToken) * (room + 1));
 	tokens = ps_client_malloc(sizeof(PsRingToken) * (room + 1));
-	ok = na == 0 || ps_ring_build(ids, vn, na, tokens, room, &ntok, &why) == 0;
+	ok = na == ndead || ps_ring_build(ids, vn, na, placement, room, &ntok, &why) == 0;
+	if (ok && na > ndead)
+		ps_ring_serve(placement, ntok, (size_t) (replicas > 0 ? replicas : 0), dead, ndead,
+					  tokens);
 	free(ids);
 	free(vn);
+	free(dead);
+	free(placement);
 	if (!ok)
 	{
 		route_error(r, "XX000", "ps_client: the ring of version %lld cannot be built: %s",
@@ -276,9 +288,12 @@ install_ring(Route *r, int64_t version, RNode *nodes, uint32_t *vnodes,
 	r->ntokens = ntok;
 	r->tok_node = ps_client_malloc(sizeof(size_t) * (ntok + 1));
 	for (i = 0; i < ntok; i++)
+	{
+		r->tok_node[i] = ROUTE_LOST;
 		for (j = 0; j < r->nnodes; j++)
 			if (r->nodes[j].id == tokens[i].node)
 				r->tok_node[i] = j;
+	}
 	r->version = version;
 	return true;
 }
@@ -299,6 +314,7 @@ route_refresh_ring(Route *r, size_t hint)
 		char	   *ci;
 		int64_t		version = 0;
 		uint32_t	self = 0;
+		int			replicas = 0;
 		RNode	   *nodes;
 		uint32_t   *vnodes;
 		bool	   *active;
@@ -309,9 +325,9 @@ route_refresh_ring(Route *r, size_t hint)
 			continue;
 		ci = i == 0 ? route_node_conninfo(r, &r->nodes[hint]) :
 			i == 1 ? route_strdup(r->conninfo) : route_node_conninfo(r, &r->nodes[i - 2]);
-		if (fetch_ring(ci, &version, &self, &nodes, &vnodes, &active, &n,
+		if (fetch_ring(ci, &version, &self, &replicas, &nodes, &vnodes, &active, &n,
 					   err, sizeof(err)) == 0 && version > r->version)
-			install_ring(r, version, nodes, vnodes, active, n);
+			install_ring(r, version, replicas, nodes, vnodes, active, n);
 		else
 			free_fetched(nodes, vnodes, active, n);
 		free(ci);
@@ -353,6 +369,8 @@ route_node_client(Route *r, size_t i)
 	}
 	if (r->set_reconnect)
 		ps_node_set_reconnect(nd->client, r->rc_attempts, r->rc_first, r->rc_max);
+	else
+		ps_node_set_reconnect(nd->client, ROUTE_RECONNECT_ATTEMPTS, 50, 200);
 	if (r->set_ack)
 		ps_node_set_ack(nd->client, r->ack);
 	if (r->set_compression)
@@ -372,14 +390,15 @@ route_open(PsClient *c, const char *conninfo, char **err)
 	Route	   *r;
 	int64_t		version = 0;
 	uint32_t	self = 0;
+	int			replicas = 0;
 	RNode	   *nodes;
 	uint32_t   *vnodes;
 	bool	   *active;
 	size_t		n,
 				i;
 	char		why[ERRLEN];
-	int			rc = fetch_ring(conninfo, &version, &self, &nodes, &vnodes, &active,
-								&n, why, sizeof(why));
+	int			rc = fetch_ring(conninfo, &version, &self, &replicas, &nodes, &vnodes,
+								&active, &n, why, sizeof(why));
 
 	if (rc < 0)
 	{
@@ -396,7 +415,7 @@ route_open(PsClient *c, const char *conninfo, char **err)
 		abort();
 	r->conninfo = route_strdup(conninfo ? conninfo : "");
 	r->next_ts = 1;
-	if (!install_ring(r, version, nodes, vnodes, active, n))
+	if (!install_ring(r, version, replicas, nodes, vnodes, active, n))
 	{
 		*err = route_strdup(r->error);
 		free(r->conninfo);
@@ -408,8 +427,40 @@ route_open(PsClient *c, const char *conninfo, char **err)
 		{
 			r->nodes[i].client = c;
 			r->nodes[i].own = true;
+			ps_node_set_reconnect(c, ROUTE_RECONNECT_ATTEMPTS, 50, 200);
 		}
 	c->route = r;
+	return true;
+}
+
+/*
+ * Node i's connection was lost for good: does the node answer again (a
+ * restart)?  Then its next task opens a new connection (the old one is
+ * kept until r is freed: sub-tasks sent by it wait on it), or, the
+ * handle's own, reconnects it.
+ */
+bool
+route_node_back(Route *r, size_t i)
+{
+	RNode	   *nd = &r->nodes[i];
+	char	   *ci = route_node_conninfo(r, nd);
+	PGconn	   *probe = PQconnectdb(ci);
+	bool		back = PQstatus(probe) == CONNECTION_OK;
+
+	PQfinish(probe);
+	free(ci);
+	if (!back || nd->client == NULL)
+		return back;
+	if (nd->own)
+		ps_node_revive(nd->client);
+	else
+	{
+		r->retired = realloc(r->retired, sizeof(PsClient *) * (r->nretired + 1));
+		if (r->retired == NULL)
+			abort();
+		r->retired[r->nretired++] = nd->client;
+		nd->client = NULL;
+	}
 	return true;
 }
 
@@ -427,6 +478,9 @@ route_free(Route *r)
 		free(r->nodes[i].port);
 		free(r->nodes[i].dbname);
 	}
+	for (i = 0; i < r->nretired; i++)
+		ps_node_close(r->retired[i]);
+	free(r->retired);
 	for (i = 0; i < r->nfailures; i++)
 		free(r->failures[i].message);
 	for (i = 0; i < r->nworkers; i++)

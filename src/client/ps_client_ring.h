@@ -21,6 +21,15 @@
 
 /* times a task's keys may be refused and split again */
 #define ROUTE_RETRIES 5
+/* tok_node of a token whose holders all failed */
+#define ROUTE_LOST ((size_t) -1)
+/*
+ * A node's connection tries this many times to reconnect (50, then 100
+ * ms) before the task waits for the ring instead (ps_client_route.c).
+ */
+#define ROUTE_RECONNECT_ATTEMPTS 2
+/* how long a task waits for a lost node's ranges to move, or for it */
+#define ROUTE_FAILOVER_MS 30000
 
 typedef struct RNode
 {
@@ -45,6 +54,12 @@ typedef struct Sub
 	int64_t    *keys;			/* listed keys, or NULL for a range */
 	float	   *vals;			/* a push's values; a listed pull's buffer */
 	size_t	   *pos;			/* a listed pull: each key's place in out */
+	uint64_t	once_client;	/* a push: the exactly-once id it went with */
+	uint64_t	once_seq;
+	bool		forced;			/* that id is another node's (a failover) */
+	int			failovers;		/* times sent again after losing its node */
+	bool		unsent;			/* its node could not be reached */
+	struct PsClient *via;		/* the node's connection it went by */
 } Sub;
 
 typedef struct RTask
@@ -98,6 +113,9 @@ typedef struct Route
 	RFailure   *failures;
 	size_t		nfailures,
 				failures_cap;
+	struct PsClient **retired;	/* lost nodes' connections, until closed */
+	size_t		nretired;
+	uint64_t	failovers;		/* sub-tasks sent again after a lost node */
 	RWorker    *workers;
 	size_t		nworkers,
 				workers_cap;
@@ -135,6 +153,7 @@ extern bool route_refresh_ring(Route *r, size_t hint);
 extern char *route_node_conninfo(const Route *r, const RNode *nd);
 extern bool route_node_active(const Route *r, size_t i);
 extern struct PsClient *route_node_client(Route *r, size_t i);
+extern bool route_node_back(Route *r, size_t i);
 extern void route_free(Route *r);
 
 #endif							/* PS_CLIENT_RING_H */

@@ -116,9 +116,22 @@ send_sub(Route *r, RTask *t, Sub *s)
 	PsClient   *nc = route_node_client(r, s->node);
 	PsTaskOptions o = t->opt;
 
+	if (nc == NULL && strncmp(r->sqlstate, "08", 2) == 0 && !s->flush)
+	{
+		s->unsent = true;		/* its node is down: the wait sends it on */
+		return true;
+	}
 	if (nc == NULL)
 		return false;
-	if (t->worker >= 0 && (o.worker = route_worker_id(r, t->worker, s->node)) == 0)
+	s->via = nc;
+	if (s->forced)
+	{
+		/* a lost node's push, sent again: a plain push under its id */
+		o.worker = 0;
+		o.clock = 0;
+		ps_node_resend_as(nc, s->once_client, s->once_seq);
+	}
+	else if (t->worker >= 0 && (o.worker = route_worker_id(r, t->worker, s->node)) == 0)
 		return false;
 	if (s->empty)
 		s->ts = ps_node_push(nc, t->table, NULL, 0, NULL, &o);
@@ -129,12 +142,43 @@ send_sub(Route *r, RTask *t, Sub *s)
 		s->ts = s->keys ? ps_node_pull(nc, t->table, s->keys, s->n, s->vals, &o)
 			: ps_node_pull_range(nc, t->table, s->first, s->n,
 								 t->out + (size_t) (s->first - t->first) * t->dim, &o);
+	nc->as_client = 0;
+	if (!t->pull && !s->forced && s->ts > 0)
+	{
+		/* the id it went with, should its node be lost before it is done */
+		s->once_client = nc->client_id;
+		s->once_seq = nc->last_seq;
+	}
 	if (s->ts < 0)
 	{
 		route_error(r, ps_node_sqlstate(nc), "%s", ps_node_error(nc));
 		return false;
 	}
 	return true;
+}
+
+/* The error for a key whose node and replicas all failed. */
+static void
+lost_error(Route *r, int64_t key)
+{
+	route_error(r, "PS004", "ps_client: key %lld is lost: the node that held it and its replicas failed (ring version %lld)",
+				(long long) key, (long long) r->version);
+}
+
+/*
+ * A piece of a push sent again after its node was lost goes under the
+ * lost push's exactly-once id (from: the sub it was part of), as do its
+ * pieces if it is refused and split again.
+ */
+static void
+inherit(Sub *s, const Sub *from)
+{
+	if (from == NULL)
+		return;
+	s->once_client = from->once_client;
+	s->once_seq = from->once_seq;
+	s->forced = from->forced;
+	s->failovers = from->failovers;
 }
 
 /*
@@ -144,7 +188,7 @@ send_sub(Route *r, RTask *t, Sub *s)
  */
 static bool
 split_keys(Route *r, RTask *t, const int64_t *keys, const float *vals,
-		   const size_t *pos, size_t n, int round)
+		   const size_t *pos, size_t n, int round, const Sub *from)
 {
 	size_t	   *node = ps_client_malloc(sizeof(size_t) * (n + 1));
 	size_t	   *count = calloc(r->nnodes + 1, sizeof(size_t));
@@ -168,6 +212,14 @@ split_keys(Route *r, RTask *t, const int64_t *keys, const float *vals,
 	for (i = 0; i < n; i++)
 	{
 		node[i] = r->tok_node[ps_ring_key_owner(r->tokens, r->ntokens, keys[i])];
+		if (node[i] == ROUTE_LOST)
+		{
+			lost_error(r, keys[i]);
+			free(node);
+			free(count);
+			free(sub_of);
+			return false;
+		}
 		count[node[i]]++;
 	}
 	for (j = 0; j < r->nnodes; j++)
@@ -177,6 +229,7 @@ split_keys(Route *r, RTask *t, const int64_t *keys, const float *vals,
 
 			s->round = round;
 			s->node = j;
+			inherit(s, from);
 			s->keys = ps_client_malloc(sizeof(int64_t) * count[j]);
 			s->vals = ps_client_malloc(sizeof(float) * count[j] * t->dim);
 			if (t->pull)
@@ -205,7 +258,7 @@ split_keys(Route *r, RTask *t, const int64_t *keys, const float *vals,
 /* Split the range first .. first + n - 1 into subs of t, and send them. */
 static bool
 split_range(Route *r, RTask *t, int64_t first, size_t n, const float *vals,
-			int round)
+			int round, const Sub *from)
 {
 	size_t		room = (size_t) (n / PS_RING_BLOCK) + 3,
 				np,
@@ -222,11 +275,19 @@ split_range(Route *r, RTask *t, int64_t first, size_t n, const float *vals,
 	pieces = ps_client_malloc(sizeof(PsRingPiece) * room);
 	np = ps_ring_split_keys(r->tokens, r->ntokens, first,
 							first + (int64_t) (n - 1), pieces, room);
+	for (i = 0; i < np; i++)
+		if (r->tok_node[pieces[i].token] == ROUTE_LOST)
+		{
+			lost_error(r, pieces[i].lo);
+			free(pieces);
+			return false;
+		}
 	for (i = 0; i < np && ok; i++)
 	{
 		Sub		   *s = add_sub(t);
 
 		s->round = round;
+		inherit(s, from);
 		s->node = r->tok_node[pieces[i].token];
 		s->first = pieces[i].lo;
 		s->n = (size_t) (pieces[i].hi - pieces[i].lo) + 1;
@@ -381,7 +442,7 @@ route_keys(PsClient *c, const char *table, const int64_t *keys, size_t n,
 		return -1;
 	t = new_task(r, table, out != NULL, opt);
 	t->out = out;
-	return route_commit(r, t, n == 0 || split_keys(r, t, keys, vals, NULL, n, 0), out == NULL);
+	return route_commit(r, t, n == 0 || split_keys(r, t, keys, vals, NULL, n, 0, NULL), out == NULL);
 }
 
 int64_t
@@ -402,7 +463,7 @@ route_range(PsClient *c, const char *table, int64_t first, size_t n,
 	t = new_task(r, table, out != NULL, opt);
 	t->out = out;
 	t->first = first;
-	return route_commit(r, t, n == 0 || split_range(r, t, first, n, vals, 0), out == NULL);
+	return route_commit(r, t, n == 0 || split_range(r, t, first, n, vals, 0, NULL), out == NULL);
 }
 
 /*
@@ -473,6 +534,76 @@ route_flush(PsClient *c, const char *table, const PsTaskOptions *opt)
 	return route_commit(r, t, sent, false);
 }
 
+/* Sleep ms milliseconds. */
+static void
+pause_ms(long ms)
+{
+	struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&pause, NULL);
+}
+
+/*
+ * Sub s of t was lost with its node's connection (its node client gave up
+ * reconnecting): wait until the ring moves the node's keys to a replica
+ * (its monitor declares the node dead) or the node answers again, then
+ * send s's keys again, split by the ring then, a push under the exactly-
+ * once id it went with, so that a server that has it (applied before the
+ * node failed, and replicated) does not apply it twice.  Returns 1 if
+ * sent, 0 if the wait ran out (the caller fails the task with the node's
+ * error), -1 if sending failed (the error in r).
+ */
+static int
+failover(Route *r, RTask *t, Sub *s)
+{
+	struct timespec start,
+				now;
+	size_t		lost = s->node,
+				first_new,
+				i;
+	Sub			old;
+	bool		sent;
+
+	if (s->failovers >= ROUTE_RETRIES)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;)
+	{
+		long		waited;
+
+		(void) route_refresh_ring(r, lost);
+		if (!route_node_active(r, lost))
+			break;				/* its ranges moved */
+		/* still on the ring: it may be back (a restart) */
+		if (route_node_back(r, lost))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+		if (waited >= ROUTE_FAILOVER_MS)
+			return 0;
+		pause_ms(20);
+	}
+	old = *s;
+	old.failovers++;
+	old.forced = !t->pull && old.once_client != 0;
+	old.unsent = false;
+	old.via = NULL;
+	memset(s, 0, sizeof(Sub));
+	s->done = true;
+	r->failovers++;
+	first_new = t->nsubs;
+	if (old.keys)
+		sent = split_keys(r, t, old.keys, old.vals, old.pos, old.n, old.round,
+						  old.forced ? &old : NULL);
+	else
+		sent = split_range(r, t, old.first, old.n, old.vals, old.round,
+						   old.forced ? &old : NULL);
+	for (i = first_new; i < t->nsubs; i++)
+		t->subs[i].failovers = old.failovers;
+	free_sub(&old);
+	return sent ? 1 : -1;
+}
+
 /*
  * Finish pending task t: wait for each of its subs; a sub refused for a
  * key its node does not hold is split again by a newer ring.  Records the
@@ -488,9 +619,25 @@ finish_task(Route *r, RTask *t)
 	for (i = 0; i < t->nsubs; i++)
 	{
 		Sub		   *s = &t->subs[i];
-		PsClient   *nc = r->nodes[s->node].client;
+		PsClient   *nc = s->via ? s->via : r->nodes[s->node].client;
 		size_t		j;
 
+		if (s->unsent && !s->done && !failed)
+		{
+			int			got;
+
+			s->done = true;
+			got = s->empty ? 1 : failover(r, t, s);
+			if (got <= 0)
+			{
+				if (got == 0)
+					route_error(r, "08006", "ps_client: node %u could not be reached, and its ranges did not move to another node within %d ms",
+								r->nodes[s->node].id, ROUTE_FAILOVER_MS);
+				fail_task(r, t->ts, r->sqlstate, r->error);
+				failed = true;
+			}
+			continue;
+		}
 		if (s->done || s->ts <= 0 || nc == NULL)
 			continue;
 		s->done = true;
@@ -505,6 +652,20 @@ finish_task(Route *r, RTask *t)
 		}
 		if (failed)
 			continue;
+		if (strncmp(ps_node_sqlstate(nc), "08", 2) == 0)
+		{
+			/* a flush or a worker's clock on a lost node: nothing to send on */
+			int			got = s->empty || s->flush ? 1 : failover(r, t, s);
+
+			if (got > 0)
+				continue;		/* sent again, or nothing to send */
+			if (got < 0)
+			{
+				fail_task(r, t->ts, r->sqlstate, r->error);
+				failed = true;
+				continue;
+			}
+		}
 		if (strcmp(ps_node_sqlstate(nc), "PS003") == 0 && !s->flush &&
 			s->round < ROUTE_RETRIES &&
 			(refused_version(ps_node_error(nc)) <= r->version ||
@@ -525,9 +686,10 @@ finish_task(Route *r, RTask *t)
 			s->done = true;
 			if (old.keys)
 				sent = split_keys(r, t, old.keys, old.vals, old.pos, old.n,
-								  old.round + 1);
+								  old.round + 1, old.forced ? &old : NULL);
 			else
-				sent = split_range(r, t, old.first, old.n, old.vals, old.round + 1);
+				sent = split_range(r, t, old.first, old.n, old.vals, old.round + 1,
+								   old.forced ? &old : NULL);
 			free_sub(&old);
 			if (!sent)
 			{

@@ -77,7 +77,7 @@ task_transmit(struct PsClient *c, Task *t, bool full)
 	bool		ok;
 
 	t->cached = false;
-	if (c->mirror.budget > 0 && !(flags & PS_WIRE_RANGE) && count > 0)
+	if (c->mirror.budget > 0 && !(flags & PS_WIRE_RANGE) && count > 0 && !t->fixed_id)
 	{
 		size_t		klen;
 
@@ -144,4 +144,16 @@ task_renumber(struct PsClient *c, Task *t)
 	for (b = 0; b < 8; b++)
 		t->msg[at + b] = (uint8_t) (seq >> (8 * b));
 	t->msg[4] &= (uint8_t) ~PS_WIRE_RESENT;
+}
+
+/*
+ * The next push of c goes under exactly-once id (client, seq), flagged as
+ * sent again: a push another node may have applied and replicated before
+ * it failed, which the replicas' records then know (ps_client_route.c).
+ */
+void
+ps_node_resend_as(struct PsClient *c, uint64_t client, uint64_t seq)
+{
+	c->as_client = client;
+	c->as_seq = seq;
 }

@@ -279,7 +279,7 @@ push(PsClient *c, const char *table, bool range, const int64_t *keys,
 			for (d = 0; d < dim; d++)
 				uvals[(size_t) o->slot[i] * dim + d] += vals[i * dim + d];
 	}
-	if (!range && m > 0 && filters_on(c, opt))
+	if (!range && m > 0 && filters_on(c, opt) && c->as_client == 0)
 	{
 		/* the filters compact keys and values: on copies of their own */
 		int64_t    *fk = ps_client_xmalloc(sizeof(int64_t) * m);

@@ -169,6 +169,49 @@ ps_ring_holders(const PsRingToken *tokens, size_t ntokens, size_t token,
 	return n;
 }
 
+static int
+is_dead(uint32_t node, const uint32_t *dead, size_t ndead)
+{
+	size_t		i;
+
+	for (i = 0; i < ndead; i++)
+		if (dead[i] == node)
+			return 1;
+	return 0;
+}
+
+void
+ps_ring_serve(const PsRingToken *placement, size_t ntokens, size_t k,
+			  const uint32_t *dead, size_t ndead, PsRingToken *out)
+{
+	size_t		t;
+
+	for (t = 0; t < ntokens; t++)
+	{
+		size_t		distinct = 0,
+					step;
+		uint32_t	serve = PS_RING_LOST;
+
+		/* the holders, in order: each node the first time it comes */
+		for (step = 0; step < ntokens && distinct < k + 1 && serve == PS_RING_LOST; step++)
+		{
+			uint32_t	node = placement[(t + step) % ntokens].node;
+			size_t		back;
+			int			seen = 0;
+
+			for (back = 0; back < step && !seen; back++)
+				seen = placement[(t + back) % ntokens].node == node;
+			if (seen)
+				continue;
+			distinct++;
+			if (!is_dead(node, dead, ndead))
+				serve = node;
+		}
+		out[t].pos = placement[t].pos;
+		out[t].node = serve;
+	}
+}
+
 int64_t
 ps_ring_key_pos(int64_t key)
 {

@@ -102,4 +102,19 @@ extern size_t ps_ring_split_keys(const PsRingToken *tokens, size_t ntokens,
 extern size_t ps_ring_holders(const PsRingToken *tokens, size_t ntokens,
 							  size_t token, size_t k, uint32_t *out);
 
+/* the node of a token whose holders have all failed: its keys are lost */
+#define PS_RING_LOST 0
+
+/*
+ * The ring that serves requests, from the placement ring (every node's
+ * tokens, failed ones too) and the failed nodes dead[0 .. ndead - 1]:
+ * each token of out (ntokens, positions as placement's) goes to the
+ * first of its 1 + k holders (ps_ring_holders) that has not failed, or
+ * to PS_RING_LOST if all have.  A failed node's keys are thus served by
+ * the replica that holds them, and its successors keep their own.
+ */
+extern void ps_ring_serve(const PsRingToken *placement, size_t ntokens,
+						  size_t k, const uint32_t *dead, size_t ndead,
+						  PsRingToken *out);
+
 #endif							/* PS_RING_H */

@@ -50,6 +50,7 @@
 #include "ps_config.h"
 #include "ps_dir.h"
 #include "ps_filter.h"
+#include "ps_monitor.h"
 #include "ps_queue.h"
 #include "ps_repl.h"
 #include "ps_sched.h"
@@ -487,6 +488,22 @@ _PG_init(void)
 							PGC_POSTMASTER, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("ps.heartbeat_interval",
+							"Time between a cluster node's heartbeats to each other node.",
+							"The monitor of each node asks every other active node for its ring this often; 0 turns the failure detector off on this server.",
+							&ps_heartbeat_interval,
+							500, 0, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ps.failure_timeout",
+							"Time without an answer after which a cluster node is declared dead.",
+							"A node whose connection is lost and refuses a new one is declared dead at once; one that accepts connections but does not answer, after this long. Its ranges then go to their replicas.",
+							&ps_failure_timeout,
+							1000, 100, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("ps.time_mark_interval",
 							"Longest time a timestamped commit record may precede ps changes in WAL.",
 							"Recovery to a time, and standbys with recovery_min_apply_delay, see pushes only through such records. 0: one ahead of every scheduler round, and at most 1 ms before a backend's own writes; -1: none.",
@@ -517,6 +534,7 @@ _PG_init(void)
 	ps_state_init();
 	ps_queue_init();
 	ps_repl_init();
+	ps_monitor_init();
 	ps_sched_init();
 
 	prev_object_access_hook = object_access_hook;

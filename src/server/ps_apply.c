@@ -462,7 +462,9 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 			ps_store_write(rel, dir, keys, vals, n, &w);
 		}
 	}
-	if (cap.n > 0)
+	if (w.capture && w.nonce > 0)
+		ps_repl_capture_once(rel, w.once, w.nonce, &cap);
+	if (cap.n > 0 || cap.nonce > 0)
 		ps_repl_enqueue(first->dbid, first->relid, first->clock, first->dim, &cap);
 }
 

@@ -43,6 +43,8 @@ extern int	ps_gather_window;
 extern int	ps_key_cache_size;
 extern int	ps_queue_size;
 extern int	ps_replication_buffer;
+extern int	ps_heartbeat_interval;
+extern int	ps_failure_timeout;
 extern int	ps_time_mark_interval;
 
 /* WAL */

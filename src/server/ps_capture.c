@@ -8,7 +8,8 @@
  * written and logged, so a capture holds exactly what the write changed,
  * in key order.
  *
- * Layer 4 (store): plain memory; called by ps_store.c only.
+ * Layer 4 (store): plain memory; called by ps_store.c (after-images) and
+ * the replication ring's side (exactly-once records, ps_repl.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +18,16 @@
 #include "utils/memutils.h"
 
 #include "ps_capture.h"
+
+/* Add a push's exactly-once record (room: at most that many in all). */
+void
+ps_capture_once(PsCapture *cap, const PsOnceEntry *e, int room)
+{
+	if (cap->once == NULL)
+		cap->once = palloc(sizeof(PsOnceEntry) * Max(room, 1));
+	if (cap->nonce < room)
+		cap->once[cap->nonce++] = *e;
+}
 
 /* Append n keys and their after-images (width floats each) to cap. */
 void

@@ -10,10 +10,11 @@
  * holds every key), how many replicas each range has, and the nodes: id,
  * virtual nodes, state, and the conninfo by which the servers reach each
  * other.  Every node holds the same row but for `self`; only the admin
- * functions change it (ps_sql_cluster.c), on all the live nodes in one
- * two-phase commit.  The ring is not stored: every node, and every client,
- * computes it from the active nodes' ids and virtual nodes with the same
- * code (common/ps_ring.c).
+ * functions and the failover of a dead node change it (ps_sql_cluster.c),
+ * on all the live nodes in one two-phase commit.  The ring is not stored:
+ * every node, and every client, computes it from the nodes' ids, virtual
+ * nodes and states with the same code (common/ps_ring.c): a dead node's
+ * tokens stay where they are, served by the first replica alive.
  *
  * Pushes and pulls ask whether this server holds their keys.  The answer
  * comes from the backend's cached ring, so the hot path reads no table:
@@ -179,38 +180,76 @@ array_column(Datum d, Oid elem, Datum **elems)
 }
 
 /*
- * Build c's ring from its active nodes (none: no ring).  False, with *why,
- * if the ring cannot be built (a count of virtual nodes out of range, two
- * tokens at one position).
+ * Build c's ring from its nodes (none: no ring): the placement of every
+ * node's tokens, and who serves them with the dead nodes failed over.
+ * False, with *why, if the ring cannot be built (a count of virtual nodes
+ * out of range, two tokens at one position).
  */
 bool
 ps_cluster_make_ring(PsCluster *c, const char **why)
 {
 	uint32	   *ids = palloc(sizeof(uint32) * Max(c->nnodes, 1));
 	uint32	   *vn = palloc(sizeof(uint32) * Max(c->nnodes, 1));
+	uint32	   *dead = palloc(sizeof(uint32) * Max(c->nnodes, 1));
 	size_t		n = 0,
+				ndead = 0,
 				room = 0;
 	int			i;
 
 	for (i = 0; i < c->nnodes; i++)
-		if (c->nodes[i].state == PS_NODE_ACTIVE)
+	{
+		if (c->nodes[i].vnodes < 1 || c->nodes[i].vnodes > PS_RING_MAX_VNODES)
 		{
-			if (c->nodes[i].vnodes < 1 || c->nodes[i].vnodes > PS_RING_MAX_VNODES)
-			{
-				*why = "a count of virtual nodes outside 1 .. 4096";
-				return false;
-			}
-			ids[n] = c->nodes[i].id;
-			vn[n] = (uint32) c->nodes[i].vnodes;
-			room += vn[n];
-			n++;
+			*why = "a count of virtual nodes outside 1 .. 4096";
+			return false;
 		}
+		ids[n] = c->nodes[i].id;
+		vn[n] = (uint32) c->nodes[i].vnodes;
+		room += vn[n];
+		n++;
+		if (c->nodes[i].state == PS_NODE_DEAD)
+			dead[ndead++] = c->nodes[i].id;
+	}
 	c->ntokens = 0;
 	c->tokens = NULL;
-	if (n == 0)
+	c->placement = NULL;
+	if (n == 0 || ndead == n)
 		return true;
-	c->tokens = palloc(sizeof(PsRingToken) * room);
-	return ps_ring_build(ids, vn, n, c->tokens, room, &c->ntokens, why) == 0;
+	c->placement = palloc(sizeof(PsRingToken) * room);
+	if (ps_ring_build(ids, vn, n, c->placement, room, &c->ntokens, why) != 0)
+		return false;
+	c->tokens = palloc(sizeof(PsRingToken) * c->ntokens);
+	ps_ring_serve(c->placement, c->ntokens, (size_t) Max(c->replicas, 0), dead, ndead,
+				  c->tokens);
+	return true;
+}
+
+/* Is node on c's ring and not dead? */
+bool
+ps_cluster_node_active(const PsCluster *c, uint32 node)
+{
+	int			i = ps_cluster_find(c, node);
+
+	return i >= 0 && c->nodes[i].state == PS_NODE_ACTIVE;
+}
+
+/*
+ * The live nodes that keep a copy of token `token`'s keys for the node
+ * that serves them: its holders on the placement ring but the dead ones
+ * and the server, into out (room for c->replicas + 1); returns how many.
+ */
+size_t
+ps_cluster_replicas(const PsCluster *c, size_t token, uint32 *out)
+{
+	size_t		nh = ps_ring_holders(c->placement, c->ntokens, token,
+									 (size_t) Max(c->replicas, 0), out),
+				n = 0,
+				h;
+
+	for (h = 0; h < nh; h++)
+		if (out[h] != c->tokens[token].node && ps_cluster_node_active(c, out[h]))
+			out[n++] = out[h];
+	return n;
 }
 
 /*
@@ -395,6 +434,14 @@ not_owner(Relation rel, const PsCluster *c, int64 key, uint32 owner)
 {
 	bool		member = ps_cluster_find(c, c->self) >= 0;
 
+	if (c->ntokens > 0 && owner == PS_RING_LOST)
+		ereport(ERROR,
+				(errcode(ERRCODE_PS_KEYS_LOST),
+				 errmsg("key " INT64_FORMAT " of table \"%s\" is lost: the node that held it and its %d replicas failed",
+						key, RelationGetRelationName(rel), c->replicas),
+				 errdetail("ring version " INT64_FORMAT ": every node that kept a copy of this key's range is dead.",
+						   c->version),
+				 errhint("The range's values are only on the failed nodes' disks (ps_cluster_nodes() lists them); more replicas (ps_cluster_configure()) let a range outlive more failures.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_PS_NOT_OWNER),
 			 errmsg("key " INT64_FORMAT " of table \"%s\" is not held by this server",

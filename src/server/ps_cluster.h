@@ -19,6 +19,8 @@
 
 /* SQLSTATE of a request for keys another server holds */
 #define ERRCODE_PS_NOT_OWNER MAKE_SQLSTATE('P','S','0','0','3')
+/* SQLSTATE of a request for keys whose owner and replicas all failed */
+#define ERRCODE_PS_KEYS_LOST MAKE_SQLSTATE('P','S','0','0','4')
 
 typedef enum PsNodeState
 {
@@ -42,7 +44,13 @@ typedef struct PsCluster
 	bool		synchronous;	/* a push waits for its replicas */
 	int			nnodes;
 	PsClusterNode *nodes;
-	/* the ring of the active nodes, ascending (ntokens 0: none) */
+	/*
+	 * The ring, ascending (ntokens 0: no node): placement has every node's
+	 * tokens, dead ones' too, and says who holds copies of what; tokens,
+	 * at the same positions, says who serves each token's keys now: its
+	 * first holder not dead, or PS_RING_LOST (ps_ring_serve).
+	 */
+	PsRingToken *placement;
 	PsRingToken *tokens;
 	size_t		ntokens;
 } PsCluster;
@@ -57,6 +65,9 @@ extern void ps_cluster_write(Relation crel, const PsCluster *c);
 extern void ps_cluster_node_arrays(const PsCluster *c, Datum *arrays);
 extern bool ps_cluster_make_ring(PsCluster *c, const char **why);
 extern int	ps_cluster_find(const PsCluster *c, uint32 node);
+extern bool ps_cluster_node_active(const PsCluster *c, uint32 node);
+extern size_t ps_cluster_replicas(const PsCluster *c, size_t token,
+								  uint32 *out);
 
 extern void ps_cluster_check_keys(Relation rel, const int64 *keys, int n);
 extern void ps_cluster_check_range(Relation rel, int64 lo, int64 hi);

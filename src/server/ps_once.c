@@ -163,3 +163,66 @@ ps_once_finish(PsOnceWrite *ow, XLogRecPtr lsn)
 	UnlockReleaseBuffer(ow->meta);
 	ow->meta = InvalidBuffer;
 }
+
+/*
+ * On a replica: make the records of the n clients in entries (distinct,
+ * as their origin wrote them after a write the replica applied) this
+ * table's records of those clients, but where the table has a later push
+ * of the client already.  Stamped `stamp` (the replica's own task time,
+ * for its choice of the least recent).  One XLOG_PS_SET_ONCE record with
+ * the metapage only.  A push the origin applied, sent again by its client
+ * to this server after a failover, is then known as applied here.
+ */
+void
+ps_once_install(Relation rel, const PsOnceEntry *entries, int n, uint64 stamp)
+{
+	PsOnceEntry *want = palloc(sizeof(PsOnceEntry) * Max(n, 1));
+	char	   *data = palloc(sizeof(PsOnceChange) + sizeof(PsOnceSlot) * Max(n, 1));
+	Buffer		meta;
+	Page		page;
+	Size		len;
+	int			i,
+				m = 0;
+
+	if (n > PS_ONCE_CAPACITY)
+		n = PS_ONCE_CAPACITY;	/* more cannot be kept: the first ones */
+	meta = ReadBuffer(rel, PS_META_BLKNO);
+	LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(meta);
+	for (i = 0; i < n; i++)
+	{
+		int			slot = ps_once_area_valid(page) ? ps_once_find(page, entries[i].client) : -1;
+
+		if (entries[i].client == 0 ||
+			(slot >= 0 && PsPageGetOnce(page)->entries[slot].seq >= entries[i].seq))
+			continue;
+		want[m] = entries[i];
+		want[m].stamp = stamp;
+		m++;
+	}
+	if (m == 0)
+	{
+		UnlockReleaseBuffer(meta);
+		return;
+	}
+	len = ps_once_plan(page, want, m, data);
+	START_CRIT_SECTION();
+	ps_once_change(page, data, len);
+	MarkBufferDirty(meta);
+	if (RelationNeedsWAL(rel))
+	{
+		xl_ps_set	xlrec;
+		XLogRecPtr	recptr;
+
+		xlrec.clock = 0;
+		xlrec.nblocks = 0;
+		ps_xlog_begin();
+		XLogRegisterData((char *) &xlrec, SizeOfPsSet);
+		XLogRegisterBuffer(0, meta, REGBUF_STANDARD);
+		XLogRegisterBufData(0, data, len);
+		recptr = XLogInsert(RM_PS_ID, XLOG_PS_SET_ONCE);
+		PageSetLSN(page, recptr);
+	}
+	END_CRIT_SECTION();
+	UnlockReleaseBuffer(meta);
+}

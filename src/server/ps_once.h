@@ -56,5 +56,7 @@ extern bool ps_once_prepare(PsOnceWrite *ow, bool any, int64 batch_last,
 extern void ps_once_apply(PsOnceWrite *ow);
 extern void ps_once_register(PsOnceWrite *ow, uint8 block_id);
 extern void ps_once_finish(PsOnceWrite *ow, XLogRecPtr lsn);
+extern void ps_once_install(Relation rel, const PsOnceEntry *entries, int n,
+							uint64 stamp);
 
 #endif							/* PS_ONCE_H */

@@ -17,7 +17,9 @@
  * The session of every connection reads pg_catalog first
  * (search_path = pg_catalog, pg_temp), so that the statements the caller
  * sends, all schema-qualified, meet nothing a role of the other database
- * planted.
+ * planted; and commits with synchronous_commit = local: a cluster change
+ * must not wait for a node's synchronous standbys (its subscribers), one
+ * of which may be the dead node the change declares dead.
  *
  * Layer 7 (services): libpq only; knows nothing of rings or tables.
  *
@@ -119,7 +121,8 @@ ps_remote_connect(const char *conninfo, char **err)
 		PQfinish(conn);
 		return NULL;
 	}
-	if (!ps_remote_command(conn, "SET search_path = pg_catalog, pg_temp", err))
+	if (!ps_remote_command(conn, "SET search_path = pg_catalog, pg_temp", err) ||
+		!ps_remote_command(conn, "SET synchronous_commit = local", err))
 	{
 		PQfinish(conn);
 		return NULL;

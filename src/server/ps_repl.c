@@ -44,6 +44,7 @@
 
 #include "ps_base.h"
 #include "ps_cluster.h"
+#include "ps_capture.h"
 #include "ps_repl.h"
 
 typedef struct PsReplShared
@@ -213,11 +214,12 @@ unusable_tail(uint64 pos)
  */
 static void
 enqueue_one(Oid dbid, Oid relid, int64 clock, int dim, int width, const int64 *keys,
-			const float4 *vals, int n)
+			const float4 *vals, int n, const PsOnceEntry *once, int nonce)
 {
 	Size		klen = sizeof(int64) * n;
 	Size		vlen = sizeof(float4) * (Size) n * width;
-	Size		len = REC_HDRSZ + MAXALIGN(klen) + MAXALIGN(vlen);
+	Size		olen = sizeof(PsOnceEntry) * nonce;
+	Size		len = REC_HDRSZ + MAXALIGN(klen) + MAXALIGN(vlen) + MAXALIGN(olen);
 	Latch	   *latch;
 
 	for (;;)
@@ -248,10 +250,13 @@ enqueue_one(Oid dbid, Oid relid, int64 clock, int dim, int width, const int64 *k
 			r->dim = dim;
 			r->width = width;
 			r->nkeys = n;
+			r->nonce = nonce;
 			r->clock = clock;
 			r->ticket = ++repl->tickets;
 			memcpy((char *) r + REC_HDRSZ, keys, klen);
 			memcpy((char *) r + REC_HDRSZ + MAXALIGN(klen), vals, vlen);
+			if (nonce > 0)
+				memcpy((char *) r + REC_HDRSZ + MAXALIGN(klen) + MAXALIGN(vlen), once, olen);
 			repl->tail = pos + len;
 			latch = repl->latch;
 			LWLockRelease(repl_lock);
@@ -272,21 +277,49 @@ enqueue_one(Oid dbid, Oid relid, int64 clock, int dim, int width, const int64 *k
 
 /*
  * Hand the after-images of an applied write of table relid (at clock, or
- * -1) to the replicator, in records of at most a quarter of the ring.
+ * -1) and its pushes' exactly-once records to the replicator, in records
+ * of at most a quarter of the ring.
  */
 void
 ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim, const PsCapture *cap)
 {
 	Size		per_key = sizeof(int64) + sizeof(float4) * (Size) cap->width;
-	int			chunk = (int) Max(1, (repl->size / 4 - REC_HDRSZ - 16) / per_key);
-	int			off;
+	Size		olen = MAXALIGN(sizeof(PsOnceEntry) * cap->nonce);
+	int			chunk = (int) Max(1, (repl->size / 4 - REC_HDRSZ - 32 - olen) / per_key);
+	int			off = 0;
 
-	for (off = 0; off < cap->n; off += chunk)
+	/* the records go with the last part: a replica has the values first */
+	do
 	{
 		int			m = Min(chunk, cap->n - off);
+		bool		last = off + m >= cap->n;
 
 		enqueue_one(dbid, relid, clock, dim, cap->width, cap->keys + off,
-					cap->vals + (Size) off * cap->width, m);
+					cap->vals + (Size) off * cap->width, m,
+					last ? cap->once : NULL, last ? cap->nonce : 0);
+		off += m;
+	} while (off < cap->n);
+}
+
+/*
+ * After a write with pushes that have exactly-once ids (marks): their
+ * clients' records as the write left them, for the replicas, which then
+ * know those pushes as applied.  The pushes' clients are claimed (one push
+ * of a client to a table in flight), so the records stay as read.
+ */
+void
+ps_repl_capture_once(Relation rel, const PsOnceMark *marks, int nmarks, PsCapture *cap)
+{
+	int			i;
+
+	for (i = 0; i < nmarks; i++)
+	{
+		PsOnceEntry e;
+		uint64		evictions;
+		XLogRecPtr	lsn;
+
+		if (ps_once_lookup(rel, marks[i].base.client, &e, &evictions, &lsn))
+			ps_capture_once(cap, &e, nmarks);
 	}
 }
 

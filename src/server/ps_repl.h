@@ -13,9 +13,13 @@
 
 #include "utils/timestamp.h"
 
+#include "ps_once.h"
 #include "ps_store.h"
 
-/* A record in the ring: followed by nkeys keys, then their floats. */
+/*
+ * A record in the ring: followed by nkeys keys, then their floats, then
+ * nonce exactly-once records.
+ */
 typedef struct PsReplRecord
 {
 	uint32		len;			/* bytes, header included, MAXALIGNed */
@@ -25,6 +29,7 @@ typedef struct PsReplRecord
 	int32		dim;			/* values per key */
 	int32		width;			/* floats per key: values and rule state */
 	int32		nkeys;
+	int32		nonce;			/* exactly-once records after the values */
 	int64		clock;			/* of the pushes applied, -1: plain */
 	uint64		ticket;
 } PsReplRecord;
@@ -32,6 +37,8 @@ typedef struct PsReplRecord
 #define PsReplRecordKeys(r) ((int64 *) ((char *) (r) + MAXALIGN(sizeof(PsReplRecord))))
 #define PsReplRecordVals(r) ((float4 *) ((char *) PsReplRecordKeys(r) + \
 										 MAXALIGN(sizeof(int64) * (r)->nkeys)))
+#define PsReplRecordOnce(r) ((PsOnceEntry *) ((char *) PsReplRecordVals(r) + \
+											  MAXALIGN(sizeof(float4) * (Size) (r)->nkeys * (r)->width)))
 
 typedef struct PsReplStats
 {
@@ -53,6 +60,8 @@ extern bool ps_repl_prepare(bool *synchronous);
 extern bool ps_repl_wanted(Oid dbid);
 extern void ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim,
 							const PsCapture *cap);
+extern void ps_repl_capture_once(Relation rel, const PsOnceMark *marks,
+								 int nmarks, PsCapture *cap);
 extern uint64 ps_repl_last_ticket(void);
 extern void ps_repl_wait(uint64 ticket);
 

@@ -67,7 +67,8 @@ enum
 {
 	Anum_d_seq = 1, Anum_d_origin, Anum_d_dest, Anum_d_tbl, Anum_d_clock,
 	Anum_d_dim, Anum_d_width, Anum_d_keys, Anum_d_vals, Anum_d_made,
-	Natts_delta = Anum_d_made
+	Anum_d_once,
+	Natts_delta = Anum_d_once
 };
 
 /* A committed transaction's rows: deleted once every subscriber has it. */
@@ -153,9 +154,8 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 		{
 			block = keys[i] >> PS_RING_BLOCK_BITS;
 			have_block = true;
-			nh = ps_ring_holders(c->tokens, c->ntokens,
-								 ps_ring_key_owner(c->tokens, c->ntokens, keys[i]),
-								 (size_t) c->replicas, holders);
+			nh = ps_cluster_replicas(c, ps_ring_key_owner(c->tokens, c->ntokens, keys[i]),
+									 holders);
 		}
 		for (h = 0; h < nh; h++)
 		{
@@ -198,6 +198,11 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 		values[Anum_d_vals - 1] = bytes_datum(dests[d].vals,
 											  sizeof(float4) * (Size) dests[d].n * r->width);
 		values[Anum_d_made - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
+		/* every replica of the write learns its pushes as applied */
+		if (r->nonce > 0)
+			values[Anum_d_once - 1] = bytes_datum(PsReplRecordOnce(r),
+												  sizeof(PsOnceEntry) * r->nonce);
+		nulls[Anum_d_once - 1] = r->nonce == 0;
 		*bytes += (sizeof(int64) + sizeof(float4) * r->width) * (Size) dests[d].n;
 		tup = heap_form_tuple(RelationGetDescr(drel), values, nulls);
 		simple_heap_insert(drel, tup);
@@ -226,6 +231,8 @@ copy_cluster(const PsCluster *c)
 	}
 	copy->tokens = palloc(sizeof(PsRingToken) * Max(c->ntokens, 1));
 	memcpy(copy->tokens, c->tokens, sizeof(PsRingToken) * c->ntokens);
+	copy->placement = palloc(sizeof(PsRingToken) * Max(c->ntokens, 1));
+	memcpy(copy->placement, c->placement, sizeof(PsRingToken) * c->ntokens);
 	return copy;
 }
 

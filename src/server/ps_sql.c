@@ -35,6 +35,7 @@
 #include "ps_base.h"
 #include "ps_cluster.h"
 #include "ps_dir.h"
+#include "ps_monitor.h"
 #include "ps_state.h"
 #include "ps_table.h"
 #include "ps_keys.h"
@@ -293,6 +294,8 @@ ps_sql_check_held(Relation rel, const int64 *keys, int64 first, int64 n)
 {
 	if (n <= 0)
 		return;
+	if (ps_cluster_get()->version > 0)
+		ps_monitor_ensure();	/* a node in a cluster watches the others */
 	if (keys != NULL)
 		ps_cluster_check_keys(rel, keys, (int) n);
 	else

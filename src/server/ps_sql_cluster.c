@@ -38,6 +38,7 @@
 #include "ps_base.h"
 #include "ps_cluster.h"
 #include "ps_dir.h"
+#include "ps_monitor.h"
 #include "ps_page.h"
 #include "ps_store.h"
 #include "ps_sql.h"
@@ -87,14 +88,7 @@ ps_sql_arc_first(const PsRingToken *tokens, size_t ntokens, size_t i)
 	return prev == PG_INT64_MAX ? PG_INT64_MIN : prev + 1;
 }
 
-/* Is node active on c's ring? */
-static bool
-on_ring(const PsCluster *c, uint32 node)
-{
-	int			i = ps_cluster_find(c, node);
-
-	return i >= 0 && c->nodes[i].state == PS_NODE_ACTIVE;
-}
+#define on_ring(c, node) ps_cluster_node_active(c, node)
 
 /*
  * ps_node_id() returns integer: this server's node id.
@@ -121,6 +115,9 @@ ps_cluster_status(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* the other nodes' heartbeats ask this: a node back from a restart watches again */
+	if (c->version > 0 && on_ring(c, c->self))
+		ps_monitor_ensure();
 	for (i = 0; i < c->nnodes; i++)
 		if (c->nodes[i].state == PS_NODE_ACTIVE)
 			active++;
@@ -206,7 +203,9 @@ ps_cluster_nodes(PG_FUNCTION_ARGS)
  * ps_ring() returns setof (token, first_position, owner, replicas, state,
  * version): each token of the ring, ascending: the positions
  * first_position .. token (the first token's wrap around from the last
- * one), the node that holds their keys and the nodes with replicas.
+ * one), the node that serves their keys and the live nodes with copies;
+ * state 'active' (its own node serves it), 'failed over' (its node is
+ * dead, a replica serves it) or 'lost' (no holder alive: owner NULL).
  */
 Datum
 ps_ring_tokens(PG_FUNCTION_ARGS)
@@ -225,18 +224,22 @@ ps_ring_tokens(PG_FUNCTION_ARGS)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {0};
-		size_t		nh = ps_ring_holders(c->tokens, c->ntokens, t,
-										 (size_t) c->replicas, holders);
+		size_t		nh = ps_cluster_replicas(c, t, holders);
 		size_t		j;
+		uint32		owner = c->tokens[t].node;
 
-		for (j = 1; j < nh; j++)
-			reps[j - 1] = Int32GetDatum((int32) holders[j]);
+		for (j = 0; j < nh; j++)
+			reps[j] = Int32GetDatum((int32) holders[j]);
 		values[0] = Int64GetDatum(c->tokens[t].pos);
 		values[1] = Int64GetDatum(ps_sql_arc_first(c->tokens, c->ntokens, t));
-		values[2] = Int32GetDatum((int32) c->tokens[t].node);
-		values[3] = PointerGetDatum(construct_array(reps, (int) nh - 1, INT4OID,
+		values[2] = Int32GetDatum((int32) owner);
+		nulls[2] = owner == PS_RING_LOST;
+		values[3] = PointerGetDatum(construct_array(reps, (int) nh, INT4OID,
 													4, true, TYPALIGN_INT));
-		values[4] = CStringGetTextDatum("active");
+		/* a dead node's token: served by a replica, or by nobody */
+		values[4] = CStringGetTextDatum(owner == PS_RING_LOST ? "lost" :
+										owner == c->placement[t].node ? "active" :
+										"failed over");
 		values[5] = Int64GetDatum(c->version);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -244,18 +247,22 @@ ps_ring_tokens(PG_FUNCTION_ARGS)
 }
 
 /*
- * ps_key_node(key bigint) returns integer: the node that holds key; NULL
- * on a server on its own.
+ * ps_key_node(key bigint) returns integer: the node that serves key; NULL
+ * on a server on its own, or if the key is lost.
  */
 Datum
 ps_key_node(PG_FUNCTION_ARGS)
 {
 	const PsCluster *c = ps_sql_cluster();
 
+	uint32		node;
+
 	if (c->version == 0 || c->ntokens == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_INT32((int32) c->tokens[ps_ring_key_owner(c->tokens, c->ntokens,
-														PG_GETARG_INT64(0))].node);
+	node = c->tokens[ps_ring_key_owner(c->tokens, c->ntokens, PG_GETARG_INT64(0))].node;
+	if (node == PS_RING_LOST)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32((int32) node);
 }
 
 /* ps_key_position(key bigint) returns bigint: key's position on the ring. */
@@ -265,12 +272,10 @@ ps_key_position(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(ps_ring_key_pos(PG_GETARG_INT64(0)));
 }
 
-/* Elements of array argument argno (one dimension, no NULLs). */
+/* Elements of array a (one dimension, no NULLs). */
 static int
-array_arg(FunctionCallInfo fcinfo, int argno, Oid elem, const char *what,
-		  Datum **elems)
+array_elems(ArrayType *a, Oid elem, const char *what, Datum **elems)
 {
-	ArrayType  *a;
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
@@ -278,8 +283,6 @@ array_arg(FunctionCallInfo fcinfo, int argno, Oid elem, const char *what,
 	int			n,
 				i;
 
-	ps_arg_not_null(fcinfo, argno, what);
-	a = PG_GETARG_ARRAYTYPE_P(argno);
 	get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
 	deconstruct_array(a, elem, typlen, typbyval, typalign, elems, &nulls, &n);
 	for (i = 0; i < n; i++)
@@ -289,6 +292,63 @@ array_arg(FunctionCallInfo fcinfo, int argno, Oid elem, const char *what,
 					 errmsg("ps_cluster_apply: %s must be a one-dimensional array without NULLs",
 							what)));
 	return n;
+}
+
+/*
+ * The cluster the arguments of ps_cluster_apply describe (version,
+ * replicas, synchronous, then the four arrays), checked, with its ring.
+ */
+static PsCluster *
+cluster_from_arrays(int64 version, int32 replicas, bool synchronous,
+					ArrayType **arrays)
+{
+	PsCluster  *new;
+	Datum	   *ids,
+			   *vnodes,
+			   *states,
+			   *conninfos;
+	const char *why;
+	int			n,
+				i,
+				j;
+
+	n = array_elems(arrays[0], INT4OID, "nodes", &ids);
+	if (array_elems(arrays[1], INT4OID, "virtual_nodes", &vnodes) != n ||
+		array_elems(arrays[2], TEXTOID, "states", &states) != n ||
+		array_elems(arrays[3], TEXTOID, "conninfos", &conninfos) != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("ps_cluster_apply: nodes, virtual_nodes, states and conninfos must have the same length")));
+	new = palloc0(sizeof(PsCluster));
+	new->version = version;
+	new->replicas = replicas;
+	new->synchronous = synchronous;
+	new->nnodes = n;
+	new->nodes = palloc0(sizeof(PsClusterNode) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		PsClusterNode *nd = &new->nodes[i];
+
+		nd->id = (uint32) DatumGetInt32(ids[i]);
+		nd->vnodes = DatumGetInt32(vnodes[i]);
+		nd->conninfo = TextDatumGetCString(conninfos[i]);
+		if (DatumGetInt32(ids[i]) <= 0 ||
+			!ps_node_state_parse(TextDatumGetCString(states[i]), &nd->state))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ps_cluster_apply: node %d, state \"%s\": node ids are positive, states \"active\" or \"dead\"",
+							DatumGetInt32(ids[i]), TextDatumGetCString(states[i]))));
+		for (j = 0; j < i; j++)
+			if (new->nodes[j].id == nd->id)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("ps_cluster_apply: node %u is named twice", nd->id)));
+	}
+	if (!ps_cluster_make_ring(new, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ps_cluster_apply: the ring cannot be built: %s", why)));
+	return new;
 }
 
 /* Does any ps table of this database (but temporary ones) hold a key? */
@@ -372,6 +432,65 @@ keys_move_away(const PsCluster *cur, const PsCluster *new)
 	return false;
 }
 
+/* Does this server serve token t of c, or keep a copy of its keys? */
+static bool
+holds_token(const PsCluster *c, size_t t, uint32 *scratch)
+{
+	size_t		n,
+				h;
+
+	if (c->tokens[t].node == c->self)
+		return true;
+	n = ps_cluster_replicas(c, t, scratch);
+	for (h = 0; h < n; h++)
+		if (scratch[h] == c->self)
+			return true;
+	return false;
+}
+
+/* Does this server hold every position of lo .. hi on cur's ring? */
+static bool
+held_before(const PsCluster *cur, int64 lo, int64 hi, uint32 *scratch)
+{
+	PsRingPiece *pieces = palloc(sizeof(PsRingPiece) * (cur->ntokens + 1));
+	size_t		n = ps_ring_split(cur->placement, cur->ntokens, lo, hi, pieces,
+								  cur->ntokens + 1),
+				i;
+
+	for (i = 0; i < n; i++)
+		if (!holds_token(cur, pieces[i].token, scratch))
+			return false;
+	return true;
+}
+
+/*
+ * Would going from cur to new make this server serve, or keep a copy of,
+ * keys it holds no copy of now?  Their values are elsewhere (a node
+ * removed or a new replica), and this version of ps does not copy them.
+ */
+static bool
+gains_keys(const PsCluster *cur, const PsCluster *new)
+{
+	uint32	   *scratch = palloc(sizeof(uint32) * (Max(cur->replicas, new->replicas) + 1));
+	size_t		t;
+
+	if (cur->version == 0 || cur->ntokens == 0)
+		return false;			/* on its own it held every key */
+	for (t = 0; t < new->ntokens; t++)
+	{
+		int64		first = ps_sql_arc_first(new->tokens, new->ntokens, t);
+		int64		last = new->tokens[t].pos;
+
+		if (!holds_token(new, t, scratch))
+			continue;
+		if (first <= last ? !held_before(cur, first, last, scratch) :
+			!held_before(cur, first, PG_INT64_MAX, scratch) ||
+			!held_before(cur, PG_INT64_MIN, last, scratch))
+			return true;
+	}
+	return false;
+}
+
 /*
  * ps_cluster_apply(expect bigint, version bigint, replicas integer,
  * synchronous boolean, nodes integer[], virtual_nodes integer[],
@@ -391,62 +510,27 @@ ps_cluster_apply(PG_FUNCTION_ARGS)
 	Relation	crel;
 	PsCluster  *cur,
 			   *new;
-	Datum	   *ids,
-			   *vnodes,
-			   *states,
-			   *conninfos;
+	ArrayType  *arrays[4];
 	int64		expect;
-	const char *why;
-	int			n,
-				i,
-				j;
+	int			i;
 
 	ps_sql_require_superuser("ps_cluster_apply");
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 8; i++)
 		ps_arg_not_null(fcinfo, i, i == 0 ? "the expected version" :
-						i == 1 ? "the version" : i == 2 ? "replicas" : "synchronous");
-	n = array_arg(fcinfo, 4, INT4OID, "nodes", &ids);
-	if (array_arg(fcinfo, 5, INT4OID, "virtual_nodes", &vnodes) != n ||
-		array_arg(fcinfo, 6, TEXTOID, "states", &states) != n ||
-		array_arg(fcinfo, 7, TEXTOID, "conninfos", &conninfos) != n)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("ps_cluster_apply: nodes, virtual_nodes, states and conninfos must have the same length")));
+						i == 1 ? "the version" : i == 2 ? "replicas" :
+						i == 3 ? "synchronous" : i == 4 ? "nodes" :
+						i == 5 ? "virtual_nodes" : i == 6 ? "states" : "conninfos");
 	expect = PG_GETARG_INT64(0);
-	new = palloc0(sizeof(PsCluster));
-	new->version = PG_GETARG_INT64(1);
-	new->replicas = PG_GETARG_INT32(2);
-	new->synchronous = PG_GETARG_BOOL(3);
-	new->nnodes = n;
-	new->nodes = palloc0(sizeof(PsClusterNode) * Max(n, 1));
-	if (new->version <= expect || new->replicas < 0 || new->replicas >= PS_RING_MAX_NODES)
+	if (PG_GETARG_INT64(1) <= expect || PG_GETARG_INT32(2) < 0 ||
+		PG_GETARG_INT32(2) >= PS_RING_MAX_NODES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ps_cluster_apply: version " INT64_FORMAT " after " INT64_FORMAT " with %d replicas is not a change it makes",
-						new->version, expect, new->replicas)));
-	for (i = 0; i < n; i++)
-	{
-		PsClusterNode *nd = &new->nodes[i];
-
-		nd->id = (uint32) DatumGetInt32(ids[i]);
-		nd->vnodes = DatumGetInt32(vnodes[i]);
-		nd->conninfo = TextDatumGetCString(conninfos[i]);
-		if (DatumGetInt32(ids[i]) <= 0 ||
-			!ps_node_state_parse(TextDatumGetCString(states[i]), &nd->state))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("ps_cluster_apply: node %d, state \"%s\": node ids are positive, states \"active\" or \"dead\"",
-							DatumGetInt32(ids[i]), TextDatumGetCString(states[i]))));
-		for (j = 0; j < i; j++)
-			if (new->nodes[j].id == nd->id)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("ps_cluster_apply: node %u is named twice", nd->id)));
-	}
-	if (!ps_cluster_make_ring(new, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ps_cluster_apply: the ring cannot be built: %s", why)));
+						PG_GETARG_INT64(1), expect, PG_GETARG_INT32(2))));
+	for (i = 0; i < 4; i++)
+		arrays[i] = PG_GETARG_ARRAYTYPE_P(4 + i);
+	new = cluster_from_arrays(PG_GETARG_INT64(1), PG_GETARG_INT32(2), PG_GETARG_BOOL(3),
+							  arrays);
 
 	/* one change at a time: held until the change commits or aborts */
 	crel = ps_cluster_open(ShareRowExclusiveLock);
@@ -468,7 +552,49 @@ ps_cluster_apply(PG_FUNCTION_ARGS)
 						cur->self),
 				 errdetail("The change moves ranges this server holds (or, on its own, all keys) to other servers; this version of ps does not copy them yet."),
 				 errhint("Build a cluster from servers whose ps tables are empty, or empty them (TRUNCATE) first.")));
+	if (gains_keys(cur, new) && tables_hold_keys())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("node %u would serve or keep copies of keys whose values it does not have, while ps tables hold keys",
+						cur->self),
+				 errdetail("The change gives this server ranges, or copies of ranges, that other servers hold; this version of ps does not copy them yet."),
+				 errhint("Change replicas or remove a dead node while the ps tables are empty (TRUNCATE), or leave the dead node on the ring: its ranges are served by their replicas.")));
 	ps_cluster_write(crel, new);
 	table_close(crel, NoLock);
 	PG_RETURN_VOID();
+}
+
+/*
+ * This node learnt from another (the monitor's heartbeat) that the
+ * cluster declared it dead at ring version `version`, whose row the
+ * arguments are: it takes that ring, and so serves no key and refuses
+ * every request with the new ring's version, which sends clients to the
+ * nodes that took its ranges.  A failed server comes back as a new node
+ * (ps_cluster_reset(force => true), then ps_cluster_add()).  Returns
+ * this node's conninfo if it changed the row, NULL if not (this node's
+ * ring is as new already, or says it is active).
+ */
+char *
+ps_sql_cluster_take_ring(int64 version, int32 replicas, bool synchronous,
+						 ArrayType **arrays)
+{
+	PsCluster  *new = cluster_from_arrays(version, replicas, synchronous, arrays);
+	Relation	crel = ps_cluster_open(ShareRowExclusiveLock);
+	PsCluster  *cur;
+	int			me;
+
+	if (crel == NULL)
+		return NULL;
+	cur = ps_cluster_read(crel);
+	new->self = cur->self;
+	me = ps_cluster_find(new, cur->self);
+	if (cur->version >= version || (me >= 0 && new->nodes[me].state == PS_NODE_ACTIVE))
+	{
+		table_close(crel, ShareRowExclusiveLock);
+		return NULL;
+	}
+	ps_cluster_write(crel, new);
+	table_close(crel, NoLock);
+	me = ps_cluster_find(cur, cur->self);
+	return me >= 0 ? pstrdup(cur->nodes[me].conninfo) : NULL;
 }

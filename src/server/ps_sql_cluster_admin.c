@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * ps_sql_cluster_admin.c
- *	  Changing the cluster: ps_cluster_add and ps_cluster_remove, each
- *	  applied to every live node of the cluster or to none, by a two-phase
- *	  commit from this backend.
+ *	  Changing the cluster: ps_cluster_add, ps_cluster_remove,
+ *	  ps_cluster_configure and ps_cluster_fail (also the monitor's
+ *	  failover), each applied to every live node of the cluster or to none,
+ *	  by a two-phase commit from this backend.
  *
  * A change is a new ring row (ps_cluster.c) with the next version.  This
  * backend connects to every node that takes part (the active nodes of the
@@ -51,12 +52,14 @@
 #include "ps_remote.h"
 #include "ps_sql.h"
 #include "ps_sql_cluster.h"
+#include "ps_sql_cluster_admin.h"
 #include "ps_sql_cluster_repl.h"
 
 PG_FUNCTION_INFO_V1(ps_cluster_add);
 PG_FUNCTION_INFO_V1(ps_cluster_remove);
 PG_FUNCTION_INFO_V1(ps_cluster_reset);
 PG_FUNCTION_INFO_V1(ps_cluster_configure);
+PG_FUNCTION_INFO_V1(ps_cluster_fail);
 
 /* A node taking part in a change. */
 typedef struct Participant
@@ -297,6 +300,7 @@ copy_cluster(const PsCluster *c, int extra)
 	n->nodes = palloc0(sizeof(PsClusterNode) * (c->nnodes + extra + 1));
 	memcpy(n->nodes, c->nodes, sizeof(PsClusterNode) * c->nnodes);
 	n->tokens = NULL;
+	n->placement = NULL;
 	n->ntokens = 0;
 	return n;
 }
@@ -542,6 +546,66 @@ ps_cluster_configure(PG_FUNCTION_ARGS)
 	if (new->replicas > 0 || cur->replicas > 0)
 		(void) ps_sql_setup_replication(new);
 	PG_RETURN_INT64(new->version);
+}
+
+/*
+ * Declare node dead on every other live node, or on none: its tokens stay
+ * on the ring and go to their first replica alive (ps_ring_serve), which
+ * holds their keys already; then replication is set up again without it
+ * (its subscriptions and slots dropped, synchronous_standby_names without
+ * it).  Raises an error if the change fails.  Returns the new version, or
+ * 0 if the node is not active on this server's ring (dead already, or not
+ * in the cluster).
+ */
+int64
+ps_sql_cluster_fail_node(uint32 node)
+{
+	PsCluster  *cur = current_cluster(),
+			   *new;
+	Participant *parts;
+	int			at = ps_cluster_find(cur, node),
+				n;
+
+	if (at < 0 || cur->nodes[at].state != PS_NODE_ACTIVE)
+		return 0;
+	if (node == cur->self)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("node %u cannot declare itself dead", node),
+				 errhint("Declare a node dead from another node; to take this one off the ring, run ps_cluster_remove().")));
+	new = copy_cluster(cur, 0);
+	new->version = cur->version + 1;
+	new->nodes[at].state = PS_NODE_DEAD;
+	check_ring(new);
+	parts = palloc0(sizeof(Participant) * new->nnodes);
+	n = active_participants(new, cur->version, parts);
+	apply_everywhere(new, parts, n);
+	if (new->replicas > 0)
+		(void) ps_sql_setup_replication(new);
+	return new->version;
+}
+
+/*
+ * ps_cluster_fail(node integer) returns bigint
+ *
+ * Declare node dead, as the monitor does when the node stops answering
+ * heartbeats (ps_sql_monitor.c): for an operator who knows it is gone, or
+ * a cluster whose failure detector is off.  Returns the new ring version.
+ */
+Datum
+ps_cluster_fail(PG_FUNCTION_ARGS)
+{
+	int64		version;
+
+	ps_sql_require_superuser("ps_cluster_fail");
+	ps_arg_not_null(fcinfo, 0, "the node");
+	version = ps_sql_cluster_fail_node((uint32) PG_GETARG_INT32(0));
+	if (version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("node %d is not an active node of this cluster", PG_GETARG_INT32(0)),
+				 errhint("ps_cluster_nodes() lists the nodes and their states.")));
+	PG_RETURN_INT64(version);
 }
 
 /*

@@ -5,13 +5,15 @@
  *	  publications of its rows for each other node, the subscriptions to
  *	  the nodes whose ranges it replicates, and synchronous_standby_names.
  *
- * Node O replicates to node N when N is among the `replicas` nodes after
- * one of O's tokens clockwise (ps_ring_holders).  Every node publishes
+ * Node O replicates to node N when N keeps a copy of a range O serves:
+ * N is alive and among the `replicas` nodes after the range's token
+ * clockwise on the placement ring (ps_cluster_replicas).  Every node publishes
  * ps_to_N, the rows of its ps_delta for N (a row filter on dest, inserts
  * only); N subscribes to O's as subscription ps_O_N (its slot on O has
  * the same name), with copy_data = false (ps_delta holds only what is not
- * confirmed yet) and synchronous_commit = on (a subscriber that flushes
- * at once lets a synchronous commit on O go on at once).  In synchronous
+ * confirmed yet) and synchronous_commit = local (a subscriber that
+ * flushes at once lets a synchronous commit on O go on at once; one that
+ * waited for its own subscribers would wait in a cycle with them).  In synchronous
  * mode O's synchronous_standby_names waits for all of its subscribers
  * ("ANY m (...)" of its m subscriptions); asynchronous, it is reset.  This
  * takes the setting over: a node of a cluster with replicas cannot also
@@ -36,7 +38,7 @@
 #include "ps_sql_cluster.h"
 #include "ps_sql_cluster_repl.h"
 
-/* Does node `to` replicate some of node `from`'s ranges on ring c? */
+/* Does node `to` keep copies of some of the ranges node `from` serves on c? */
 static bool
 replicates(const PsCluster *c, uint32 from, uint32 to)
 {
@@ -51,8 +53,8 @@ replicates(const PsCluster *c, uint32 from, uint32 to)
 
 		if (c->tokens[t].node != from)
 			continue;
-		n = ps_ring_holders(c->tokens, c->ntokens, t, (size_t) c->replicas, holders);
-		for (h = 1; h < n; h++)
+		n = ps_cluster_replicas(c, t, holders);
+		for (h = 0; h < n; h++)
 			yes |= holders[h] == to;
 	}
 	pfree(holders);
@@ -98,6 +100,63 @@ exists(PGconn *conn, const char *sql, const char *param, char **err)
 	yes = PQntuples(res) > 0;
 	PQclear(res);
 	return yes;
+}
+
+/*
+ * Drop node i's slots ps_<i>_<N> of subscribers N that do not replicate
+ * it any more (the subscription of a live N was dropped with its slot by
+ * N's own setup; a dead one's stays behind and would keep WAL for ever).
+ * A slot still in use by a dead node's last connection is ended first.
+ */
+static bool
+drop_stale_slots(const PsCluster *c, int i, PGconn *conn, char **err)
+{
+	uint32		me = c->nodes[i].id;
+	char		pattern[32],
+				prefix[32];
+	const char *params[1];
+	PGresult   *res;
+	int			r;
+
+	snprintf(pattern, sizeof(pattern), "ps\\_%u\\_%%", me);
+	snprintf(prefix, sizeof(prefix), "ps_%u_", me);
+	params[0] = pattern;
+	res = ps_remote_exec(conn,
+						 "SELECT slot_name, active_pid FROM pg_catalog.pg_replication_slots"
+						 " WHERE slot_name OPERATOR(pg_catalog.~~) $1",
+						 1, params, err);
+	if (res == NULL)
+		return false;
+	for (r = 0; r < PQntuples(res); r++)
+	{
+		const char *name = PQgetvalue(res, r, 0);
+		uint32		to = (uint32) strtoul(name + strlen(prefix), NULL, 10);
+		int			j = ps_cluster_find(c, to);
+		const char *drop[1] = {name};
+		const char *pid[1] = {PQgetvalue(res, r, 1)};
+		PGresult   *d;
+
+		if (j >= 0 && active(c, j) && c->replicas > 0 && replicates(c, me, to))
+			continue;
+		if (!PQgetisnull(res, r, 1))
+		{
+			if (j >= 0 && active(c, j))
+				continue;		/* a live node still dropping its subscription */
+			d = ps_remote_exec(conn, "SELECT pg_catalog.pg_terminate_backend($1::pg_catalog.int4, 1000)",
+							   1, pid, err);
+			if (d)
+				PQclear(d);
+		}
+		d = ps_remote_exec(conn, "SELECT pg_catalog.pg_drop_replication_slot($1)", 1, drop, err);
+		if (d == NULL)
+		{
+			PQclear(res);
+			return false;
+		}
+		PQclear(d);
+	}
+	PQclear(res);
+	return true;
 }
 
 /* Set node i up (connected as conn), or only its publications; false with *err. */
@@ -149,7 +208,7 @@ setup_node(const PsCluster *c, int i, PGconn *conn, bool publications_only, char
 		{
 			if (!ps_remote_command(conn,
 								   psprintf("CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION ps_to_%u"
-											" WITH (copy_data = false, synchronous_commit = 'on', slot_name = '%s')",
+											" WITH (copy_data = false, synchronous_commit = 'local', slot_name = '%s')",
 											name, quote_literal_cstr(c->nodes[j].conninfo), me, name),
 								   err))
 				return false;
@@ -164,6 +223,9 @@ setup_node(const PsCluster *c, int i, PGconn *conn, bool publications_only, char
 				return false;
 		}
 	}
+	/* slots of subscribers gone (a dead node cannot drop its own) */
+	if (!drop_stale_slots(c, i, conn, err))
+		return false;
 	/* synchronous mode: a commit waits for every subscriber of this node */
 	initStringInfo(&subs);
 	for (j = 0; j < c->nnodes; j++)
@@ -182,7 +244,22 @@ setup_node(const PsCluster *c, int i, PGconn *conn, bool publications_only, char
 	}
 	else if (!ps_remote_command(conn, "ALTER SYSTEM RESET synchronous_standby_names", err))
 		return false;
-	return ps_remote_command(conn, "SELECT pg_catalog.pg_reload_conf()", err);
+	if (!ps_remote_command(conn, "SELECT pg_catalog.pg_reload_conf()", err))
+		return false;
+
+	/*
+	 * Commits waiting for a subscriber that is gone are released by the
+	 * next reply of one that is not; a subscriber replies when its origin
+	 * sends something.  A transaction of its own (empty for the
+	 * subscribers, which are told of it all the same) makes them reply now
+	 * rather than at their next status interval.  Twice: the first may
+	 * reach a walsender before it read the new setting.
+	 */
+	pg_usleep(20000L);
+	if (!ps_remote_command(conn, "SELECT pg_catalog.pg_current_xact_id()", err))
+		return false;
+	pg_usleep(50000L);
+	return ps_remote_command(conn, "SELECT pg_catalog.pg_current_xact_id()", err);
 }
 
 /*
@@ -220,4 +297,56 @@ ps_sql_setup_replication(const PsCluster *c)
 					 errhint("Run ps_cluster_configure() again once the node answers.")));
 		}
 	return failed;
+}
+
+/*
+ * This node was declared dead (the monitor took the ring that says so):
+ * over conninfo, its own, drop its subscriptions and slots (the other
+ * nodes dropped their sides) and stop waiting for synchronous standbys,
+ * so that nothing on it waits for replicas it no longer has.  Warns if it
+ * could not.
+ */
+void
+ps_sql_unset_replication(const char *conninfo)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = ps_remote_connect(conninfo, &err);
+	PGresult   *res = NULL;
+	bool		ok = conn != NULL;
+	int			r;
+
+	if (ok)
+		ok = ps_remote_command(conn, "ALTER SYSTEM RESET synchronous_standby_names", &err) &&
+			ps_remote_command(conn, "SELECT pg_catalog.pg_reload_conf()", &err) &&
+			(res = ps_remote_exec(conn,
+								  "SELECT subname FROM pg_catalog.pg_subscription"
+								  " WHERE subname OPERATOR(pg_catalog.~~) 'ps\\_%\\_%'",
+								  0, NULL, &err)) != NULL;
+	for (r = 0; ok && r < PQntuples(res); r++)
+	{
+		const char *name = PQgetvalue(res, r, 0);
+
+		ok = ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s DISABLE", name), &err) &&
+			ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s SET (slot_name = NONE)", name), &err) &&
+			ps_remote_command(conn, psprintf("DROP SUBSCRIPTION %s", name), &err);
+	}
+	if (res)
+		PQclear(res);
+	if (ok)
+	{
+		res = ps_remote_exec(conn,
+							 "SELECT pg_catalog.pg_drop_replication_slot(slot_name)"
+							 " FROM pg_catalog.pg_replication_slots"
+							 " WHERE slot_name OPERATOR(pg_catalog.~~) 'ps\\_%\\_%' AND NOT active",
+							 0, NULL, &err);
+		ok = res != NULL;
+		if (res)
+			PQclear(res);
+	}
+	ps_remote_close(conn);
+	if (!ok)
+		ereport(WARNING,
+				(errmsg("this node, declared dead, could not take down its replication: %s",
+						err ? err : "unknown error"),
+				 errhint("Drop its subscriptions ps_*_* and reset synchronous_standby_names by hand.")));
 }

@@ -13,5 +13,6 @@
 #include "ps_cluster.h"
 
 extern int	ps_sql_setup_replication(const PsCluster *c);
+extern void ps_sql_unset_replication(const char *conninfo);
 
 #endif							/* PS_SQL_CLUSTER_REPL_H */

@@ -113,8 +113,10 @@ push_here(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 		ps_store_write(rel, dir, keys, vals, n, w);
 	else
 		ps_store_write_range(rel, dir, first, vals, n, w);
+	if (w->capture && w->nonce > 0)
+		ps_repl_capture_once(rel, w->once, w->nonce, &cap);
 	w->capture = NULL;
-	if (cap.n > 0)
+	if (cap.n > 0 || cap.nonce > 0)
 		ps_repl_enqueue(MyDatabaseId, RelationGetRelid(rel), clock, w->dim, &cap);
 	if (covers)
 		ps_clock_set(MyDatabaseId, RelationGetRelid(rel), worker, clock,

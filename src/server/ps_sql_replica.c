@@ -45,6 +45,7 @@
 #include "ps_cluster.h"
 #include "ps_config.h"
 #include "ps_dir.h"
+#include "ps_once.h"
 #include "ps_repl.h"
 #include "ps_sql.h"
 #include "ps_sql_cluster.h"
@@ -125,10 +126,13 @@ column(HeapTuple tup, TupleDesc desc, int att)
 	return d;
 }
 
-/* Write n after-images (width floats each) into table tbl. */
+/*
+ * Write n after-images (width floats each) into table tbl, then its
+ * pushes' exactly-once records (nonce).
+ */
 static void
 apply_images(const char *tbl, int dim, int width, const int64 *keys,
-			 const float4 *vals, int n)
+			 const float4 *vals, int n, const PsOnceEntry *once, int nonce)
 {
 	List	   *names = stringToQualifiedNameList(tbl);
 	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(names),
@@ -161,7 +165,10 @@ apply_images(const char *tbl, int dim, int width, const int64 *keys,
 	w.mode = PS_WRITE_RECORDS;
 	w.rule = cfg->rule;
 	w.dim = dir->dim;
-	ps_store_write(rel, dir, keys, vals, n, &w);
+	if (n > 0)
+		ps_store_write(rel, dir, keys, vals, n, &w);
+	if (nonce > 0)
+		ps_once_install(rel, once, nonce, ps_table_last_ts(rel));
 	table_close(rel, NoLock);
 }
 
@@ -182,9 +189,13 @@ ps_delta_apply(PG_FUNCTION_ARGS)
 	int64		seq;
 	const char *progress;
 	const char *kb,
-			   *vb;
+			   *vb,
+			   *ob = NULL;
 	Size		klen,
-				vlen;
+				vlen,
+				olen = 0;
+	bool		isnull;
+	Datum		od;
 	int			n;
 	char	   *tbl;
 
@@ -209,25 +220,39 @@ ps_delta_apply(PG_FUNCTION_ARGS)
 	kb = bytes_of(tup, desc, 8, &klen);
 	vb = bytes_of(tup, desc, 9, &vlen);
 	n = (int) (klen / sizeof(int64));
+	od = desc->natts >= 11 ? heap_getattr(tup, 11, desc, &isnull) : (Datum) 0;
+	if (desc->natts >= 11 && !isnull)
+	{
+		bytea	   *b = DatumGetByteaPP(od);
+
+		ob = VARDATA_ANY(b);
+		olen = VARSIZE_ANY_EXHDR(b);
+	}
 	if (dim < 1 || width < dim || klen % sizeof(int64) != 0 ||
-		vlen != (Size) n * width * sizeof(float4))
+		vlen != (Size) n * width * sizeof(float4) ||
+		olen % sizeof(PsOnceEntry) != 0 || olen > sizeof(PsOnceEntry) * PS_ONCE_CAPACITY)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("row %lld of origin %d in ps_delta is malformed", (long long) seq, origin),
-				 errdetail("%zu bytes of keys, %zu of values, dim %d, width %d.", klen, vlen, dim, width)));
+				 errdetail("%zu bytes of keys, %zu of values, %zu of exactly-once records, dim %d, width %d.",
+						   klen, vlen, olen, dim, width)));
 
 	progress = progress_table();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ps_delta_apply: SPI_connect failed");
 	if (!applied_before(progress, origin, seq))
 	{
-		int64	   *keys = palloc(klen);
-		float4	   *vals = palloc(vlen);
+		int64	   *keys = palloc(Max(klen, 1));
+		float4	   *vals = palloc(Max(vlen, 1));
+		PsOnceEntry *once = palloc(Max(olen, 1));
 
 		/* copied: the bytea may not be aligned for int64 and float4 */
 		memcpy(keys, kb, klen);
 		memcpy(vals, vb, vlen);
-		apply_images(tbl, dim, width, keys, vals, n);
+		if (olen > 0)
+			memcpy(once, ob, olen);
+		apply_images(tbl, dim, width, keys, vals, n, once,
+					 (int) (olen / sizeof(PsOnceEntry)));
 		record_progress(progress, origin, seq, column(tup, desc, 10));
 	}
 	SPI_finish();

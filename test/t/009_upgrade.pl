@@ -172,10 +172,10 @@ SELECT (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || 
                    FROM pg_extension WHERE extname = 'ps')
 };
 my $fresh_members = $node->safe_psql('fresh', $members);
-# 41 functions (the trigger functions of ps_config and ps_delta among them),
+# 44 functions (the trigger functions of ps_config and ps_delta among them),
 # an aggregate, a type, the access method, the tables ps_config, ps_cluster,
 # ps_delta (and its sequence) and ps_replica_progress
-is(scalar(split /\n/, $fresh_members), 49, 'a fresh install has its 49 objects');
+is(scalar(split /\n/, $fresh_members), 52, 'a fresh install has its 52 objects');
 is($node->safe_psql('old', $members), $fresh_members,
 	'0.1 updated has exactly the objects of a fresh install');
 is($node->safe_psql('mid', $members), $fresh_members,

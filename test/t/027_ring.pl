@@ -23,5 +23,5 @@ use PostgreSQL::Test::Utils;
 use PsUnit;
 use Test::More;
 
-run_unit_test("$FindBin::RealBin/../..", 'ps_ring_test', 26, 'ps_ring.c');
+run_unit_test("$FindBin::RealBin/../..", 'ps_ring_test', 30, 'ps_ring.c');
 done_testing();

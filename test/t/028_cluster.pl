@@ -35,7 +35,8 @@ use Test::More;
 use lib "$FindBin::RealBin/../lib";
 use PsCluster;
 
-my @n = ps_nodes('node', 4);
+# the failure detector off: nodes are stopped here to see changes refused
+my @n = ps_nodes('node', 4, 'ps.heartbeat_interval = 0');
 # conninfos as SQL string literals' contents (connstr quotes the dbname)
 my @conn = map { (my $c = $_->connstr('postgres')) =~ s/'/''/g; $c } @n;
 my @id = map { $_->safe_psql('postgres', 'SELECT ps_node_id()') } @n;
@@ -208,6 +209,29 @@ like(error_of($n[2], 'SELECT ps_cluster_reset()'), qr/this server \(node $id[2]\
 	'and refuses to reset without force');
 isnt($n[2]->safe_psql('postgres', 'SELECT ps_cluster_reset(force => true)'), $id[2], 'forced, it is a new node');
 is(status_of($n[2]), '0|0|0|t', 'on its own');
+
+# Declaring a node dead by hand: superusers only, a live node of the
+# ring, not the caller's own
+like(error_of($n[0], "SET ROLE alice; SELECT ps_cluster_fail($id[1])"),
+	qr/42501: permission denied for function ps_cluster_fail/, 'ps_cluster_fail is for superusers');
+$n[0]->safe_psql('postgres', 'GRANT EXECUTE ON FUNCTION ps_cluster_fail(integer) TO alice');
+like(error_of($n[0], "SET ROLE alice; SELECT ps_cluster_fail($id[1])"),
+	qr/42501: permission denied for ps_cluster_fail/, 'even when granted EXECUTE');
+like(error_of($n[0], "SELECT ps_cluster_fail(NULL)"), qr/22004: .*the node/, 'a NULL node is refused');
+like(error_of($n[0], "SELECT ps_cluster_fail(12345)"),
+	qr/42704: node 12345 is not an active node of this cluster
+.*HINT:  ps_cluster_nodes\(\) lists/, 'so is a node not in the cluster');
+like(error_of($n[0], "SELECT ps_cluster_fail($id[0])"), qr/22023: node $id[0] cannot declare itself dead/,
+	'and the node itself');
+is(status_of($n[0]), '6|2|2|t', 'nothing changed');
+is($n[0]->safe_psql('postgres', "SELECT ps_cluster_fail($id[1])"), '7', 'node 2 declared dead: version 7');
+is($n[0]->safe_psql('postgres', "SELECT state FROM ps_cluster_nodes() WHERE node = $id[1]"), 'dead', 'it is dead on the ring');
+is($n[0]->safe_psql('postgres', "SELECT count(*) > 0, count(*) FILTER (WHERE owner IS NOT NULL) FROM ps_ring() WHERE state = 'lost'"),
+	"t|0", 'without replicas its tokens are lost: no owner');
+my $lost = $n[0]->safe_psql('postgres', "SELECT min(k) FROM generate_series(1, 1000000) k WHERE ps_key_node(k) IS NULL");
+like(error_of($n[0], "SELECT ps_pull('w', '{$lost}')"), qr/PS004: key $lost of table "w" is lost: the node that held it and its 0 replicas failed/,
+	'and its keys fail with PS004');
+like(error_of($n[0], "SELECT ps_cluster_fail($id[1])"), qr/42704: node $id[1] is not an active node/, 'a dead node is declared once');
 
 $_->stop for @n;
 done_testing();

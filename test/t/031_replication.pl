@@ -27,7 +27,8 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PsCluster;
 
-my @n = ps_nodes('repl', 3, "wal_level = logical\nmax_worker_processes = 16\nmax_wal_senders = 10\nmax_replication_slots = 10");
+# the failure detector off: a subscriber is stopped here, not failed over
+my @n = ps_nodes('repl', 3, "wal_level = logical\nmax_worker_processes = 16\nmax_wal_senders = 10\nmax_replication_slots = 10\nps.heartbeat_interval = 0");
 my @conn = map { (my $c = $_->connstr('postgres')) =~ s/'/''/g; $c } @n;
 my @id = map { $_->safe_psql('postgres', 'SELECT ps_node_id()') } @n;
 $n[0]->safe_psql('postgres', "SELECT ps_cluster_add('$conn[$_]')") for 0 .. 2;

@@ -229,6 +229,48 @@ main(void)
 	check(bad == 0, "holders: the owner, then distinct nodes clockwise");
 	check(ps_ring_holders(toks, n, 0, 5, holders) == 3, "k beyond the ring's nodes: every node once");
 
+	/* serving with failed nodes: the first holder alive, or lost */
+	{
+		static PsRingToken serve[MAXT];
+		uint32_t	dead1[1] = {22},
+					dead2[2] = {22, 33};
+		int			lost = 0;
+
+		ps_ring_serve(toks, n, 1, NULL, 0, serve);
+		bad = 0;
+		for (i = 0; i < n; i++)
+			bad += serve[i].pos != toks[i].pos || serve[i].node != toks[i].node;
+		check(bad == 0, "serve: no failed node, every token its own node's");
+		ps_ring_serve(toks, n, 1, dead1, 1, serve);
+		bad = 0;
+		for (i = 0; i < n; i++)
+		{
+			ps_ring_holders(toks, n, i, 1, holders);
+			bad += serve[i].node != (toks[i].node == 22 ? holders[1] : toks[i].node);
+		}
+		check(bad == 0, "serve: a failed node's tokens go to their first replica, the others stay");
+		ps_ring_serve(toks, n, 1, dead2, 2, serve);
+		bad = 0;
+		for (i = 0; i < n; i++)
+		{
+			size_t		h = ps_ring_holders(toks, n, i, 1, holders);
+			int			alive = -1,
+						j;
+
+			for (j = 0; j < (int) h && alive < 0; j++)
+				if (holders[j] != 22 && holders[j] != 33)
+					alive = j;
+			bad += serve[i].node != (alive < 0 ? PS_RING_LOST : holders[alive]);
+			lost += serve[i].node == PS_RING_LOST;
+		}
+		check(bad == 0 && lost > 0, "serve: two failures with one replica lose the tokens both held, and only those");
+		ps_ring_serve(toks, n, 2, dead2, 2, serve);
+		bad = 0;
+		for (i = 0; i < n; i++)
+			bad += serve[i].node != 11;
+		check(bad == 0, "serve: with two replicas of three nodes, the last node serves every key");
+	}
+
 	/* adding and removing nodes */
 	n2 = build(nodes, vn, 4, toks2);
 	check(stray_moves(toks, n, toks2, n2, 0, 44) == 0, "a node added takes keys only to itself");

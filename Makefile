@@ -109,10 +109,10 @@ src/client/libps-client.so: $(CLIENT_OBJS) src/client/libps-client.map
 TOOLS_LINK_DIR ?= /usr/local/bin
 TRAIN_OBJS = src/tools/ps_train.o src/tools/ps_train_worker.o src/tools/ps_train_batch.o \
 	src/tools/ps_train_l1.o src/tools/ps_train_solver.o src/tools/ps_train_sync.o \
-	src/tools/ps_train_data.o
+	src/tools/ps_train_data.o src/tools/ps_train_tables.o
 TRAIN_HEADERS = src/tools/ps_train_data.h src/tools/ps_train_worker.h src/client/ps_client.h \
 	src/tools/ps_train_batch.h src/tools/ps_train_l1.h src/tools/ps_train_solver.h \
-	src/tools/ps_train_sync.h \
+	src/tools/ps_train_sync.h src/tools/ps_train_tables.h \
 	src/common/ps_libsvm.h src/common/ps_logistic.h
 
 all: src/tools/ps_train

@@ -79,3 +79,25 @@ stop_cluster() {
 		as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
 	fi
 }
+
+# A node of a cluster on loopback: start_node DIR PORT [extra lines...]
+# starts a server in DIR (created, owned by postgres) listening on
+# 127.0.0.1:PORT with what a cluster with replicas needs, and creates
+# extension ps and the ps table w (key bigint, val real) in postgres.
+start_node() {
+	local dir=$1 port=$2
+	shift 2
+	as_root mkdir -p "$dir"
+	as_root chown postgres: "$dir"
+	start_cluster "$dir" "$port" "listen_addresses = '127.0.0.1'" \
+		"max_prepared_transactions = 10" "wal_level = logical" \
+		"max_worker_processes = 16" "max_wal_senders = 10" \
+		"max_replication_slots = 10" "$@"
+	psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+		-c 'CREATE EXTENSION ps' -c 'CREATE TABLE w (key bigint, val real) USING ps'
+}
+
+# The conninfo by which the nodes and clients reach the node at PORT.
+node_conninfo() {
+	echo "host=127.0.0.1 port=$1 dbname=postgres user=postgres"
+}

@@ -565,15 +565,12 @@ ps_node_reconnects(PsClient *c)
 	return c->reconnects;
 }
 
-/*
- * The server of a connection lost for good answers again: the next task
- * reconnects, with the whole budget of attempts.
- */
+/* Take the answers that came; a lost connection is noticed here. */
 void
-ps_node_revive(PsClient *c)
+ps_node_poll(PsClient *c)
 {
-	c->broken = false;
-	c->recoveries = 0;
+	if (!c->broken && c->qlen + c->nparked > 0)
+		(void) pump(c, false);
 }
 
 /*

@@ -156,6 +156,7 @@ extern int	ps_node_set_ack(struct PsClient *c, int when);
 extern uint64_t ps_node_reconnects(struct PsClient *c);
 extern void ps_node_resend_as(struct PsClient *c, uint64_t client, uint64_t seq);
 extern void ps_node_revive(struct PsClient *c);
+extern void ps_node_poll(struct PsClient *c);
 extern void ps_node_close(struct PsClient *c);
 extern int64_t ps_node_push(struct PsClient *c, const char *table,
 							  const int64_t *keys, size_t n,

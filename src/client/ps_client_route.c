@@ -370,6 +370,49 @@ drop_task(RTask *t)
 	free(t->table);
 }
 
+static int failover(Route *r, RTask *t, Sub *s);
+
+/*
+ * Before a new task: the unfinished sub-tasks of a node whose connection
+ * was lost go to the nodes that now hold their keys, in order, so that
+ * they reach a server before anything this client sends after them (a
+ * worker's next pull must not pass its own push).  A sub-task that could
+ * not be sent again fails its task.
+ */
+static void
+resend_lost(Route *r)
+{
+	size_t		i,
+				j;
+
+	for (i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].client)
+			ps_node_poll(r->nodes[i].client);
+	for (i = 0; i < r->nretired; i++)
+		ps_node_poll(r->retired[i]);
+	for (i = 0; i < r->npending; i++)
+	{
+		RTask	   *t = &r->pending[i];
+
+		for (j = 0; j < t->nsubs; j++)
+		{
+			Sub		   *s = &t->subs[j];
+
+			if (s->done || s->ts <= 0 || s->via == NULL || s->flush || s->empty ||
+				!s->via->broken || outcome_of(s->via, s->ts) != TASK_FAILED)
+				continue;
+			s->done = true;
+			if (failover(r, t, s) <= 0)
+			{
+				if (r->sqlstate[0] == '\0' || strncmp(r->sqlstate, "08", 2) != 0)
+					route_error(r, "08006", "ps_client: a node's connection was lost, and its ranges did not move to another node within %d ms",
+								ROUTE_FAILOVER_MS);
+				fail_task(r, t->ts, r->sqlstate, r->error);
+			}
+		}
+	}
+}
+
 /*
  * What every routed task checks first; returns false (the error in r) if
  * it is not sent.
@@ -381,6 +424,7 @@ route_start(PsClient *c, const char *table, const void *keys, size_t n,
 	Route	   *r = c->route;
 	int			i;
 
+	resend_lost(r);
 	if (table == NULL || (n > 0 && (keys == NULL || vals == NULL)) ||
 		(opt && (opt->dim < 0 || opt->nafter < 0 || (opt->nafter > 0 && opt->after == NULL))))
 	{

@@ -157,3 +157,14 @@ ps_node_resend_as(struct PsClient *c, uint64_t client, uint64_t seq)
 	c->as_client = client;
 	c->as_seq = seq;
 }
+
+/*
+ * The server of a connection lost for good answers again: the next task
+ * reconnects, with the whole budget of attempts.
+ */
+void
+ps_node_revive(struct PsClient *c)
+{
+	c->broken = false;
+	c->recoveries = 0;
+}

@@ -56,6 +56,7 @@
 #include <libpq-fe.h>
 #include <ps_client.h>
 
+#include "ps_train_tables.h"
 #include "ps_train_data.h"
 #include "ps_train_worker.h"
 
@@ -154,217 +155,13 @@ stop_workers(void)
 	nstarted = 0;
 }
 
-/* The batch method's sync table, and the connection that made it. */
-static PGconn *sync_conn;
-static char *sync_name;
-
-static void
-drop_sync_table(void)
-{
-	char		sql[1024];
-
-	if (sync_conn == NULL || sync_name == NULL)
-		return;
-	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", sync_name);
-	PQclear(PQexec(sync_conn, sql));
-	PQfinish(sync_conn);
-	sync_conn = NULL;
-}
-
 static void
 die(const char *what, const char *why)
 {
 	fprintf(stderr, "ps_train: %s: %s\n", what, why);
 	stop_workers();
-	drop_sync_table();
+	train_drop_sync_table();
 	exit(1);
-}
-
-/* One statement with text parameters; dies on error; returns the first value. */
-static char *
-sql_value(PGconn *conn, const char *sql, int n, const char *const *params)
-{
-	PGresult   *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	char	   *v;
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-		die("preparing the table", PQerrorMessage(conn));
-	v = strdup(PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
-	return v;
-}
-
-/*
- * The batch method: the model table takes the weights by the sum rule;
- * the sync table (UNLOGGED, named after the model table with _ps_sync,
- * in its schema, commented 'ps_train sync table') carries the reductions
- * under sequential consistency.  A session advisory lock on the model
- * table, held until the end, keeps two runs from sharing it; a sync table
- * left by a run that died is dropped, any other table of that name is
- * refused.
- */
-static void
-prepare_sync(TrainOptions *o, PGconn *conn, const char *schema, const char **p)
-{
-	char		sql[1024];
-	char	   *locked,
-			   *am;
-
-	locked = sql_value(conn, "SELECT pg_catalog.pg_try_advisory_lock("
-					   "'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid::pg_catalog.int4, "
-					   "$1::pg_catalog.regclass::pg_catalog.oid::pg_catalog.int4)", 1, p);
-	if (strcmp(locked, "t") != 0)
-	{
-		fprintf(stderr, "ps_train: another ps_train is training %s (nothing was changed)\n", o->table);
-		exit(1);
-	}
-	free(locked);
-	sync_name = sql_value(conn, "SELECT pg_catalog.format('%I.%I', n.nspname, "
-						  "pg_catalog.left(c.relname::pg_catalog.text, 54) OPERATOR(pg_catalog.||) '_ps_sync') "
-						  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-						  "ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-						  "WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass", 1, p);
-	p[1] = sync_name;
-	/* in the way: anything but a sync table an earlier run left */
-	am = sql_value(conn, "SELECT CASE WHEN pg_catalog.obj_description(c.oid, 'pg_class') "
-				   "OPERATOR(pg_catalog.=) 'ps_train sync table' AND a.amname OPERATOR(pg_catalog.=) 'ps' "
-				   "THEN 'left' ELSE 'other' END FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am a "
-				   "ON a.oid OPERATOR(pg_catalog.=) c.relam "
-				   "WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)", 1, p + 1);
-	if (strcmp(am, "other") == 0)
-	{
-		fprintf(stderr, "ps_train: %s exists and is not a sync table of ps_train: the batch method needs that name for its reductions (nothing was changed)\n",
-				sync_name);
-		exit(1);
-	}
-	sync_conn = conn;
-	if (strcmp(am, "left") == 0)
-	{
-		snprintf(sql, sizeof(sql), "DROP TABLE %s", sync_name);
-		free(sql_value(conn, sql, 0, NULL));
-	}
-	free(am);
-	snprintf(sql, sizeof(sql), "CREATE UNLOGGED TABLE %s (key bigint, val real) USING ps", sync_name);
-	free(sql_value(conn, sql, 0, NULL));
-	snprintf(sql, sizeof(sql), "COMMENT ON TABLE %s IS 'ps_train sync table'", sync_name);
-	free(sql_value(conn, sql, 0, NULL));
-	snprintf(sql, sizeof(sql),
-			 "SELECT %s.ps_configure($1::pg_catalog.regclass, update_rule => 'sum', "
-			 "l1 => 0, l2 => 0, kkt_filter => false) IS NOT NULL",
-			 schema);
-	free(sql_value(conn, sql, 1, p));
-	p[0] = sync_name;
-	snprintf(sql, sizeof(sql),
-			 "SELECT %s.ps_configure($1::pg_catalog.regclass, update_rule => 'sum', "
-			 "consistency => 'sequential') IS NOT NULL", schema);
-	free(sql_value(conn, sql, 1, p));
-	o->sync_table = sync_name;
-}
-
-/*
- * The table: created if missing, refused if it is not a ps table, or not
- * empty (unless reset), and configured.
- */
-static void
-prepare_table(TrainOptions *o, const char *consistency, int max_delay,
-			  bool reset)
-{
-	PGconn	   *conn = PQconnectdb(o->server);
-	char	   *schema,
-			   *exists,
-			   *name,
-			   *rows,
-			   *am;
-	char		sql[1024],
-				lambda[64],
-				lr[64],
-				delay[32];
-	const char *p[7];
-
-	if (PQstatus(conn) != CONNECTION_OK)
-		die("connecting", PQerrorMessage(conn));
-	PQclear(PQexec(conn, "SET client_min_messages = warning"));
-	schema = sql_value(conn,
-					   "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
-					   "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-					   "WHERE e.extname OPERATOR(pg_catalog.=) 'ps'", 0, NULL);
-	if (*schema == '\0')
-		die("the database", "the ps extension is not installed (CREATE EXTENSION ps)");
-	p[0] = o->table;
-	exists = sql_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p);
-	if (strcmp(exists, "f") == 0)
-	{
-		/* the name as SQL reads it (w and W are w; "W" is W), quoted */
-		char	   *q = sql_value(conn,
-								  "SELECT CASE WHEN pg_catalog.array_length(pg_catalog.parse_ident($1), 1) "
-								  "OPERATOR(pg_catalog.=) 1 THEN pg_catalog.quote_ident((pg_catalog.parse_ident($1))[1]) END",
-								  1, p);
-
-		if (*q == '\0')
-			die("the table", "it does not exist; give an unqualified name to have it created, or create it");
-		snprintf(sql, sizeof(sql), "CREATE TABLE %s (key bigint, val real) USING %s", q, "ps");
-		free(q);
-		free(sql_value(conn, sql, 0, NULL));
-	}
-	am = sql_value(conn, "SELECT a.amname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am a "
-				   "ON a.oid OPERATOR(pg_catalog.=) c.relam WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-				   1, p);
-	if (strcmp(am, "ps") != 0)
-	{
-		fprintf(stderr, "ps_train: %s is not a ps table: its weights would go nowhere (nothing was changed)\n",
-				o->table);
-		exit(1);
-	}
-	free(am);
-	name = sql_value(conn, "SELECT $1::pg_catalog.regclass::pg_catalog.text", 1, p);
-	if (reset)
-	{
-		snprintf(sql, sizeof(sql), "TRUNCATE %s", name);
-		free(sql_value(conn, sql, 0, NULL));
-	}
-	snprintf(sql, sizeof(sql), "SELECT pg_catalog.count(*) FROM %s", name);
-	rows = sql_value(conn, sql, 0, NULL);
-	if (strcmp(rows, "0") != 0)
-	{
-		fprintf(stderr, "ps_train: table %s is not empty (%s weights): give --reset to empty it first\n",
-				name, rows);
-		exit(1);
-	}
-	if (o->full_batch)
-	{
-		prepare_sync(o, conn, schema, p);
-		free(schema);
-		free(exists);
-		free(name);
-		free(rows);
-		return;
-	}
-
-	/*
-	 * FTRL regularises the sum of every gradient pushed: after E epochs,
-	 * E times the training loss; E * lambda makes that E times the
-	 * objective, whose minimum is the objective's.
-	 */
-	snprintf(lambda, sizeof(lambda), "%.17g", o->lambda * o->epochs);
-	snprintf(lr, sizeof(lr), "%.17g", o->learning_rate);
-	snprintf(delay, sizeof(delay), "%d", max_delay);
-	p[1] = consistency;
-	p[2] = delay;
-	p[3] = lr;
-	p[4] = o->l1 ? lambda : "0";
-	p[5] = o->l1 ? "0" : lambda;
-	p[6] = o->kkt ? "true" : "false";
-	snprintf(sql, sizeof(sql),
-			 "SELECT %s.ps_configure($1::pg_catalog.regclass, update_rule => 'ftrl', "
-			 "consistency => $2, max_delay => $3::integer, learning_rate => $4::real, "
-			 "l1 => $5::real, l2 => $6::real, beta => 1, kkt_filter => $7::boolean) IS NOT NULL",
-			 schema);
-	free(sql_value(conn, sql, 7, p));
-	free(schema);
-	free(exists);
-	free(name);
-	free(rows);
-	PQfinish(conn);
 }
 
 typedef struct Eval
@@ -585,7 +382,7 @@ main(int argc, char **argv)
 			   o.workers, o.l1 ? "L1" : "L2", o.lambda, consistency, max_delay, o.epochs, o.batch,
 			   o.learning_rate, o.kkt ? ", KKT filter" : "");
 	fflush(stdout);
-	prepare_table(&o, consistency, max_delay, reset);
+	train_prepare_tables(&o, consistency, max_delay, reset);
 
 	sh = mmap(NULL, sizeof(TrainShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -671,7 +468,7 @@ main(int argc, char **argv)
 		nanosleep(&nap, NULL);
 	}
 	stop_workers();
-	drop_sync_table();
+	train_drop_sync_table();
 	if (failed >= 0)
 	{
 		fprintf(stderr, "ps_train: %s\n", sh->w[failed].error);

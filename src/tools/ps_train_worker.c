@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ps_train_worker.c
- *	  One ps_train worker process: joins the table as a worker (ps_join),
+ *	  One ps_train worker process: joins the table as a worker
+ *	  (ps_client_join: of every server, in a cluster),
  *	  and for each minibatch of its shard of the training set (examples i
  *	  with i % workers == id, shuffled each epoch) advances its clock,
  *	  pulls the weights of the batch's features at that clock (so the
@@ -13,8 +14,9 @@
  * The worker reports its counters in memory shared with the coordinator,
  * starts an epoch once the coordinator measured the one before (so each
  * progress line is the model after exactly that many epochs), and stops
- * between minibatches when asked to.  Its only SQL (ps_join,
- * ps_leave) calls the extension's functions schema-qualified.
+ * between minibatches when asked to.  It sends no SQL of its own: the
+ * client library joins, pushes, pulls and leaves, and in a cluster routes
+ * each key to its server and fails over when a server dies.
  *
  * Layer 12 (tools), in src/tools: uses the client library and libpq.
  *
@@ -51,36 +53,6 @@ fail(WorkerReport *r, const char *what, const char *why)
 	r->finished = 2;
 }
 
-/* Run one statement of the extension's functions; returns its one value. */
-static char *
-ext_call(PGconn *conn, const char *fmt, const char *table, const char *arg,
-		 char *why, size_t whylen)
-{
-	PGresult   *r = PQexec(conn,
-						   "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
-						   "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-						   "WHERE e.extname OPERATOR(pg_catalog.=) 'ps'");
-	char		sql[512];
-	const char *params[2] = {table, arg};
-	char	   *value = NULL;
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-	{
-		snprintf(why, whylen, "the ps extension is not installed in this database");
-		PQclear(r);
-		return NULL;
-	}
-	snprintf(sql, sizeof(sql), fmt, PQgetvalue(r, 0, 0));
-	PQclear(r);
-	r = PQexecParams(conn, sql, arg ? 2 : 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-		snprintf(why, whylen, "%s", PQerrorMessage(conn));
-	else
-		value = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return value;
-}
-
 static uint64_t
 next_random(uint64_t *s)
 {
@@ -95,9 +67,8 @@ typedef struct Worker
 {
 	const TrainOptions *o;
 	WorkerReport *r;
-	PGconn	   *admin;
 	PsClient   *c;
-	int			wid;			/* its id from ps_join; 0: not joined */
+	int			wid;			/* its id from ps_client_join; 0: not joined */
 } Worker;
 
 /*
@@ -107,21 +78,13 @@ typedef struct Worker
 static int
 finish(Worker *wk, const char *what, const char *why)
 {
-	char		widtext[32],
-				ignored[256];
-
 	if (what)
 		fail(wk->r, what, why);
+	if (wk->c && wk->wid > 0)
+		(void) ps_client_leave(wk->c, wk->o->full_batch ? wk->o->sync_table : wk->o->table,
+							   wk->wid);
 	if (wk->c)
 		ps_client_close(wk->c);
-	if (wk->wid > 0)
-	{
-		snprintf(widtext, sizeof(widtext), "%d", wk->wid);
-		free(ext_call(wk->admin, "SELECT %s.ps_leave($1::pg_catalog.regclass, $2::integer) IS NULL",
-					  wk->o->full_batch ? wk->o->sync_table : wk->o->table, widtext,
-					  ignored, sizeof(ignored)));
-	}
-	PQfinish(wk->admin);
 	if (what == NULL)
 		wk->r->finished = 1;
 	return what ? 1 : 0;
@@ -308,9 +271,6 @@ batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
 	b.sync = &sync;
 	b.train = train;
 	b.t0 = now_us();
-	wk->c = ps_client_connect(o->server, &err);
-	if (wk->c == NULL)
-		return finish(wk, "connecting the client library", err ? err : "");
 	ps_client_set_ack(wk->c, PS_CLIENT_ACK_APPLIED);	/* an unlogged table */
 	if (id == 0)
 	{
@@ -387,12 +347,11 @@ batch_main(Worker *wk, const Dataset *train, int id, TrainShared *sh)
 int
 worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh)
 {
-	Worker		wk = {o, &sh->w[id], PQconnectdb(o->server), NULL, 0};
+	Worker		wk = {o, &sh->w[id], NULL, 0};
 	pid_t		parent = getppid();
 	WorkerReport *r = wk.r;
 	char		why[1024];
 	char	   *err = NULL;
-	char	   *joined;
 	size_t		nshard = 0,
 				i,
 				maxnnz = 0,
@@ -407,36 +366,20 @@ worker_main(const TrainOptions *o, const Dataset *train, int id, TrainShared *sh
 	uint64_t	rng = 0x9E3779B97F4A7C15ULL * (uint64_t) (id + 1);
 	int			e;
 
-	if (PQstatus(wk.admin) != CONNECTION_OK)
-		return finish(&wk, "connecting", PQerrorMessage(wk.admin));
-	joined = ext_call(wk.admin, "SELECT %s.ps_join($1::pg_catalog.regclass)",
-					  o->full_batch ? o->sync_table : o->table, NULL, why, sizeof(why));
-	if (joined == NULL)
-		return finish(&wk, "ps_join", why);
-	wk.wid = atoi(joined);
-	free(joined);
-	if (o->full_batch)
-		return batch_main(&wk, train, id, sh);
-	/* it starts at the clock of the slowest live worker, not always 0 */
-	{
-		char		wid[16];
-		char	   *start;
-
-		snprintf(wid, sizeof(wid), "%d", wk.wid);
-		start = ext_call(wk.admin,
-						 "SELECT w.clock FROM %s.ps_workers($1::pg_catalog.regclass) w "
-						 "WHERE w.worker OPERATOR(pg_catalog.=) $2::pg_catalog.int4",
-						 o->table, wid, why, sizeof(why));
-		if (start == NULL)
-			return finish(&wk, "ps_workers", why);
-		clock = strtoll(start, NULL, 10);
-		free(start);
-	}
-	if (!wait_for_all_joined(&wk, sh, why, sizeof(why)))
-		return finish(&wk, "waiting for the other workers", why);
 	wk.c = ps_client_connect(o->server, &err);
 	if (wk.c == NULL)
 		return finish(&wk, "connecting the client library", err ? err : "");
+	/* it starts at the clock of the slowest live worker, not always 0 */
+	wk.wid = ps_client_join(wk.c, o->full_batch ? o->sync_table : o->table, &clock);
+	if (wk.wid < 0)
+	{
+		wk.wid = 0;
+		return client_failure(&wk, "ps_client_join");
+	}
+	if (o->full_batch)
+		return batch_main(&wk, train, id, sh);
+	if (!wait_for_all_joined(&wk, sh, why, sizeof(why)))
+		return finish(&wk, "waiting for the other workers", why);
 	if (o->kkt)
 		ps_client_set_kkt(wk.c, 1, 0);
 	ps_client_set_compression(wk.c, o->compress);

@@ -43,28 +43,10 @@ ok(-x $train_bin, "ps_train is installed in $bindir");
 # A linear model over 40 features, 8 of them (value 1) in each example,
 # labels its sign with 5 % flipped; a fixed seed.
 my $seed = 12345;
-sub rnd { $seed = ($seed * 1103515245 + 12345) % 2147483648; return $seed / 2147483648; }
-sub write_set
-{
-	my ($path, $n) = @_;
-	open(my $fh, '>', $path) or die;
-	print $fh "# a synthetic set\n";
-	for (1 .. $n)
-	{
-		my %f;
-		$f{ 1 + int(rnd() * 40) } = 1 while keys %f < 8;
-		my $m = 0;
-		$m += ($_ % 5) - 2 for keys %f;
-		my $y = $m + (rnd() - 0.5) > 0 ? 1 : -1;
-		$y = -$y if rnd() < 0.05;
-		print $fh ($y > 0 ? '+1' : '-1'), join('', map { " $_:1" } sort { $a <=> $b } keys %f), "\n";
-	}
-	close $fh;
-}
-write_set("$dir/train.svm", 2000);
-write_set("$dir/test.svm", 500);
-write_set("$dir/odd.svm", 1001);
-write_set("$dir/three.svm", 3);
+write_set("$dir/train.svm", 2000, 40, 8, \$seed);
+write_set("$dir/test.svm", 500, 40, 8, \$seed);
+write_set("$dir/odd.svm", 1001, 40, 8, \$seed);
+write_set("$dir/three.svm", 3, 40, 8, \$seed);
 
 my $node = ps_node('train');
 my $server = $node->connstr('postgres');

@@ -128,10 +128,14 @@ CREATE TABLE @extschema@.ps_delta (
 	made timestamptz NOT NULL,
 	once bytea
 );
+-- out of line and not compressed: an aggregate's values compress poorly,
+-- and compressing them cost the replicator and every subscriber CPU
+ALTER TABLE @extschema@.ps_delta ALTER COLUMN keys SET STORAGE EXTERNAL,
+	ALTER COLUMN vals SET STORAGE EXTERNAL, ALTER COLUMN once SET STORAGE EXTERNAL;
 REVOKE ALL ON @extschema@.ps_delta FROM PUBLIC;
 REVOKE ALL ON SEQUENCE @extschema@.ps_delta_seq_seq FROM PUBLIC;
 COMMENT ON TABLE @extschema@.ps_delta IS
-	'replicated aggregates on their way to the replicas (after-images of keys: int8, values: float4 records; the exactly-once records of their pushes); written by the replicator';
+	'replicated aggregates on their way to the replicas (keys: the wire format''s varint list; after-images: float4 records; the exactly-once records of their pushes); written by the replicator';
 
 -- What a replica applied of each origin: the last seq, when it was made
 -- there and when it was applied here.

@@ -691,3 +691,41 @@ ps_wire_compress(const uint8_t *msg, size_t len, uint8_t *out, size_t cap)
 	put_u32(out + head, (uint32_t) clen);
 	return head + 4 + clen;
 }
+
+size_t
+ps_wire_put_key_list(uint8_t *out, const int64_t *keys, size_t n)
+{
+	uint8_t    *p = out;
+	size_t		i;
+
+	if (n == 0)
+		return 0;
+	p = put_varint(p, zigzag(keys[0]));
+	for (i = 1; i < n; i++)
+		p = put_varint(p, (uint64_t) keys[i] - (uint64_t) keys[i - 1]);
+	return (size_t) (p - out);
+}
+
+bool
+ps_wire_get_key_list(const uint8_t *in, size_t len, int64_t *keys, size_t n)
+{
+	const uint8_t *p = in,
+			   *end = in + len;
+	uint64_t	u;
+	int64_t		prev;
+	size_t		i;
+
+	if (n == 0)
+		return len == 0;
+	if ((p = get_varint(p, end, &u)) == NULL)
+		return false;
+	keys[0] = prev = unzigzag(u);
+	for (i = 1; i < n; i++)
+	{
+		if ((p = get_varint(p, end, &u)) == NULL || u == 0 ||
+			u > (uint64_t) INT64_MAX - (uint64_t) prev)
+			return false;
+		keys[i] = prev = (int64_t) ((uint64_t) prev + u);
+	}
+	return p == end;
+}

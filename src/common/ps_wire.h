@@ -144,6 +144,16 @@ extern void ps_wire_add_flags(uint8_t *msg, uint16_t flags);
 extern uint64_t ps_wire_hash(const uint8_t *p, size_t len, uint32_t count);
 extern size_t ps_wire_keys_offset(const uint8_t *msg);
 extern uint64_t ps_wire_list_hash(const uint8_t *msg, size_t *list_len);
+/*
+ * A list of n ascending distinct keys as the format writes listed keys
+ * (the first zigzag-encoded, then each one's distance from the one before,
+ * varints) into out (room for 10 bytes a key); returns its length.  And
+ * reading one of n keys from in[0 .. len - 1]: false if it is malformed,
+ * short, does not ascend, or bytes follow.
+ */
+extern size_t ps_wire_put_key_list(uint8_t *out, const int64_t *keys, size_t n);
+extern bool ps_wire_get_key_list(const uint8_t *in, size_t len, int64_t *keys,
+								 size_t n);
 extern size_t ps_wire_cached_form(const uint8_t *msg, size_t len,
 								  uint64_t key_hash, uint8_t *out);
 

@@ -57,6 +57,7 @@
 #include "ps_cluster.h"
 #include "ps_config.h"
 #include "ps_repl.h"
+#include "ps_wire.h"
 
 PGDLLEXPORT void ps_replicator_main(Datum arg);
 
@@ -104,6 +105,17 @@ bytes_datum(const void *p, Size len)
 
 	SET_VARSIZE(b, VARHDRSZ + len);
 	memcpy(VARDATA(b), p, len);
+	return PointerGetDatum(b);
+}
+
+/* A bytea of n ascending keys as the wire format lists them (varints). */
+static Datum
+keys_datum(const int64 *keys, int n)
+{
+	bytea	   *b = palloc(VARHDRSZ + (Size) 10 * n);
+	Size		len = ps_wire_put_key_list((uint8 *) VARDATA(b), keys, (size_t) n);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
 	return PointerGetDatum(b);
 }
 
@@ -194,7 +206,7 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 		values[Anum_d_clock - 1] = Int64GetDatum(r->clock);
 		values[Anum_d_dim - 1] = Int32GetDatum(r->dim);
 		values[Anum_d_width - 1] = Int32GetDatum(r->width);
-		values[Anum_d_keys - 1] = bytes_datum(dests[d].keys, sizeof(int64) * dests[d].n);
+		values[Anum_d_keys - 1] = keys_datum(dests[d].keys, dests[d].n);
 		values[Anum_d_vals - 1] = bytes_datum(dests[d].vals,
 											  sizeof(float4) * (Size) dests[d].n * r->width);
 		values[Anum_d_made - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
@@ -203,7 +215,9 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 			values[Anum_d_once - 1] = bytes_datum(PsReplRecordOnce(r),
 												  sizeof(PsOnceEntry) * r->nonce);
 		nulls[Anum_d_once - 1] = r->nonce == 0;
-		*bytes += (sizeof(int64) + sizeof(float4) * r->width) * (Size) dests[d].n;
+		*bytes += VARSIZE(DatumGetPointer(values[Anum_d_keys - 1])) +
+			VARSIZE(DatumGetPointer(values[Anum_d_vals - 1])) - 2 * VARHDRSZ +
+			sizeof(PsOnceEntry) * r->nonce;
 		tup = heap_form_tuple(RelationGetDescr(drel), values, nulls);
 		simple_heap_insert(drel, tup);
 		heap_freetuple(tup);

@@ -51,6 +51,7 @@
 #include "ps_sql_cluster.h"
 #include "ps_store.h"
 #include "ps_table.h"
+#include "ps_wire.h"
 
 PG_FUNCTION_INFO_V1(ps_delta_apply);
 PG_FUNCTION_INFO_V1(ps_replication_stats);
@@ -219,7 +220,8 @@ ps_delta_apply(PG_FUNCTION_ARGS)
 	width = DatumGetInt32(column(tup, desc, 7));
 	kb = bytes_of(tup, desc, 8, &klen);
 	vb = bytes_of(tup, desc, 9, &vlen);
-	n = (int) (klen / sizeof(int64));
+	/* the keys are varints (the wire format's list): count them by the values */
+	n = width > 0 ? (int) (vlen / (sizeof(float4) * width)) : 0;
 	od = desc->natts >= 11 ? heap_getattr(tup, 11, desc, &isnull) : (Datum) 0;
 	if (desc->natts >= 11 && !isnull)
 	{
@@ -228,7 +230,7 @@ ps_delta_apply(PG_FUNCTION_ARGS)
 		ob = VARDATA_ANY(b);
 		olen = VARSIZE_ANY_EXHDR(b);
 	}
-	if (dim < 1 || width < dim || klen % sizeof(int64) != 0 ||
+	if (dim < 1 || width < dim || klen > (Size) 10 * n ||
 		vlen != (Size) n * width * sizeof(float4) ||
 		olen % sizeof(PsOnceEntry) != 0 || olen > sizeof(PsOnceEntry) * PS_ONCE_CAPACITY)
 		ereport(ERROR,
@@ -242,12 +244,16 @@ ps_delta_apply(PG_FUNCTION_ARGS)
 		elog(ERROR, "ps_delta_apply: SPI_connect failed");
 	if (!applied_before(progress, origin, seq))
 	{
-		int64	   *keys = palloc(Max(klen, 1));
+		int64	   *keys = palloc(sizeof(int64) * Max(n, 1));
 		float4	   *vals = palloc(Max(vlen, 1));
 		PsOnceEntry *once = palloc(Max(olen, 1));
 
-		/* copied: the bytea may not be aligned for int64 and float4 */
-		memcpy(keys, kb, klen);
+		if (!ps_wire_get_key_list((const uint8 *) kb, klen, keys, (size_t) n))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("row %lld of origin %d in ps_delta is malformed", (long long) seq, origin),
+					 errdetail("Its %zu bytes of keys are not %d ascending keys.", klen, n)));
+		/* copied: the bytea may not be aligned for float4 */
 		memcpy(vals, vb, vlen);
 		if (olen > 0)
 			memcpy(once, ob, olen);

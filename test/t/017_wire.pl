@@ -24,5 +24,5 @@ use PostgreSQL::Test::Utils;
 use PsUnit;
 use Test::More;
 
-run_unit_test("$FindBin::RealBin/../..", 'ps_wire_test', 50, 'ps_wire.c');
+run_unit_test("$FindBin::RealBin/../..", 'ps_wire_test', 55, 'ps_wire.c');
 done_testing();

@@ -405,6 +405,23 @@ main(void)
 	refused("5053 01 01 0400 0000 02000000 01000000 02000000 0202 01000000 0000 0000803F",
 			"bytes follow the last section", "positions longer than their count");
 
+	/* a bare key list, as replication writes an aggregate's keys */
+	{
+		int64_t		list[5] = {-3, 0, 7, 4096, INT64_MAX},
+					back[5];
+		uint8_t		buf[64];
+		size_t		len = ps_wire_put_key_list(buf, list, 5);
+
+		check(len > 0 && len < 5 * 8 && ps_wire_get_key_list(buf, len, back, 5) &&
+			  memcmp(list, back, sizeof(list)) == 0, "a key list round trip, shorter than 8 bytes a key");
+		check(!ps_wire_get_key_list(buf, len - 1, back, 5), "a key list cut short is refused");
+		check(!ps_wire_get_key_list(buf, len, back, 4), "a key list with bytes after its keys is refused");
+		buf[1] = 0;
+		check(!ps_wire_get_key_list(buf, len, back, 5), "a key list that does not ascend is refused");
+		check(ps_wire_put_key_list(buf, list, 0) == 0 && ps_wire_get_key_list(buf, 0, back, 0),
+			  "an empty key list");
+	}
+
 	printf("1..%d\n", ntests);
 	return nfailed > 0;
 }

@@ -459,6 +459,7 @@ route_node_back(Route *r, size_t i)
 		if (r->retired == NULL)
 			abort();
 		r->retired[r->nretired++] = nd->client;
+		r->retired_unseen = true;
 		nd->client = NULL;
 	}
 	return true;

@@ -115,6 +115,7 @@ typedef struct Route
 				failures_cap;
 	struct PsClient **retired;	/* lost nodes' connections, until closed */
 	size_t		nretired;
+	bool		retired_unseen;	/* one retired since resend_lost last looked */
 	uint64_t	failovers;		/* sub-tasks sent again after a lost node */
 	RWorker    *workers;
 	size_t		nworkers,

@@ -385,12 +385,17 @@ resend_lost(Route *r)
 	size_t		i,
 				j;
 
+	bool		lost = r->retired_unseen;
+
 	for (i = 0; i < r->nnodes; i++)
 		if (r->nodes[i].client)
+		{
 			ps_node_poll(r->nodes[i].client);
-	for (i = 0; i < r->nretired; i++)
-		ps_node_poll(r->retired[i]);
-	for (i = 0; i < r->npending; i++)
+			lost |= r->nodes[i].client->broken;
+		}
+	r->retired_unseen = false;
+	/* the common case: no connection lost, nothing to look for */
+	for (i = 0; lost && i < r->npending; i++)
 	{
 		RTask	   *t = &r->pending[i];
 

@@ -14,7 +14,9 @@
 #     (ps_client_traffic), next to k/n, and the asynchronous replicas' lag;
 #   - recovery: three clients push (test/client/ps_failover_test.c), one
 #     server is killed (SIGKILL), and the time from the kill to each
-#     client's first push that succeeded at the new owner.
+#     client's first push that succeeded at the new owner;
+#   - ps_train on brown (if ../shared/data or PS_DATA has it): one server,
+#     three, and three with one killed midway (KILL_AFTER seconds).
 #
 # The workers run under sequential consistency with ps.gather_window =
 # 50 ms, so that the scheduler aggregates the workers' pushes of a clock
@@ -30,7 +32,7 @@ ITERS=${ITERS:-100}
 KEYS=${KEYS:-10000}
 DIR=$(scratch_dir ps-bench-cluster)
 PORT=${PS_BENCH_PORT:-54360}
-trap 'for d in "$DIR"/n*; do stop_cluster "$d" 2>/dev/null; done' EXIT
+trap 'for d in "$DIR"/n* "$DIR"/b*; do [ -d "$d" ] && stop_cluster "$d" 2>/dev/null; done' EXIT
 
 gcc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -o "$DIR/ps_bench_cluster" \
 	"$PS_ROOT/test/bench/ps_bench_cluster.c" $(pkg-config --cflags --libs ps-client) -lpq
@@ -118,3 +120,51 @@ want=$((300 * 6))
 bad=$( (q 1 'SELECT key, val FROM w WHERE ps_key_node(key) = ps_node_id()'; q 2 'SELECT key, val FROM w WHERE ps_key_node(key) = ps_node_id()') |
 	awk -F'|' -v w="$want" '$2 != w { n++ } END { print n + 0 }')
 echo "keys not holding exactly $want after the kill: $bad"
+
+# ps_train on brown (../shared/data, or PS_DATA): L2, lambda 1, the batch
+# method, 2 workers; on one server, on three with one synchronous replica,
+# and on three with node 3 killed midway (fresh servers for each)
+DATA=${PS_DATA:-$PS_ROOT/../shared/data}
+if [ -f "$DATA/brown.train.svm" ]; then
+	for d in "$DIR"/n*; do stop_cluster "$d" 2>/dev/null; done
+	train() {
+		ps_train --server "$(node_conninfo "$1")" --table brown --reset --train "$DATA/brown.train.svm" \
+			--test "$DATA/brown.test.svm" --workers 2 --reg l2 --lambda 1 2>/dev/null | tail -1
+	}
+	field() { sed -n "s/.*\"$1\": \\([^,}]*\\).*/\\1/p"; }
+	report() {
+		local json=$1 what=$2
+		printf '%-44s objective %s, test accuracy %s, %s s\n' "$what" "$(field objective <<<"$json")" \
+			"$(field test_accuracy <<<"$json")" "$(field seconds <<<"$json")"
+	}
+	base=$((PORT + 10))
+	start_node "$DIR/b0" "$base" >/dev/null
+	echo
+	echo "ps_train on brown (L2, lambda 1, batch method, 2 workers; liblinear's optimum 6193.686)"
+	report "$(train "$base")" "1 server"
+	stop_cluster "$DIR/b0"
+	for round in 1 2; do
+		ports=()
+		for i in 1 2 3; do
+			p=$((base + 10 * round + i))
+			start_node "$DIR/b$round$i" "$p" >/dev/null
+			ports+=("$p")
+		done
+		q0() { psql -X -q -At -h 127.0.0.1 -p "${ports[0]}" -U postgres -d postgres -c "$1"; }
+		for p in "${ports[@]}"; do
+			q0 "SELECT ps_cluster_add('$(node_conninfo "$p")')" >/dev/null
+		done
+		q0 "SELECT ps_cluster_configure(replicas => 1, replication => 'synchronous')" >/dev/null
+		if [ "$round" = 1 ]; then
+			report "$(train "${ports[0]}")" "3 servers, 1 synchronous replica"
+		else
+			train "${ports[0]}" >"$DIR/brown_kill.out" &
+			trainer=$!
+			sleep "${KILL_AFTER:-8}"
+			kill -9 "$(as_root head -1 "$DIR/b${round}3/data/postmaster.pid")"
+			wait "$trainer" || true
+			report "$(cat "$DIR/brown_kill.out")" "3 servers, node 3 killed after ${KILL_AFTER:-8} s"
+		fi
+		for i in 1 2 3; do stop_cluster "$DIR/b$round$i" 2>/dev/null; done
+	done
+fi

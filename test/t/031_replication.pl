@@ -14,7 +14,9 @@
 #     it starts again, exactly.
 #   - Synchronous: synchronous_standby_names names each node's
 #     subscribers, and a push is answered only once its replica has it:
-#     read on the replica right after the push returns, it is exact.
+#     read on the replica right after the push returns, it is exact; with
+#     the replica down a push waits (until its statement_timeout), and the
+#     replica gets it when it is back.
 use strict;
 use warnings;
 
@@ -157,6 +159,25 @@ for my $r (5 .. 7)
 	}
 }
 ok($exact, 'synchronous: right after each push returns, its replica holds it exactly');
+
+# With a subscriber down (and no failure detector), a synchronous push of
+# an origin it replicates does not return: it waits, here until its
+# statement_timeout; asynchronous, it would have returned at once.
+my ($o) = grep { $n[$_]->safe_psql('postgres', 'SHOW synchronous_standby_names') =~ /"ps_$id[$_]_$id[1]"/ } (0, 2);
+ok(defined $o, 'an origin that node 2 replicates: node ' . (($o // -1) + 1));
+$n[1]->stop('fast');
+{
+	my @k = split /,/, $owner_keys{$o};
+	my $t0 = time;
+	like(error_of($n[$o], "SET statement_timeout = 1500; SELECT ps_push('w', '{$owner_keys{$o}}', '{"
+		  . join(',', map { $_ % 7 + 8 } @k) . "}')"),
+		qr/57014: canceling statement due to statement timeout/,
+		'synchronous, with its replica down, a push waits for it (until its statement_timeout)');
+	ok(time - $t0 >= 1.4, sprintf('it waited %.1f s', time - $t0));
+	$want{$_} += $_ % 7 + 8 for @k;	# applied on its owner all the same
+}
+$n[1]->start;
+wait_replicated('the replica back, the push it missed reaches it, exactly');
 
 $_->stop for @n;
 done_testing();

@@ -49,7 +49,9 @@ ps_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s of %s must not be NULL", what,
-						get_func_name(fcinfo->flinfo->fn_oid))));
+						get_func_name(fcinfo->flinfo->fn_oid)),
+				 errhint("Pass %s a value for %s; NULL is not read as a default.",
+						 get_func_name(fcinfo->flinfo->fn_oid), what)));
 }
 
 /*

@@ -245,7 +245,8 @@ ps_configure(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the table of ps_configure must not be NULL")));
+				 errmsg("the table of ps_configure must not be NULL"),
+				 errhint("Pass ps_configure a value for the table; NULL is not read as a default.")));
 	relid = PG_GETARG_OID(0);
 	rel = open_for_configure(relid);
 	ps_config_begin_edit(relid, &edit);

@@ -88,8 +88,6 @@ ps_sql_arc_first(const PsRingToken *tokens, size_t ntokens, size_t i)
 	return prev == PG_INT64_MAX ? PG_INT64_MIN : prev + 1;
 }
 
-#define on_ring(c, node) ps_cluster_node_active(c, node)
-
 /*
  * ps_node_id() returns integer: this server's node id.
  */
@@ -116,7 +114,7 @@ ps_cluster_status(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	/* the other nodes' heartbeats ask this: a node back from a restart watches again */
-	if (c->version > 0 && on_ring(c, c->self))
+	if (c->version > 0 && ps_cluster_node_active(c, c->self))
 		ps_monitor_ensure();
 	for (i = 0; i < c->nnodes; i++)
 		if (c->nodes[i].state == PS_NODE_ACTIVE)
@@ -125,7 +123,7 @@ ps_cluster_status(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(c->version);
 	values[2] = Int32GetDatum(c->nnodes);
 	values[3] = Int32GetDatum(active);
-	values[4] = BoolGetDatum(c->version == 0 || on_ring(c, c->self));
+	values[4] = BoolGetDatum(c->version == 0 || ps_cluster_node_active(c, c->self));
 	values[5] = Int32GetDatum(c->replicas);
 	values[6] = CStringGetTextDatum(c->synchronous ? "synchronous" : "asynchronous");
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -400,7 +398,7 @@ keeps(const PsCluster *new, int64 lo, int64 hi)
 	size_t		n,
 				i;
 
-	if (new->ntokens == 0 || !on_ring(new, new->self))
+	if (new->ntokens == 0 || !ps_cluster_node_active(new, new->self))
 		return false;
 	pieces = palloc(sizeof(PsRingPiece) * (new->ntokens + 1));
 	n = ps_ring_split(new->tokens, new->ntokens, lo, hi, pieces, new->ntokens + 1);

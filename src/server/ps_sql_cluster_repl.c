@@ -118,12 +118,13 @@ drop_stale_slots(const PsCluster *c, int i, PGconn *conn, char **err)
 	PGresult   *res;
 	int			r;
 
-	snprintf(pattern, sizeof(pattern), "ps\\_%u\\_%%", me);
+	/* only names of this scheme: a user's slot named alike is not ours */
+	snprintf(pattern, sizeof(pattern), "^ps_%u_[0-9]+$", me);
 	snprintf(prefix, sizeof(prefix), "ps_%u_", me);
 	params[0] = pattern;
 	res = ps_remote_exec(conn,
 						 "SELECT slot_name, active_pid FROM pg_catalog.pg_replication_slots"
-						 " WHERE slot_name OPERATOR(pg_catalog.~~) $1",
+						 " WHERE slot_name OPERATOR(pg_catalog.~) $1",
 						 1, params, err);
 	if (res == NULL)
 		return false;
@@ -320,11 +321,11 @@ ps_sql_unset_replication(const char *conninfo)
 			ps_remote_command(conn, "SELECT pg_catalog.pg_reload_conf()", &err) &&
 			(res = ps_remote_exec(conn,
 								  "SELECT subname FROM pg_catalog.pg_subscription"
-								  " WHERE subname OPERATOR(pg_catalog.~~) 'ps\\_%\\_%'",
+								  " WHERE subname OPERATOR(pg_catalog.~) '^ps_[0-9]+_[0-9]+$'",
 								  0, NULL, &err)) != NULL;
 	for (r = 0; ok && r < PQntuples(res); r++)
 	{
-		const char *name = PQgetvalue(res, r, 0);
+		const char *name = quote_identifier(PQgetvalue(res, r, 0));
 
 		ok = ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s DISABLE", name), &err) &&
 			ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s SET (slot_name = NONE)", name), &err) &&
@@ -337,7 +338,7 @@ ps_sql_unset_replication(const char *conninfo)
 		res = ps_remote_exec(conn,
 							 "SELECT pg_catalog.pg_drop_replication_slot(slot_name)"
 							 " FROM pg_catalog.pg_replication_slots"
-							 " WHERE slot_name OPERATOR(pg_catalog.~~) 'ps\\_%\\_%' AND NOT active",
+							 " WHERE slot_name OPERATOR(pg_catalog.~) '^ps_[0-9]+_[0-9]+$' AND NOT active",
 							 0, NULL, &err);
 		ok = res != NULL;
 		if (res)

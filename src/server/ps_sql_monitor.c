@@ -393,8 +393,7 @@ mine_to_declare(uint32 self, const Peer *dead, TimestampTz now)
 	if (TimestampDifferenceExceeds(dead->dead_at, now, 2 * ps_failure_timeout))
 		return true;
 	for (j = 0; j < npeers; j++)
-		if (!peers[j].dead && !peers[j].lost && peers[j].last_ok > 0 &&
-			peers[j].node < self)
+		if (!peers[j].dead && !peers[j].lost && peers[j].node < self)
 			return false;
 	return true;
 }

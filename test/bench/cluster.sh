@@ -75,20 +75,20 @@ q 1 "SELECT ps_cluster_add('$(node_conninfo $((PORT + 2)))')" >/dev/null
 read -r p3 l3 b0 < <(load)
 printf '%-44s %14s %14s\n' "3 servers, no replicas" "$p3" "$l3"
 
-everywhere 'TRUNCATE w'
-q 1 "SELECT ps_cluster_configure(replicas => 1, replication => 'asynchronous')" >/dev/null
-warm
-r0=$(repl_bytes)
-read -r pa la ba < <(run)
-ra=$(($(repl_bytes) - r0))
+# one replica in MODE: prints "push_keys_per_s pull_keys_per_s bytes_pushed bytes_replicated"
+replicated() {
+	local r0 p l b
+	everywhere 'TRUNCATE w'
+	q 1 "SELECT ps_cluster_configure(replicas => 1, replication => '$1')" >/dev/null
+	warm
+	r0=$(repl_bytes)
+	read -r p l b < <(run)
+	echo "$p $l $b $(($(repl_bytes) - r0))"
+}
+read -r pa la ba ra < <(replicated asynchronous)
 lag=$(q 1 "SELECT coalesce(max(extract(epoch FROM lag) * 1000)::int, 0) FROM ps_replication() WHERE role = 'replica'")
 printf '%-44s %14s %14s\n' "3 servers, 1 replica, asynchronous" "$pa" "$la"
-everywhere 'TRUNCATE w'
-q 1 "SELECT ps_cluster_configure(replication => 'synchronous')" >/dev/null
-warm
-r0=$(repl_bytes)
-read -r ps ls bs < <(run)
-rs=$(($(repl_bytes) - r0))
+read -r ps ls bs rs < <(replicated synchronous)
 printf '%-44s %14s %14s\n' "3 servers, 1 replica, synchronous" "$ps" "$ls"
 
 echo

@@ -43,7 +43,7 @@ start)
 stop)
 	DIR=${2:?usage: $0 stop DIR}
 	for d in "$DIR"/n*; do
-		[ -d "$d" ] && stop_cluster "$d"
+		[ -d "$d" ] && stop_node "$d"
 	done
 	as_root rm -rf "$DIR"
 	;;

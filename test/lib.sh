@@ -101,3 +101,14 @@ start_node() {
 node_conninfo() {
 	echo "host=127.0.0.1 port=$1 dbname=postgres user=postgres"
 }
+
+# Stop a node of a cluster: fast, and if that does not finish within 10 s
+# (a logical walsender waiting at shutdown for a subscriber that is gone),
+# immediate.
+stop_node() {
+	local dir=$1
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -t 10 -w stop >/dev/null 2>&1 ||
+			as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+}

@@ -32,7 +32,7 @@ ITERS=${ITERS:-100}
 KEYS=${KEYS:-10000}
 DIR=$(scratch_dir ps-bench-cluster)
 PORT=${PS_BENCH_PORT:-54360}
-trap 'for d in "$DIR"/n* "$DIR"/b*; do [ -d "$d" ] && stop_cluster "$d" 2>/dev/null; done' EXIT
+trap 'for d in "$DIR"/n* "$DIR"/b*; do [ -d "$d" ] && stop_node "$d"; done' EXIT
 
 gcc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -o "$DIR/ps_bench_cluster" \
 	"$PS_ROOT/test/bench/ps_bench_cluster.c" $(pkg-config --cflags --libs ps-client) -lpq
@@ -126,7 +126,7 @@ echo "keys not holding exactly $want after the kill: $bad"
 # and on three with node 3 killed midway (fresh servers for each)
 DATA=${PS_DATA:-$PS_ROOT/../shared/data}
 if [ -f "$DATA/brown.train.svm" ]; then
-	for d in "$DIR"/n*; do stop_cluster "$d" 2>/dev/null; done
+	for d in "$DIR"/n*; do stop_node "$d"; done
 	train() {
 		ps_train --server "$(node_conninfo "$1")" --table brown --reset --train "$DATA/brown.train.svm" \
 			--test "$DATA/brown.test.svm" --workers 2 --reg l2 --lambda 1 2>/dev/null | tail -1
@@ -142,7 +142,7 @@ if [ -f "$DATA/brown.train.svm" ]; then
 	echo
 	echo "ps_train on brown (L2, lambda 1, batch method, 2 workers; liblinear's optimum 6193.686)"
 	report "$(train "$base")" "1 server"
-	stop_cluster "$DIR/b0"
+	stop_node "$DIR/b0"
 	for round in 1 2; do
 		ports=()
 		for i in 1 2 3; do
@@ -165,6 +165,6 @@ if [ -f "$DATA/brown.train.svm" ]; then
 			wait "$trainer" || true
 			report "$(cat "$DIR/brown_kill.out")" "3 servers, node 3 killed after ${KILL_AFTER:-8} s"
 		fi
-		for i in 1 2 3; do stop_cluster "$DIR/b$round$i" 2>/dev/null; done
+		for i in 1 2 3; do stop_node "$DIR/b$round$i"; done
 	done
 fi

@@ -462,6 +462,28 @@ REVOKE ALL ON FUNCTION @extschema@.ps_cluster_fail(integer) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.ps_cluster_fail(integer) IS
 	'declare a node dead on every live node: its ranges go to their replicas; returns the new ring version (superusers)';
 
+-- The two phases of a join or leave, run on every server by ps_cluster_add
+-- and ps_cluster_remove: copy the ranges it serves to the nodes that are to
+-- hold them; wait until those nodes have applied what was written here.
+CREATE FUNCTION @extschema@.ps_cluster_holds_keys() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'ps_cluster_holds_keys'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.ps_cluster_holds_keys() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_cluster_holds_keys() IS
+	'internal: does a ps table of this database hold a key? (superusers)';
+CREATE FUNCTION @extschema@.ps_cluster_copy() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'ps_cluster_copy'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.ps_cluster_copy() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_cluster_copy() IS
+	'internal: copies the ranges this server serves to the nodes joining their holders; returns the key copies sent (superusers)';
+CREATE FUNCTION @extschema@.ps_cluster_drain(timeout_ms integer) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'ps_cluster_drain'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.ps_cluster_drain(integer) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ps_cluster_drain(integer) IS
+	'internal: waits until the nodes joining the holders of this server''s ranges have applied its writes; returns the bytes they are behind, 0 when through (superusers)';
+
 CREATE FUNCTION @extschema@.ps_cluster_health(OUT node integer, OUT state text,
 	OUT last_answer timestamptz, OUT rtt_ms double precision, OUT failures bigint)
 	RETURNS SETOF record

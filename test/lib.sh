@@ -92,7 +92,7 @@ start_node() {
 	start_cluster "$dir" "$port" "listen_addresses = '127.0.0.1'" \
 		"max_prepared_transactions = 10" "wal_level = logical" \
 		"max_worker_processes = 16" "max_wal_senders = 10" \
-		"max_replication_slots = 10" "$@"
+		"max_replication_slots = 10" "wal_retrieve_retry_interval = 200ms" "$@"
 	psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
 		-c 'CREATE EXTENSION ps' -c 'CREATE TABLE w (key bigint, val real) USING ps'
 }

@@ -65,13 +65,13 @@ route_strdup(const char *s)
 /*
  * The ring of the server at conninfo: its version, and (version > 0) its
  * nodes with their addresses, into *nodes (malloc'd, *n of them; the
- * virtual nodes and states in vnodes and active).  Returns 0; -1 with *err
+ * virtual nodes and states' first letters in vnodes and active).  Returns 0; -1 with *err
  * if it cannot be read; 1 if the server's extension has no clusters
  * (older than 0.7: a server on its own).
  */
 static int
 fetch_ring(const char *conninfo, int64_t *version, uint32_t *self, int *replicas,
-		   RNode **nodes, uint32_t **vnodes, bool **active, size_t *n,
+		   RNode **nodes, uint32_t **vnodes, char **active, size_t *n,
 		   char *err, size_t errlen)
 {
 	char		schema[PS_SCHEMALEN],
@@ -95,7 +95,7 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self, int *replicas
 	}
 	snprintf(sql, sizeof(sql),
 			 "SELECT s.version, s.node, n.node, n.host, n.port, n.dbname, n.virtual_nodes,"
-			 " n.state OPERATOR(pg_catalog.=) 'active', s.replicas"
+			 " n.state, s.replicas"
 			 " FROM %s.ps_cluster_status() s LEFT JOIN %s.ps_cluster_nodes() n ON true",
 			 schema, schema);
 	res = PQexec(conn, sql);
@@ -109,7 +109,7 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self, int *replicas
 	*replicas = atoi(PQgetvalue(res, 0, 8));
 	*nodes = calloc(PQntuples(res), sizeof(RNode));
 	*vnodes = calloc(PQntuples(res), sizeof(uint32_t));
-	*active = calloc(PQntuples(res), sizeof(bool));
+	*active = calloc(PQntuples(res), sizeof(char));
 	if (*nodes == NULL || *vnodes == NULL || *active == NULL)
 	{
 		fprintf(stderr, "ps_client: out of memory\n");
@@ -126,7 +126,8 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self, int *replicas
 		nd->port = PQgetisnull(res, i, 4) ? NULL : route_strdup(PQgetvalue(res, i, 4));
 		nd->dbname = PQgetisnull(res, i, 5) ? NULL : route_strdup(PQgetvalue(res, i, 5));
 		(*vnodes)[*n] = (uint32_t) strtoul(PQgetvalue(res, i, 6), NULL, 10);
-		(*active)[*n] = PQgetvalue(res, i, 7)[0] == 't';
+		/* 'a'ctive, 'd'ead, 'j'oining, 'l'eaving: the first letter tells */
+		(*active)[*n] = PQgetvalue(res, i, 7)[0];
 		(*n)++;
 	}
 	rc = 0;
@@ -138,7 +139,7 @@ done:
 
 /* Free what fetch_ring returned (install_ring did not take). */
 static void
-free_fetched(RNode *nodes, uint32_t *vnodes, bool *active, size_t n)
+free_fetched(RNode *nodes, uint32_t *vnodes, char *active, size_t n)
 {
 	size_t		i;
 
@@ -211,7 +212,7 @@ route_node_conninfo(const Route *r, const RNode *nd)
 /* Install a ring read by fetch_ring (takes the arrays); false if unusable. */
 static bool
 install_ring(Route *r, int64_t version, int replicas, RNode *nodes, uint32_t *vnodes,
-			 bool *active, size_t n)
+			 char *active, size_t n)
 {
 	uint32_t   *ids = ps_client_malloc(sizeof(uint32_t) * (n + 1));
 	uint32_t   *vn = ps_client_malloc(sizeof(uint32_t) * (n + 1));
@@ -227,13 +228,19 @@ install_ring(Route *r, int64_t version, int replicas, RNode *nodes, uint32_t *vn
 	const char *why = "";
 	bool		ok;
 
-	/* every node's tokens; a dead node's are served by its first replica alive */
+	/*
+	 * Every node's tokens but a joining node's, which serves nothing yet (a
+	 * leaving one still serves); a dead node's are served by its first
+	 * replica alive: the ring that serves, as the servers make it.
+	 */
 	for (i = 0; i < n; i++)
 	{
+		if (active[i] == 'j')
+			continue;
 		ids[na] = nodes[i].id;
 		vn[na++] = vnodes[i];
 		room += vnodes[i];
-		if (!active[i])
+		if (active[i] == 'd')
 			dead[ndead++] = nodes[i].id;
 	}
 	placement = ps_client_malloc(sizeof(PsRingToken) * (room + 1));
@@ -317,7 +324,7 @@ route_refresh_ring(Route *r, size_t hint)
 		int			replicas = 0;
 		RNode	   *nodes;
 		uint32_t   *vnodes;
-		bool	   *active;
+		char	   *active;
 		size_t		n;
 		char		err[ERRLEN];
 
@@ -393,7 +400,7 @@ route_open(PsClient *c, const char *conninfo, char **err)
 	int			replicas = 0;
 	RNode	   *nodes;
 	uint32_t   *vnodes;
-	bool	   *active;
+	char	   *active;
 	size_t		n,
 				i;
 	char		why[ERRLEN];

@@ -504,6 +504,14 @@ _PG_init(void)
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("ps.switch_timeout",
+							"Longest time the switch of a join or leave holds pushes to the ranges that move.",
+							"Set on the node that runs ps_cluster_add() or ps_cluster_remove(). The servers giving ranges away hold their pushes while the nodes taking them apply what is still on its way; if that takes longer, the switch is undone, pushes go on, and it is tried again.",
+							&ps_switch_timeout,
+							1000, 10, 600000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("ps.time_mark_interval",
 							"Longest time a timestamped commit record may precede ps changes in WAL.",
 							"Recovery to a time, and standbys with recovery_min_apply_delay, see pushes only through such records. 0: one ahead of every scheduler round, and at most 1 ms before a backend's own writes; -1: none.",

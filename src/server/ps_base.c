@@ -30,6 +30,7 @@ int			ps_queue_size = 64;	/* MB */
 int			ps_replication_buffer = 16;	/* MB */
 int			ps_heartbeat_interval = 500;	/* ms */
 int			ps_failure_timeout = 1000;	/* ms */
+int			ps_switch_timeout = 1000;	/* ms */
 int			ps_time_mark_interval = 0;	/* ms; -1: no time marks */
 
 bool		ps_replay_wal_0_2 = false;

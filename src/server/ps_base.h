@@ -45,6 +45,7 @@ extern int	ps_queue_size;
 extern int	ps_replication_buffer;
 extern int	ps_heartbeat_interval;
 extern int	ps_failure_timeout;
+extern int	ps_switch_timeout;
 extern int	ps_time_mark_interval;
 
 /* WAL */

@@ -38,7 +38,9 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -70,7 +72,7 @@ static const Oid cl_types[Natts_cl] = {
 	TEXTARRAYOID, TEXTARRAYOID
 };
 
-static const char *const state_names[] = {"active", "dead"};
+static const char *const state_names[] = {"active", "dead", "joining", "leaving"};
 
 /* the backend's copy of the row, and the ring, in cluster_cxt */
 static MemoryContext cluster_cxt = NULL;
@@ -180,22 +182,73 @@ array_column(Datum d, Oid elem, Datum **elems)
 }
 
 /*
- * Build c's ring from its nodes (none: no ring): the placement of every
- * node's tokens, and who serves them with the dead nodes failed over.
- * False, with *why, if the ring cannot be built (a count of virtual nodes
- * out of range, two tokens at one position).
+ * The ring of the nodes of c for which skip is false: their tokens into
+ * *ring (*n of them), who serves each (the dead ones failed over) into
+ * *serve; false with *why if it cannot be built.
  */
-bool
-ps_cluster_make_ring(PsCluster *c, const char **why)
+static bool
+sub_ring(const PsCluster *c, PsNodeState skip, PsRingToken **ring,
+		 PsRingToken **serve, size_t *n, const char **why)
 {
 	uint32	   *ids = palloc(sizeof(uint32) * Max(c->nnodes, 1));
 	uint32	   *vn = palloc(sizeof(uint32) * Max(c->nnodes, 1));
 	uint32	   *dead = palloc(sizeof(uint32) * Max(c->nnodes, 1));
-	size_t		n = 0,
+	size_t		nn = 0,
 				ndead = 0,
 				room = 0;
 	int			i;
 
+	for (i = 0; i < c->nnodes; i++)
+	{
+		if (c->nodes[i].state == skip)
+			continue;
+		ids[nn] = c->nodes[i].id;
+		vn[nn] = (uint32) c->nodes[i].vnodes;
+		room += vn[nn];
+		nn++;
+		if (c->nodes[i].state == PS_NODE_DEAD)
+			dead[ndead++] = c->nodes[i].id;
+	}
+	*n = 0;
+	*ring = palloc(sizeof(PsRingToken) * Max(room, 1));
+	*serve = palloc(sizeof(PsRingToken) * Max(room, 1));
+	if (nn == 0)
+		return true;
+	if (ps_ring_build(ids, vn, nn, *ring, room, n, why) != 0)
+		return false;
+	ps_ring_serve(*ring, *n, (size_t) Max(c->replicas, 0), dead, ndead, *serve);
+	return true;
+}
+
+/* The server of placement position pos on a ring and its serving (n > 0). */
+static uint32
+served_by(const PsRingToken *ring, const PsRingToken *serve, size_t n, int64 pos)
+{
+	return n == 0 ? PS_RING_LOST : serve[ps_ring_owner(ring, n, pos)].node;
+}
+
+/*
+ * Build c's ring from its nodes (none: no ring): the placement of every
+ * node's tokens; who serves them now, with the dead nodes failed over and
+ * the joining ones not yet; and who will, once the joining nodes have
+ * joined and the leaving ones left.  Each arc of the placement lies in one
+ * arc of the ring before and of the ring beyond.  False, with *why, if the
+ * ring cannot be built (a count of virtual nodes out of range, two tokens
+ * at one position).
+ */
+bool
+ps_cluster_make_ring(PsCluster *c, const char **why)
+{
+	PsRingToken *all,
+			   *bserve,
+			   *yserve;
+	size_t		t;
+	int			i,
+				live = 0;
+
+	c->ntokens = c->nbefore = c->nbeyond = 0;
+	c->tokens = c->placement = c->after = c->before = c->beyond = NULL;
+	c->moving = false;
 	for (i = 0; i < c->nnodes; i++)
 	{
 		if (c->nodes[i].vnodes < 1 || c->nodes[i].vnodes > PS_RING_MAX_VNODES)
@@ -203,53 +256,172 @@ ps_cluster_make_ring(PsCluster *c, const char **why)
 			*why = "a count of virtual nodes outside 1 .. 4096";
 			return false;
 		}
-		ids[n] = c->nodes[i].id;
-		vn[n] = (uint32) c->nodes[i].vnodes;
-		room += vn[n];
-		n++;
-		if (c->nodes[i].state == PS_NODE_DEAD)
-			dead[ndead++] = c->nodes[i].id;
+		live += c->nodes[i].state != PS_NODE_DEAD;
+		c->moving |= c->nodes[i].state == PS_NODE_JOINING ||
+			c->nodes[i].state == PS_NODE_LEAVING;
 	}
-	c->ntokens = 0;
-	c->tokens = NULL;
-	c->placement = NULL;
-	if (n == 0 || ndead == n)
+	if (live == 0)
 		return true;
-	c->placement = palloc(sizeof(PsRingToken) * room);
-	if (ps_ring_build(ids, vn, n, c->placement, room, &c->ntokens, why) != 0)
+	/* every node's tokens: no state is skipped */
+	if (!sub_ring(c, (PsNodeState) -1, &c->placement, &all, &c->ntokens, why))
 		return false;
-	c->tokens = palloc(sizeof(PsRingToken) * c->ntokens);
-	ps_ring_serve(c->placement, c->ntokens, (size_t) Max(c->replicas, 0), dead, ndead,
-				  c->tokens);
+	if (!c->moving)
+	{
+		c->tokens = c->after = all;
+		c->before = c->beyond = c->placement;
+		c->nbefore = c->nbeyond = c->ntokens;
+		return true;
+	}
+	if (!sub_ring(c, PS_NODE_JOINING, &c->before, &bserve, &c->nbefore, why) ||
+		!sub_ring(c, PS_NODE_LEAVING, &c->beyond, &yserve, &c->nbeyond, why))
+		return false;
+	c->tokens = all;
+	c->after = palloc(sizeof(PsRingToken) * c->ntokens);
+	for (t = 0; t < c->ntokens; t++)
+	{
+		int64		pos = c->placement[t].pos;
+
+		c->tokens[t].pos = c->after[t].pos = pos;
+		c->tokens[t].node = served_by(c->before, bserve, c->nbefore, pos);
+		c->after[t].node = served_by(c->beyond, yserve, c->nbeyond, pos);
+	}
 	return true;
 }
 
-/* Is node on c's ring and not dead? */
+/* Is node on c's ring and alive (active, joining or leaving)? */
 bool
 ps_cluster_node_active(const PsCluster *c, uint32 node)
 {
 	int			i = ps_cluster_find(c, node);
 
-	return i >= 0 && c->nodes[i].state == PS_NODE_ACTIVE;
+	return i >= 0 && c->nodes[i].state != PS_NODE_DEAD;
+}
+
+/* Append the holders of position pos on ring (n tokens) not in out yet. */
+static size_t
+add_holders(const PsCluster *c, const PsRingToken *ring, size_t n, int64 pos,
+			uint32 *out, size_t have)
+{
+	uint32		h[64];
+	size_t		k = (size_t) Min(Max(c->replicas, 0), 63),
+				nh,
+				i,
+				j;
+
+	if (n == 0)
+		return have;
+	nh = ps_ring_holders(ring, n, ps_ring_owner(ring, n, pos), k, h);
+	for (i = 0; i < nh; i++)
+	{
+		for (j = 0; j < have && out[j] != h[i]; j++)
+			;
+		if (j == have)
+			out[have++] = h[i];
+	}
+	return have;
 }
 
 /*
  * The live nodes that keep a copy of token `token`'s keys for the node
- * that serves them: its holders on the placement ring but the dead ones
- * and the server, into out (room for c->replicas + 1); returns how many.
+ * that serves them: its holders on the ring before and on the ring
+ * beyond, but the dead ones and the server, into out (room for
+ * PS_CLUSTER_HOLDERS(c)); returns how many.  While nodes join or leave,
+ * both sets get the writes: the ones that will hold the keys and the ones
+ * that may still serve them.
  */
 size_t
 ps_cluster_replicas(const PsCluster *c, size_t token, uint32 *out)
 {
-	size_t		nh = ps_ring_holders(c->placement, c->ntokens, token,
-									 (size_t) Max(c->replicas, 0), out),
+	return ps_cluster_replicas_of(c, token, c->tokens[token].node, out);
+}
+
+/* The same, for server `server` of the token (the one it will have, say). */
+size_t
+ps_cluster_replicas_of(const PsCluster *c, size_t token, uint32 server, uint32 *out)
+{
+	int64		pos = c->placement[token].pos;
+	size_t		nh = add_holders(c, c->before, c->nbefore, pos, out, 0),
 				n = 0,
 				h;
 
+	if (c->moving)
+		nh = add_holders(c, c->beyond, c->nbeyond, pos, out, nh);
 	for (h = 0; h < nh; h++)
-		if (out[h] != c->tokens[token].node && ps_cluster_node_active(c, out[h]))
+		if (out[h] != server && ps_cluster_node_active(c, out[h]))
 			out[n++] = out[h];
 	return n;
+}
+
+/*
+ * Do writes here go to other nodes: does the cluster keep replicas, or
+ * are nodes joining or leaving (whose ranges' copies go through the same
+ * replication)?
+ */
+bool
+ps_cluster_replicating(const PsCluster *c)
+{
+	return c->version > 0 && c->ntokens > 0 && (c->replicas > 0 || c->moving);
+}
+
+/*
+ * The live nodes that will hold token `token`'s keys once the nodes
+ * joining and leaving are through, and do not hold them now: those the
+ * token's server copies its keys to (ps_cluster_copy), into out (room for
+ * PS_CLUSTER_HOLDERS(c)); returns how many.
+ */
+size_t
+ps_cluster_newcomers(const PsCluster *c, size_t token, uint32 *out)
+{
+	int64		pos = c->placement[token].pos;
+	size_t		nb,
+				ny,
+				n = 0,
+				i;
+
+	if (!c->moving)
+		return 0;
+	nb = add_holders(c, c->before, c->nbefore, pos, out, 0);
+	ny = add_holders(c, c->beyond, c->nbeyond, pos, out, nb);
+	for (i = nb; i < ny; i++)
+		if (ps_cluster_node_active(c, out[i]))
+			out[n++] = out[i];
+	return n;
+}
+
+static PsRingToken *
+copy_tokens(const PsRingToken *t, size_t n)
+{
+	PsRingToken *copy = palloc(sizeof(PsRingToken) * Max(n, 1));
+
+	if (n > 0)
+		memcpy(copy, t, sizeof(PsRingToken) * n);
+	return copy;
+}
+
+/*
+ * A copy of c's row (but the conninfos) and ring, in the current memory
+ * context: the backend's cached one may be rebuilt by any invalidation
+ * that opening a relation takes in.
+ */
+PsCluster *
+ps_cluster_copy_of(const PsCluster *c)
+{
+	PsCluster  *copy = palloc(sizeof(PsCluster));
+	int			i;
+
+	*copy = *c;
+	copy->nodes = palloc(sizeof(PsClusterNode) * Max(c->nnodes, 1));
+	for (i = 0; i < c->nnodes; i++)
+	{
+		copy->nodes[i] = c->nodes[i];
+		copy->nodes[i].conninfo = pstrdup(c->nodes[i].conninfo);
+	}
+	copy->tokens = copy_tokens(c->tokens, c->ntokens);
+	copy->placement = copy_tokens(c->placement, c->ntokens);
+	copy->after = copy_tokens(c->after, c->ntokens);
+	copy->before = copy_tokens(c->before, c->nbefore);
+	copy->beyond = copy_tokens(c->beyond, c->nbeyond);
+	return copy;
 }
 
 /*
@@ -507,4 +679,38 @@ ps_cluster_check_range(Relation rel, int64 lo, int64 hi)
 			return;
 		cur = end + 1;
 	}
+}
+
+/*
+ * The gate of pushes: a push takes it shared, until its transaction ends,
+ * before it asks whether its keys are held here; the switch of a join or
+ * a leave closes it (exclusively, in the prepared transaction of the ring
+ * change) on the servers that give ranges away, which waits for the
+ * pushes past the gate and holds new ones until the new ring commits.
+ * Then they ask the new ring, and are refused (PS003) the keys gone.  A
+ * lock of its own, on an object no SQL command locks: replication's apply
+ * workers, which write the same tables, never wait for it, nor can a
+ * role take it to hold the pushes of others.
+ */
+static void
+gate(LOCKMODE mode)
+{
+	if (!OidIsValid(cluster_relid))
+		(void) ps_cluster_get();
+	if (OidIsValid(cluster_relid))
+		LockDatabaseObject(RelationRelationId, cluster_relid, 1, mode);
+}
+
+/* Before a push, in a cluster: pass the gate (and read the ring anew). */
+void
+ps_cluster_gate_push(void)
+{
+	gate(ShareLock);
+}
+
+/* Close the gate until this transaction ends: for the switch. */
+void
+ps_cluster_gate_close(void)
+{
+	gate(ExclusiveLock);
 }

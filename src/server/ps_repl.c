@@ -156,7 +156,7 @@ ps_repl_prepare(bool *synchronous)
 	TimestampTz now;
 
 	*synchronous = false;
-	if (c->version == 0 || c->replicas == 0 || ps_replication_buffer == 0)
+	if (!ps_cluster_replicating(c) || ps_replication_buffer == 0)
 		return false;
 	now = GetCurrentTimestamp();
 	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
@@ -213,8 +213,9 @@ unusable_tail(uint64 pos)
  * room.  n is small enough that the record is at most a quarter of it.
  */
 static void
-enqueue_one(Oid dbid, Oid relid, int64 clock, int dim, int width, const int64 *keys,
-			const float4 *vals, int n, const PsOnceEntry *once, int nonce)
+enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
+			const int64 *keys, const float4 *vals, int n, const PsOnceEntry *once,
+			int nonce)
 {
 	Size		klen = sizeof(int64) * n;
 	Size		vlen = sizeof(float4) * (Size) n * width;
@@ -247,6 +248,7 @@ enqueue_one(Oid dbid, Oid relid, int64 clock, int dim, int width, const int64 *k
 			r->skip = false;
 			r->dbid = dbid;
 			r->relid = relid;
+			r->dest = dest;
 			r->dim = dim;
 			r->width = width;
 			r->nkeys = n;
@@ -294,11 +296,27 @@ ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim, const PsCapture *cap)
 		int			m = Min(chunk, cap->n - off);
 		bool		last = off + m >= cap->n;
 
-		enqueue_one(dbid, relid, clock, dim, cap->width, cap->keys + off,
+		enqueue_one(dbid, relid, 0, clock, dim, cap->width, cap->keys + off,
 					cap->vals + (Size) off * cap->width, m,
 					last ? cap->once : NULL, last ? cap->nonce : 0);
 		off += m;
 	} while (off < cap->n);
+}
+
+/*
+ * Hand n after-images of table relid (keys ascending, width floats each),
+ * with nonce exactly-once records, to the replicator for node dest only:
+ * a range's copy for a node that joins its holders (ps_cluster_copy).
+ * The caller holds the lock of the page they were read from, so that no
+ * write of those keys is in the ring before them but after their read.
+ * n is at most what one page holds.
+ */
+void
+ps_repl_enqueue_copy(Oid dbid, Oid relid, uint32 dest, int dim, int width,
+					 const int64 *keys, const float4 *vals, int n,
+					 const PsOnceEntry *once, int nonce)
+{
+	enqueue_one(dbid, relid, dest, -1, dim, width, keys, vals, n, once, nonce);
 }
 
 /*

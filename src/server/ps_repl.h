@@ -26,6 +26,7 @@ typedef struct PsReplRecord
 	bool		skip;			/* padding up to the ring's end */
 	Oid			dbid;
 	Oid			relid;
+	uint32		dest;			/* the one node to send it to; 0: its holders */
 	int32		dim;			/* values per key */
 	int32		width;			/* floats per key: values and rule state */
 	int32		nkeys;
@@ -60,6 +61,10 @@ extern bool ps_repl_prepare(bool *synchronous);
 extern bool ps_repl_wanted(Oid dbid);
 extern void ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim,
 							const PsCapture *cap);
+extern void ps_repl_enqueue_copy(Oid dbid, Oid relid, uint32 dest, int dim,
+								 int width, const int64 *keys,
+								 const float4 *vals, int n,
+								 const PsOnceEntry *once, int nonce);
 extern void ps_repl_capture_once(Relation rel, const PsOnceMark *marks,
 								 int nmarks, PsCapture *cap);
 extern uint64 ps_repl_last_ticket(void);

@@ -155,10 +155,20 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 	if (tbl == NULL)
 		return prev;			/* dropped since */
 	dests = palloc0(sizeof(DestBuf) * c->nnodes);
-	holders = palloc(sizeof(uint32) * (c->replicas + 1));
+	holders = palloc(sizeof(uint32) * PS_CLUSTER_HOLDERS(c));
 	for (d = 0; d < c->nnodes; d++)
 		dests[d].node = c->nodes[d].id;
-	for (i = 0; i < r->nkeys; i++)
+	if (r->dest != 0)
+	{
+		/* a range's copy for one node: all of it goes there */
+		d = ps_cluster_find(c, r->dest);
+		if (d < 0 || r->dest == c->self)
+			return prev;
+		dests[d].n = r->nkeys;
+		dests[d].keys = (int64 *) keys;
+		dests[d].vals = (float4 *) vals;
+	}
+	for (i = 0; i < r->nkeys && r->dest == 0; i++)
 	{
 		size_t		h;
 
@@ -225,31 +235,6 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 	return seq;
 }
 
-/*
- * A copy of the cluster's row and ring, in the current memory context:
- * the backend's cached one may be rebuilt by any invalidation that
- * opening a relation takes in.
- */
-static PsCluster *
-copy_cluster(const PsCluster *c)
-{
-	PsCluster  *copy = palloc(sizeof(PsCluster));
-	int			i;
-
-	*copy = *c;
-	copy->nodes = palloc(sizeof(PsClusterNode) * Max(c->nnodes, 1));
-	for (i = 0; i < c->nnodes; i++)
-	{
-		copy->nodes[i] = c->nodes[i];
-		copy->nodes[i].conninfo = NULL;
-	}
-	copy->tokens = palloc(sizeof(PsRingToken) * Max(c->ntokens, 1));
-	memcpy(copy->tokens, c->tokens, sizeof(PsRingToken) * c->ntokens);
-	copy->placement = palloc(sizeof(PsRingToken) * Max(c->ntokens, 1));
-	memcpy(copy->placement, c->placement, sizeof(PsRingToken) * c->ntokens);
-	return copy;
-}
-
 /* ps_delta and its sequence; false if the extension has none (yet). */
 static bool
 delta_table(Oid *relid, Oid *seqoid)
@@ -285,8 +270,8 @@ replicate_round(void)
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	c = copy_cluster(ps_cluster_get());
-	replicating = c->version > 0 && c->replicas > 0 && c->ntokens > 0;
+	c = ps_cluster_copy_of(ps_cluster_get());
+	replicating = ps_cluster_replicating(c);
 	n = ps_repl_take(TAKE_BYTES, &buf, &last_ticket);
 	if (n > 0 && replicating && delta_table(&drelid, &seqoid))
 	{

@@ -51,6 +51,7 @@ PG_FUNCTION_INFO_V1(ps_ring_tokens);
 PG_FUNCTION_INFO_V1(ps_cluster_apply);
 PG_FUNCTION_INFO_V1(ps_key_node);
 PG_FUNCTION_INFO_V1(ps_key_position);
+PG_FUNCTION_INFO_V1(ps_cluster_holds_keys);
 
 /* The cluster as this backend knows it; fails on an extension before 0.7. */
 const PsCluster *
@@ -216,8 +217,8 @@ ps_ring_tokens(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	c = ps_sql_cluster();
-	holders = palloc(sizeof(uint32) * (c->replicas + 1));
-	reps = palloc(sizeof(Datum) * (c->replicas + 1));
+	holders = palloc(sizeof(uint32) * PS_CLUSTER_HOLDERS(c));
+	reps = palloc(sizeof(Datum) * PS_CLUSTER_HOLDERS(c));
 	for (t = 0; t < c->ntokens; t++)
 	{
 		Datum		values[6];
@@ -225,6 +226,8 @@ ps_ring_tokens(PG_FUNCTION_ARGS)
 		size_t		nh = ps_cluster_replicas(c, t, holders);
 		size_t		j;
 		uint32		owner = c->tokens[t].node;
+		int			at = ps_cluster_find(c, c->placement[t].node);
+		PsNodeState st = at >= 0 ? c->nodes[at].state : PS_NODE_ACTIVE;
 
 		for (j = 0; j < nh; j++)
 			reps[j] = Int32GetDatum((int32) holders[j]);
@@ -236,6 +239,8 @@ ps_ring_tokens(PG_FUNCTION_ARGS)
 													4, true, TYPALIGN_INT));
 		/* a dead node's token: served by a replica, or by nobody */
 		values[4] = CStringGetTextDatum(owner == PS_RING_LOST ? "lost" :
+										st == PS_NODE_JOINING ? "joining" :
+										st == PS_NODE_LEAVING ? "leaving" :
 										owner == c->placement[t].node ? "active" :
 										"failed over");
 		values[5] = Int64GetDatum(c->version);
@@ -334,7 +339,7 @@ cluster_from_arrays(int64 version, int32 replicas, bool synchronous,
 			!ps_node_state_parse(TextDatumGetCString(states[i]), &nd->state))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("ps_cluster_apply: node %d, state \"%s\": node ids are positive, states \"active\" or \"dead\"",
+					 errmsg("ps_cluster_apply: node %d, state \"%s\": node ids are positive, states \"active\", \"dead\", \"joining\" or \"leaving\"",
 							DatumGetInt32(ids[i]), TextDatumGetCString(states[i]))));
 		for (j = 0; j < i; j++)
 			if (new->nodes[j].id == nd->id)
@@ -349,31 +354,47 @@ cluster_from_arrays(int64 version, int32 replicas, bool synchronous,
 	return new;
 }
 
-/* Does any ps table of this database (but temporary ones) hold a key? */
-static bool
-tables_hold_keys(void)
+/* The OIDs of this database's ps tables, but temporary ones. */
+List *
+ps_sql_cluster_tables(void)
 {
 	Oid			amoid = get_table_am_oid("ps", true);
 	Relation	pgclass;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	List	   *oids = NIL;
+
+	if (!OidIsValid(amoid))
+		return NIL;
+	pgclass = table_open(RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(pgclass, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+
+		if (cls->relam == amoid && cls->relkind == RELKIND_RELATION &&
+			cls->relpersistence != RELPERSISTENCE_TEMP)
+			oids = lappend_oid(oids, cls->oid);
+	}
+	table_endscan(scan);
+	table_close(pgclass, AccessShareLock);
+	return oids;
+}
+
+/* Does any ps table of this database (but temporary ones) hold a key? */
+static bool
+tables_hold_keys(void)
+{
+	List	   *oids = ps_sql_cluster_tables();
+	ListCell   *lc;
 	bool		found = false;
 	char	   *page = palloc(BLCKSZ);
 
-	if (!OidIsValid(amoid))
-		return false;
-	pgclass = table_open(RelationRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(pgclass, 0, NULL);
-	while (!found && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	foreach(lc, oids)
 	{
-		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
-		Relation	rel;
+		Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
 		BlockNumber blk;
 
-		if (cls->relam != amoid || cls->relkind != RELKIND_RELATION ||
-			cls->relpersistence == RELPERSISTENCE_TEMP)
-			continue;
-		rel = try_relation_open(cls->oid, AccessShareLock);
 		if (rel == NULL)
 			continue;
 		blk = ps_has_storage(rel) ? PS_FIRST_LEAF_BLKNO : InvalidBlockNumber;
@@ -384,10 +405,22 @@ tables_hold_keys(void)
 			found = PsPageGetOpaque((Page) page)->nitems > 0;
 		}
 		relation_close(rel, AccessShareLock);
+		if (found)
+			break;
 	}
-	table_endscan(scan);
-	table_close(pgclass, AccessShareLock);
 	return found;
+}
+
+/*
+ * ps_cluster_holds_keys() returns boolean: does a ps table of this
+ * database hold a key?  A server joins or leaves by the range copy only if
+ * some node does (the admin functions ask each).  Superusers only.
+ */
+Datum
+ps_cluster_holds_keys(PG_FUNCTION_ARGS)
+{
+	ps_sql_require_superuser("ps_cluster_holds_keys");
+	PG_RETURN_BOOL(tables_hold_keys());
 }
 
 /* Does new give every key of lo .. hi to self? */
@@ -430,9 +463,68 @@ keys_move_away(const PsCluster *cur, const PsCluster *new)
 	return false;
 }
 
-/* Does this server serve token t of c, or keep a copy of its keys? */
+/*
+ * Does every key this server serves on cur, and does not on new, go to a
+ * node that keeps a copy of it on cur (a node the range copy of a join or
+ * leave brought it to)?
+ */
 static bool
-holds_token(const PsCluster *c, size_t t, uint32 *scratch)
+handed_over(const PsCluster *cur, const PsCluster *new)
+{
+	uint32	   *scratch = palloc(sizeof(uint32) * PS_CLUSTER_HOLDERS(cur));
+	PsRingPiece *pieces = palloc(sizeof(PsRingPiece) * (new->ntokens + 2));
+	size_t		t;
+
+	if (cur->version == 0 || new->ntokens == 0)
+		return false;
+	for (t = 0; t < cur->ntokens; t++)
+	{
+		int64		bounds[2][2];
+		int			nb,
+					b;
+		size_t		nr;
+
+		if (cur->tokens[t].node != cur->self)
+			continue;
+		bounds[0][0] = ps_sql_arc_first(cur->placement, cur->ntokens, t);
+		bounds[0][1] = cur->placement[t].pos;
+		nb = 1;
+		if (bounds[0][0] > bounds[0][1])
+		{
+			/* the wrap: after the last token, then up to the first */
+			bounds[1][0] = PG_INT64_MIN;
+			bounds[1][1] = bounds[0][1];
+			bounds[0][1] = PG_INT64_MAX;
+			nb = 2;
+		}
+		nr = ps_cluster_replicas(cur, t, scratch);
+		for (b = 0; b < nb; b++)
+		{
+			size_t		np = ps_ring_split(new->tokens, new->ntokens, bounds[b][0],
+										   bounds[b][1], pieces, new->ntokens + 2),
+						p,
+						h;
+
+			for (p = 0; p < np; p++)
+			{
+				uint32		to = new->tokens[pieces[p].token].node;
+
+				for (h = 0; h < nr && scratch[h] != to; h++)
+					;
+				if (to != cur->self && h == nr)
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * Does this server serve token t of c, or keep a copy of its keys (and,
+ * if not a newcomer's, one it has now, not one a range copy is to bring)?
+ */
+static bool
+holds_token(const PsCluster *c, size_t t, bool not_newcomer, uint32 *scratch)
 {
 	size_t		n,
 				h;
@@ -442,8 +534,17 @@ holds_token(const PsCluster *c, size_t t, uint32 *scratch)
 	n = ps_cluster_replicas(c, t, scratch);
 	for (h = 0; h < n; h++)
 		if (scratch[h] == c->self)
-			return true;
-	return false;
+			break;
+	if (h == n)
+		return false;
+	if (not_newcomer)
+	{
+		n = ps_cluster_newcomers(c, t, scratch);
+		for (h = 0; h < n; h++)
+			if (scratch[h] == c->self)
+				return false;
+	}
+	return true;
 }
 
 /* Does this server hold every position of lo .. hi on cur's ring? */
@@ -456,7 +557,7 @@ held_before(const PsCluster *cur, int64 lo, int64 hi, uint32 *scratch)
 				i;
 
 	for (i = 0; i < n; i++)
-		if (!holds_token(cur, pieces[i].token, scratch))
+		if (!holds_token(cur, pieces[i].token, false, scratch))
 			return false;
 	return true;
 }
@@ -464,12 +565,15 @@ held_before(const PsCluster *cur, int64 lo, int64 hi, uint32 *scratch)
 /*
  * Would going from cur to new make this server serve, or keep a copy of,
  * keys it holds no copy of now?  Their values are elsewhere (a node
- * removed or a new replica), and this version of ps does not copy them.
+ * removed or a new replica).  Copies that a join or leave starting now is
+ * to bring (ps_cluster_newcomers of new) do not count: the range copy
+ * brings them before the switch.
  */
 static bool
 gains_keys(const PsCluster *cur, const PsCluster *new)
 {
-	uint32	   *scratch = palloc(sizeof(uint32) * (Max(cur->replicas, new->replicas) + 1));
+	uint32	   *scratch = palloc(sizeof(uint32) * Max(PS_CLUSTER_HOLDERS(cur),
+													PS_CLUSTER_HOLDERS(new)));
 	size_t		t;
 
 	if (cur->version == 0 || cur->ntokens == 0)
@@ -479,7 +583,7 @@ gains_keys(const PsCluster *cur, const PsCluster *new)
 		int64		first = ps_sql_arc_first(new->tokens, new->ntokens, t);
 		int64		last = new->tokens[t].pos;
 
-		if (!holds_token(new, t, scratch))
+		if (!holds_token(new, t, true, scratch))
 			continue;
 		if (first <= last ? !held_before(cur, first, last, scratch) :
 			!held_before(cur, first, PG_INT64_MAX, scratch) ||
@@ -498,9 +602,13 @@ gains_keys(const PsCluster *cur, const PsCluster *new)
  * expect.  The admin functions call it on every node in a transaction they
  * prepare there and commit everywhere or nowhere; its lock on ps_cluster,
  * held until then, makes two changes at once wait for each other, and
- * the second then fails on the version.  A change that would take keys
- * from this server is refused while its ps tables hold any key (moving
- * them is the range copy of a join or a leave).
+ * the second then fails on the version.  While its ps tables hold keys,
+ * a change that would take keys from this server, or give it keys it has
+ * no copy of, is refused, but for the two steps of a join or leave: the
+ * start (a node joining or leaving: the servers stay, the newcomers to a
+ * range's holders are to be copied to), and the switch (the nodes through:
+ * each range goes to a node that had a copy).  The switch closes this
+ * server's gate of pushes if it gives ranges away, until it commits.
  */
 Datum
 ps_cluster_apply(PG_FUNCTION_ARGS)
@@ -510,6 +618,8 @@ ps_cluster_apply(PG_FUNCTION_ARGS)
 			   *new;
 	ArrayType  *arrays[4];
 	int64		expect;
+	bool		gives,
+				switching;
 	int			i;
 
 	ps_sql_require_superuser("ps_cluster_apply");
@@ -543,20 +653,25 @@ ps_cluster_apply(PG_FUNCTION_ARGS)
 						cur->self, cur->version, expect),
 				 errdetail("Another change of the cluster came first, or this node missed one."),
 				 errhint("Look at ps_cluster_status() on every node, then try again.")));
-	if (keys_move_away(cur, new) && tables_hold_keys())
+	gives = keys_move_away(cur, new);
+	switching = cur->moving && !new->moving;
+	if (gives && !(switching && handed_over(cur, new)) && tables_hold_keys())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("node %u would give keys away while its ps tables hold keys",
 						cur->self),
-				 errdetail("The change moves ranges this server holds (or, on its own, all keys) to other servers; this version of ps does not copy them yet."),
-				 errhint("Build a cluster from servers whose ps tables are empty, or empty them (TRUNCATE) first.")));
+				 errdetail("The change moves ranges this server holds (or, on its own, all keys) to servers that have no copy of them."),
+				 errhint("A server joins a cluster empty: TRUNCATE its ps tables first.  Ranges move between servers by ps_cluster_add() and ps_cluster_remove(), which copy them.")));
 	if (gains_keys(cur, new) && tables_hold_keys())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("node %u would serve or keep copies of keys whose values it does not have, while ps tables hold keys",
 						cur->self),
-				 errdetail("The change gives this server ranges, or copies of ranges, that other servers hold; this version of ps does not copy them yet."),
+				 errdetail("The change gives this server ranges, or copies of ranges, that other servers hold, and is not a join or leave, whose range copy would bring them."),
 				 errhint("Change replicas or remove a dead node while the ps tables are empty (TRUNCATE), or leave the dead node on the ring: its ranges are served by their replicas.")));
+	/* the switch: hold pushes here until it commits (ps_cluster_gate_push) */
+	if (gives && switching)
+		ps_cluster_gate_close();
 	ps_cluster_write(crel, new);
 	table_close(crel, NoLock);
 	PG_RETURN_VOID();
@@ -586,7 +701,7 @@ ps_sql_cluster_take_ring(int64 version, int32 replicas, bool synchronous,
 	cur = ps_cluster_read(crel);
 	new->self = cur->self;
 	me = ps_cluster_find(new, cur->self);
-	if (cur->version >= version || (me >= 0 && new->nodes[me].state == PS_NODE_ACTIVE))
+	if (cur->version >= version || (me >= 0 && new->nodes[me].state != PS_NODE_DEAD))
 	{
 		table_close(crel, ShareRowExclusiveLock);
 		return NULL;

@@ -6,24 +6,13 @@
  *	  failover), each applied to every live node of the cluster or to none,
  *	  by a two-phase commit from this backend.
  *
- * A change is a new ring row (ps_cluster.c) with the next version.  This
- * backend connects to every node that takes part (the active nodes of the
- * new ring, this server included, through its own conninfo, and a node
- * being removed if it can be reached), and on each runs, in a transaction,
- * ps_cluster_apply(the version it expects that node to be at, the new
- * row), then PREPARE TRANSACTION.  Only when every node prepared does it
- * COMMIT PREPARED them all; if any failed, it rolls back those prepared,
- * and no node changed.  ps_cluster_apply's lock on the node's ps_cluster,
- * held by the prepared transaction, makes a second change made meanwhile
- * from another node wait, then fail on the version.  Between the first
- * PREPARE and the last COMMIT PREPARED nothing raises an error
- * (ps_remote.c reports failures as strings): the error, if any, comes
- * once every node is rolled back.
- *
- * If a node fails after it prepared and before it committed, its prepared
- * transaction stays (the change committed elsewhere): the function warns,
- * naming the transaction, and the operator runs COMMIT PREPARED on that
- * node once it is back (README, "Running a cluster").
+ * Each change is a new ring applied everywhere or nowhere
+ * (ps_sql_cluster_change.c).  A node joins empty, as `joining`: it serves
+ * nothing while the servers copy it the ranges it will hold; a live node
+ * leaves as `leaving`, serving until its ranges are copied to the nodes
+ * that take them; then the switch makes the move (ps_sql_cluster_move.c).
+ * A join or leave that stops half-way (a node down, a switch that timed
+ * out) goes on when the same call is made again.
  *
  * The change is not part of the caller's transaction: like a push, it is
  * not undone by the caller's ROLLBACK.  Superusers only: the function
@@ -46,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "ps_base.h"
 #include "ps_cluster.h"
@@ -53,6 +43,8 @@
 #include "ps_sql.h"
 #include "ps_sql_cluster.h"
 #include "ps_sql_cluster_admin.h"
+#include "ps_sql_cluster_change.h"
+#include "ps_sql_cluster_move.h"
 #include "ps_sql_cluster_repl.h"
 
 PG_FUNCTION_INFO_V1(ps_cluster_add);
@@ -61,298 +53,202 @@ PG_FUNCTION_INFO_V1(ps_cluster_reset);
 PG_FUNCTION_INFO_V1(ps_cluster_configure);
 PG_FUNCTION_INFO_V1(ps_cluster_fail);
 
-/* A node taking part in a change. */
-typedef struct Participant
-{
-	uint32		node;
-	const char *conninfo;
-	int64		expect;			/* the version it must be at */
-	bool		optional;		/* a node being removed: best effort */
-	PGconn	   *conn;
-	char	   *schema;			/* of extension ps there, quoted */
-	bool		prepared;
-	char		gid[64];
-} Participant;
-
-/* The extension's schema on conn, quoted; NULL with *err if none, or too old. */
-static char *
-remote_schema(PGconn *conn, char **err)
-{
-	PGresult   *res = ps_remote_exec(conn,
-									 "SELECT pg_catalog.quote_ident(n.nspname), e.extversion"
-									 " FROM pg_catalog.pg_extension e"
-									 " JOIN pg_catalog.pg_namespace n"
-									 " ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
-									 " WHERE e.extname OPERATOR(pg_catalog.=) 'ps'",
-									 0, NULL, err);
-	char	   *schema;
-
-	if (res == NULL)
-		return NULL;
-	if (PQntuples(res) != 1)
-	{
-		*err = pstrdup("that database has no extension ps");
-		PQclear(res);
-		return NULL;
-	}
-	/* versions 0.1 .. 0.6 had no cluster */
-	if (strlen(PQgetvalue(res, 0, 1)) == 3 && strcmp(PQgetvalue(res, 0, 1), "0.7") < 0)
-	{
-		*err = psprintf("its extension ps is at version %s: run ALTER EXTENSION ps UPDATE there",
-						PQgetvalue(res, 0, 1));
-		PQclear(res);
-		return NULL;
-	}
-	schema = pstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return schema;
-}
-
-/* Connect p (if not yet) and learn its schema; false with *err. */
 static bool
-open_participant(Participant *p, char **err)
+gives_ranges(const PsCluster *moving, uint32 node)
 {
-	if (p->conn != NULL)
-		return true;
-	p->conn = ps_remote_connect(p->conninfo, err);
-	if (p->conn == NULL)
-		return false;
-	p->schema = remote_schema(p->conn, err);
-	return p->schema != NULL;
-}
+	size_t		t;
 
-/* The node id and ring version of connected p; false with *err. */
-static bool
-remote_status(Participant *p, uint32 *node, int64 *version, char **err)
-{
-	char	   *sql = psprintf("SELECT node, version FROM %s.ps_cluster_status()",
-							   p->schema);
-	PGresult   *res = ps_remote_exec(p->conn, sql, 0, NULL, err);
-
-	if (res == NULL)
-		return false;
-	if (PQntuples(res) != 1)
-	{
-		*err = pstrdup("ps_cluster_status() gave no row");
-		PQclear(res);
-		return false;
-	}
-	*node = (uint32) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-	*version = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
-	return true;
-}
-
-static char *
-array_text(Datum a)
-{
-	return OidOutputFunctionCall(F_ARRAY_OUT, a);
+	for (t = 0; t < moving->ntokens; t++)
+		if (moving->tokens[t].node == node && moving->after[t].node != node)
+			return true;
+	return false;
 }
 
 /*
- * Prepare the change to new on p: connect, check it is the node it should
- * be, apply, PREPARE TRANSACTION.  False, with *err, if any step failed
- * (then nothing stays prepared there).
+ * The rest of a join or leave, from ring moving (a node joining or
+ * leaving, committed everywhere): replication to the newcomers, the range
+ * copy, catching up, and the switch to the ring with the moving nodes
+ * through (ps_sql_cluster_move.c).  Returns the final ring's version.
  */
-static bool
-prepare_on(Participant *p, const PsCluster *new, const char **params,
-		   char **err)
+static int64
+finish_move(const PsCluster *moving)
 {
-	char	   *sql;
-	char		expect[32];
-	uint32		node;
-	int64		version;
-	PGresult   *res;
+	PsCluster  *done = ps_sql_change_copy(moving, 0);
+	Participant *parts = palloc0(sizeof(Participant) * (moving->nnodes + 1));
+	TimestampTz start = GetCurrentTimestamp();
+	int64		copied = 0,
+				behind = 1;
+	double		held = 0,
+				copy_ms;
+	char	   *err = NULL;
+	uint32		leaving = 0;
+	int			attempt,
+				round,
+				n = 0,
+				i,
+				pass;
 
-	if (!open_participant(p, err) || !remote_status(p, &node, &version, err))
-		return false;
-	if (node != p->node)
-	{
-		*err = psprintf("the server there is node %u, not node %u", node, p->node);
-		return false;
-	}
-	if (!ps_remote_command(p->conn, "BEGIN", err))
-		return false;
-	snprintf(expect, sizeof(expect), INT64_FORMAT, p->expect);
-	params[0] = expect;
-	sql = psprintf("SELECT %s.ps_cluster_apply($1::pg_catalog.int8, $2::pg_catalog.int8,"
-				   " $3::pg_catalog.int4, $4::pg_catalog.bool, $5::pg_catalog.int4[],"
-				   " $6::pg_catalog.int4[], $7::pg_catalog.text[], $8::pg_catalog.text[])",
-				   p->schema);
-	res = ps_remote_exec(p->conn, sql, 8, params, err);
-	if (res == NULL)
-	{
-		char	   *ignore;
-
-		(void) ps_remote_command(p->conn, "ROLLBACK", &ignore);
-		return false;
-	}
-	PQclear(res);
-	snprintf(p->gid, sizeof(p->gid), "ps_cluster_v" INT64_FORMAT "_n%u_%08x",
-			 new->version, p->node, (unsigned) pg_prng_uint32(&pg_global_prng_state));
-	sql = psprintf("PREPARE TRANSACTION '%s'", p->gid);
-	if (!ps_remote_command(p->conn, sql, err))
-	{
-		char	   *ignore;
-
-		(void) ps_remote_command(p->conn, "ROLLBACK", &ignore);
-		return false;
-	}
-	p->prepared = true;
-	return true;
-}
-
-/* End p's prepared transaction; false with *err. */
-static bool
-finish_on(Participant *p, bool commit, char **err)
-{
-	char	   *sql = psprintf("%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", p->gid);
-
-	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK)
-	{
-		ps_remote_close(p->conn);
-		p->conn = ps_remote_connect(p->conninfo, err);
-		if (p->conn == NULL)
-			return false;
-	}
-	return ps_remote_command(p->conn, sql, err);
-}
-
-/*
- * Change every participant's ring to new, all or none; raises the first
- * failure once every node is back at its old ring.
- */
-static void
-apply_everywhere(const PsCluster *new, Participant *parts, int nparts)
-{
-	const char *params[8];
-	Datum		arrays[4];
-	char		version[32],
-				replicas[16];
-	char	   *failure = NULL;
-	int			failed = -1;
-	int			i;
-
-	snprintf(version, sizeof(version), INT64_FORMAT, new->version);
-	snprintf(replicas, sizeof(replicas), "%d", new->replicas);
-	ps_cluster_node_arrays(new, arrays);
-	params[1] = version;
-	params[2] = replicas;
-	params[3] = new->synchronous ? "true" : "false";
-	for (i = 0; i < 4; i++)
-		params[4 + i] = array_text(arrays[i]);
-
-	/* phase one: nothing below may raise an error until every node is done */
-	for (i = 0; i < nparts && failure == NULL; i++)
-	{
-		char	   *err = NULL;
-
-		if (!prepare_on(&parts[i], new, params, &err))
-		{
-			if (parts[i].optional)
-			{
-				ereport(WARNING,
-						(errmsg("node %u is removed without being told: %s",
-								parts[i].node, err),
-						 errhint("If it comes back, it still serves its old ring: stop it, or run ps_cluster_reset() there.")));
-				continue;
-			}
-			failure = err;
-			failed = i;
-		}
-	}
-
-	/* phase two: all commit, or all roll back */
-	for (i = 0; i < nparts; i++)
-	{
-		char	   *err = NULL;
-
-		if (!parts[i].prepared)
-			continue;
-		if (!finish_on(&parts[i], failure == NULL, &err))
-			ereport(WARNING,
-					(errmsg("node %u did not %s prepared transaction %s: %s",
-							parts[i].node, failure == NULL ? "commit" : "roll back",
-							parts[i].gid, err),
-					 errhint("Once the node is back, run %s PREPARED '%s' there.",
-							 failure == NULL ? "COMMIT" : "ROLLBACK", parts[i].gid)));
-	}
-	for (i = 0; i < nparts; i++)
-		ps_remote_close(parts[i].conn);
-	CHECK_FOR_INTERRUPTS();
-	if (failure != NULL)
+	(void) ps_sql_setup_replication(moving);
+	if (!ps_sql_cluster_copy_ranges(moving, &copied, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("the cluster was not changed: node %u failed: %s",
-						parts[failed].node, failure),
-				 errdetail("The change (ring version " INT64_FORMAT ") was applied to every node or, as here, to none.",
-						   new->version),
-				 errhint("Every active node must be reachable, through its conninfo, as a superuser, with max_prepared_transactions > 0.")));
-}
+				 errmsg("the range copy failed: %s", err),
+				 errdetail("Ring version " INT64_FORMAT " stays: the moving node is still joining or leaving, and every range keeps its server.",
+						   moving->version),
+				 errhint("Run the same ps_cluster_add() or ps_cluster_remove() again: it copies again and goes on.")));
+	copy_ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
 
-/* A copy of c (its arrays, not the ring) to change. */
-static PsCluster *
-copy_cluster(const PsCluster *c, int extra)
-{
-	PsCluster  *n = palloc0(sizeof(PsCluster));
+	done->version = moving->version + 1;
+	done->nnodes = 0;
+	for (i = 0; i < moving->nnodes; i++)
+	{
+		PsClusterNode nd = moving->nodes[i];
 
-	*n = *c;
-	n->nodes = palloc0(sizeof(PsClusterNode) * (c->nnodes + extra + 1));
-	memcpy(n->nodes, c->nodes, sizeof(PsClusterNode) * c->nnodes);
-	n->tokens = NULL;
-	n->placement = NULL;
-	n->ntokens = 0;
-	return n;
-}
-
-/* The cluster as committed now, read afresh; refuses a server not on it. */
-static PsCluster *
-current_cluster(void)
-{
-	Relation	crel = ps_cluster_open(AccessShareLock);
-	PsCluster  *c;
-
-	if (crel == NULL)
-		(void) ps_sql_cluster();
-	c = ps_cluster_read(crel);
-	table_close(crel, AccessShareLock);
-	if (c->version > 0 && ps_cluster_find(c, c->self) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("this server (node %u) is not in its cluster any more", c->self),
-				 errdetail("It was removed at ring version " INT64_FORMAT " or before.", c->version),
-				 errhint("Change the cluster from one of its nodes (ps_cluster_nodes() lists them).")));
-	return c;
-}
-
-/* The active nodes of new as participants expecting version expect. */
-static int
-active_participants(const PsCluster *new, int64 expect, Participant *parts)
-{
-	int			n = 0,
-				i;
-
-	for (i = 0; i < new->nnodes; i++)
-		if (new->nodes[i].state == PS_NODE_ACTIVE)
+		if (nd.state == PS_NODE_LEAVING)
 		{
-			parts[n].node = new->nodes[i].id;
-			parts[n].conninfo = new->nodes[i].conninfo;
-			parts[n].expect = expect;
+			leaving = nd.id;
+			continue;
+		}
+		if (nd.state == PS_NODE_JOINING)
+			nd.state = PS_NODE_ACTIVE;
+		done->nodes[done->nnodes++] = nd;
+	}
+	ps_sql_change_check_ring(done);
+	/* the receivers commit first, the servers giving ranges away last */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < moving->nnodes; i++)
+		{
+			const PsClusterNode *nd = &moving->nodes[i];
+
+			if (nd->state == PS_NODE_DEAD || gives_ranges(moving, nd->id) != (pass == 1))
+				continue;
+			parts[n].node = nd->id;
+			parts[n].conninfo = nd->conninfo;
+			parts[n].expect = moving->version;
 			n++;
 		}
-	return n;
+
+	for (attempt = 0;; attempt++)
+	{
+		/* close behind first, without holding anything: each drain to a fixed point */
+		for (round = 0; round < 12 && behind != 0; round++)
+			if (!ps_sql_cluster_drain(moving, 5000, &behind, &err))
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("the newcomers' catch-up failed: %s", err),
+						 errhint("Run the same ps_cluster_add() or ps_cluster_remove() again: it goes on from where it is.")));
+		for (i = 0; i < n; i++)
+		{
+			parts[i].conn = NULL;
+			parts[i].prepared = false;
+		}
+		if (ps_sql_change_apply(done, parts, n, moving, &held))
+			break;
+		if (attempt == 4)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the switch did not finish: the newcomers did not catch up within ps.switch_timeout (%d ms), %d times",
+							ps_switch_timeout, attempt + 1),
+					 errdetail("Ring version " INT64_FORMAT " stays: the moving node is still joining or leaving, and pushes go on.",
+							   moving->version),
+					 errhint("Run the same call again, when fewer pushes are under way, or raise ps.switch_timeout.")));
+		behind = 1;
+	}
+	/* the node that left stops subscribing first: its slots are then idle */
+	if (leaving != 0)
+		ps_sql_unset_replication(moving->nodes[ps_cluster_find(moving, leaving)].conninfo);
+	if (ps_cluster_replicating(done) || ps_cluster_replicating(moving))
+		(void) ps_sql_setup_replication(done);
+	ereport(NOTICE,
+			(errmsg("ring version " INT64_FORMAT ": %lld key copies sent in %.0f ms; pushes to the moving ranges held for %.1f ms",
+					done->version, (long long) copied, copy_ms, held)));
+	return done->version;
 }
 
-static void
-check_ring(PsCluster *new)
+/*
+ * Does a live node of c hold keys in its ps tables?  Then a node joins or
+ * leaves by the range copy.  A node that cannot be asked is passed over:
+ * the change then fails at that node (it must take part).  With only, ask
+ * that node alone; returns false if it cannot be reached.
+ */
+static bool
+any_keys(const PsCluster *c, uint32 only)
 {
-	const char *why;
+	int			i;
 
-	if (!ps_cluster_make_ring(new, &why))
+	for (i = 0; i < c->nnodes; i++)
+	{
+		Participant p = {0};
+		PGresult   *res = NULL;
+		char	   *err = NULL;
+		bool		yes;
+
+		if (c->nodes[i].state == PS_NODE_DEAD || (only != 0 && c->nodes[i].id != only))
+			continue;
+		p.conninfo = c->nodes[i].conninfo;
+		if (ps_sql_change_open(&p, &err))
+			res = ps_remote_exec(p.conn, psprintf("SELECT %s.ps_cluster_holds_keys()", p.schema),
+								 0, NULL, &err);
+		yes = res != NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+		if (res)
+			PQclear(res);
+		ps_remote_close(p.conn);
+		if (yes || (only != 0 && res != NULL))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Refuse a join or leave by the range copy unless every live node of c,
+ * and the joining one at conninfo (if not NULL), can replicate: the copy
+ * goes through logical replication.
+ */
+static void
+check_movable(const PsCluster *c, const char *conninfo)
+{
+	int			i;
+
+	for (i = -1; i < c->nnodes; i++)
+	{
+		Participant p = {0};
+		PGresult   *res = NULL;
+		char	   *err = NULL;
+		bool		ok;
+
+		if (i < 0 ? conninfo == NULL : c->nodes[i].state == PS_NODE_DEAD)
+			continue;
+		p.conninfo = i < 0 ? conninfo : c->nodes[i].conninfo;
+		if (ps_sql_change_open(&p, &err))
+			res = ps_remote_exec(p.conn,
+								 "SELECT pg_catalog.current_setting('wal_level') OPERATOR(pg_catalog.=) 'logical'"
+								 " AND pg_catalog.current_setting('max_wal_senders')::pg_catalog.int4 OPERATOR(pg_catalog.>) 0"
+								 " AND pg_catalog.current_setting('max_replication_slots')::pg_catalog.int4 OPERATOR(pg_catalog.>) 0",
+								 0, NULL, &err);
+		ok = res != NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+		if (res)
+			PQclear(res);
+		ps_remote_close(p.conn);
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s cannot take part in a range copy: %s",
+							i < 0 ? "the new node" : psprintf("node %u", c->nodes[i].id),
+							err ? err : "it lacks wal_level = logical, max_wal_senders or max_replication_slots"),
+					 errdetail("The ps tables hold keys, so the ranges that move are copied, through logical replication; the cluster was not changed."),
+					 errhint("Set wal_level = logical, max_wal_senders and max_replication_slots on every node and restart it; or TRUNCATE the ps tables first.")));
+	}
+}
+
+/* Refuse a change while a join or leave is under way. */
+static void
+not_moving(const PsCluster *cur)
+{
+	if (cur->moving)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the new ring cannot be built: %s", why),
-				 errhint("Two tokens at one position are a hash collision of node ids: run ps_cluster_reset() on the new node for another id.")));
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a node of this cluster is joining or leaving"),
+				 errhint("Finish that first: run its ps_cluster_add() or ps_cluster_remove() again (ps_cluster_nodes() shows which node), or ps_cluster_remove() a joining node.")));
 }
 
 /*
@@ -377,6 +273,7 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 	uint32		id;
 	int64		version;
 	int			n,
+				at,
 				i;
 
 	ps_sql_require_superuser("ps_cluster_add");
@@ -390,11 +287,11 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 				 errmsg("ps_cluster_add: virtual_nodes must be between 1 and %d, not %d",
 						PS_RING_MAX_VNODES, vnodes),
 				 errhint("More virtual nodes spread a node's share of the keys more evenly; 16 is the default.")));
-	cur = current_cluster();
+	cur = ps_sql_change_current();
 
 	joiner.conninfo = conninfo;
-	if (!open_participant(&joiner, &err) ||
-		!remote_status(&joiner, &id, &version, &err))
+	if (!ps_sql_change_open(&joiner, &err) ||
+		!ps_sql_change_status(&joiner, &id, &version, &err))
 	{
 		ps_remote_close(joiner.conn);
 		ereport(ERROR,
@@ -402,6 +299,14 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 				 errmsg("ps_cluster_add: cannot reach the new node: %s", err),
 				 errhint("The conninfo must reach a database with extension ps as a superuser.")));
 	}
+	at = ps_cluster_find(cur, id);
+	if (at >= 0 && cur->nodes[at].state == PS_NODE_JOINING && version == cur->version)
+	{
+		/* a join that stopped half-way goes on */
+		ps_remote_close(joiner.conn);
+		PG_RETURN_INT64(finish_move(cur));
+	}
+	not_moving(cur);
 	if (ps_cluster_find(cur, id) >= 0 || version != 0)
 	{
 		ps_remote_close(joiner.conn);
@@ -413,17 +318,25 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 				 errhint("A node joins from on its own: remove it from its cluster and run ps_cluster_reset() there first.")));
 	}
 
-	new = copy_cluster(cur, 1);
+	new = ps_sql_change_copy(cur, 1);
 	new->version = cur->version + 1;
 	new->nodes[new->nnodes].id = id;
 	new->nodes[new->nnodes].vnodes = vnodes;
-	new->nodes[new->nnodes].state = PS_NODE_ACTIVE;
+	/*
+	 * The first node holds every key already; the others join by a copy,
+	 * unless no node holds a key (the joiner's own keys are refused by its
+	 * ps_cluster_apply: a node joins empty).
+	 */
+	new->nodes[new->nnodes].state =
+		cur->ntokens > 0 && any_keys(cur, 0) ? PS_NODE_JOINING : PS_NODE_ACTIVE;
+	if (new->nodes[new->nnodes].state == PS_NODE_JOINING)
+		check_movable(cur, conninfo);
 	new->nodes[new->nnodes].conninfo = conninfo;
 	new->nnodes++;
-	check_ring(new);
+	ps_sql_change_check_ring(new);
 
 	parts = palloc0(sizeof(Participant) * new->nnodes);
-	n = active_participants(new, cur->version, parts);
+	n = ps_sql_change_participants(new, cur->version, parts);
 	for (i = 0; i < n; i++)
 		if (parts[i].node == id)
 		{
@@ -431,7 +344,9 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 			parts[i].conn = joiner.conn;
 			parts[i].schema = joiner.schema;
 		}
-	apply_everywhere(new, parts, n);
+	(void) ps_sql_change_apply(new, parts, n, NULL, NULL);
+	if (new->moving)
+		PG_RETURN_INT64(finish_move(new));
 	if (new->replicas > 0)
 		(void) ps_sql_setup_replication(new);
 	PG_RETURN_INT64(new->version);
@@ -440,10 +355,13 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 /*
  * ps_cluster_remove(node integer) returns bigint
  *
- * Take node off the ring: its ranges go to the next nodes clockwise.
- * The node itself is told if it can be reached (it then holds no key and
- * answers every request with the new ring's version).  Returns the new
- * ring version.
+ * Take node off the ring: its ranges go to the next nodes clockwise.  A
+ * live node leaves by the range copy: it is `leaving` (still serving)
+ * while its ranges and their copies are brought to the nodes that take
+ * them, then the switch takes it off.  A dead node, a joining one (the
+ * join is given up) or the last node goes at once.  The node itself is
+ * told if it can be reached (it then holds no key and answers every
+ * request with the new ring's version).  Returns the new ring version.
  */
 Datum
 ps_cluster_remove(PG_FUNCTION_ARGS)
@@ -453,28 +371,48 @@ ps_cluster_remove(PG_FUNCTION_ARGS)
 	Participant *parts;
 	uint32		node;
 	int			at,
-				n;
+				others = 0,
+				n,
+				i;
 
 	ps_sql_require_superuser("ps_cluster_remove");
 	ps_arg_not_null(fcinfo, 0, "the node");
 	node = (uint32) PG_GETARG_INT32(0);
-	cur = current_cluster();
+	cur = ps_sql_change_current();
 	at = ps_cluster_find(cur, node);
 	if (at < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("node %d is not in this cluster", PG_GETARG_INT32(0)),
 				 errhint("ps_cluster_nodes() lists the nodes.")));
-	new = copy_cluster(cur, 0);
+	if (cur->nodes[at].state == PS_NODE_LEAVING)
+		PG_RETURN_INT64(finish_move(cur));	/* a leave that stopped half-way */
+	if (cur->nodes[at].state != PS_NODE_JOINING)
+		not_moving(cur);
+	new = ps_sql_change_copy(cur, 0);
 	new->version = cur->version + 1;
+	for (i = 0; i < cur->nnodes; i++)
+		others += i != at && cur->nodes[i].state == PS_NODE_ACTIVE;
+	/* a live node that answers leaves by the copy; one that does not is cut off */
+	if (cur->nodes[at].state == PS_NODE_ACTIVE && others > 0 && any_keys(cur, node) &&
+		any_keys(cur, 0))
+	{
+		check_movable(cur, NULL);
+		new->nodes[at].state = PS_NODE_LEAVING;
+		ps_sql_change_check_ring(new);
+		parts = palloc0(sizeof(Participant) * new->nnodes);
+		n = ps_sql_change_participants(new, cur->version, parts);
+		(void) ps_sql_change_apply(new, parts, n, NULL, NULL);
+		PG_RETURN_INT64(finish_move(new));
+	}
 	memmove(&new->nodes[at], &new->nodes[at + 1],
 			sizeof(PsClusterNode) * (new->nnodes - at - 1));
 	new->nnodes--;
-	check_ring(new);
+	ps_sql_change_check_ring(new);
 
 	parts = palloc0(sizeof(Participant) * (new->nnodes + 1));
-	n = active_participants(new, cur->version, parts);
-	if (cur->nodes[at].state == PS_NODE_ACTIVE)
+	n = ps_sql_change_participants(new, cur->version, parts);
+	if (cur->nodes[at].state != PS_NODE_DEAD)
 	{
 		parts[n].node = node;
 		parts[n].conninfo = cur->nodes[at].conninfo;
@@ -482,9 +420,11 @@ ps_cluster_remove(PG_FUNCTION_ARGS)
 		parts[n].optional = true;
 		n++;
 	}
-	apply_everywhere(new, parts, n);
-	if (new->replicas > 0)
+	(void) ps_sql_change_apply(new, parts, n, NULL, NULL);
+	if (ps_cluster_replicating(new) || ps_cluster_replicating(cur))
 		(void) ps_sql_setup_replication(new);
+	if (cur->nodes[at].state == PS_NODE_JOINING)
+		ps_sql_unset_replication(cur->nodes[at].conninfo);
 	PG_RETURN_INT64(new->version);
 }
 
@@ -507,13 +447,14 @@ ps_cluster_configure(PG_FUNCTION_ARGS)
 	int			n;
 
 	ps_sql_require_superuser("ps_cluster_configure");
-	cur = current_cluster();
+	cur = ps_sql_change_current();
 	if (cur->version == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this server is not in a cluster"),
 				 errhint("Build the cluster with ps_cluster_add() first.")));
-	new = copy_cluster(cur, 0);
+	not_moving(cur);
+	new = ps_sql_change_copy(cur, 0);
 	new->version = cur->version + 1;
 	if (!PG_ARGISNULL(0))
 	{
@@ -539,10 +480,10 @@ ps_cluster_configure(PG_FUNCTION_ARGS)
 					 errmsg("ps_cluster_configure: unknown replication \"%s\"", mode),
 					 errhint("Replication is 'synchronous' (a push waits for its replicas) or 'asynchronous'.")));
 	}
-	check_ring(new);
+	ps_sql_change_check_ring(new);
 	parts = palloc0(sizeof(Participant) * new->nnodes);
-	n = active_participants(new, cur->version, parts);
-	apply_everywhere(new, parts, n);
+	n = ps_sql_change_participants(new, cur->version, parts);
+	(void) ps_sql_change_apply(new, parts, n, NULL, NULL);
 	if (new->replicas > 0 || cur->replicas > 0)
 		(void) ps_sql_setup_replication(new);
 	PG_RETURN_INT64(new->version);
@@ -560,27 +501,34 @@ ps_cluster_configure(PG_FUNCTION_ARGS)
 int64
 ps_sql_cluster_fail_node(uint32 node)
 {
-	PsCluster  *cur = current_cluster(),
+	PsCluster  *cur = ps_sql_change_current(),
 			   *new;
 	Participant *parts;
 	int			at = ps_cluster_find(cur, node),
 				n;
 
-	if (at < 0 || cur->nodes[at].state != PS_NODE_ACTIVE)
+	if (at < 0 || cur->nodes[at].state == PS_NODE_DEAD)
 		return 0;
 	if (node == cur->self)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("node %u cannot declare itself dead", node),
 				 errhint("Declare a node dead from another node; to take this one off the ring, run ps_cluster_remove().")));
-	new = copy_cluster(cur, 0);
+	new = ps_sql_change_copy(cur, 0);
 	new->version = cur->version + 1;
 	new->nodes[at].state = PS_NODE_DEAD;
-	check_ring(new);
+	if (cur->nodes[at].state == PS_NODE_JOINING)
+	{
+		/* it served nothing yet: the join is given up */
+		memmove(&new->nodes[at], &new->nodes[at + 1],
+				sizeof(PsClusterNode) * (new->nnodes - at - 1));
+		new->nnodes--;
+	}
+	ps_sql_change_check_ring(new);
 	parts = palloc0(sizeof(Participant) * new->nnodes);
-	n = active_participants(new, cur->version, parts);
-	apply_everywhere(new, parts, n);
-	if (new->replicas > 0)
+	n = ps_sql_change_participants(new, cur->version, parts);
+	(void) ps_sql_change_apply(new, parts, n, NULL, NULL);
+	if (ps_cluster_replicating(new) || ps_cluster_replicating(cur))
 		(void) ps_sql_setup_replication(new);
 	return new->version;
 }

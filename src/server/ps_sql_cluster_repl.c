@@ -38,11 +38,16 @@
 #include "ps_sql_cluster.h"
 #include "ps_sql_cluster_repl.h"
 
-/* Does node `to` keep copies of some of the ranges node `from` serves on c? */
+/*
+ * Does node `to` keep copies of some of the ranges node `from` serves on
+ * c, or will serve once the nodes joining and leaving are through?  The
+ * subscriptions for those are made before the switch, so that a range's
+ * first writes at its new server have their replicas.
+ */
 static bool
 replicates(const PsCluster *c, uint32 from, uint32 to)
 {
-	uint32	   *holders = palloc(sizeof(uint32) * (c->replicas + 1));
+	uint32	   *holders = palloc(sizeof(uint32) * PS_CLUSTER_HOLDERS(c));
 	size_t		t;
 	bool		yes = false;
 
@@ -51,9 +56,9 @@ replicates(const PsCluster *c, uint32 from, uint32 to)
 		size_t		n,
 					h;
 
-		if (c->tokens[t].node != from)
+		if (c->tokens[t].node != from && c->after[t].node != from)
 			continue;
-		n = ps_cluster_replicas(c, t, holders);
+		n = ps_cluster_replicas_of(c, t, from, holders);
 		for (h = 0; h < n; h++)
 			yes |= holders[h] == to;
 	}
@@ -61,15 +66,16 @@ replicates(const PsCluster *c, uint32 from, uint32 to)
 	return yes;
 }
 
+/* Is node i alive (active, joining or leaving)? */
 static bool
 active(const PsCluster *c, int i)
 {
-	return c->nodes[i].state == PS_NODE_ACTIVE;
+	return c->nodes[i].state != PS_NODE_DEAD;
 }
 
 /* The extension's schema on conn, quoted; NULL with *err. */
-static char *
-schema_of(PGconn *conn, char **err)
+char *
+ps_sql_remote_schema(PGconn *conn, char **err)
 {
 	PGresult   *res = ps_remote_exec(conn,
 									 "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e"
@@ -137,7 +143,7 @@ drop_stale_slots(const PsCluster *c, int i, PGconn *conn, char **err)
 		const char *pid[1] = {PQgetvalue(res, r, 1)};
 		PGresult   *d;
 
-		if (j >= 0 && active(c, j) && c->replicas > 0 && replicates(c, me, to))
+		if (j >= 0 && active(c, j) && replicates(c, me, to))
 			continue;
 		if (!PQgetisnull(res, r, 1))
 		{
@@ -160,12 +166,77 @@ drop_stale_slots(const PsCluster *c, int i, PGconn *conn, char **err)
 	return true;
 }
 
-/* Set node i up (connected as conn), or only its publications; false with *err. */
+/*
+ * Drop subscription name (quoted) on conn, with its slot on the origin if
+ * the origin answers, else without; false with *err.
+ */
 static bool
-setup_node(const PsCluster *c, int i, PGconn *conn, bool publications_only, char **err)
+drop_subscription(PGconn *conn, const char *name, char **err)
+{
+	return ps_remote_command(conn, psprintf("DROP SUBSCRIPTION %s", name), err) ||
+		(ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s DISABLE", name), err) &&
+		 ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s SET (slot_name = NONE)", name), err) &&
+		 ps_remote_command(conn, psprintf("DROP SUBSCRIPTION %s", name), err));
+}
+
+/*
+ * Drop node i's subscriptions ps_<O>_<i> that it does not want on c: O
+ * gone from the ring, dead, or no longer replicated by i.
+ */
+static bool
+drop_unwanted(const PsCluster *c, int i, PGconn *conn, char **err)
 {
 	uint32		me = c->nodes[i].id;
-	char	   *schema = schema_of(conn, err);
+	char		pattern[32];
+	const char *params[1] = {pattern};
+	PGresult   *res;
+	int			r;
+
+	snprintf(pattern, sizeof(pattern), "^ps_[0-9]+_%u$", me);
+	res = ps_remote_exec(conn, "SELECT subname FROM pg_catalog.pg_subscription"
+						 " WHERE subname OPERATOR(pg_catalog.~) $1", 1, params, err);
+	if (res == NULL)
+		return false;
+	for (r = 0; r < PQntuples(res); r++)
+	{
+		const char *name = PQgetvalue(res, r, 0);
+		uint32		from = (uint32) strtoul(name + 3, NULL, 10);
+		int			j = ps_cluster_find(c, from);
+
+		if (j >= 0 && j != i && active(c, j) && replicates(c, from, me))
+			continue;
+		if (!drop_subscription(conn, quote_identifier(name), err))
+		{
+			PQclear(res);
+			return false;
+		}
+	}
+	PQclear(res);
+	return true;
+}
+
+/*
+ * The steps of setting a node up, each done on every node before the next
+ * starts: a subscription's slot is made only once every origin's
+ * synchronous commits can go on (a slot waits for the transactions under
+ * way on its origin, and a commit waiting for a subscriber not there yet
+ * would wait for ever), and a subscription is dropped only once its origin
+ * no longer waits for it.
+ */
+typedef enum SetupStep
+{
+	SETUP_PUBLICATIONS,
+	SETUP_SUBSCRIPTIONS,
+	SETUP_SYNCHRONOUS,
+	SETUP_DROPS
+} SetupStep;
+
+/* Step `step` of setting node i up (connected as conn); false with *err. */
+static bool
+setup_node(const PsCluster *c, int i, PGconn *conn, SetupStep step, char **err)
+{
+	uint32		me = c->nodes[i].id;
+	char	   *schema = ps_sql_remote_schema(conn, err);
 	StringInfoData subs;
 	int			nsubs = 0;
 	int			j;
@@ -191,46 +262,42 @@ setup_node(const PsCluster *c, int i, PGconn *conn, bool publications_only, char
 							   err))
 			return false;
 	}
-	if (publications_only)
+	if (step == SETUP_PUBLICATIONS)
 		return true;
-	/* subscriptions: to the nodes whose ranges it replicates, none other */
-	for (j = 0; j < c->nnodes; j++)
+	/* subscriptions: to the nodes whose ranges it replicates */
+	for (j = 0; j < c->nnodes && step == SETUP_SUBSCRIPTIONS; j++)
 	{
 		uint32		from = c->nodes[j].id;
 		char	   *name = psprintf("ps_%u_%u", from, me);
-		bool		want = j != i && active(c, j) && c->replicas > 0 &&
-			replicates(c, from, me);
-		int			e = exists(conn, "SELECT 1 FROM pg_catalog.pg_subscription WHERE subname OPERATOR(pg_catalog.=) $1",
-							   name, err);
+		int			e;
 
+		if (j == i || !active(c, j) || !replicates(c, from, me))
+			continue;
+		e = exists(conn, "SELECT 1 FROM pg_catalog.pg_subscription WHERE subname OPERATOR(pg_catalog.=) $1",
+				   name, err);
 		if (e < 0)
 			return false;
-		if (want && e == 0)
-		{
-			if (!ps_remote_command(conn,
-								   psprintf("CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION ps_to_%u"
-											" WITH (copy_data = false, synchronous_commit = 'local', slot_name = '%s')",
-											name, quote_literal_cstr(c->nodes[j].conninfo), me, name),
-								   err))
-				return false;
-		}
-		else if (!want && e == 1)
-		{
-			/* its slot on the origin goes with it, if the origin answers */
-			if (!ps_remote_command(conn, psprintf("DROP SUBSCRIPTION %s", name), err) &&
-				(!ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s DISABLE", name), err) ||
-				 !ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s SET (slot_name = NONE)", name), err) ||
-				 !ps_remote_command(conn, psprintf("DROP SUBSCRIPTION %s", name), err)))
-				return false;
-		}
+		if (e == 0 &&
+			!ps_remote_command(conn,
+							   psprintf("CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION ps_to_%u"
+										" WITH (copy_data = false, synchronous_commit = 'local', slot_name = '%s')",
+										name, quote_literal_cstr(c->nodes[j].conninfo), me, name),
+							   err))
+			return false;
 	}
-	/* slots of subscribers gone (a dead node cannot drop its own) */
-	if (!drop_stale_slots(c, i, conn, err))
+	/* and none other: to nodes gone from the ring too */
+	if (step == SETUP_DROPS && !drop_unwanted(c, i, conn, err))
 		return false;
+	/* slots of subscribers gone (a dead node cannot drop its own) */
+	if (step == SETUP_DROPS)
+		return drop_stale_slots(c, i, conn, err);
+	if (step == SETUP_SUBSCRIPTIONS)
+		return true;
+
 	/* synchronous mode: a commit waits for every subscriber of this node */
 	initStringInfo(&subs);
 	for (j = 0; j < c->nnodes; j++)
-		if (j != i && active(c, j) && c->replicas > 0 && replicates(c, me, c->nodes[j].id))
+		if (j != i && active(c, j) && replicates(c, me, c->nodes[j].id))
 		{
 			appendStringInfo(&subs, "%s\"ps_%u_%u\"", nsubs > 0 ? ", " : "", me, c->nodes[j].id);
 			nsubs++;
@@ -270,12 +337,13 @@ setup_node(const PsCluster *c, int i, PGconn *conn, bool publications_only, char
 int
 ps_sql_setup_replication(const PsCluster *c)
 {
-	int			failed = 0;
-	int			pass,
+	bool	   *failed = palloc0(sizeof(bool) * Max(c->nnodes, 1));
+	int			nfailed = 0,
+				pass,
 				i;
 
-	/* publications everywhere before any subscription asks for one */
-	for (pass = 0; pass < 2; pass++)
+	/* each step everywhere before the next (SetupStep) */
+	for (pass = SETUP_PUBLICATIONS; pass <= SETUP_DROPS; pass++)
 		for (i = 0; i < c->nnodes; i++)
 		{
 			char	   *err = NULL;
@@ -284,20 +352,20 @@ ps_sql_setup_replication(const PsCluster *c)
 			if (!active(c, i))
 				continue;
 			conn = ps_remote_connect(c->nodes[i].conninfo, &err);
-			if (conn != NULL && setup_node(c, i, conn, pass == 0, &err))
+			if (conn != NULL && setup_node(c, i, conn, (SetupStep) pass, &err))
 			{
 				ps_remote_close(conn);
 				continue;
 			}
 			ps_remote_close(conn);
-			if (pass == 1)
-				failed++;
+			nfailed += !failed[i];
+			failed[i] = true;
 			ereport(WARNING,
 					(errmsg("replication of node %u was not set up: %s", c->nodes[i].id,
 							err ? err : "unknown error"),
 					 errhint("Run ps_cluster_configure() again once the node answers.")));
 		}
-	return failed;
+	return nfailed;
 }
 
 /*
@@ -327,9 +395,7 @@ ps_sql_unset_replication(const char *conninfo)
 	{
 		const char *name = quote_identifier(PQgetvalue(res, r, 0));
 
-		ok = ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s DISABLE", name), &err) &&
-			ps_remote_command(conn, psprintf("ALTER SUBSCRIPTION %s SET (slot_name = NONE)", name), &err) &&
-			ps_remote_command(conn, psprintf("DROP SUBSCRIPTION %s", name), &err);
+		ok = drop_subscription(conn, name, &err);
 	}
 	if (res)
 		PQclear(res);

@@ -12,6 +12,9 @@
 
 #include "ps_cluster.h"
 
+#include "libpq-fe.h"
+
+extern char *ps_sql_remote_schema(PGconn *conn, char **err);
 extern int	ps_sql_setup_replication(const PsCluster *c);
 extern void ps_sql_unset_replication(const char *conninfo);
 

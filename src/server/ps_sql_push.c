@@ -311,6 +311,9 @@ ps_sql_push(Relation rel, const int64 *keys, int64 first, const float4 *vals,
 	PsWrite		w;
 	PsDir	   *dir;
 
+	/* a join or leave switching ranges holds the push here (ps_cluster.c) */
+	if (n > 0 && ps_cluster_get()->version > 0)
+		ps_cluster_gate_push();
 	ps_sql_check_held(rel, keys, first, n);
 	dir = start_push(rel, dim, &w, has_worker, worker, clock);
 

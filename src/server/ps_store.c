@@ -767,30 +767,3 @@ ps_store_read_range(Relation rel, PsDir *dir, int64 lo, int64 count,
 		cur = end + 1;
 	}
 }
-
-/*
- * Copy leaf blk into dst (BLCKSZ bytes) under a share lock; returns its
- * right sibling.  Scans work on such copies, so they hold no lock while
- * returning rows.
- */
-BlockNumber
-ps_store_copy_leaf(Relation rel, BlockNumber blk, char *dst,
-				   BufferAccessStrategy strategy)
-{
-	Buffer		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL,
-										 strategy);
-	Page		page;
-	PsPageOpaque op;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	op = PsPageGetOpaque(page);
-	if (op->page_id != PS_PAGE_ID || op->kind != PS_PAGE_LEAF)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("ps table \"%s\": block %u is not a leaf",
-						RelationGetRelationName(rel), blk)));
-	memcpy(dst, page, BLCKSZ);
-	UnlockReleaseBuffer(buf);
-	return PsPageGetOpaque((Page) dst)->next;
-}

@@ -18,6 +18,7 @@
 #include "ps_dir.h"
 #include "ps_once.h"
 #include "ps_rule.h"
+#include "ps_store_leaf.h"
 
 typedef enum PsWriteMode
 {
@@ -54,7 +55,6 @@ extern void ps_store_read_clock(Relation rel, PsDir *dir, const int64 *keys,
 								float4 *out, uint64 *clock);
 extern void ps_store_read_range(Relation rel, PsDir *dir, int64 lo,
 								int64 count, float4 *out);
-extern BlockNumber ps_store_copy_leaf(Relation rel, BlockNumber blk,
-									  char *dst, BufferAccessStrategy strategy);
+
 
 #endif							/* PS_STORE_H */

@@ -16,7 +16,9 @@ our @EXPORT = qw(ps_nodes error_of status_of);
 
 # $n started nodes named "${prefix}1" .. "${prefix}$n", on their own, with
 # shared_preload_libraries = 'ps', prepared transactions (the admin
-# functions' two-phase commit), and in database postgres the extension and
+# functions' two-phase commit), a subscription's apply worker started
+# within 200 ms of another's (PostgreSQL 15 starts one per
+# wal_retrieve_retry_interval), and in database postgres the extension and
 # a ps table w; $conf, if given, is added to each node's postgresql.conf.
 sub ps_nodes
 {
@@ -26,7 +28,7 @@ sub ps_nodes
 	{
 		my $node = PostgreSQL::Test::Cluster->new("$prefix$i");
 		$node->init;
-		$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'\nmax_prepared_transactions = 10" . ($conf ? "\n$conf" : ''));
+		$node->append_conf('postgresql.conf', "shared_preload_libraries = 'ps'\nmax_prepared_transactions = 10\nwal_retrieve_retry_interval = 200ms" . ($conf ? "\n$conf" : ''));
 		$node->start;
 		$node->safe_psql('postgres', 'CREATE EXTENSION ps; CREATE TABLE w (key bigint, val real) USING ps');
 		push @nodes, $node;

@@ -175,7 +175,7 @@ my $fresh_members = $node->safe_psql('fresh', $members);
 # 44 functions (the trigger functions of ps_config and ps_delta among them),
 # an aggregate, a type, the access method, the tables ps_config, ps_cluster,
 # ps_delta (and its sequence) and ps_replica_progress
-is(scalar(split /\n/, $fresh_members), 52, 'a fresh install has its 52 objects');
+is(scalar(split /\n/, $fresh_members), 55, 'a fresh install has its 55 objects');
 is($node->safe_psql('old', $members), $fresh_members,
 	'0.1 updated has exactly the objects of a fresh install');
 is($node->safe_psql('mid', $members), $fresh_members,

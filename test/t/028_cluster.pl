@@ -162,8 +162,8 @@ like(error_of($n[1], "SELECT ps_cluster_apply(2, 4, 0, true, '{$id[1]}', '{16}',
 # Keys held: no change may take them away.
 $n[ $at{$_} ]->safe_psql('postgres', "SELECT ps_push('w', '{$mine{$_}[0]}', '{1}')") for @id[0 .. 2];
 $err = error_of($n[1], "SELECT ps_cluster_add('$conn[3]')");
-like($err, qr/node (\d+) failed: node \1 would give keys away while its ps tables hold keys/,
-	'with keys on every node, adding a node, which takes some of them, is refused');
+like($err, qr/55000: (node \d+|the new node) cannot take part in a range copy: it lacks wal_level = logical.*\n.*DETAIL:  The ps tables hold keys, so the ranges that move are copied, through logical replication; the cluster was not changed\./,
+	'with keys on every node and wal_level = replica, adding a node, which takes some of them, is refused');
 is(join(',', map { status_of($_) } @n), '3|3|3|t,3|3|3|t,3|3|3|t,0|0|0|t', 'and no node changed');
 is(join(',', map { $_->safe_psql('postgres', 'SELECT count(*) FROM pg_prepared_xacts') } @n),
 	'0,0,0,0', 'nor has any a prepared transaction left');

@@ -708,6 +708,19 @@ ps_cluster_gate_push(void)
 	gate(ShareLock);
 }
 
+/*
+ * Wait for every push past the gate now: the pushes after it have read
+ * the ring as it is (the range copy's start, which must not miss a push
+ * that read the ring before the move began).
+ */
+void
+ps_cluster_gate_barrier(void)
+{
+	gate(ExclusiveLock);
+	if (OidIsValid(cluster_relid))
+		UnlockDatabaseObject(RelationRelationId, cluster_relid, 1, ExclusiveLock);
+}
+
 /* Close the gate until this transaction ends: for the switch. */
 void
 ps_cluster_gate_close(void)

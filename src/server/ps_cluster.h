@@ -91,6 +91,7 @@ extern size_t ps_cluster_newcomers(const PsCluster *c, size_t token,
 								   uint32 *out);
 
 extern void ps_cluster_gate_push(void);
+extern void ps_cluster_gate_barrier(void);
 extern void ps_cluster_gate_close(void);
 
 extern void ps_cluster_check_keys(Relation rel, const int64 *keys, int n);

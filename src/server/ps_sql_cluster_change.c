@@ -131,7 +131,7 @@ array_text(Datum a)
  */
 static bool
 prepare_on(Participant *p, const PsCluster *new, const char **params,
-		   char **err)
+		   bool switching, char **err)
 {
 	char	   *sql;
 	char		expect[32];
@@ -148,6 +148,21 @@ prepare_on(Participant *p, const PsCluster *new, const char **params,
 	}
 	if (!ps_remote_command(p->conn, "BEGIN", err))
 		return false;
+
+	/*
+	 * The switch of a join or leave closes the gate of pushes there, which
+	 * waits for the pushes past it, and new ones queue behind: a
+	 * transaction left open after a push would hold them all, so it waits
+	 * no longer than the switch may hold pushes.
+	 */
+	if (switching &&
+		!ps_remote_command(p->conn, psprintf("SET LOCAL lock_timeout = %d", ps_switch_timeout), err))
+	{
+		char	   *ignore;
+
+		(void) ps_remote_command(p->conn, "ROLLBACK", &ignore);
+		return false;
+	}
 	snprintf(expect, sizeof(expect), INT64_FORMAT, p->expect);
 	params[0] = expect;
 	sql = psprintf("SELECT %s.ps_cluster_apply($1::pg_catalog.int8, $2::pg_catalog.int8,"
@@ -230,7 +245,7 @@ ps_sql_change_apply(const PsCluster *new, Participant *parts, int nparts,
 	{
 		char	   *err = NULL;
 
-		if (!prepare_on(&parts[i], new, params, &err))
+		if (!prepare_on(&parts[i], new, params, moving != NULL, &err))
 		{
 			if (parts[i].optional)
 			{

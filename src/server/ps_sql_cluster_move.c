@@ -275,6 +275,13 @@ ps_cluster_copy(PG_FUNCTION_ARGS)
 					 errhint("Run ps_cluster_configure() to set replication up again, then ps_cluster_add() or ps_cluster_remove() again.")));
 	}
 
+	/*
+	 * A push that read the ring before the move began does not send its
+	 * after-images to the newcomers: let every push past the gate finish,
+	 * so that the leaves read below hold its values.
+	 */
+	ps_cluster_gate_barrier();
+
 	cs.c = c;
 	cs.scratch = palloc(sizeof(uint32) * PS_CLUSTER_HOLDERS(c));
 	cs.n = palloc0(sizeof(int) * c->nnodes);

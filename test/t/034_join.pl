@@ -44,6 +44,8 @@ my @n = ps_nodes('join', 4,
 	  . "ps.heartbeat_interval = 500\nps.failure_timeout = 2000");
 my @conn = map { (my $c = $_->connstr('postgres')) =~ s/'/''/g; $c } @n;
 my @id = map { $_->safe_psql('postgres', 'SELECT ps_node_id()') } @n;
+$_->safe_psql('postgres', 'CREATE TABLE w2 (key bigint, val real) USING ps') for @n;
+my $tbl = 'w';
 
 # refusals
 $n[0]->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
@@ -88,7 +90,7 @@ sub start_clients
 	{
 		my %c = (out => '', err => '');
 		$c{h} = IPC::Run::start(
-			[ $bin, $through->[$i]->connstr('postgres'), 'w', $i + 1, $count, $nkeys, $pause ],
+			[ $bin, $through->[$i]->connstr('postgres'), $tbl, $i + 1, $count, $nkeys, $pause ],
 			'>', \$c{out}, '2>', \$c{err}, IPC::Run::timeout(240));
 		push @client, \%c;
 	}
@@ -98,6 +100,7 @@ sub oks { my ($c) = @_; my @l = $c->{out} =~ /^ok /mg; return scalar @l; }
 sub wait_pushing
 {
 	my ($want, @client) = @_;
+	$want = $pushes if $want > $pushes;
 	for (1 .. 1500)
 	{
 		$_->{h}->pump_nb for @client;
@@ -147,7 +150,7 @@ sub values_of
 	for my $node (@nodes)
 	{
 		for my $row (split /\n/, $node->safe_psql('postgres',
-			"SELECT w.key, w.val, r.owner OPERATOR(pg_catalog.=) ps_node_id() FROM w, ps_ring() r"
+			"SELECT w.key, w.val, r.owner OPERATOR(pg_catalog.=) ps_node_id() FROM $tbl w, ps_ring() r"
 			  . " WHERE (ps_key_position(w.key) BETWEEN r.first_position AND r.token"
 			  . " OR (r.first_position > r.token AND (ps_key_position(w.key) >= r.first_position OR ps_key_position(w.key) <= r.token)))"
 			  . " AND (r.owner = ps_node_id() OR ps_node_id() = ANY (r.replicas))"))
@@ -175,6 +178,7 @@ sub check_sums
 	is(scalar(@wrong) . " $twice", '0 0', "$what: every key holds exactly $per, served by one node")
 	  or diag(join(' ', map { $_ * 4096 . '=' . ($val->{ $_ * 4096 } // 'none') } @wrong));
 	is("$badrep $norep", '0 0', "$what: and its replica holds the same");
+	return if $tbl ne 'w';
 	my ($count, $sum) = (0, 0);
 	for my $node (@nodes)
 	{
@@ -224,6 +228,19 @@ finish_clients('asynchronous join', @client);
 check_sums('after the asynchronous join', 12 * $pushes, @n);
 is($n[3]->safe_psql('postgres', "SELECT state FROM ps_cluster_nodes() WHERE node = $new1"), 'active',
 	'node 1 is back, as a new node');
+
+# The catch-up under load (asynchronous, where nothing slows the pushes
+# down to the newcomer's one apply worker): 3 clients push 2000 keys each
+# as fast as they can while node 4 leaves.
+($tbl, $nkeys) = ('w2', 2000);
+@client = start_clients([ @n[0, 1, 2] ], $pushes, 0);
+ok(wait_pushing(20, @client), 'the 3 clients push 2000 keys a push, without a pause');
+push @held, during($n[0], "SELECT ps_cluster_remove($id[3])", 'node 4 leaves under sustained pushes', @client);
+ok(wait_pushing(oks($client[0]) + 10, @client), 'pushes go on');
+finish_clients('leave under load', @client);
+check_sums('after the leave under load', 6 * $pushes, @n[0 .. 2]);
+is($n[0]->safe_psql('postgres', "SELECT count(*) FROM ps_cluster_nodes() WHERE node = $id[3]"), '0',
+	'node 4 is off the ring');
 
 $_->stop for @n;
 done_testing();

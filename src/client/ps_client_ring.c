@@ -126,7 +126,7 @@ fetch_ring(const char *conninfo, int64_t *version, uint32_t *self, int *replicas
 		nd->port = PQgetisnull(res, i, 4) ? NULL : route_strdup(PQgetvalue(res, i, 4));
 		nd->dbname = PQgetisnull(res, i, 5) ? NULL : route_strdup(PQgetvalue(res, i, 5));
 		(*vnodes)[*n] = (uint32_t) strtoul(PQgetvalue(res, i, 6), NULL, 10);
-		/* 'a'ctive, 'd'ead, 'j'oining, 'l'eaving: the first letter tells */
+		/* 'a'ctive, 'd'ead, 'j'oining, 'l'eaving, 'r'emoving (dead): the first letter */
 		(*active)[*n] = PQgetvalue(res, i, 7)[0];
 		(*n)++;
 	}
@@ -240,7 +240,7 @@ install_ring(Route *r, int64_t version, int replicas, RNode *nodes, uint32_t *vn
 		ids[na] = nodes[i].id;
 		vn[na++] = vnodes[i];
 		room += vnodes[i];
-		if (active[i] == 'd')
+		if (active[i] == 'd' || active[i] == 'r')
 			dead[ndead++] = nodes[i].id;
 	}
 	placement = ps_client_malloc(sizeof(PsRingToken) * (room + 1));

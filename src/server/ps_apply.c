@@ -407,7 +407,12 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 	w.once = once_marks(g, start, end, &w.nonce);
 	w.flush_later = false;
 	/* the aggregate's after-images go to the replicas (ps_repl.c) */
-	w.capture = ps_repl_wanted(first->dbid) ? &cap : NULL;
+	w.capture = NULL;
+	if (ps_repl_wanted(first->dbid))
+	{
+		ps_repl_capture_start(&cap, first->dbid, first->relid, first->clock, first->dim);
+		w.capture = &cap;
+	}
 	if (live == 1 && !first->kkt)
 	{
 		/*

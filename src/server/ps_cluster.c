@@ -72,7 +72,7 @@ static const Oid cl_types[Natts_cl] = {
 	TEXTARRAYOID, TEXTARRAYOID
 };
 
-static const char *const state_names[] = {"active", "dead", "joining", "leaving"};
+static const char *const state_names[] = {"active", "dead", "joining", "leaving", "removing"};
 
 /* the backend's copy of the row, and the ring, in cluster_cxt */
 static MemoryContext cluster_cxt = NULL;
@@ -182,12 +182,13 @@ array_column(Datum d, Oid elem, Datum **elems)
 }
 
 /*
- * The ring of the nodes of c for which skip is false: their tokens into
- * *ring (*n of them), who serves each (the dead ones failed over) into
- * *serve; false with *why if it cannot be built.
+ * The ring of the nodes of c but those whose state is in skip (a mask of
+ * 1 << state): their tokens into *ring (*n of them), who serves each (the
+ * dead ones failed over) into *serve; false with *why if it cannot be
+ * built.
  */
 static bool
-sub_ring(const PsCluster *c, PsNodeState skip, PsRingToken **ring,
+sub_ring(const PsCluster *c, uint32 skip, PsRingToken **ring,
 		 PsRingToken **serve, size_t *n, const char **why)
 {
 	uint32	   *ids = palloc(sizeof(uint32) * Max(c->nnodes, 1));
@@ -200,13 +201,13 @@ sub_ring(const PsCluster *c, PsNodeState skip, PsRingToken **ring,
 
 	for (i = 0; i < c->nnodes; i++)
 	{
-		if (c->nodes[i].state == skip)
+		if (skip & (1U << c->nodes[i].state))
 			continue;
 		ids[nn] = c->nodes[i].id;
 		vn[nn] = (uint32) c->nodes[i].vnodes;
 		room += vn[nn];
 		nn++;
-		if (c->nodes[i].state == PS_NODE_DEAD)
+		if (!PS_NODE_LIVE(c->nodes[i].state))
 			dead[ndead++] = c->nodes[i].id;
 	}
 	*n = 0;
@@ -256,14 +257,15 @@ ps_cluster_make_ring(PsCluster *c, const char **why)
 			*why = "a count of virtual nodes outside 1 .. 4096";
 			return false;
 		}
-		live += c->nodes[i].state != PS_NODE_DEAD;
+		live += PS_NODE_LIVE(c->nodes[i].state);
 		c->moving |= c->nodes[i].state == PS_NODE_JOINING ||
-			c->nodes[i].state == PS_NODE_LEAVING;
+			c->nodes[i].state == PS_NODE_LEAVING ||
+			c->nodes[i].state == PS_NODE_REMOVING;
 	}
 	if (live == 0)
 		return true;
 	/* every node's tokens: no state is skipped */
-	if (!sub_ring(c, (PsNodeState) -1, &c->placement, &all, &c->ntokens, why))
+	if (!sub_ring(c, 0, &c->placement, &all, &c->ntokens, why))
 		return false;
 	if (!c->moving)
 	{
@@ -272,8 +274,9 @@ ps_cluster_make_ring(PsCluster *c, const char **why)
 		c->nbefore = c->nbeyond = c->ntokens;
 		return true;
 	}
-	if (!sub_ring(c, PS_NODE_JOINING, &c->before, &bserve, &c->nbefore, why) ||
-		!sub_ring(c, PS_NODE_LEAVING, &c->beyond, &yserve, &c->nbeyond, why))
+	if (!sub_ring(c, 1U << PS_NODE_JOINING, &c->before, &bserve, &c->nbefore, why) ||
+		!sub_ring(c, (1U << PS_NODE_LEAVING) | (1U << PS_NODE_REMOVING), &c->beyond,
+				  &yserve, &c->nbeyond, why))
 		return false;
 	c->tokens = all;
 	c->after = palloc(sizeof(PsRingToken) * c->ntokens);
@@ -294,7 +297,7 @@ ps_cluster_node_active(const PsCluster *c, uint32 node)
 {
 	int			i = ps_cluster_find(c, node);
 
-	return i >= 0 && c->nodes[i].state != PS_NODE_DEAD;
+	return i >= 0 && PS_NODE_LIVE(c->nodes[i].state);
 }
 
 /* Append the holders of position pos on ring (n tokens) not in out yet. */

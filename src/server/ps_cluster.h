@@ -27,8 +27,12 @@ typedef enum PsNodeState
 	PS_NODE_ACTIVE,				/* on the ring: holds its ranges */
 	PS_NODE_DEAD,				/* failed: its ranges went to the next ones */
 	PS_NODE_JOINING,			/* taking copies of its ranges, serves none yet */
-	PS_NODE_LEAVING				/* still serves its ranges, handing them over */
+	PS_NODE_LEAVING,			/* still serves its ranges, handing them over */
+	PS_NODE_REMOVING			/* dead, its ranges copied to their next holders */
 } PsNodeState;
+
+/* a node that answers: it takes part in ring changes and replication */
+#define PS_NODE_LIVE(s) ((s) != PS_NODE_DEAD && (s) != PS_NODE_REMOVING)
 
 typedef struct PsClusterNode
 {
@@ -51,10 +55,11 @@ typedef struct PsCluster
 	 * tokens, dead ones' too; tokens, at the same positions, says who
 	 * serves each token's keys now: the first holder not dead on the ring
 	 * of the nodes but the joining ones (ps_ring_serve), or PS_RING_LOST;
-	 * after, at the same positions, who will once the joining and leaving
-	 * nodes are through.  Copies are kept on the holders of both rings:
-	 * before (every node but the joining ones) and beyond (every node but
-	 * the leaving ones); without such nodes both are the placement.
+	 * after, at the same positions, who will once the joining, leaving
+	 * and removing nodes are through.  Copies are kept on the holders of
+	 * both rings: before (every node but the joining ones) and beyond
+	 * (every node but the leaving and removing ones); without such nodes
+	 * both are the placement.
 	 */
 	PsRingToken *placement;
 	PsRingToken *tokens;

@@ -9,9 +9,15 @@
  * backend of a push marks its database as the replicated one and makes
  * sure its replicator runs (ps_repl_prepare); whoever applies the push,
  * an applier of the scheduler for a whole aggregate or the backend
- * itself, collects the after-images the store wrote (PsCapture) and puts
- * them into the ring as records of at most a quarter of it
- * (ps_repl_enqueue), each with a ticket, in order.  The replicator
+ * itself, has the store hand the after-images it wrote (PsCapture) into
+ * the ring as records of at most a quarter of it, each with a ticket, in
+ * order: each batch of leaves while its leaves are still locked, so that
+ * two writes of one key are in the ring in the order they wrote it (after
+ * the locks, a later write could overtake an earlier one, and a replica
+ * would end with the earlier's image).  So that nothing waits for room
+ * under a leaf lock (a replica's apply worker may wait for that leaf, and
+ * a synchronous replicator for such a worker elsewhere), room is reserved
+ * before a batch's first lock (ps_repl_reserve).  The replicator
  * (ps_replicator.c) takes the records, writes them as rows of the
  * extension's table ps_delta, commits, and only then frees their room and
  * confirms their tickets.  In synchronous mode a push is answered once
@@ -32,6 +38,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -57,6 +64,7 @@ typedef struct PsReplShared
 	uint64		head;			/* first byte not yet committed */
 	uint64		tail;			/* first byte not yet written */
 	uint64		taken;			/* first byte the replicator has not read */
+	uint64		reserved;		/* bytes backends reserved (ps_repl_reserve) */
 	uint64		tickets;		/* the last ticket given */
 	uint64		confirmed;		/* every ticket up to it is committed */
 	uint64		records;		/* records committed */
@@ -68,6 +76,8 @@ typedef struct PsReplShared
 } PsReplShared;
 
 static PsReplShared *repl = NULL;
+static Size my_reserved = 0;	/* of repl->reserved, this backend's */
+static bool abort_callback = false;
 static char *repl_ring = NULL;
 static LWLock *repl_lock = NULL;
 
@@ -234,8 +244,13 @@ enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 		pos = repl->tail + unusable_tail(repl->tail);
 		left = repl->size - (Size) (pos % repl->size);
 		skip = left < len ? left : 0;
-		if (pos + skip + len - repl->head <= repl->size)
+		/* the room others reserved stays theirs; this backend's is used */
+		if (pos + skip + len - repl->head + (repl->reserved - my_reserved) <= repl->size)
 		{
+			Size		used = Min(my_reserved, (pos + skip + len) - repl->tail);
+
+			my_reserved -= used;
+			repl->reserved -= used;
 			if (skip > 0)
 			{
 				r = (PsReplRecord *) (repl_ring + pos % repl->size);
@@ -277,6 +292,131 @@ enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 	}
 }
 
+/* Give back what this backend reserved and did not use. */
+void
+ps_repl_unreserve(void)
+{
+	if (my_reserved == 0)
+		return;
+	LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+	repl->reserved -= Min(my_reserved, repl->reserved);
+	LWLockRelease(repl_lock);
+	my_reserved = 0;
+	ConditionVariableBroadcast(&repl->space_cv);
+}
+
+static void
+unreserve_at_abort(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		ps_repl_unreserve();
+}
+
+/*
+ * Wait until the ring has room for nrecords records of nkeys keys in all
+ * (width floats each), and keep it for this backend: its next enqueues
+ * (under leaf locks) then never wait.  Room for twice that, since a record
+ * may need padding up to its own size at the ring's end.  Called with no
+ * lock held; the room goes back when used, by ps_repl_unreserve, or at
+ * abort.
+ */
+void
+ps_repl_reserve(int nkeys, int width, int nrecords)
+{
+	Size		bytes = 2 * ((Size) nrecords * (REC_HDRSZ + 2 * MAXIMUM_ALIGNOF) +
+							 (Size) nkeys * (sizeof(int64) + sizeof(float4) * width));
+
+	ps_repl_unreserve();		/* one left by an error */
+	if (!abort_callback)
+	{
+		RegisterXactCallback(unreserve_at_abort, NULL);
+		abort_callback = true;
+	}
+	bytes = Min(bytes, repl->size / 2);
+	for (;;)
+	{
+		bool		ok;
+
+		LWLockAcquire(repl_lock, LW_EXCLUSIVE);
+		ok = repl->tail - repl->head + repl->reserved + bytes <= repl->size;
+		if (ok)
+			repl->reserved += bytes;
+		LWLockRelease(repl_lock);
+		if (ok)
+			break;
+		ConditionVariablePrepareToSleep(&repl->space_cv);
+		ConditionVariableTimedSleep(&repl->space_cv, 1000, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+	ConditionVariableCancelSleep();
+	my_reserved = bytes;
+}
+
+/* Keys of width floats that one record of the ring holds at most. */
+static int
+chunk_keys(int width, int nonce)
+{
+	Size		per_key = sizeof(int64) + sizeof(float4) * (Size) width;
+	Size		olen = MAXALIGN(sizeof(PsOnceEntry) * nonce);
+
+	return (int) Max(1, (repl->size / 4 - REC_HDRSZ - 32 - olen) / per_key);
+}
+
+/*
+ * The capture's reserve: before a batch of the write locks its first
+ * leaf, room for at least min_keys and at most want keys (about a
+ * sixteenth of the ring); returns how many keys it may capture.
+ */
+static int
+capture_reserve(PsCapture *cap, int want, int min_keys, int width)
+{
+	Size		per_key = sizeof(int64) + sizeof(float4) * (Size) width;
+	int			keys = Min(want, Max(min_keys, (int) (repl->size / 16 / per_key)));
+	int			chunk = chunk_keys(width, 0);
+
+	ps_repl_reserve(keys, width, (keys + chunk - 1) / chunk);
+	return keys;
+}
+
+/*
+ * The capture's hand-on, under the batch's leaf locks: what it captured
+ * goes into the ring now, in the room reserved, so that the writes of a
+ * key reach the replicas in the order they locked its leaf.
+ */
+static void
+capture_hand_on(PsCapture *cap)
+{
+	int			chunk = chunk_keys(cap->width, 0),
+				off;
+
+	for (off = 0; off < cap->n; off += chunk)
+	{
+		int			m = Min(chunk, cap->n - off);
+
+		enqueue_one(cap->dbid, cap->relid, 0, cap->clock, cap->dim, cap->width,
+					cap->keys + off, cap->vals + (Size) off * cap->width, m, NULL, 0);
+	}
+	cap->n = 0;
+	ps_repl_unreserve();
+}
+
+/*
+ * Start capturing a write of table relid (database dbid, at clock or -1,
+ * dim values a key) for the replicas: its batches hand their after-images
+ * on under their leaf locks.
+ */
+void
+ps_repl_capture_start(PsCapture *cap, Oid dbid, Oid relid, int64 clock, int dim)
+{
+	memset(cap, 0, sizeof(PsCapture));
+	cap->dbid = dbid;
+	cap->relid = relid;
+	cap->clock = clock;
+	cap->dim = dim;
+	cap->reserve = capture_reserve;
+	cap->hand_on = capture_hand_on;
+}
+
 /*
  * Hand the after-images of an applied write of table relid (at clock, or
  * -1) and its pushes' exactly-once records to the replicator, in records
@@ -285,9 +425,7 @@ enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 void
 ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim, const PsCapture *cap)
 {
-	Size		per_key = sizeof(int64) + sizeof(float4) * (Size) cap->width;
-	Size		olen = MAXALIGN(sizeof(PsOnceEntry) * cap->nonce);
-	int			chunk = (int) Max(1, (repl->size / 4 - REC_HDRSZ - 32 - olen) / per_key);
+	int			chunk = chunk_keys(cap->width, cap->nonce);
 	int			off = 0;
 
 	/* the records go with the last part: a replica has the values first */
@@ -308,8 +446,9 @@ ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim, const PsCapture *cap)
  * with nonce exactly-once records, to the replicator for node dest only:
  * a range's copy for a node that joins its holders (ps_cluster_copy).
  * The caller holds the lock of the page they were read from, so that no
- * write of those keys is in the ring before them but after their read.
- * n is at most what one page holds.
+ * write of those keys is in the ring before them but after their read,
+ * and has reserved the room (ps_repl_reserve).  n is at most what one
+ * page holds.
  */
 void
 ps_repl_enqueue_copy(Oid dbid, Oid relid, uint32 dest, int dim, int width,

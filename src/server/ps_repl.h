@@ -61,6 +61,10 @@ extern bool ps_repl_prepare(bool *synchronous);
 extern bool ps_repl_wanted(Oid dbid);
 extern void ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim,
 							const PsCapture *cap);
+extern void ps_repl_capture_start(PsCapture *cap, Oid dbid, Oid relid,
+								  int64 clock, int dim);
+extern void ps_repl_reserve(int nkeys, int width, int nrecords);
+extern void ps_repl_unreserve(void);
 extern void ps_repl_enqueue_copy(Oid dbid, Oid relid, uint32 dest, int dim,
 								 int width, const int64 *keys,
 								 const float4 *vals, int n,

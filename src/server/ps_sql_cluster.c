@@ -339,7 +339,7 @@ cluster_from_arrays(int64 version, int32 replicas, bool synchronous,
 			!ps_node_state_parse(TextDatumGetCString(states[i]), &nd->state))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("ps_cluster_apply: node %d, state \"%s\": node ids are positive, states \"active\", \"dead\", \"joining\" or \"leaving\"",
+					 errmsg("ps_cluster_apply: node %d, state \"%s\": node ids are positive, states \"active\", \"dead\", \"joining\", \"leaving\" or \"removing\"",
 							DatumGetInt32(ids[i]), TextDatumGetCString(states[i]))));
 		for (j = 0; j < i; j++)
 			if (new->nodes[j].id == nd->id)
@@ -701,7 +701,7 @@ ps_sql_cluster_take_ring(int64 version, int32 replicas, bool synchronous,
 	cur = ps_cluster_read(crel);
 	new->self = cur->self;
 	me = ps_cluster_find(new, cur->self);
-	if (cur->version >= version || (me >= 0 && new->nodes[me].state != PS_NODE_DEAD))
+	if (cur->version >= version || (me >= 0 && PS_NODE_LIVE(new->nodes[me].state)))
 	{
 		table_close(crel, ShareRowExclusiveLock);
 		return NULL;

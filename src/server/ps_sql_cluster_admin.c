@@ -105,10 +105,9 @@ finish_move(const PsCluster *moving)
 		PsClusterNode nd = moving->nodes[i];
 
 		if (nd.state == PS_NODE_LEAVING)
-		{
 			leaving = nd.id;
+		if (nd.state == PS_NODE_LEAVING || nd.state == PS_NODE_REMOVING)
 			continue;
-		}
 		if (nd.state == PS_NODE_JOINING)
 			nd.state = PS_NODE_ACTIVE;
 		done->nodes[done->nnodes++] = nd;
@@ -120,7 +119,7 @@ finish_move(const PsCluster *moving)
 		{
 			const PsClusterNode *nd = &moving->nodes[i];
 
-			if (nd->state == PS_NODE_DEAD || gives_ranges(moving, nd->id) != (pass == 1))
+			if (!PS_NODE_LIVE(nd->state) || gives_ranges(moving, nd->id) != (pass == 1))
 				continue;
 			parts[n].node = nd->id;
 			parts[n].conninfo = nd->conninfo;
@@ -183,7 +182,7 @@ any_keys(const PsCluster *c, uint32 only)
 		char	   *err = NULL;
 		bool		yes;
 
-		if (c->nodes[i].state == PS_NODE_DEAD || (only != 0 && c->nodes[i].id != only))
+		if (!PS_NODE_LIVE(c->nodes[i].state) || (only != 0 && c->nodes[i].id != only))
 			continue;
 		p.conninfo = c->nodes[i].conninfo;
 		if (ps_sql_change_open(&p, &err))
@@ -207,7 +206,17 @@ any_keys(const PsCluster *c, uint32 only)
 static void
 check_movable(const PsCluster *c, const char *conninfo)
 {
+	size_t		t;
 	int			i;
+
+	/* a lost range has no copy to bring: its new server would serve it empty */
+	for (t = 0; t < c->ntokens; t++)
+		if (c->tokens[t].node == PS_RING_LOST)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("ranges of this cluster are lost: their owner and replicas all failed"),
+					 errdetail("Moving ranges would give a lost range a new server with none of its values; the cluster was not changed."),
+					 errhint("ps_ring() shows the lost tokens; their values are only on the failed nodes' disks. Ranges can move again once the ps tables are emptied (TRUNCATE on every node).")));
 
 	for (i = -1; i < c->nnodes; i++)
 	{
@@ -216,7 +225,7 @@ check_movable(const PsCluster *c, const char *conninfo)
 		char	   *err = NULL;
 		bool		ok;
 
-		if (i < 0 ? conninfo == NULL : c->nodes[i].state == PS_NODE_DEAD)
+		if (i < 0 ? conninfo == NULL : !PS_NODE_LIVE(c->nodes[i].state))
 			continue;
 		p.conninfo = i < 0 ? conninfo : c->nodes[i].conninfo;
 		if (ps_sql_change_open(&p, &err))
@@ -358,8 +367,11 @@ ps_cluster_add(PG_FUNCTION_ARGS)
  * Take node off the ring: its ranges go to the next nodes clockwise.  A
  * live node leaves by the range copy: it is `leaving` (still serving)
  * while its ranges and their copies are brought to the nodes that take
- * them, then the switch takes it off.  A dead node, a joining one (the
- * join is given up) or the last node goes at once.  The node itself is
+ * them, then the switch takes it off.  A dead node is `removing` the same
+ * way: its ranges' replicas serve them and copy them to the nodes that
+ * will hold them, which restores the copies it took with it.  A joining
+ * node (the join is given up), one that does not answer, or the last
+ * node goes at once.  The node itself is
  * told if it can be reached (it then holds no key and answers every
  * request with the new ring's version).  Returns the new ring version.
  */
@@ -385,7 +397,7 @@ ps_cluster_remove(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("node %d is not in this cluster", PG_GETARG_INT32(0)),
 				 errhint("ps_cluster_nodes() lists the nodes.")));
-	if (cur->nodes[at].state == PS_NODE_LEAVING)
+	if (cur->nodes[at].state == PS_NODE_LEAVING || cur->nodes[at].state == PS_NODE_REMOVING)
 		PG_RETURN_INT64(finish_move(cur));	/* a leave that stopped half-way */
 	if (cur->nodes[at].state != PS_NODE_JOINING)
 		not_moving(cur);
@@ -393,12 +405,18 @@ ps_cluster_remove(PG_FUNCTION_ARGS)
 	new->version = cur->version + 1;
 	for (i = 0; i < cur->nnodes; i++)
 		others += i != at && cur->nodes[i].state == PS_NODE_ACTIVE;
-	/* a live node that answers leaves by the copy; one that does not is cut off */
-	if (cur->nodes[at].state == PS_NODE_ACTIVE && others > 0 && any_keys(cur, node) &&
-		any_keys(cur, 0))
+	/*
+	 * A live node that answers leaves by the copy, and a dead one's ranges
+	 * are copied from their replicas to the nodes that will hold them; a
+	 * node that does not answer is cut off.
+	 */
+	if (others > 0 && any_keys(cur, 0) &&
+		(cur->nodes[at].state == PS_NODE_DEAD ||
+		 (cur->nodes[at].state == PS_NODE_ACTIVE && any_keys(cur, node))))
 	{
 		check_movable(cur, NULL);
-		new->nodes[at].state = PS_NODE_LEAVING;
+		new->nodes[at].state = cur->nodes[at].state == PS_NODE_DEAD ?
+			PS_NODE_REMOVING : PS_NODE_LEAVING;
 		ps_sql_change_check_ring(new);
 		parts = palloc0(sizeof(Participant) * new->nnodes);
 		n = ps_sql_change_participants(new, cur->version, parts);
@@ -412,7 +430,7 @@ ps_cluster_remove(PG_FUNCTION_ARGS)
 
 	parts = palloc0(sizeof(Participant) * (new->nnodes + 1));
 	n = ps_sql_change_participants(new, cur->version, parts);
-	if (cur->nodes[at].state != PS_NODE_DEAD)
+	if (PS_NODE_LIVE(cur->nodes[at].state))
 	{
 		parts[n].node = node;
 		parts[n].conninfo = cur->nodes[at].conninfo;
@@ -507,7 +525,7 @@ ps_sql_cluster_fail_node(uint32 node)
 	int			at = ps_cluster_find(cur, node),
 				n;
 
-	if (at < 0 || cur->nodes[at].state == PS_NODE_DEAD)
+	if (at < 0 || !PS_NODE_LIVE(cur->nodes[at].state))
 		return 0;
 	if (node == cur->self)
 		ereport(ERROR,

@@ -352,7 +352,7 @@ ps_sql_change_participants(const PsCluster *new, int64 expect, Participant *part
 				i;
 
 	for (i = 0; i < new->nnodes; i++)
-		if (new->nodes[i].state != PS_NODE_DEAD)
+		if (PS_NODE_LIVE(new->nodes[i].state))
 		{
 			parts[n].node = new->nodes[i].id;
 			parts[n].conninfo = new->nodes[i].conninfo;

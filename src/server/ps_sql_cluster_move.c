@@ -115,8 +115,8 @@ newcomers_of(const PsCluster *c, uint32 node, uint32 *out)
 
 /*
  * Under the share lock of a leaf: its keys that this server serves, for
- * each newcomer to their range, to the replicator.  Nothing here waits but
- * for room in the replicator's ring, which never waits for a leaf.
+ * each newcomer to their range, to the replicator, in room reserved
+ * before the lock was taken: nothing here waits.
  */
 static void
 copy_visit(void *arg, Page page)
@@ -314,7 +314,10 @@ ps_cluster_copy(PG_FUNCTION_ARGS)
 		for (blk = PS_FIRST_LEAF_BLKNO; blk != InvalidBlockNumber;)
 		{
 			CHECK_FOR_INTERRUPTS();
+			/* room for a leaf's keys for each newcomer: no wait under the lock */
+			ps_repl_reserve(cap * ndests, cs.width, ndests);
 			blk = ps_store_visit_leaf(rel, blk, copy_visit, &cs);
+			ps_repl_unreserve();
 		}
 		for (d = 0; d < c->nnodes; d++)
 		{
@@ -402,7 +405,7 @@ on_sources(const PsCluster *c, const char *fn, const char *arg, int64 *sum, char
 		PGresult   *res = NULL;
 		const char *params[1] = {arg};
 
-		if (c->nodes[i].state == PS_NODE_DEAD || newcomers_of(c, c->nodes[i].id, dests) == 0)
+		if (!PS_NODE_LIVE(c->nodes[i].state) || newcomers_of(c, c->nodes[i].id, dests) == 0)
 			continue;
 		conn = ps_remote_connect(c->nodes[i].conninfo, err);
 		schema = conn ? ps_sql_remote_schema(conn, err) : NULL;

@@ -70,7 +70,7 @@ replicates(const PsCluster *c, uint32 from, uint32 to)
 static bool
 active(const PsCluster *c, int i)
 {
-	return c->nodes[i].state != PS_NODE_DEAD;
+	return PS_NODE_LIVE(c->nodes[i].state);
 }
 
 /* The extension's schema on conn, quoted; NULL with *err. */

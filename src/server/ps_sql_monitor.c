@@ -140,7 +140,7 @@ read_ring(uint32 *self)
 	{
 		const PsClusterNode *nd = &c->nodes[i];
 
-		if (nd->id == c->self || nd->state == PS_NODE_DEAD)
+		if (nd->id == c->self || !PS_NODE_LIVE(nd->state))
 			continue;
 		for (j = 0; j < npeers && peers[j].node != nd->id; j++)
 			;

@@ -94,7 +94,12 @@ push_here(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	PsCapture	cap = {0};
 
 	ps_mark_request(rel);
-	w->capture = ps_repl_wanted(MyDatabaseId) ? &cap : NULL;
+	w->capture = NULL;
+	if (ps_repl_wanted(MyDatabaseId))
+	{
+		ps_repl_capture_start(&cap, MyDatabaseId, RelationGetRelid(rel), clock, w->dim);
+		w->capture = &cap;
+	}
 	if (w->kkt)
 	{
 		/* the filter compacts in place: work on copies */

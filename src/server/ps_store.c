@@ -18,6 +18,9 @@
  * fit its leaf flushes the batch, splits the leaf (ps_dir.c) and retries.
  * A write of pushes with exactly-once ids also changes their records in
  * each batch's record (ps_once.c), the metapage locked after the leaves.
+ * A write captured for replication hands each batch's after-images on
+ * before it releases the batch's leaves (PsCapture), in room it reserved
+ * before the batch's first lock; a batch stops at the room it has.
  *
  * Layer 4 (store): pushes and pulls of sorted keys on a table's leaves,
  * with the update rule; calls the directory, pages, rules and WAL.  The
@@ -64,6 +67,8 @@ typedef struct WriteBatch
 	int			written;		/* keys of the batches flushed so far */
 	PsOnceWrite *once;			/* exactly-once records it changes, or NULL */
 	PsCapture  *capture;		/* after-images collected, or NULL */
+	int			nkeys;			/* keys in the batch */
+	int			room;			/* keys it may capture (capture->reserve) */
 	BatchBlock	blocks[PS_MAX_SET_BLOCKS];
 } WriteBatch;
 
@@ -341,16 +346,21 @@ flush_batch(WriteBatch *batch, bool final)
 	if (once)
 		ps_once_finish(batch->once, recptr);
 
+	/* the after-images, passed on before any leaf is released */
+	for (b = 0; b < batch->nblocks && batch->capture; b++)
+		ps_capture_append(batch->capture, batch->blocks[b].keys,
+						  batch->blocks[b].vals, batch->blocks[b].nkeys,
+						  PsPageGetOpaque(BufferGetPage(batch->blocks[b].buf))->width);
+	if (batch->capture && batch->capture->hand_on)
+		batch->capture->hand_on(batch->capture);
 	for (b = 0; b < batch->nblocks; b++)
 	{
-		if (batch->capture)
-			ps_capture_append(batch->capture, batch->blocks[b].keys,
-							  batch->blocks[b].vals, batch->blocks[b].nkeys,
-							  PsPageGetOpaque(BufferGetPage(batch->blocks[b].buf))->width);
 		batch->written += batch->blocks[b].nkeys;
 		UnlockReleaseBuffer(batch->blocks[b].buf);
 	}
 	batch->nblocks = 0;
+	batch->nkeys = 0;
+	batch->room = 0;
 }
 
 /*
@@ -486,6 +496,8 @@ store_write(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	batch.written = 0;
 	batch.once = NULL;
 	batch.capture = w->capture;
+	batch.nkeys = 0;
+	batch.room = 0;
 	if (w->mode == PS_WRITE_PUSH && w->nonce > 0)
 	{
 		ps_once_start(&ow, rel, w->ts, w->once, w->nonce);
@@ -580,11 +592,23 @@ write_keys(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 					missing;
 
 		CHECK_FOR_INTERRUPTS();
+		/* room for its after-images, before the batch's first lock */
+		if (batch->nblocks == 0 && batch->capture && batch->capture->reserve)
+			batch->room = batch->capture->reserve(batch->capture, n - i,
+												  Min(n - i, PsLeafDenseCapacity(width)),
+												  width);
 		blkno = route(dir, &cur, keys[i], &d, &hint);
 		buf = lock_leaf(rel, blkno, hint, keys[i], BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		op = PsPageGetOpaque(page);
 		cnt = count_upto(keys + i, n - i, op->hi);
+		if (batch->room > 0 && batch->nblocks > 0 && batch->nkeys + Min(cnt, PsLeafDenseCapacity(width)) > batch->room)
+		{
+			/* the batch has captured what its room holds */
+			UnlockReleaseBuffer(buf);
+			flush_batch(batch, false);
+			continue;
+		}
 
 		/*
 		 * A group larger than any leaf could hold is split without looking
@@ -621,6 +645,7 @@ write_keys(Relation rel, PsDir *dir, const int64 *keys, const float4 *vals,
 		blk->len = ((char *) blk->vals - blk->data) +
 			sizeof(float4) * width * cnt;
 		batch->nblocks++;
+		batch->nkeys += cnt;
 		compute_values(rel, page, blk, vals + (Size) i * instride, w);
 		if (batch->nblocks == PS_MAX_SET_BLOCKS)
 			flush_batch(batch, false);

@@ -20,7 +20,8 @@
 #     nothing (PS003 with the new ring), until it rejoins as a new node.
 #   - Node 2 killed too: the keys whose owner and replica were nodes 2 and
 #     3 are lost, and a request for them fails with PS004, not with a
-#     silent empty value; the keys node 1 holds still work.
+#     silent empty value; the keys node 1 holds still work, and the ranges
+#     cannot move (removing a dead node is refused: nothing to copy from).
 use strict;
 use warnings;
 
@@ -164,6 +165,10 @@ like(error_of($n[0], "SELECT ps_pull('w', '{$lost_key}')"),
 like(error_of($n[0], "SELECT ps_push('w', '{$lost_key}', '{1}')"), qr/PS004/, 'so does a push');
 is($n[0]->safe_psql('postgres', "SELECT ps_pull('w', '{$kept_key}')"), '{' . 6 * $pushes . '}',
 	'a key node 1 serves is still exact');
+
+like(error_of($n[0], "SELECT ps_cluster_remove($id[2])"),
+	qr/55000: ranges of this cluster are lost: their owner and replicas all failed\n.*DETAIL:  Moving ranges would give a lost range a new server with none of its values/,
+	'removing a dead node while ranges are lost is refused: nothing to copy them from');
 
 $_->stop for @n[0, 2];
 done_testing();

@@ -44,7 +44,7 @@ my @n = ps_nodes('join', 4,
 	  . "ps.heartbeat_interval = 500\nps.failure_timeout = 2000");
 my @conn = map { (my $c = $_->connstr('postgres')) =~ s/'/''/g; $c } @n;
 my @id = map { $_->safe_psql('postgres', 'SELECT ps_node_id()') } @n;
-$_->safe_psql('postgres', 'CREATE TABLE w2 (key bigint, val real) USING ps') for @n;
+$_->safe_psql('postgres', 'CREATE TABLE w2 (key bigint, val real) USING ps; CREATE TABLE w3 (key bigint, val real) USING ps') for @n;
 my $tbl = 'w';
 
 # refusals
@@ -242,5 +242,35 @@ check_sums('after the leave under load', 6 * $pushes, @n[0 .. 2]);
 is($n[0]->safe_psql('postgres', "SELECT count(*) FROM ps_cluster_nodes() WHERE node = $id[3]"), '0',
 	'node 4 is off the ring');
 
-$_->stop for @n;
+# After a failure: node 3 killed while clients push (synchronous), declared
+# dead; then removed, under pushes: the replicas of its ranges serve them
+# and copy them to the nodes that now hold them, so every key has its
+# replica again.
+$n[0]->safe_psql('postgres', "SELECT ps_cluster_configure(replication => 'synchronous')");
+($tbl, $nkeys) = ('w3', 60);
+@client = start_clients([ @n[0, 1, 1] ], $pushes, 10);
+ok(wait_pushing(30, @client), 'the 3 clients push (synchronous), through nodes 1 and 2');
+my $pid3 = $n[2]->{_pid};
+$n[2]->kill9;
+my $state = '';
+for (1 .. 100)
+{
+	$state = $n[0]->safe_psql('postgres', "SELECT state FROM ps_cluster_nodes() WHERE node = $id[2]");
+	last if $state eq 'dead';
+	usleep(100_000);
+}
+is($state, 'dead', 'node 3, killed, is declared dead');
+ok(wait_pushing(oks($client[0]) + 20, @client), 'pushes go on');
+push @held, during($n[1], "SELECT ps_cluster_remove($id[2])", 'dead node 3 is removed', @client);
+finish_clients('a kill, then the removal of the dead node', @client);
+check_sums('after the removal of the dead node', 6 * $pushes, @n[0, 1]);
+is($n[0]->safe_psql('postgres', "SELECT count(*) FROM ps_ring() WHERE state <> 'active' OR cardinality(replicas) <> 1"),
+	'0', 'every token is served by its own node and has its replica again');
+for (1 .. 300)
+{
+	last unless kill(0, $pid3);
+	usleep(100_000);
+}
+
+$_->stop for @n[0, 1];
 done_testing();

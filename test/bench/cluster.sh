@@ -129,13 +129,15 @@ if [ -f "$DATA/brown.train.svm" ]; then
 	for d in "$DIR"/n*; do stop_node "$d"; done
 	train() {
 		ps_train --server "$(node_conninfo "$1")" --table brown --reset --train "$DATA/brown.train.svm" \
-			--test "$DATA/brown.test.svm" --workers 2 --reg l2 --lambda 1 2>/dev/null | tail -1
+			--test "$DATA/brown.test.svm" --workers 2 --reg l2 --lambda 1 2>>"$DIR/train.err" | tail -1
 	}
 	field() { sed -n "s/.*\"$1\": \\([^,}]*\\).*/\\1/p"; }
 	report() {
 		local json=$1 what=$2
 		printf '%-44s objective %s, test accuracy %s, %s s\n' "$what" "$(field objective <<<"$json")" \
 			"$(field test_accuracy <<<"$json")" "$(field seconds <<<"$json")"
+		# a run that gave no result says why
+		[ -n "$json" ] || echo "    ps_train failed: $(grep -v '^ps_train: table' "$DIR/train.err" | tail -1)"
 	}
 	base=$((PORT + 10))
 	start_node "$DIR/b0" "$base" >/dev/null

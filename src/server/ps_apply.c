@@ -410,7 +410,8 @@ write_group(Relation rel, PsGroup *g, int *start, const int *end, Size total,
 	w.capture = NULL;
 	if (ps_repl_wanted(first->dbid))
 	{
-		ps_repl_capture_start(&cap, first->dbid, first->relid, first->clock, first->dim);
+		ps_repl_capture_start(&cap, rel, first->clock, first->dim, dir->width, w.once,
+							  w.nonce);
 		w.capture = &cap;
 	}
 	if (live == 1 && !first->kkt)

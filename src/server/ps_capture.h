@@ -10,6 +10,8 @@
 #ifndef PS_CAPTURE_H
 #define PS_CAPTURE_H
 
+#include "utils/relcache.h"
+
 #include "ps_page.h"
 
 /*
@@ -40,6 +42,12 @@ struct PsCapture
 	Oid			relid;
 	int64		clock;
 	int			dim;
+	bool		handed;			/* hand_on passed keys on, the last: */
+	int64		last_key;
+	/* the write's pushes with exactly-once ids: each batch says how far */
+	Relation	rel;
+	const struct PsOnceMark *marks;
+	int			nmarks;
 };
 
 extern void ps_capture_append(PsCapture *cap, const int64 *keys,

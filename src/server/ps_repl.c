@@ -47,6 +47,7 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "ps_base.h"
@@ -222,6 +223,9 @@ unusable_tail(uint64 pos)
  * Put one record of n keys (width floats each) into the ring, waiting for
  * room.  n is small enough that the record is at most a quarter of it.
  */
+static int64 next_route_key;
+static bool next_routed = false;
+
 static void
 enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 			const int64 *keys, const float4 *vals, int n, const PsOnceEntry *once,
@@ -264,6 +268,9 @@ enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 			r->dbid = dbid;
 			r->relid = relid;
 			r->dest = dest;
+			r->routed = next_routed;
+			r->route_key = next_route_key;
+			next_routed = false;
 			r->dim = dim;
 			r->width = width;
 			r->nkeys = n;
@@ -290,6 +297,17 @@ enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 		ConditionVariableTimedSleep(&repl->space_cv, 1000, PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/* A record of no keys, for the holders of route_key. */
+static void
+enqueue_routed(Oid dbid, Oid relid, int64 clock, int dim, int width, int64 route_key,
+			   const PsOnceEntry *once, int nonce)
+{
+	next_routed = true;
+	next_route_key = route_key;
+	enqueue_one(dbid, relid, 0, clock, dim, width, &route_key, (const float4 *) &route_key, 0,
+				once, nonce);
 }
 
 /* Give back what this backend reserved and did not use. */
@@ -386,29 +404,70 @@ capture_reserve(PsCapture *cap, int want, int min_keys, int width)
 static void
 capture_hand_on(PsCapture *cap)
 {
-	int			chunk = chunk_keys(cap->width, 0),
-				off;
+	PsOnceEntry *once = NULL;
+	int			nonce = 0,
+				chunk,
+				off,
+				i;
 
+	/*
+	 * The pushes' exactly-once records as this batch left them go with its
+	 * values, in the same record: a replica that has these values knows
+	 * how far each push got, so a push sent again after a failover is
+	 * applied to the rest of its keys only.
+	 */
+	if (cap->nmarks > 0 && cap->n > 0)
+	{
+		once = palloc(sizeof(PsOnceEntry) * cap->nmarks);
+		for (i = 0; i < cap->nmarks; i++)
+		{
+			uint64		evictions;
+			XLogRecPtr	lsn;
+
+			if (ps_once_lookup(cap->rel, cap->marks[i].base.client, &once[nonce],
+							   &evictions, &lsn))
+				nonce++;
+		}
+	}
+	chunk = chunk_keys(cap->width, nonce);
 	for (off = 0; off < cap->n; off += chunk)
 	{
 		int			m = Min(chunk, cap->n - off);
+		bool		last = off + m >= cap->n;
 
 		enqueue_one(cap->dbid, cap->relid, 0, cap->clock, cap->dim, cap->width,
-					cap->keys + off, cap->vals + (Size) off * cap->width, m, NULL, 0);
+					cap->keys + off, cap->vals + (Size) off * cap->width, m,
+					last ? once : NULL, last ? nonce : 0);
+	}
+	if (once)
+		pfree(once);
+	if (cap->n > 0)
+	{
+		cap->handed = true;
+		cap->last_key = cap->keys[cap->n - 1];
 	}
 	cap->n = 0;
 	ps_repl_unreserve();
 }
 
 /*
- * Start capturing a write of table relid (database dbid, at clock or -1,
- * dim values a key) for the replicas: its batches hand their after-images
+ * Start capturing a write of table rel (at clock or -1, dim values and
+ * width floats a key, with nmarks pushes of exactly-once ids) for the
+ * replicas: its batches hand their after-images
  * on under their leaf locks.
  */
 void
-ps_repl_capture_start(PsCapture *cap, Oid dbid, Oid relid, int64 clock, int dim)
+ps_repl_capture_start(PsCapture *cap, Relation rel, int64 clock, int dim, int width,
+					  const PsOnceMark *marks, int nmarks)
 {
+	Oid			dbid = MyDatabaseId,
+				relid = RelationGetRelid(rel);
+
 	memset(cap, 0, sizeof(PsCapture));
+	cap->rel = rel;
+	cap->marks = marks;
+	cap->nmarks = nmarks;
+	cap->width = width;			/* also for a record of once records only */
 	cap->dbid = dbid;
 	cap->relid = relid;
 	cap->clock = clock;
@@ -428,6 +487,17 @@ ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim, const PsCapture *cap)
 	int			chunk = chunk_keys(cap->width, cap->nonce);
 	int			off = 0;
 
+	if (cap->n == 0 && cap->handed)
+	{
+		/*
+		 * The values went batch by batch (hand_on): the records go after
+		 * them, to the holders of the write's last key, as they went with
+		 * its last values before.
+		 */
+		enqueue_routed(dbid, relid, clock, dim, cap->width, cap->last_key,
+					   cap->once, cap->nonce);
+		return;
+	}
 	/* the records go with the last part: a replica has the values first */
 	do
 	{

@@ -27,6 +27,8 @@ typedef struct PsReplRecord
 	Oid			dbid;
 	Oid			relid;
 	uint32		dest;			/* the one node to send it to; 0: its holders */
+	bool		routed;			/* no keys: to the holders of route_key */
+	int64		route_key;
 	int32		dim;			/* values per key */
 	int32		width;			/* floats per key: values and rule state */
 	int32		nkeys;
@@ -61,8 +63,9 @@ extern bool ps_repl_prepare(bool *synchronous);
 extern bool ps_repl_wanted(Oid dbid);
 extern void ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim,
 							const PsCapture *cap);
-extern void ps_repl_capture_start(PsCapture *cap, Oid dbid, Oid relid,
-								  int64 clock, int dim);
+extern void ps_repl_capture_start(PsCapture *cap, Relation rel, int64 clock,
+								  int dim, int width, const PsOnceMark *marks,
+								  int nmarks);
 extern void ps_repl_reserve(int nkeys, int width, int nrecords);
 extern void ps_repl_unreserve(void);
 extern void ps_repl_enqueue_copy(Oid dbid, Oid relid, uint32 dest, int dim,

@@ -86,6 +86,7 @@ static int	nbatches = 0;
 typedef struct DestBuf
 {
 	uint32		node;
+	bool		once_only;		/* a row of no keys, for its once records */
 	int			n;
 	int64	   *keys;
 	float4	   *vals;
@@ -104,7 +105,8 @@ bytes_datum(const void *p, Size len)
 	bytea	   *b = palloc(VARHDRSZ + len);
 
 	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), p, len);
+	if (len > 0)
+		memcpy(VARDATA(b), p, len);
 	return PointerGetDatum(b);
 }
 
@@ -168,6 +170,17 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 		dests[d].keys = (int64 *) keys;
 		dests[d].vals = (float4 *) vals;
 	}
+	if (r->nkeys == 0 && r->routed)
+	{
+		/* a write's exactly-once records, after its values: to their holders */
+		size_t		nr = ps_cluster_replicas(c, ps_ring_key_owner(c->tokens, c->ntokens,
+																  r->route_key), holders),
+					h;
+
+		for (h = 0; h < nr; h++)
+			if ((d = ps_cluster_find(c, holders[h])) >= 0 && holders[h] != c->self)
+				dests[d].once_only = true;
+	}
 	for (i = 0; i < r->nkeys && r->dest == 0; i++)
 	{
 		size_t		h;
@@ -206,7 +219,7 @@ write_record(Relation drel, Oid seqoid, const PsCluster *c,
 		bool		nulls[Natts_delta] = {0};
 		HeapTuple	tup;
 
-		if (dests[d].n == 0)
+		if (dests[d].n == 0 && !dests[d].once_only)
 			continue;
 		seq = nextval_internal(seqoid, false);
 		values[Anum_d_seq - 1] = Int64GetDatum(seq);

@@ -97,7 +97,7 @@ push_here(Relation rel, PsDir *dir, const int64 *keys, int64 first,
 	w->capture = NULL;
 	if (ps_repl_wanted(MyDatabaseId))
 	{
-		ps_repl_capture_start(&cap, MyDatabaseId, RelationGetRelid(rel), clock, w->dim);
+		ps_repl_capture_start(&cap, rel, clock, w->dim, dir->width, w->once, w->nonce);
 		w->capture = &cap;
 	}
 	if (w->kkt)

@@ -168,7 +168,7 @@ ps_once_finish(PsOnceWrite *ow, XLogRecPtr lsn)
  * On a replica: make the records of the n clients in entries (distinct,
  * as their origin wrote them after a write the replica applied) this
  * table's records of those clients, but where the table has a later push
- * of the client already.  Stamped `stamp` (the replica's own task time,
+ * of the client already, or got as far with the same one.  Stamped `stamp` (the replica's own task time,
  * for its choice of the least recent).  One XLOG_PS_SET_ONCE record with
  * the metapage only.  A push the origin applied, sent again by its client
  * to this server after a failover, is then known as applied here.
@@ -192,9 +192,18 @@ ps_once_install(Relation rel, const PsOnceEntry *entries, int n, uint64 stamp)
 	for (i = 0; i < n; i++)
 	{
 		int			slot = ps_once_area_valid(page) ? ps_once_find(page, entries[i].client) : -1;
+		const PsOnceEntry *have = slot >= 0 ? &PsPageGetOnce(page)->entries[slot] : NULL;
 
+		/*
+		 * Newer records only; of the same push, one that got further (a
+		 * write's batches each send how far its pushes got).
+		 */
 		if (entries[i].client == 0 ||
-			(slot >= 0 && PsPageGetOnce(page)->entries[slot].seq >= entries[i].seq))
+			(have != NULL &&
+			 (have->seq > entries[i].seq ||
+			  (have->seq == entries[i].seq &&
+			   (have->complete || (!entries[i].complete &&
+								   have->next_key >= entries[i].next_key))))))
 			continue;
 		want[m] = entries[i];
 		want[m].stamp = stamp;

@@ -330,6 +330,15 @@ unreserve_at_abort(XactEvent event, void *arg)
 		ps_repl_unreserve();
 }
 
+/* also at a savepoint's rollback: a session must not keep the room idle */
+static void
+unreserve_at_subabort(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		ps_repl_unreserve();
+}
+
 /*
  * Wait until the ring has room for nrecords records of nkeys keys in all
  * (width floats each), and keep it for this backend: its next enqueues
@@ -348,6 +357,7 @@ ps_repl_reserve(int nkeys, int width, int nrecords)
 	if (!abort_callback)
 	{
 		RegisterXactCallback(unreserve_at_abort, NULL);
+		RegisterSubXactCallback(unreserve_at_subabort, NULL);
 		abort_callback = true;
 	}
 	bytes = Min(bytes, repl->size / 2);

@@ -117,12 +117,15 @@ close_peer(Peer *p)
 }
 
 /*
- * The cluster as committed now; false if this node is not an active node
- * of one (then the monitor has nothing to watch).  Brings the list of
- * peers up to date.
+ * The cluster as committed now: this node's id and ring version; false if
+ * this node is not an active node of one (then the monitor has nothing to
+ * watch).  Brings the list of peers up to date.  The ring is read only
+ * here, in a transaction: outside one, the backend's copy of it may be
+ * gone (an invalidation while it was read) and reading it again would
+ * open a table with no transaction.
  */
 static bool
-read_ring(uint32 *self)
+read_ring(uint32 *self, int64 *version)
 {
 	const PsCluster *c;
 	bool		watching;
@@ -133,6 +136,7 @@ read_ring(uint32 *self)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	c = ps_cluster_get();
 	*self = c->self;
+	*version = c->version;
 	watching = c->version > 0 && ps_cluster_node_active(c, c->self);
 	for (j = 0; j < npeers; j++)
 		peers[j].in_ring = false;
@@ -526,9 +530,8 @@ ps_monitor_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (ps_heartbeat_interval == 0 || !read_ring(&self))
+		if (ps_heartbeat_interval == 0 || !read_ring(&self, &my_version))
 			break;				/* off, or nothing to watch */
-		my_version = ps_cluster_get()->version;
 		now = GetCurrentTimestamp();
 		for (j = 0; j < npeers; j++)
 			drive(&peers[j], my_version, now);

@@ -221,15 +221,14 @@ unusable_tail(uint64 pos)
 
 /*
  * Put one record of n keys (width floats each) into the ring, waiting for
- * room.  n is small enough that the record is at most a quarter of it.
+ * room unless this backend reserved it; for node dest only, if not 0; if
+ * route is set (and n 0), for the holders of that key.  n is small enough
+ * that the record is at most a quarter of the ring.
  */
-static int64 next_route_key;
-static bool next_routed = false;
-
 static void
-enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
-			const int64 *keys, const float4 *vals, int n, const PsOnceEntry *once,
-			int nonce)
+enqueue_one(Oid dbid, Oid relid, uint32 dest, const int64 *route, int64 clock,
+			int dim, int width, const int64 *keys, const float4 *vals, int n,
+			const PsOnceEntry *once, int nonce)
 {
 	Size		klen = sizeof(int64) * n;
 	Size		vlen = sizeof(float4) * (Size) n * width;
@@ -268,17 +267,19 @@ enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 			r->dbid = dbid;
 			r->relid = relid;
 			r->dest = dest;
-			r->routed = next_routed;
-			r->route_key = next_route_key;
-			next_routed = false;
+			r->routed = route != NULL;
+			r->route_key = route ? *route : 0;
 			r->dim = dim;
 			r->width = width;
 			r->nkeys = n;
 			r->nonce = nonce;
 			r->clock = clock;
 			r->ticket = ++repl->tickets;
-			memcpy((char *) r + REC_HDRSZ, keys, klen);
-			memcpy((char *) r + REC_HDRSZ + MAXALIGN(klen), vals, vlen);
+			if (n > 0)
+			{
+				memcpy((char *) r + REC_HDRSZ, keys, klen);
+				memcpy((char *) r + REC_HDRSZ + MAXALIGN(klen), vals, vlen);
+			}
 			if (nonce > 0)
 				memcpy((char *) r + REC_HDRSZ + MAXALIGN(klen) + MAXALIGN(vlen), once, olen);
 			repl->tail = pos + len;
@@ -297,17 +298,6 @@ enqueue_one(Oid dbid, Oid relid, uint32 dest, int64 clock, int dim, int width,
 		ConditionVariableTimedSleep(&repl->space_cv, 1000, PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
 	}
-}
-
-/* A record of no keys, for the holders of route_key. */
-static void
-enqueue_routed(Oid dbid, Oid relid, int64 clock, int dim, int width, int64 route_key,
-			   const PsOnceEntry *once, int nonce)
-{
-	next_routed = true;
-	next_route_key = route_key;
-	enqueue_one(dbid, relid, 0, clock, dim, width, &route_key, (const float4 *) &route_key, 0,
-				once, nonce);
 }
 
 /* Give back what this backend reserved and did not use. */
@@ -391,6 +381,30 @@ chunk_keys(int width, int nonce)
 }
 
 /*
+ * n keys (n may be 0) and their after-images into the ring, in records of
+ * at most a quarter of it; the exactly-once records go with the last, so
+ * that a replica has the values first.
+ */
+static void
+enqueue_chunks(Oid dbid, Oid relid, const int64 *route, int64 clock, int dim,
+			   int width, const int64 *keys, const float4 *vals, int n,
+			   const PsOnceEntry *once, int nonce)
+{
+	int			chunk = chunk_keys(width, nonce),
+				off = 0;
+
+	do
+	{
+		int			m = Min(chunk, n - off);
+		bool		last = off + m >= n;
+
+		enqueue_one(dbid, relid, 0, route, clock, dim, width, keys + off,
+					vals + (Size) off * width, m, last ? once : NULL, last ? nonce : 0);
+		off += m;
+	} while (off < n);
+}
+
+/*
  * The capture's reserve: before a batch of the write locks its first
  * leaf, room for at least min_keys and at most want keys (about a
  * sixteenth of the ring); returns how many keys it may capture.
@@ -416,8 +430,6 @@ capture_hand_on(PsCapture *cap)
 {
 	PsOnceEntry *once = NULL;
 	int			nonce = 0,
-				chunk,
-				off,
 				i;
 
 	/*
@@ -439,23 +451,15 @@ capture_hand_on(PsCapture *cap)
 				nonce++;
 		}
 	}
-	chunk = chunk_keys(cap->width, nonce);
-	for (off = 0; off < cap->n; off += chunk)
-	{
-		int			m = Min(chunk, cap->n - off);
-		bool		last = off + m >= cap->n;
-
-		enqueue_one(cap->dbid, cap->relid, 0, cap->clock, cap->dim, cap->width,
-					cap->keys + off, cap->vals + (Size) off * cap->width, m,
-					last ? once : NULL, last ? nonce : 0);
-	}
-	if (once)
-		pfree(once);
 	if (cap->n > 0)
 	{
+		enqueue_chunks(cap->dbid, cap->relid, NULL, cap->clock, cap->dim, cap->width,
+					   cap->keys, cap->vals, cap->n, once, nonce);
 		cap->handed = true;
 		cap->last_key = cap->keys[cap->n - 1];
 	}
+	if (once)
+		pfree(once);
 	cap->n = 0;
 	ps_repl_unreserve();
 }
@@ -494,31 +498,13 @@ ps_repl_capture_start(PsCapture *cap, Relation rel, int64 clock, int dim, int wi
 void
 ps_repl_enqueue(Oid dbid, Oid relid, int64 clock, int dim, const PsCapture *cap)
 {
-	int			chunk = chunk_keys(cap->width, cap->nonce);
-	int			off = 0;
-
-	if (cap->n == 0 && cap->handed)
-	{
-		/*
-		 * The values went batch by batch (hand_on): the records go after
-		 * them, to the holders of the write's last key, as they went with
-		 * its last values before.
-		 */
-		enqueue_routed(dbid, relid, clock, dim, cap->width, cap->last_key,
-					   cap->once, cap->nonce);
-		return;
-	}
-	/* the records go with the last part: a replica has the values first */
-	do
-	{
-		int			m = Min(chunk, cap->n - off);
-		bool		last = off + m >= cap->n;
-
-		enqueue_one(dbid, relid, 0, clock, dim, cap->width, cap->keys + off,
-					cap->vals + (Size) off * cap->width, m,
-					last ? cap->once : NULL, last ? cap->nonce : 0);
-		off += m;
-	} while (off < cap->n);
+	/*
+	 * Values handed on batch by batch (hand_on): the final records go after
+	 * them, to the holders of the write's last key.
+	 */
+	enqueue_chunks(dbid, relid, cap->n == 0 && cap->handed ? &cap->last_key : NULL,
+				   clock, dim, cap->width, cap->keys, cap->vals, cap->n,
+				   cap->once, cap->nonce);
 }
 
 /*
@@ -535,7 +521,7 @@ ps_repl_enqueue_copy(Oid dbid, Oid relid, uint32 dest, int dim, int width,
 					 const int64 *keys, const float4 *vals, int n,
 					 const PsOnceEntry *once, int nonce)
 {
-	enqueue_one(dbid, relid, dest, -1, dim, width, keys, vals, n, once, nonce);
+	enqueue_one(dbid, relid, dest, NULL, -1, dim, width, keys, vals, n, once, nonce);
 }
 
 /*

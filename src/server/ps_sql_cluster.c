@@ -463,6 +463,28 @@ keys_move_away(const PsCluster *cur, const PsCluster *new)
 	return false;
 }
 
+/* Does new give every key of lo .. hi to self or to one of holders[0 .. nh - 1]? */
+static bool
+goes_to(const PsCluster *new, int64 lo, int64 hi, uint32 self, const uint32 *holders,
+		size_t nh)
+{
+	PsRingPiece *pieces = palloc(sizeof(PsRingPiece) * (new->ntokens + 1));
+	size_t		n = ps_ring_split(new->tokens, new->ntokens, lo, hi, pieces, new->ntokens + 1),
+				i,
+				h;
+
+	for (i = 0; i < n; i++)
+	{
+		uint32		to = new->tokens[pieces[i].token].node;
+
+		for (h = 0; h < nh && holders[h] != to; h++)
+			;
+		if (to != self && h == nh)
+			return false;
+	}
+	return true;
+}
+
 /*
  * Does every key this server serves on cur, and does not on new, go to a
  * node that keeps a copy of it on cur (a node the range copy of a join or
@@ -472,49 +494,23 @@ static bool
 handed_over(const PsCluster *cur, const PsCluster *new)
 {
 	uint32	   *scratch = palloc(sizeof(uint32) * PS_CLUSTER_HOLDERS(cur));
-	PsRingPiece *pieces = palloc(sizeof(PsRingPiece) * (new->ntokens + 2));
 	size_t		t;
 
 	if (cur->version == 0 || new->ntokens == 0)
 		return false;
 	for (t = 0; t < cur->ntokens; t++)
 	{
-		int64		bounds[2][2];
-		int			nb,
-					b;
+		int64		first = ps_sql_arc_first(cur->tokens, cur->ntokens, t);
+		int64		last = cur->tokens[t].pos;
 		size_t		nr;
 
 		if (cur->tokens[t].node != cur->self)
 			continue;
-		bounds[0][0] = ps_sql_arc_first(cur->placement, cur->ntokens, t);
-		bounds[0][1] = cur->placement[t].pos;
-		nb = 1;
-		if (bounds[0][0] > bounds[0][1])
-		{
-			/* the wrap: after the last token, then up to the first */
-			bounds[1][0] = PG_INT64_MIN;
-			bounds[1][1] = bounds[0][1];
-			bounds[0][1] = PG_INT64_MAX;
-			nb = 2;
-		}
 		nr = ps_cluster_replicas(cur, t, scratch);
-		for (b = 0; b < nb; b++)
-		{
-			size_t		np = ps_ring_split(new->tokens, new->ntokens, bounds[b][0],
-										   bounds[b][1], pieces, new->ntokens + 2),
-						p,
-						h;
-
-			for (p = 0; p < np; p++)
-			{
-				uint32		to = new->tokens[pieces[p].token].node;
-
-				for (h = 0; h < nr && scratch[h] != to; h++)
-					;
-				if (to != cur->self && h == nr)
-					return false;
-			}
-		}
+		if (first <= last ? !goes_to(new, first, last, cur->self, scratch, nr) :
+			!goes_to(new, first, PG_INT64_MAX, cur->self, scratch, nr) ||
+			!goes_to(new, PG_INT64_MIN, last, cur->self, scratch, nr))
+			return false;
 	}
 	return true;
 }

@@ -165,36 +165,42 @@ finish_move(const PsCluster *moving)
 }
 
 /*
+ * Ask node i of c whether its ps tables hold keys: 1 yes, 0 no, -1 it
+ * cannot be asked.
+ */
+static int
+node_keys(const PsCluster *c, int i)
+{
+	Participant p = {0};
+	PGresult   *res = NULL;
+	char	   *err = NULL;
+	int			yes = -1;
+
+	p.conninfo = c->nodes[i].conninfo;
+	if (ps_sql_change_open(&p, &err))
+		res = ps_remote_exec(p.conn, psprintf("SELECT %s.ps_cluster_holds_keys()", p.schema),
+							 0, NULL, &err);
+	if (res != NULL && PQntuples(res) == 1)
+		yes = PQgetvalue(res, 0, 0)[0] == 't';
+	if (res)
+		PQclear(res);
+	ps_remote_close(p.conn);
+	return yes;
+}
+
+/*
  * Does a live node of c hold keys in its ps tables?  Then a node joins or
  * leaves by the range copy.  A node that cannot be asked is passed over:
- * the change then fails at that node (it must take part).  With only, ask
- * that node alone; returns false if it cannot be reached.
+ * the change then fails at that node, which must take part.
  */
 static bool
-any_keys(const PsCluster *c, uint32 only)
+any_keys(const PsCluster *c)
 {
 	int			i;
 
 	for (i = 0; i < c->nnodes; i++)
-	{
-		Participant p = {0};
-		PGresult   *res = NULL;
-		char	   *err = NULL;
-		bool		yes;
-
-		if (!PS_NODE_LIVE(c->nodes[i].state) || (only != 0 && c->nodes[i].id != only))
-			continue;
-		p.conninfo = c->nodes[i].conninfo;
-		if (ps_sql_change_open(&p, &err))
-			res = ps_remote_exec(p.conn, psprintf("SELECT %s.ps_cluster_holds_keys()", p.schema),
-								 0, NULL, &err);
-		yes = res != NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-		if (res)
-			PQclear(res);
-		ps_remote_close(p.conn);
-		if (yes || (only != 0 && res != NULL))
+		if (PS_NODE_LIVE(c->nodes[i].state) && node_keys(c, i) == 1)
 			return true;
-	}
 	return false;
 }
 
@@ -337,7 +343,7 @@ ps_cluster_add(PG_FUNCTION_ARGS)
 	 * ps_cluster_apply: a node joins empty).
 	 */
 	new->nodes[new->nnodes].state =
-		cur->ntokens > 0 && any_keys(cur, 0) ? PS_NODE_JOINING : PS_NODE_ACTIVE;
+		cur->ntokens > 0 && any_keys(cur) ? PS_NODE_JOINING : PS_NODE_ACTIVE;
 	if (new->nodes[new->nnodes].state == PS_NODE_JOINING)
 		check_movable(cur, conninfo);
 	new->nodes[new->nnodes].conninfo = conninfo;
@@ -410,9 +416,9 @@ ps_cluster_remove(PG_FUNCTION_ARGS)
 	 * are copied from their replicas to the nodes that will hold them; a
 	 * node that does not answer is cut off.
 	 */
-	if (others > 0 && any_keys(cur, 0) &&
+	if (others > 0 && any_keys(cur) &&
 		(cur->nodes[at].state == PS_NODE_DEAD ||
-		 (cur->nodes[at].state == PS_NODE_ACTIVE && any_keys(cur, node))))
+		 (cur->nodes[at].state == PS_NODE_ACTIVE && node_keys(cur, at) >= 0)))
 	{
 		check_movable(cur, NULL);
 		new->nodes[at].state = cur->nodes[at].state == PS_NODE_DEAD ?

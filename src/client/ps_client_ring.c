@@ -506,3 +506,22 @@ route_free(Route *r)
 	free(r->conninfo);
 	free(r);
 }
+
+/*
+ * The ring version a server's PS003 names ("ring version V: node N holds
+ * it"), or INT64_MAX if it names none.  A server refuses by the ring it
+ * has: one the client has already (an earlier task read it) makes the
+ * client split the sub-task again without reading the ring once more.
+ */
+int64_t
+route_refused_version(const char *message)
+{
+	const char *p = message ? strstr(message, "ring version ") : NULL;
+	char	   *end;
+	long long	v;
+
+	if (p == NULL)
+		return INT64_MAX;
+	v = strtoll(p + strlen("ring version "), &end, 10);
+	return end == p + strlen("ring version ") ? INT64_MAX : (int64_t) v;
+}

@@ -151,6 +151,7 @@ extern void route_error(Route *r, const char *sqlstate, const char *fmt,...)
 extern char *route_strdup(const char *s);
 extern bool route_open(struct PsClient *c, const char *conninfo, char **err);
 extern bool route_refresh_ring(Route *r, size_t hint);
+extern int64_t route_refused_version(const char *message);
 extern char *route_node_conninfo(const Route *r, const RNode *nd);
 extern bool route_node_active(const Route *r, size_t i);
 extern struct PsClient *route_node_client(Route *r, size_t i);

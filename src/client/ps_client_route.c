@@ -22,7 +22,9 @@
  * those tasks first.  A worker's task (opt->worker, joined through the
  * client: ps_client_worker.c) names the worker's id on each node, and a
  * worker's push reaches every node of the ring, empty where it has no
- * keys, so that the worker's clock moves on every server.
+ * keys, so that the worker's clock moves on every server; and its call
+ * for clock c waits until its pushes for earlier clocks are done on every
+ * node (route_worker_pushed), so that the clock means the same on each.
  *
  * Layer 11 (client library), in src/client: uses the library's one-server
  * calls (ps_client_int.h), the ring (ps_client_ring.c) and src/common.
@@ -116,7 +118,8 @@ send_sub(Route *r, RTask *t, Sub *s)
 	PsClient   *nc = route_node_client(r, s->node);
 	PsTaskOptions o = t->opt;
 
-	if (nc == NULL && strncmp(r->sqlstate, "08", 2) == 0 && !s->flush)
+	if (((nc == NULL && strncmp(r->sqlstate, "08", 2) == 0) ||
+		 (nc != NULL && nc->broken)) && !s->flush)
 	{
 		s->unsent = true;		/* its node is down: the wait sends it on */
 		return true;
@@ -371,6 +374,7 @@ drop_task(RTask *t)
 }
 
 static int failover(Route *r, RTask *t, Sub *s);
+static void finish_through(Route *r, int64_t ts);
 
 /*
  * Before a new task: the unfinished sub-tasks of a node whose connection
@@ -427,8 +431,13 @@ route_start(PsClient *c, const char *table, const void *keys, size_t n,
 			const void *vals, const PsTaskOptions *opt)
 {
 	Route	   *r = c->route;
+	int64_t		ts;
 	int			i;
 
+	/* a worker's call for clock c: its pushes for earlier ones acked */
+	if (opt && opt->worker != 0 && r->nnodes > 1 &&
+		(ts = route_worker_pushed(r, route_worker(r, table, opt->worker), opt->clock)) > 0)
+		finish_through(r, ts);
 	resend_lost(r);
 	if (table == NULL || (n > 0 && (keys == NULL || vals == NULL)) ||
 		(opt && (opt->dim < 0 || opt->nafter < 0 || (opt->nafter > 0 && opt->after == NULL))))
@@ -513,25 +522,6 @@ route_range(PsClient *c, const char *table, int64_t first, size_t n,
 	t->out = out;
 	t->first = first;
 	return route_commit(r, t, n == 0 || split_range(r, t, first, n, vals, 0, NULL), out == NULL);
-}
-
-/*
- * The ring version a server's PS003 names ("ring version V: node N holds
- * it"), or INT64_MAX if it names none.  A server refuses by the ring it
- * has: one the client has already (an earlier task read it) makes the
- * client split the sub-task again without reading the ring once more.
- */
-static int64_t
-refused_version(const char *message)
-{
-	const char *p = message ? strstr(message, "ring version ") : NULL;
-	char	   *end;
-	long long	v;
-
-	if (p == NULL)
-		return INT64_MAX;
-	v = strtoll(p + strlen("ring version "), &end, 10);
-	return end == p + strlen("ring version ") ? INT64_MAX : (int64_t) v;
 }
 
 /* A flush of each node's held pushes (filters), as one task. */
@@ -641,12 +631,21 @@ failover(Route *r, RTask *t, Sub *s)
 	s->done = true;
 	r->failovers++;
 	first_new = t->nsubs;
+	if (old.forced && old.keys == NULL)
+	{
+		/*
+		 * Not as ranges: pieces of one node would each go under the lost
+		 * push's id, and the node take the second for the first sent again.
+		 */
+		old.keys = ps_client_malloc(sizeof(int64_t) * old.n);
+		for (i = 0; i < old.n; i++)
+			old.keys[i] = old.first + (int64_t) i;
+	}
 	if (old.keys)
 		sent = split_keys(r, t, old.keys, old.vals, old.pos, old.n, old.round,
 						  old.forced ? &old : NULL);
 	else
-		sent = split_range(r, t, old.first, old.n, old.vals, old.round,
-						   old.forced ? &old : NULL);
+		sent = split_range(r, t, old.first, old.n, old.vals, old.round, NULL);
 	for (i = first_new; i < t->nsubs; i++)
 		t->subs[i].failovers = old.failovers;
 	free_sub(&old);
@@ -717,7 +716,7 @@ finish_task(Route *r, RTask *t)
 		}
 		if (strcmp(ps_node_sqlstate(nc), "PS003") == 0 && !s->flush &&
 			s->round < ROUTE_RETRIES &&
-			(refused_version(ps_node_error(nc)) <= r->version ||
+			(route_refused_version(ps_node_error(nc)) <= r->version ||
 			 route_refresh_ring(r, s->node)))
 		{
 			/* the subs array may move: take what s holds first */
@@ -725,12 +724,8 @@ finish_task(Route *r, RTask *t)
 			bool		sent;
 
 			/* a node behind the client's ring: give its commit a moment */
-			if (refused_version(ps_node_error(nc)) < r->version)
-			{
-				struct timespec pause = {0, 20000000L * (s->round + 1)};
-
-				nanosleep(&pause, NULL);
-			}
+			if (route_refused_version(ps_node_error(nc)) < r->version)
+				pause_ms(20L * (s->round + 1));
 			memset(s, 0, sizeof(Sub));
 			s->done = true;
 			if (old.keys)
@@ -754,20 +749,12 @@ finish_task(Route *r, RTask *t)
 		set_outcome(r, t->ts, TASK_OK);
 }
 
-/* Wait for task ts and every earlier one. */
-int
-route_wait(PsClient *c, int64_t ts)
+/* Finish task ts and every earlier one; their outcomes stay recorded. */
+static void
+finish_through(Route *r, int64_t ts)
 {
-	Route	   *r = c->route;
-	size_t		done = 0,
-				i;
+	size_t		done = 0;
 
-	if (ts < 1 || ts >= r->next_ts)
-	{
-		route_error(r, "22023", "ps_client: %lld is not the timestamp of a task of this client",
-					(long long) ts);
-		return -1;
-	}
 	while (done < r->npending && r->pending[done].ts <= ts)
 	{
 		finish_task(r, &r->pending[done]);
@@ -776,6 +763,22 @@ route_wait(PsClient *c, int64_t ts)
 	}
 	memmove(r->pending, r->pending + done, sizeof(RTask) * (r->npending - done));
 	r->npending -= done;
+}
+
+/* Wait for task ts and every earlier one. */
+int
+route_wait(PsClient *c, int64_t ts)
+{
+	Route	   *r = c->route;
+	size_t		i;
+
+	if (ts < 1 || ts >= r->next_ts)
+	{
+		route_error(r, "22023", "ps_client: %lld is not the timestamp of a task of this client",
+					(long long) ts);
+		return -1;
+	}
+	finish_through(r, ts);
 	if (r->outcome_cap >= (size_t) ts && r->outcome[ts - 1] == TASK_FAILED)
 	{
 		for (i = 0; i < r->nfailures && r->failures[i].ts != ts; i++)

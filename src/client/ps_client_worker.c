@@ -279,6 +279,29 @@ route_worker_called(Route *r, int slot, int64_t clock)
 }
 
 /*
+ * The last pending push of worker slot for a clock before clock (its
+ * timestamp), or 0.  A worker's call for clock c tells each node it
+ * reaches that the worker is done with clock c - 1, so it is sent only
+ * once those pushes were acknowledged by every node (in synchronous
+ * replication, by their replicas too) or sent again where a lost node's
+ * ranges went.  Otherwise a node could count the worker done while a push
+ * still waited at another node, and after that node failed, serve the
+ * ranges it took over to the other workers' pulls without that push.
+ */
+int64_t
+route_worker_pushed(Route *r, int slot, int64_t clock)
+{
+	int64_t		ts = 0;
+	size_t		i;
+
+	for (i = 0; slot >= 0 && i < r->npending; i++)
+		if (r->pending[i].worker == slot && !r->pending[i].pull &&
+			r->pending[i].opt.clock < clock)
+			ts = r->pending[i].ts;
+	return ts;
+}
+
+/*
  * ps_client_leave in a cluster (its tasks finished): leave every node it
  * joined.  0, or -1 with the first error in r; it has left the others.
  */

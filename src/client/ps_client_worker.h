@@ -26,5 +26,6 @@ extern int	route_leave(PsClient *c, const char *table, int id);
 extern int	route_worker(Route *r, const char *table, int id);
 extern int	route_worker_id(Route *r, int slot, size_t i);
 extern void route_worker_called(Route *r, int slot, int64_t clock);
+extern int64_t route_worker_pushed(Route *r, int slot, int64_t clock);
 
 #endif							/* PS_CLIENT_WORKER_H */

@@ -1,11 +1,13 @@
 /*
  * ps_failover_test.c
  *	  One client of test/t/032_failover.pl:
- *	  ps_failover_test CONNINFO TABLE VALUE PUSHES KEYS PAUSE_MS.
+ *	  ps_failover_test CONNINFO TABLE VALUE PUSHES KEYS PAUSE_MS [FIRST].
  *
  * Connected through one node of a cluster, it pushes VALUE to each of the
  * keys 4096, 2 * 4096, ..., KEYS * 4096 (one block each, so over every
- * node), PUSHES times, waiting for each push, PAUSE_MS apart.  For each
+ * node), PUSHES times, waiting for each push, PAUSE_MS apart; or, given
+ * FIRST, to the range of KEYS blocks of keys from FIRST (KEYS * 4096
+ * keys, a range push: the client cuts it into pieces of one node).  For each
  * push it prints "ok N SENT DONE" (wall-clock seconds) or "fail N SQLSTATE
  * MESSAGE"; at the end "# done OK FAILED".  Meanwhile the test kills a
  * node: every push must still succeed, exactly once.
@@ -32,7 +34,8 @@ main(int argc, char **argv)
 {
 	PsClient   *c;
 	char	   *err = NULL;
-	int64_t    *keys;
+	int64_t    *keys,
+				first;
 	float	   *vals;
 	int			value,
 				pushes,
@@ -43,15 +46,18 @@ main(int argc, char **argv)
 				p,
 				i;
 
-	if (argc != 7)
+	if (argc != 7 && argc != 8)
 	{
-		fprintf(stderr, "usage: %s CONNINFO TABLE VALUE PUSHES KEYS PAUSE_MS\n", argv[0]);
+		fprintf(stderr, "usage: %s CONNINFO TABLE VALUE PUSHES KEYS PAUSE_MS [FIRST]\n", argv[0]);
 		return 2;
 	}
 	value = atoi(argv[3]);
 	pushes = atoi(argv[4]);
 	nkeys = atoi(argv[5]);
 	pause_ms = atoi(argv[6]);
+	first = argc == 8 ? strtoll(argv[7], NULL, 10) : -1;
+	if (first >= 0)
+		nkeys *= 4096;
 	c = ps_client_connect(argv[1], &err);
 	if (c == NULL)
 	{
@@ -70,7 +76,9 @@ main(int argc, char **argv)
 	for (p = 1; p <= pushes; p++)
 	{
 		double		sent = now();
-		int64_t		ts = ps_client_push(c, argv[2], keys, (size_t) nkeys, vals, NULL);
+		int64_t		ts = first >= 0 ?
+			ps_client_push_range(c, argv[2], first, (size_t) nkeys, vals, NULL) :
+			ps_client_push(c, argv[2], keys, (size_t) nkeys, vals, NULL);
 
 		if (ts > 0 && ps_client_wait(c, ts) == 0)
 		{

@@ -13,7 +13,10 @@
 #     pushes there again under the same exactly-once ids: every push of
 #     every client succeeds, and every key holds exactly the sum of all
 #     pushes (nothing lost, nothing applied twice).  The time from the kill
-#     to each client's first push that succeeded is printed.
+#     to each client's first push that succeeded is printed.  A fourth
+#     client pushes a range of 24 blocks: its pieces on node 3, sent again,
+#     are split among the two other nodes, and every key of the range holds
+#     exactly its sum too.
 #   - The ring shows node 3 dead and its tokens failed over; its slots
 #     and subscriptions are gone from the live nodes.
 #   - Node 3, started again, learns that it was declared dead and serves
@@ -70,6 +73,14 @@ for my $i (0 .. 2)
 		'>', \$c{out}, '2>', \$c{err}, IPC::Run::timeout(180));
 	push @client, \%c;
 }
+# the range client: 24 blocks from key 2^20, through node 1
+my ($range_first, $range_blocks) = (1048576, 24);
+{
+	my %c = (out => '', err => '');
+	$c{h} = IPC::Run::start([ $bin, $n[0]->connstr('postgres'), 'w', 1, $pushes, $range_blocks, 10, $range_first ],
+		'>', \$c{out}, '2>', \$c{err}, IPC::Run::timeout(180));
+	push @client, \%c;
+}
 sub oks { my ($c) = @_; my @l = $c->{out} =~ /^ok /mg; return scalar @l; }
 for (1 .. 600)
 {
@@ -77,16 +88,16 @@ for (1 .. 600)
 	last if !grep { oks($_) < 40 } @client;
 	usleep(20_000);
 }
-ok(!grep({ oks($_) < 40 } @client), 'the 3 clients are pushing (40 pushes each)');
+ok(!grep({ oks($_) < 40 } @client), 'the 4 clients are pushing (40 pushes each)');
 
 my $pid3 = $n[2]->{_pid};
 my $killed_at = time;
 $n[2]->kill9;
 $_->{h}->finish for @client;
-for my $i (0 .. 2)
+for my $i (0 .. 3)
 {
 	my ($done) = $client[$i]{out} =~ /^# done (\d+ \d+)$/m;
-	is($done // '', "$pushes 0", "client " . ($i + 1) . " (through node " . ($i + 1) . "): every push succeeded")
+	is($done // '', "$pushes 0", "client " . ($i + 1) . " (through node " . ($i % 3 + 1) . "): every push succeeded")
 	  or diag($client[$i]{out} =~ /^(fail .*)$/m ? $1 : $client[$i]{err});
 }
 
@@ -116,6 +127,19 @@ for my $node (@n[0, 1])
 my @wrong = grep { ($val{ $_ * 4096 } // -1) != 6 * $pushes } 1 .. $nkeys;
 is(scalar(@wrong) . " $twice", '0 0', "every key holds exactly " . 6 * $pushes . ", served by one node")
   or diag(join(' ', map { $_ * 4096 . '=' . ($val{ $_ * 4096 } // 'none') } @wrong));
+# the range: each of its keys once, holding exactly 150 x 1
+my $range_end = $range_first + $range_blocks * 4096;
+my ($range_ok, $range_bad) = (0, 0);
+for my $node (@n[0, 1])
+{
+	my ($good, $bad) = split /\|/, $node->safe_psql('postgres',
+		"SELECT count(*) FILTER (WHERE val = $pushes), count(*) FILTER (WHERE val <> $pushes) FROM w "
+		  . "WHERE key >= $range_first AND key < $range_end AND ps_key_node(key) = ps_node_id()");
+	$range_ok += $good;
+	$range_bad += $bad;
+}
+is("$range_ok $range_bad", ($range_end - $range_first) . ' 0',
+	"every key of the range push holds exactly $pushes, served by one node");
 my $served3 = 0;
 $served3 += $n[0]->safe_psql('postgres', "SELECT count(*) FROM ps_ring() WHERE state = 'failed over'");
 ok($served3 > 0, "node 3's tokens are failed over ($served3)");

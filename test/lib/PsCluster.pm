@@ -2,7 +2,9 @@
 #
 # PsCluster: what the multi-node tests share: started nodes with ps
 # preloaded and created (and a ps table w), each node's conninfo, a
-# statement's error with its SQLSTATE, and the owner of each key.
+# statement's error with its SQLSTATE, and the owner of each key; and the
+# three-node cluster with one synchronous replica that the failover tests
+# start.
 package PsCluster;
 
 use strict;
@@ -12,7 +14,7 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-our @EXPORT = qw(ps_nodes error_of status_of);
+our @EXPORT = qw(ps_nodes error_of status_of ps_failover_cluster);
 
 # $n started nodes named "${prefix}1" .. "${prefix}$n", on their own, with
 # shared_preload_libraries = 'ps', prepared transactions (the admin
@@ -51,6 +53,37 @@ sub status_of
 	my ($node) = @_;
 	return $node->safe_psql('postgres',
 		'SELECT version, nodes, active, member FROM ps_cluster_status()');
+}
+
+# Three nodes "${prefix}1" .. 3 with 0.5 s heartbeats and a 1 s failure
+# timeout, $setup (SQL, if given) run on each, made one cluster with
+# replicas => 1, synchronous, once every monitor sees the two others up
+# (two checks).  Returns the nodes, their conninfos quoted for SQL and
+# their node ids, as array refs.
+sub ps_failover_cluster
+{
+	my ($prefix, $setup) = @_;
+	my @n = ps_nodes($prefix, 3,
+		"wal_level = logical\nmax_worker_processes = 16\nmax_wal_senders = 10\nmax_replication_slots = 10\n"
+		  . "ps.heartbeat_interval = 500\nps.failure_timeout = 1000");
+	if ($setup)
+	{
+		$_->safe_psql('postgres', $setup) for @n;
+	}
+	my @conn = map { (my $c = $_->connstr('postgres')) =~ s/'/''/g; $c } @n;
+	my @id = map { $_->safe_psql('postgres', 'SELECT ps_node_id()') } @n;
+	$n[0]->safe_psql('postgres', "SELECT ps_cluster_add('$conn[$_]')") for 0 .. 2;
+	is($n[0]->safe_psql('postgres', "SELECT ps_cluster_configure(replicas => 1, replication => 'synchronous')"),
+		'4', 'replicas => 1, synchronous: ring version 4');
+	my $up = '';
+	for (1 .. 100)
+	{
+		$up = join(',', map { $_->safe_psql('postgres', "SELECT count(*) FROM ps_cluster_health() WHERE state = 'up'") } @n);
+		last if $up eq '2,2,2';
+		select(undef, undef, undef, 0.1);
+	}
+	is($up, '2,2,2', 'each node\'s monitor sees the two others up');
+	return (\@n, \@conn, \@id);
 }
 
 1;

@@ -45,24 +45,10 @@ my $dir = tempdir(CLEANUP => 1);
 my $bin = "$dir/ps_failover_test";
 build_client("$root/test/client/ps_failover_test.c", $bin);
 
-my @n = ps_nodes('fail', 3,
-	"wal_level = logical\nmax_worker_processes = 16\nmax_wal_senders = 10\nmax_replication_slots = 10\n"
-	  . "ps.heartbeat_interval = 500\nps.failure_timeout = 1000");
-my @conn = map { (my $c = $_->connstr('postgres')) =~ s/'/''/g; $c } @n;
-my @id = map { $_->safe_psql('postgres', 'SELECT ps_node_id()') } @n;
-$n[0]->safe_psql('postgres', "SELECT ps_cluster_add('$conn[$_]')") for 0 .. 2;
-is($n[0]->safe_psql('postgres', "SELECT ps_cluster_configure(replicas => 1, replication => 'synchronous')"),
-	'4', 'replicas => 1, synchronous: ring version 4');
-
-# every monitor sees the two others up
-my $up = '';
-for (1 .. 100)
-{
-	$up = join(',', map { $_->safe_psql('postgres', "SELECT count(*) FROM ps_cluster_health() WHERE state = 'up'") } @n);
-	last if $up eq '2,2,2';
-	usleep(100_000);
-}
-is($up, '2,2,2', 'each node\'s monitor sees the two others up');
+my ($nr, $cr, $ir) = ps_failover_cluster('fail');
+my @n = @$nr;
+my @conn = @$cr;
+my @id = @$ir;
 
 my ($pushes, $nkeys) = (150, 60);
 my @client;

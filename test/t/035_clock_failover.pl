@@ -21,7 +21,6 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 
 use lib "$FindBin::RealBin/../lib";
 use PsClientBuild;
@@ -32,23 +31,9 @@ my $dir = tempdir(CLEANUP => 1);
 my $bin = "$dir/ps_clock_failover_test";
 build_client("$root/test/client/ps_clock_failover_test.c", $bin);
 
-my @n = ps_nodes('clock', 3,
-	"wal_level = logical\nmax_worker_processes = 16\nmax_wal_senders = 10\nmax_replication_slots = 10\n"
-	  . "ps.heartbeat_interval = 500\nps.failure_timeout = 1000");
-$_->safe_psql('postgres', "SELECT ps_configure('w', consistency => 'sequential')") for @n;
-my @conn = map { (my $c = $_->connstr('postgres')) =~ s/'/''/g; $c } @n;
-my @id = map { $_->safe_psql('postgres', 'SELECT ps_node_id()') } @n;
-$n[0]->safe_psql('postgres', "SELECT ps_cluster_add('$conn[$_]')") for 0 .. 2;
-is($n[0]->safe_psql('postgres', "SELECT ps_cluster_configure(replicas => 1, replication => 'synchronous')"),
-	'4', 'replicas => 1, synchronous: ring version 4');
-my $up = '';
-for (1 .. 100)
-{
-	$up = join(',', map { $_->safe_psql('postgres', "SELECT count(*) FROM ps_cluster_health() WHERE state = 'up'") } @n);
-	last if $up eq '2,2,2';
-	usleep(100_000);
-}
-is($up, '2,2,2', 'each node\'s monitor sees the two others up');
+my ($nr, undef, $ir) = ps_failover_cluster('clock', "SELECT ps_configure('w', consistency => 'sequential')");
+my @n = @$nr;
+my @id = @$ir;
 
 # a key of node 3, and one of each other node
 my ($ka, $k1, $k2) = map {

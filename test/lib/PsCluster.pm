@@ -14,7 +14,7 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-our @EXPORT = qw(ps_nodes error_of status_of ps_failover_cluster);
+our @EXPORT = qw(ps_nodes error_of status_of ps_failover_cluster poll_psql);
 
 # $n started nodes named "${prefix}1" .. "${prefix}$n", on their own, with
 # shared_preload_libraries = 'ps', prepared transactions (the admin
@@ -55,6 +55,21 @@ sub status_of
 		'SELECT version, nodes, active, member FROM ps_cluster_status()');
 }
 
+# $sql's result on $node, read every 0.1 s until $done->(result) holds
+# or 10 s passed; returns the last result.
+sub poll_psql
+{
+	my ($node, $sql, $done) = @_;
+	my $got = '';
+	for (1 .. 100)
+	{
+		$got = $node->safe_psql('postgres', $sql);
+		last if $done->($got);
+		select(undef, undef, undef, 0.1);
+	}
+	return $got;
+}
+
 # Three nodes "${prefix}1" .. 3 with 0.5 s heartbeats and a 1 s failure
 # timeout, $setup (SQL, if given) run on each, made one cluster with
 # replicas => 1, synchronous, once every monitor sees the two others up
@@ -75,13 +90,7 @@ sub ps_failover_cluster
 	$n[0]->safe_psql('postgres', "SELECT ps_cluster_add('$conn[$_]')") for 0 .. 2;
 	is($n[0]->safe_psql('postgres', "SELECT ps_cluster_configure(replicas => 1, replication => 'synchronous')"),
 		'4', 'replicas => 1, synchronous: ring version 4');
-	my $up = '';
-	for (1 .. 100)
-	{
-		$up = join(',', map { $_->safe_psql('postgres', "SELECT count(*) FROM ps_cluster_health() WHERE state = 'up'") } @n);
-		last if $up eq '2,2,2';
-		select(undef, undef, undef, 0.1);
-	}
+	my $up = join(',', map { poll_psql($_, "SELECT count(*) FROM ps_cluster_health() WHERE state = 'up'", sub { $_[0] eq '2' }) } @n);
 	is($up, '2,2,2', 'each node\'s monitor sees the two others up');
 	return (\@n, \@conn, \@id);
 }

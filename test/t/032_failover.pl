@@ -145,26 +145,14 @@ for (1 .. 300)
 	usleep(100_000);
 }
 $n[2]->start;
-my $member = '';
-for (1 .. 100)
-{
-	$member = $n[2]->safe_psql('postgres', 'SELECT member FROM ps_cluster_status()');
-	last if $member eq 'f';
-	usleep(100_000);
-}
+my $member = poll_psql($n[2], 'SELECT member FROM ps_cluster_status()', sub { $_[0] eq 'f' });
 is($member, 'f', 'node 3, started again, learns it was declared dead');
 like(error_of($n[2], "SELECT ps_pull('w', '{4096}')"), qr/PS003: key 4096 .*\n.*DETAIL:  ring version 5:/,
 	'and refuses requests, naming the new ring');
 
 # node 2 killed too: beyond one replica some keys are lost
 $n[1]->kill9;
-my $lost = '0';
-for (1 .. 100)
-{
-	$lost = $n[0]->safe_psql('postgres', "SELECT count(*) FROM ps_ring() WHERE state = 'lost'");
-	last if $lost > 0;
-	usleep(100_000);
-}
+my $lost = poll_psql($n[0], "SELECT count(*) FROM ps_ring() WHERE state = 'lost'", sub { $_[0] > 0 });
 ok($lost > 0, "with nodes 2 and 3 dead, $lost tokens are lost");
 my $lost_key = $n[0]->safe_psql('postgres', "SELECT min(k * 4096) FROM generate_series(1, $nkeys) k WHERE ps_key_node(k * 4096) IS NULL");
 my $kept_key = $n[0]->safe_psql('postgres', "SELECT min(k * 4096) FROM generate_series(1, $nkeys) k WHERE ps_key_node(k * 4096) = ps_node_id()");

@@ -252,13 +252,7 @@ $n[0]->safe_psql('postgres', "SELECT ps_cluster_configure(replication => 'synchr
 ok(wait_pushing(30, @client), 'the 3 clients push (synchronous), through nodes 1 and 2');
 my $pid3 = $n[2]->{_pid};
 $n[2]->kill9;
-my $state = '';
-for (1 .. 100)
-{
-	$state = $n[0]->safe_psql('postgres', "SELECT state FROM ps_cluster_nodes() WHERE node = $id[2]");
-	last if $state eq 'dead';
-	usleep(100_000);
-}
+my $state = poll_psql($n[0], "SELECT state FROM ps_cluster_nodes() WHERE node = $id[2]", sub { $_[0] eq 'dead' });
 is($state, 'dead', 'node 3, killed, is declared dead');
 ok(wait_pushing(oks($client[0]) + 20, @client), 'pushes go on');
 push @held, during($n[1], "SELECT ps_cluster_remove($id[2])", 'dead node 3 is removed', @client);
